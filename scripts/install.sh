@@ -1,0 +1,41 @@
+#!/bin/sh
+# Install everything `make install` needs on a fresh Debian 12, as root.
+# Idempotent and fast when warm: apt runs only for missing packages, pip only
+# when pyproject.toml changed since the last install, the Asterisk root is
+# built only when absent.
+set -eu
+
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+missing=""
+for pkg in redis-server sip-tester mmdebstrap python3-venv; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $pkg"
+    fi
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install.sh: missing packages:$missing (run as root)" >&2
+        exit 1
+    fi
+    echo "installing:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+fi
+
+VENV="$REPO/.venv"
+STAMP="$VENV/.callcenter-install-stamp"
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+have=$(cat "$STAMP" 2>/dev/null || true)
+if [ "$want" != "$have" ]; then
+    "$VENV/bin/pip" install -q -e '.[test]'
+    echo "$want" > "$STAMP"
+fi
+
+"$REPO/scripts/build-pbx-root.sh"
