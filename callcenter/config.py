@@ -1,0 +1,196 @@
+"""The server's configuration: one TOML file, every key documented in
+``callcenter.example.toml``.  ``callcenter init`` writes a file with freshly
+generated secrets; nothing here has a default password."""
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "callcenter.example.toml"
+SECRET_PLACEHOLDER = "GENERATED-AT-INIT"
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or holds a bad value."""
+
+
+@dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = ""  # empty: sqlite in state_dir
+
+
+@dataclass
+class RedisSettings:
+    url: str = "redis://127.0.0.1:6379/0"
+    managed: bool = True
+    key_prefix: str = "cc:"
+
+
+@dataclass
+class PbxSettings:
+    managed: bool = True
+    root: str = "/var/cache/callcenter/pbx-root-sid-v1"
+    instance: str = "default"
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+    sip_realm: str = "callcenter"
+    run_as: str = "asterisk"
+
+    @property
+    def instance_dir(self) -> str:
+        """Folder of this instance as Asterisk sees it (inside the root)."""
+        return f"/srv/callcenter/{self.instance}"
+
+    def host_path(self, inner: str) -> Path:
+        """Where a path Asterisk sees inside its root lies on this host."""
+        return Path(self.root) / inner.lstrip("/")
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.host_path(self.instance_dir + "/recordings")
+
+
+@dataclass
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callcenter"
+    secret: str = ""
+    admin_username: str = "callcenter-admin"
+    admin_secret: str = ""
+    ping_interval: float = 2.0
+    ping_timeout: float = 2.0
+    action_timeout: float = 10.0
+    reconnect_backoff_max: float = 10.0
+    reconcile_interval: float = 5.0
+
+
+@dataclass
+class CallSettings:
+    agent_ring_timeout: int = 30
+    customer_ring_timeout: int = 45
+    originate_timeout: float = 10.0
+    queue_wait: float = 0.0
+    caller_id_rotation: str = "pilot"  # pilot | round_robin
+    default_region: str = "IN"
+    record: bool = True
+
+
+@dataclass
+class TrunkDefaults:
+    channels: int = 250
+    inbound_headroom: int = 0
+
+
+@dataclass
+class SecuritySettings:
+    session_secret: str = ""
+
+
+@dataclass
+class Settings:
+    path: Path
+    state_dir: Path
+    web: WebSettings = field(default_factory=WebSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    pbx: PbxSettings = field(default_factory=PbxSettings)
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
+    trunks: TrunkDefaults = field(default_factory=TrunkDefaults)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.state_dir / 'callcenter.db'}"
+
+
+_SECTIONS = {
+    "web": WebSettings, "database": DatabaseSettings, "redis": RedisSettings,
+    "pbx": PbxSettings, "ami": AmiSettings, "calls": CallSettings,
+    "trunks": TrunkDefaults, "security": SecuritySettings,
+}
+_REQUIRED_SECRETS = [("ami", "secret"), ("ami", "admin_secret"), ("security", "session_secret")]
+
+
+def _section(cls, name: str, raw: dict):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"[{name}] has an unknown key {key!r}")
+        default = getattr(cls(), key)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"[{name}] {key} must be true or false")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"[{name}] {key} must be a number")
+            value = type(default)(value)
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"[{name}] {key} must be a string")
+        values[key] = value
+    return cls(**values)
+
+
+def load(path: str | Path) -> Settings:
+    path = Path(path).resolve()
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}; run 'callcenter init --config {path}'") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    state_dir = Path(raw.pop("state_dir", "var"))
+    if not state_dir.is_absolute():
+        state_dir = path.parent / state_dir
+    sections = {}
+    for name, value in raw.items():
+        if name not in _SECTIONS or not isinstance(value, dict):
+            raise ConfigError(f"unknown config section or key {name!r}")
+        sections[name] = _section(_SECTIONS[name], name, value)
+    settings = Settings(path=path, state_dir=state_dir, **sections)
+    for section, key in _REQUIRED_SECRETS:
+        value = getattr(getattr(settings, section), key)
+        if not value or value == SECRET_PLACEHOLDER or len(value) < 16:
+            raise ConfigError(f"[{section}] {key} is missing or too short; 'callcenter init' generates it")
+    if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
+        raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
+    return settings
+
+
+def render_new(overrides: dict[str, dict] | None = None) -> str:
+    """The example file with every secret freshly generated and, optionally,
+    some keys replaced (``{"ami": {"port": 15038}}``): what ``init`` writes."""
+    text = EXAMPLE.read_text()
+    lines = []
+    section = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1]
+        key = stripped.split("=", 1)[0].strip() if "=" in stripped and not stripped.startswith("#") else None
+        if key and SECRET_PLACEHOLDER in stripped:
+            line = f'{key} = "{secrets.token_urlsafe(32)}"'
+        elif key and overrides and key in overrides.get(section or "", {}):
+            line = f"{key} = {_toml_value(overrides[section or ''][key])}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

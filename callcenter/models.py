@@ -1,0 +1,113 @@
+"""Tables. Schema changes go through Alembic (callcenter/migrations)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+ROLES = ("agent", "teamlead", "manager", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+PHONE_MODES = ("desktop", "mobile")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    phone_mode: Mapped[str | None] = mapped_column(String(16))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    # PJSIP endpoint of a desktop phone: digest md5(endpoint:realm:password), or a static contact.
+    sip_endpoint: Mapped[str | None] = mapped_column(String(40), unique=True)
+    sip_md5_cred: Mapped[str | None] = mapped_column(String(32))
+    sip_contact: Mapped[str | None] = mapped_column(String(80))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Trunk(Base):
+    __tablename__ = "trunks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    host: Mapped[str] = mapped_column(String(64))
+    port: Mapped[int] = mapped_column(Integer)
+    max_channels: Mapped[int] = mapped_column(Integer)
+    inbound_headroom: Mapped[int] = mapped_column(Integer, default=0)
+    did_start: Mapped[str] = mapped_column(String(20))
+    did_end: Mapped[str] = mapped_column(String(20))
+    pilot: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Call(Base):
+    """The call detail record of one click-to-call."""
+    __tablename__ = "calls"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(60))
+    mode: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    trunk_id: Mapped[int] = mapped_column(ForeignKey("trunks.id"))
+    caller_id: Mapped[str] = mapped_column(String(20))
+    channels: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    agent_channel: Mapped[str | None] = mapped_column(String(80))
+    customer_channel: Mapped[str | None] = mapped_column(String(80))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    originated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    customer_answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ring_seconds: Mapped[float | None] = mapped_column()
+    talk_seconds: Mapped[float | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    hangup_cause_txt: Mapped[str | None] = mapped_column(String(80))
+    hangup_by: Mapped[str | None] = mapped_column(String(16))
+    # The recording of this call (recordings.id); set when the recording is stored.
+    recording_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), unique=True)
+    path: Mapped[str] = mapped_column(String(200))  # relative to the recordings folder, server-made
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

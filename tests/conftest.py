@@ -1,0 +1,1 @@
+"""Shared fixtures. tests/stack.py (added as a plugin) runs the real PBX stack."""
