@@ -1,0 +1,368 @@
+"""Call tracking: AMI events (plain dicts) in, call state out. No I/O.
+
+A click-to-call's agent leg is originated with ``ChannelId: cc-<call id>-a``;
+every channel of the call (the customer leg dialled from the dialplan) carries
+that uniqueid as its ``Linkedid``.  That is all the tracker needs to tie
+events to calls, so it can pick up calls it did not start (a restart mid-call)
+and shrug off duplicate or out-of-order events.
+
+Changes go out through a :class:`Reporter`; time comes from an injected clock.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+_CALL_LINKEDID = re.compile(r"^cc-([0-9a-f]{32})-a$")
+_CHANNEL_ENDPOINT = re.compile(r"^PJSIP/(.+)-[0-9a-f]{8}$")
+
+AGENT, CUSTOMER = "agent", "customer"
+FORGOTTEN_KEPT = 10_000
+STATES = ("queued", "agent_ringing", "customer_ringing", "connected", "ended")
+# OriginateResponse Reason codes (Asterisk's AST_CONTROL_* of the outgoing leg).
+_ORIGINATE_REASON = {"3": "agent_no_answer", "5": "agent_busy", "8": "agent_unreachable",
+                     "1": "agent_hungup", "0": "agent_unreachable"}
+_DIAL_STATUS = {"BUSY": "customer_busy", "NOANSWER": "customer_no_answer",
+                "CHANUNAVAIL": "customer_unreachable", "CANCEL": "agent_cancelled"}
+
+
+def agent_uniqueid(call_id: str) -> str:
+    return f"cc-{call_id}-a"
+
+
+def call_id_of(linkedid: str) -> str | None:
+    match = _CALL_LINKEDID.match(linkedid or "")
+    return match.group(1) if match else None
+
+
+def endpoint_of(channel: str) -> str | None:
+    """'PJSIP/airtel-0000002a' -> 'airtel'."""
+    match = _CHANNEL_ENDPOINT.match(channel or "")
+    return match.group(1) if match else None
+
+
+def _cause_reason(role: str, cause: int | None) -> str:
+    if cause == 17:
+        return f"{role}_busy"
+    if cause in (18, 19):
+        return f"{role}_no_answer"
+    if cause == 21:
+        return f"{role}_rejected"
+    if role == CUSTOMER and cause in (1, 3, 28):
+        return "invalid_number"
+    return f"{role}_unreachable"
+
+
+@dataclass
+class Leg:
+    role: str
+    channel: str | None = None
+    uniqueid: str | None = None
+    trunk: str | None = None
+    seen_at: float | None = None
+    ringing_at: float | None = None
+    answered_at: float | None = None
+    hungup_at: float | None = None
+    cause: int | None = None
+    cause_txt: str | None = None
+
+
+@dataclass
+class TrackedCall:
+    call_id: str
+    state: str = "agent_ringing"
+    agent: Leg = field(default_factory=lambda: Leg(AGENT))
+    customer: Leg = field(default_factory=lambda: Leg(CUSTOMER))
+    started_at: float | None = None
+    ended_at: float | None = None
+    dial_status: str | None = None
+    originate_reason: str | None = None
+    left_first: str | None = None
+    end_reason: str | None = None
+    hangup_by: str | None = None
+    recovered: bool = False
+
+    def leg(self, role: str) -> Leg:
+        return self.agent if role == AGENT else self.customer
+
+    @property
+    def connected_at(self) -> float | None:
+        return self.customer.answered_at
+
+    @property
+    def ring_seconds(self) -> float | None:
+        start = self.customer.ringing_at
+        stop = self.customer.answered_at or self.customer.hungup_at or self.ended_at
+        return round(stop - start, 3) if start is not None and stop is not None else None
+
+    @property
+    def talk_seconds(self) -> float | None:
+        if self.connected_at is None or self.ended_at is None:
+            return None
+        return round(self.ended_at - self.connected_at, 3)
+
+    @property
+    def hangup_cause(self) -> tuple[int | None, str | None]:
+        leg = self.leg(self.hangup_by) if self.hangup_by in (AGENT, CUSTOMER) else None
+        if leg is None:
+            leg = self.customer if self.customer.cause is not None else self.agent
+        return leg.cause, leg.cause_txt
+
+
+class Reporter(Protocol):
+    def call_changed(self, call: TrackedCall) -> None: ...
+    def leg_released(self, call: TrackedCall, role: str) -> None: ...
+    def foreign_channels(self, trunk: str, count: int) -> None: ...
+
+
+class CallTracker:
+    def __init__(self, reporter: Reporter, trunks: set[str] | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.reporter = reporter
+        self.trunks = set(trunks or ())
+        self.clock = clock or time.time
+        self.calls: dict[str, TrackedCall] = {}
+        # Calls already ended and forgotten: late or duplicate events about them are ignored.
+        self._forgotten: OrderedDict[str, None] = OrderedDict()
+        self._foreign: dict[str, set[str]] = {}
+        self._handlers = {
+            "Newchannel": self._on_newchannel, "Newstate": self._on_newstate,
+            "DialBegin": self._on_dial_begin, "DialEnd": self._on_dial_end,
+            "BridgeEnter": self._on_bridge_enter, "BridgeLeave": self._on_bridge_leave,
+            "Hangup": self._on_hangup, "OriginateResponse": self._on_originate_response,
+        }
+
+    # -- the dialer's side ------------------------------------------------
+    def expect(self, call_id: str) -> TrackedCall:
+        """A call the dialer is about to originate."""
+        call = self.calls.get(call_id)
+        if call is None:
+            call = self.calls[call_id] = TrackedCall(call_id, started_at=self.clock())
+        return call
+
+    def fail(self, call_id: str, reason: str) -> None:
+        """The Originate never got through (timeout, AMI down, refused)."""
+        call = self.expect(call_id)
+        if call.state != "ended" and call.agent.channel is None:
+            call.originate_reason = reason
+            self._end(call)
+
+    def forget(self, call_id: str) -> None:
+        if self.calls.pop(call_id, None) is not None:
+            self._forgotten[call_id] = None
+            while len(self._forgotten) > FORGOTTEN_KEPT:
+                self._forgotten.popitem(last=False)
+
+    def active_calls(self) -> list[TrackedCall]:
+        return [c for c in self.calls.values() if c.state != "ended"]
+
+    # -- events -------------------------------------------------------------
+    def on_event(self, event: dict[str, str]) -> None:
+        handler = self._handlers.get(event.get("Event", ""))
+        if handler is not None:
+            handler(event)
+
+    def _call_for(self, linkedid: str) -> TrackedCall | None:
+        call_id = call_id_of(linkedid)
+        if call_id is None:
+            return None
+        call = self.calls.get(call_id)
+        if call is None and call_id in self._forgotten:
+            return None
+        if call is None:  # a call already under way when we started listening
+            call = self.calls[call_id] = TrackedCall(call_id, started_at=self.clock(), recovered=True)
+        return call
+
+    def _leg_for(self, call: TrackedCall, uniqueid: str, channel: str) -> Leg:
+        role = AGENT if uniqueid == agent_uniqueid(call.call_id) else CUSTOMER
+        leg = call.leg(role)
+        if leg.uniqueid is None:
+            leg.uniqueid, leg.channel, leg.seen_at = uniqueid, channel, self.clock()
+            endpoint = endpoint_of(channel)
+            leg.trunk = endpoint if endpoint in self.trunks else None
+        return leg
+
+    def _track(self, event: dict[str, str], prefix: str = "") -> tuple[TrackedCall, Leg] | None:
+        linkedid = event.get(prefix + "Linkedid", "")
+        call = self._call_for(linkedid)
+        if call is None:
+            if call_id_of(linkedid) is None:
+                self._track_foreign(event, prefix)
+            return None
+        return call, self._leg_for(call, event.get(prefix + "Uniqueid", ""), event.get(prefix + "Channel", ""))
+
+    def _track_foreign(self, event: dict[str, str], prefix: str) -> None:
+        trunk = endpoint_of(event.get(prefix + "Channel", ""))
+        if trunk not in self.trunks:
+            return
+        ids = self._foreign.setdefault(trunk, set())
+        before = len(ids)
+        if event.get("Event") == "Hangup":
+            ids.discard(event.get("Uniqueid", ""))
+        else:
+            ids.add(event.get(prefix + "Uniqueid", ""))
+        if len(ids) != before:
+            self.reporter.foreign_channels(trunk, len(ids))
+
+    def _on_newchannel(self, event: dict[str, str]) -> None:
+        found = self._track(event)
+        if found:
+            call, leg = found
+            if leg.role == CUSTOMER and leg.ringing_at is None and call.state != "ended":
+                leg.ringing_at = self.clock()
+                self._set_state(call, "customer_ringing")
+            elif call.state == "queued":
+                self._set_state(call, "agent_ringing")
+            else:
+                self.reporter.call_changed(call)
+
+    def _on_newstate(self, event: dict[str, str]) -> None:
+        found = self._track(event)
+        if found and event.get("ChannelState") == "6":  # Up
+            self._answered(*found)
+
+    def _answered(self, call: TrackedCall, leg: Leg) -> None:
+        if leg.answered_at is not None or call.state == "ended":
+            return
+        leg.answered_at = self.clock()
+        if leg.role == CUSTOMER:
+            self._set_state(call, "connected")
+        else:
+            self.reporter.call_changed(call)
+
+    def _on_dial_begin(self, event: dict[str, str]) -> None:
+        found = self._track(event, "Dest")
+        if found:
+            call, leg = found
+            if leg.role == CUSTOMER and leg.ringing_at is None and call.state != "ended":
+                leg.ringing_at = self.clock()
+                self._set_state(call, "customer_ringing")
+
+    def _on_dial_end(self, event: dict[str, str]) -> None:
+        found = self._track(event, "Dest")
+        if found:
+            call, leg = found
+            call.dial_status = event.get("DialStatus") or call.dial_status
+            if call.dial_status == "ANSWER":
+                self._answered(call, leg)
+
+    def _on_bridge_enter(self, event: dict[str, str]) -> None:
+        found = self._track(event)
+        if found and found[1].role == CUSTOMER:
+            self._answered(*found)
+
+    def _on_bridge_leave(self, event: dict[str, str]) -> None:
+        found = self._track(event)
+        if found and found[0].left_first is None and found[0].state == "connected":
+            found[0].left_first = found[1].role
+
+    def _on_hangup(self, event: dict[str, str]) -> None:
+        found = self._track(event)
+        if not found:
+            return
+        call, leg = found
+        if leg.hungup_at is not None:
+            return  # duplicate
+        try:
+            leg.cause = int(event.get("Cause", ""))
+        except ValueError:
+            leg.cause = None
+        leg.cause_txt = event.get("Cause-txt") or None
+        self._leg_gone(call, leg)
+
+    def _leg_gone(self, call: TrackedCall, leg: Leg) -> None:
+        leg.hungup_at = self.clock()
+        if call.left_first is None and call.state == "connected":
+            call.left_first = leg.role
+        self.reporter.leg_released(call, leg.role)
+        other = call.customer if leg.role == AGENT else call.agent
+        if other.uniqueid is None or other.hungup_at is not None:
+            self._end(call)
+
+    def _on_originate_response(self, event: dict[str, str]) -> None:
+        call = self._call_for(event.get("Uniqueid", ""))
+        if call is None or event.get("Response") == "Success":
+            return
+        call.originate_reason = _ORIGINATE_REASON.get(event.get("Reason", ""), "agent_unreachable")
+        if call.agent.uniqueid is None or call.agent.hungup_at is not None:
+            self._end(call)
+
+    # -- reconciliation with CoreShowChannels --------------------------------
+    def snapshot(self, channels: list[dict[str, str]], requested_at: float) -> None:
+        """Asterisk's list of channels, asked for at ``requested_at``: legs we
+        knew of before then and that are no longer listed have hung up unseen."""
+        listed: set[str] = set()
+        foreign: dict[str, set[str]] = {trunk: set() for trunk in self.trunks}
+        for entry in channels:
+            listed.add(entry.get("Uniqueid", ""))
+            found = self._track(entry) if call_id_of(entry.get("Linkedid", "")) else None
+            if found is None:
+                trunk = endpoint_of(entry.get("Channel", ""))
+                if trunk in foreign:
+                    foreign[trunk].add(entry.get("Uniqueid", ""))
+            elif entry.get("ChannelState") == "6":
+                self._answered(*found)
+        for call in list(self.calls.values()):
+            if call.state == "ended":
+                continue
+            for leg in (call.agent, call.customer):
+                if (leg.uniqueid and leg.hungup_at is None and leg.seen_at is not None
+                        and leg.seen_at <= requested_at and leg.uniqueid not in listed):
+                    leg.cause_txt = leg.cause_txt or "gone (reconciled)"
+                    if call.state != "ended":
+                        self._leg_gone(call, leg)
+        for trunk, ids in foreign.items():
+            if ids != self._foreign.get(trunk, set()):
+                self._foreign[trunk] = ids
+                self.reporter.foreign_channels(trunk, len(ids))
+
+    def sweep(self, now: float, max_setup_seconds: float) -> None:
+        """End calls whose agent leg never appeared within ``max_setup_seconds``."""
+        for call in self.active_calls():
+            if call.agent.uniqueid is None and call.started_at is not None \
+                    and now - call.started_at > max_setup_seconds:
+                call.originate_reason = call.originate_reason or "originate_timeout"
+                self._end(call)
+
+    # -- state ---------------------------------------------------------------
+    def _set_state(self, call: TrackedCall, state: str) -> None:
+        if STATES.index(state) > STATES.index(call.state):
+            call.state = state
+        self.reporter.call_changed(call)
+
+    def _end(self, call: TrackedCall) -> None:
+        if call.state == "ended":
+            return
+        call.ended_at = self.clock()
+        call.end_reason, call.hangup_by = self._outcome(call)
+        call.state = "ended"
+        for leg in (call.agent, call.customer):
+            if leg.hungup_at is None:
+                self.reporter.leg_released(call, leg.role)
+        self.reporter.call_changed(call)
+
+    @staticmethod
+    def _outcome(call: TrackedCall) -> tuple[str, str]:
+        if call.customer.answered_at is not None:
+            first = call.left_first
+            if first is None:
+                hung = [leg for leg in (call.agent, call.customer) if leg.hungup_at is not None]
+                first = min(hung, key=lambda leg: leg.hungup_at).role if hung else "system"
+            return "completed", first
+        if call.agent.answered_at is None:
+            if call.originate_reason:
+                return call.originate_reason, "system" if call.agent.uniqueid is None else AGENT
+            return _cause_reason(AGENT, call.agent.cause), AGENT
+        if call.dial_status in _DIAL_STATUS:
+            reason = _DIAL_STATUS[call.dial_status]
+            return reason, AGENT if reason == "agent_cancelled" else CUSTOMER
+        if call.customer.uniqueid is None:
+            return "agent_hungup", AGENT
+        if call.customer.hungup_at is None or call.agent.hungup_at is not None and \
+                call.agent.hungup_at < call.customer.hungup_at and call.customer.cause in (None, 0, 16):
+            return "agent_cancelled", AGENT
+        return _cause_reason(CUSTOMER, call.customer.cause), CUSTOMER

@@ -1,0 +1,163 @@
+"""What follows from the tracker's reports: call rows written, trunk channels
+released, the agent freed, the recording registered, metrics counted.
+
+The tracker is synchronous and pure; this reporter turns each report into a
+small job run in order by one worker task, so the event loop never waits on
+Redis or the database while parsing AMI.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
+from callcenter.models import Call, Recording, Trunk
+from dialer.service import ClickToCall, to_datetime
+
+log = logging.getLogger(__name__)
+RECORDING_SETTLE_SECONDS = 1.0
+
+
+class CallEffects:
+    """The tracker's :class:`~callcenter.calls.tracker.Reporter`."""
+
+    def __init__(self, dialer: ClickToCall, sessions, accounting, metrics, settings) -> None:
+        self.dialer = dialer
+        self.sessions = sessions
+        self.accounting = accounting
+        self.metrics = metrics
+        self.settings = settings
+        self._pending: dict[str, TrackedCall] = {}
+        self._jobs: asyncio.Queue = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.idle = asyncio.Event()
+
+    # -- Reporter ------------------------------------------------------------
+    def call_changed(self, call: TrackedCall) -> None:
+        self._pending[call.call_id] = call
+        self._wake.set()
+        self.idle.clear()
+
+    def leg_released(self, call: TrackedCall, role: str) -> None:
+        self._jobs.put_nowait(("release", call.call_id, role))
+        self.idle.clear()
+
+    def foreign_channels(self, trunk: str, count: int) -> None:
+        self._jobs.put_nowait(("foreign", trunk, count))
+        self.idle.clear()
+
+    # -- workers -------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run_jobs()), asyncio.create_task(self._run_writes())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run_jobs(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                if job[0] == "release":
+                    await self._release(job[1], job[2])
+                else:
+                    await self.accounting.set_foreign(job[1], job[2])
+            except Exception:
+                log.exception("call job %r failed", job)
+            if self._jobs.empty() and not self._pending:
+                self.idle.set()
+
+    async def _trunk_of(self, call_id: str) -> tuple[str, int] | None:
+        placed = self.dialer.placed.get(call_id)
+        if placed is not None:
+            return placed.trunk, placed.agent_id
+        async with self.sessions() as session:
+            row = (await session.execute(select(Trunk.name, Call.agent_id).join(
+                Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))).first()
+        return tuple(row) if row else None
+
+    async def _release(self, call_id: str, role: str) -> None:
+        found = await self._trunk_of(call_id)
+        if found is None:
+            return
+        if await self.accounting.release(found[0], f"{call_id}:{role}"):
+            self.dialer.channel_freed.set()
+
+    async def _run_writes(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, {}
+            try:
+                await self._write(batch.values())
+            except Exception:
+                log.exception("writing %d call rows failed", len(batch))
+            for call in batch.values():
+                if call.state == "ended":
+                    await self._ended(call)
+            if self._jobs.empty() and not self._pending:
+                self.idle.set()
+
+    async def _write(self, calls) -> None:
+        async with self.sessions() as session, session.begin():
+            for call in calls:
+                cause, cause_txt = call.hangup_cause
+                values = {
+                    "state": call.state,
+                    "agent_channel": call.agent.channel, "customer_channel": call.customer.channel,
+                    "agent_answered_at": to_datetime(call.agent.answered_at),
+                    "customer_answered_at": to_datetime(call.customer.answered_at),
+                    "ended_at": to_datetime(call.ended_at),
+                    "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds,
+                    "end_reason": call.end_reason, "hangup_by": call.hangup_by,
+                    "hangup_cause": cause if call.state == "ended" else None,
+                    "hangup_cause_txt": cause_txt if call.state == "ended" else None,
+                }
+                placed = self.dialer.placed.get(call.call_id)
+                if placed is not None and placed.originated_at:
+                    values["originated_at"] = to_datetime(placed.originated_at)
+                await session.execute(update(Call).where(Call.id == call.call_id).values(
+                    **{k: v for k, v in values.items() if v is not None or k in ("end_reason",)}))
+
+    async def _ended(self, call: TrackedCall) -> None:
+        placed = self.dialer.placed.pop(call.call_id, None)
+        found = (placed.trunk, placed.agent_id) if placed else await self._trunk_of(call.call_id)
+        if found is not None:
+            for role in (AGENT, CUSTOMER):
+                if await self.accounting.release(found[0], f"{call.call_id}:{role}"):
+                    self.dialer.channel_freed.set()
+            await self.accounting.free_agent(found[1], call.call_id)
+        mode = placed.mode if placed else "unknown"
+        if call.customer.answered_at is not None:
+            self.metrics.calls_connected.labels(mode).inc()
+            if call.agent.answered_at is not None:
+                self.metrics.agent_answer_to_customer_answer.observe(
+                    max(0.0, call.customer.answered_at - call.agent.answered_at))
+            if placed is not None and self.settings.calls.record:
+                asyncio.get_running_loop().call_later(
+                    RECORDING_SETTLE_SECONDS, lambda: asyncio.ensure_future(self._register_recording(placed)))
+        else:
+            self.metrics.calls_failed.labels(call.end_reason or "unknown").inc()
+        if placed is not None and placed.originated_at and call.agent.answered_at:
+            self.metrics.originate_to_agent_answer.observe(max(0.0, call.agent.answered_at - placed.originated_at))
+        self.dialer.tracker.forget(call.call_id)
+
+    async def _register_recording(self, placed) -> None:
+        inner = self.dialer.recording_inner_path(placed)
+        path: Path = self.settings.pbx.host_path(inner)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            log.warning("call %s connected but has no recording at %s", placed.call_id, path)
+            return
+        relative = str(path.relative_to(self.settings.pbx.recordings_dir))
+        async with self.sessions() as session, session.begin():
+            recording = Recording(call_id=placed.call_id, path=relative, size_bytes=size)
+            session.add(recording)
+            await session.flush()
+            await session.execute(update(Call).where(Call.id == placed.call_id).values(recording_id=recording.id))

@@ -1,0 +1,249 @@
+"""Two-leg click-to-call: validate → claim the agent → reserve trunk channels →
+Originate (built here only) → the tracker follows the call from AMI events.
+
+Nothing a client sends reaches AMI except the normalised E.164 digits of the
+customer's number, as the value of one allow-listed channel variable.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
+from callcenter.calls import numbers
+from callcenter.calls.tracker import agent_uniqueid
+from callcenter.models import Call, Trunk, User
+from dialer import exceptions as exc
+
+log = logging.getLogger(__name__)
+
+_ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+AGENT_CLAIM_SECONDS = 6 * 3600
+C2C_CONTEXT = "cc-c2c"
+
+
+@dataclass
+class Principal:
+    """Who asks (an API token or a logged-in user)."""
+    name: str
+    role: str
+    user_id: int | None = None
+
+
+@dataclass
+class PlacedCall:
+    """What the dialer keeps in memory about a call it placed."""
+    call_id: str
+    agent_id: int
+    agent_name: str
+    trunk: str
+    mode: str
+    channel: str
+    dial: str
+    caller_id: str
+    requested_at: float
+    originated_at: float | None = None
+
+
+def to_datetime(ts: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc) if ts is not None else None
+
+
+class ClickToCall:
+    def __init__(self, settings, sessions, accounting, ami, tracker, metrics) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.accounting = accounting
+        self.ami = ami
+        self.tracker = tracker
+        self.metrics = metrics
+        self.placed: dict[str, PlacedCall] = {}
+        self._waiters: dict[str, asyncio.Task] = {}
+        self.channel_freed = asyncio.Event()
+
+    # -- placing a call -----------------------------------------------------
+    async def place(self, principal: Principal, agent_name: str, raw_number: str,
+                    mode: str | None = None, trunk_name: str | None = None) -> Call:
+        t0 = time.perf_counter()
+        try:
+            e164 = numbers.normalise(raw_number, self.settings.calls.default_region)
+        except numbers.InvalidNumber as error:
+            raise exc.InvalidNumber(str(error)) from None
+        agent, trunk = await self._agent_and_trunk(principal, agent_name, trunk_name)
+        mode = mode or agent.phone_mode
+        channel = self._agent_channel(agent, mode, trunk)
+        if not self.ami.connected:
+            raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
+        call_id = uuid.uuid4().hex
+        if not await self.accounting.claim_agent(agent.id, call_id, AGENT_CLAIM_SECONDS):
+            current = await self.accounting.agent_call(agent.id)
+            raise exc.AgentBusy(f"agent {agent.name} already has a call", call=current)
+        try:
+            caller_id = await self._caller_id(trunk)
+            placed = PlacedCall(call_id, agent.id, agent.name, trunk.name, mode, channel,
+                                numbers.dial_digits(e164), caller_id, time.time())
+            legs = self._legs(placed)
+            reserved = await self.accounting.reserve(trunk.name, legs, placed.requested_at)
+            if not reserved:
+                self.metrics.reservations_rejected.labels(trunk.name).inc()
+                if self.settings.calls.queue_wait <= 0:
+                    raise exc.TrunkFull(f"all channels of trunk {trunk.name} are in use", retry_after=5)
+            call = await self._insert(principal, placed, e164, "agent_ringing" if reserved else "queued")
+        except BaseException:
+            await self.accounting.free_agent(agent.id, call_id)
+            raise
+        self.placed[call_id] = placed
+        self.metrics.calls_requested.labels(mode).inc()
+        self.tracker.expect(call_id)
+        if reserved:
+            await self._originate(placed)
+            self.metrics.request_to_originate.observe(time.perf_counter() - t0)
+        else:
+            await self.accounting.queued(trunk.name, 1)
+            self._waiters[call_id] = asyncio.create_task(self._wait_for_channels(placed))
+        return call
+
+    async def _agent_and_trunk(self, principal: Principal, agent_name: str, trunk_name: str | None):
+        if not isinstance(agent_name, str) or not agent_name:
+            raise exc.InvalidRequest("'agent' must be an agent's name")
+        async with self.sessions() as session:
+            agent = await session.scalar(select(User).where(User.name == agent_name, User.active.is_(True)))
+            if agent is None:
+                raise exc.AgentNotFound(f"no active agent named {agent_name!r}")
+            if principal.role == "agent" and principal.user_id != agent.id:
+                raise exc.Forbidden("an agent may place calls only from their own phone")
+            query = select(Trunk).order_by(Trunk.id)
+            if trunk_name is not None:
+                query = query.where(Trunk.name == trunk_name)
+            trunk = await session.scalar(query.limit(1))
+            if trunk is None:
+                raise exc.NoTrunk("no trunk is configured" if trunk_name is None else f"no trunk named {trunk_name!r}")
+        return agent, trunk
+
+    @staticmethod
+    def _agent_channel(agent: User, mode: str, trunk: Trunk) -> str:
+        if mode == "desktop":
+            if not agent.sip_endpoint or not _ENDPOINT.match(agent.sip_endpoint):
+                raise exc.AgentHasNoPhone(f"agent {agent.name} has no desktop phone")
+            return f"PJSIP/{agent.sip_endpoint}"
+        if mode == "mobile":
+            if not agent.mobile:
+                raise exc.AgentHasNoPhone(f"agent {agent.name} has no mobile number")
+            return f"PJSIP/{numbers.dial_digits(agent.mobile)}@{trunk.name}"
+        raise exc.InvalidRequest("'mode' must be 'desktop' or 'mobile'")
+
+    @staticmethod
+    def _legs(placed: PlacedCall) -> list[str]:
+        legs = [f"{placed.call_id}:customer"]
+        if placed.mode == "mobile":
+            legs.append(f"{placed.call_id}:agent")
+        return legs
+
+    async def _caller_id(self, trunk: Trunk) -> str:
+        if self.settings.calls.caller_id_rotation == "pilot":
+            return trunk.pilot
+        counter = await self.accounting.redis.incr(f"{self.accounting.prefix}trunk:{trunk.name}:cid")
+        start, end = int(trunk.did_start), int(trunk.did_end)
+        return str(start + (counter - 1) % (end - start + 1)).zfill(len(trunk.did_start))
+
+    async def _insert(self, principal: Principal, placed: PlacedCall, e164: str, state: str) -> Call:
+        async with self.sessions() as session, session.begin():
+            trunk_id = await session.scalar(select(Trunk.id).where(Trunk.name == placed.trunk))
+            call = Call(id=placed.call_id, agent_id=placed.agent_id, requested_by=principal.name,
+                        mode=placed.mode, number=e164, trunk_id=trunk_id, caller_id=placed.caller_id,
+                        channels=len(self._legs(placed)), state=state,
+                        requested_at=to_datetime(placed.requested_at))
+            session.add(call)
+        return call
+
+    def recording_inner_path(self, placed: PlacedCall) -> str:
+        day = dt.datetime.fromtimestamp(placed.requested_at, dt.timezone.utc).strftime("%Y/%m/%d")
+        return f"{self.settings.pbx.instance_dir}/recordings/{day}/{placed.call_id}.wav"
+
+    async def _originate(self, placed: PlacedCall) -> None:
+        calls = self.settings.calls
+        headers = {
+            "Channel": placed.channel, "Context": C2C_CONTEXT, "Exten": "s", "Priority": "1",
+            "Timeout": str(int(calls.agent_ring_timeout * 1000)),
+            "CallerID": f"<{placed.dial if placed.mode == 'desktop' else placed.caller_id}>",
+            "ChannelId": agent_uniqueid(placed.call_id), "Async": "true",
+        }
+        variables = {
+            "CC_CALL_ID": placed.call_id, "CC_DIAL": placed.dial, "CC_TRUNK": placed.trunk,
+            "CC_CALLERID": placed.caller_id, "CC_RING_TIMEOUT": str(int(calls.customer_ring_timeout)),
+            "CC_RECFILE": self.recording_inner_path(placed) if calls.record else "",
+        }
+        placed.originated_at = time.time()
+        try:
+            await self.ami.originate(headers, variables, timeout=calls.originate_timeout)
+        except (AmiNotConnected, AmiTimeout, AmiError) as error:
+            reason = {AmiNotConnected: "pbx_disconnected", AmiTimeout: "originate_timeout"}.get(
+                type(error), "originate_failed")
+            log.warning("originate of call %s failed: %s", placed.call_id, error)
+            self.tracker.fail(placed.call_id, reason)
+
+    async def _wait_for_channels(self, placed: PlacedCall) -> None:
+        deadline = time.monotonic() + self.settings.calls.queue_wait
+        try:
+            while time.monotonic() < deadline:
+                if await self.accounting.reserve(placed.trunk, self._legs(placed), time.time()):
+                    self.tracker.expect(placed.call_id).state = "agent_ringing"
+                    await self._originate(placed)
+                    return
+                self.channel_freed.clear()
+                try:
+                    await asyncio.wait_for(self.channel_freed.wait(), timeout=0.25)
+                except asyncio.TimeoutError:
+                    pass
+            self.tracker.fail(placed.call_id, "trunk_full")
+        except asyncio.CancelledError:
+            self.tracker.fail(placed.call_id, "cancelled")
+            raise
+        finally:
+            self._waiters.pop(placed.call_id, None)
+            await self.accounting.queued(placed.trunk, -1)
+
+    # -- reading and ending calls -----------------------------------------------
+    async def get(self, principal: Principal, call_id: str) -> tuple[Call, User, Trunk]:
+        if not re.fullmatch(r"[0-9a-f]{32}", call_id or ""):
+            raise exc.CallNotFound("no such call")
+        async with self.sessions() as session:
+            row = (await session.execute(
+                select(Call, User, Trunk).join(User, Call.agent_id == User.id)
+                .join(Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))).first()
+        if row is None or (principal.role == "agent" and row[1].id != principal.user_id):
+            raise exc.CallNotFound("no such call")
+        return row.tuple()
+
+    async def hangup(self, principal: Principal, call_id: str) -> None:
+        call, _agent, _trunk = await self.get(principal, call_id)
+        waiter = self._waiters.get(call_id)
+        if waiter is not None:
+            waiter.cancel()
+            return
+        tracked = self.tracker.calls.get(call_id)
+        if call.state == "ended" or (tracked is not None and tracked.state == "ended"):
+            raise exc.CallEnded("the call has already ended")
+        channels = [leg.channel for leg in (tracked.agent, tracked.customer)
+                    if leg.channel and leg.hungup_at is None] if tracked else \
+            [c for c in (call.agent_channel, call.customer_channel) if c]
+        for channel in channels:
+            if not re.fullmatch(r"PJSIP/[a-z0-9_-]+-[0-9a-f]{8}", channel):
+                continue
+            try:
+                await self.ami.action("Hangup", {"Channel": channel, "Cause": "16"})
+            except AmiError as error:
+                log.info("hangup of %s: %s", channel, error)
+
+    async def close(self) -> None:
+        for task in list(self._waiters.values()):
+            task.cancel()
+        if self._waiters:
+            await asyncio.gather(*self._waiters.values(), return_exceptions=True)
