@@ -62,6 +62,9 @@ class Trunk(Base):
     pilot: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # Set by `trunk remove` when call records still refer to the trunk (the row
+    # is kept for them); a removed trunk is never used, rendered or listed.
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Call(Base):

@@ -1,0 +1,44 @@
+"""Errors of the users service (DomainError: stable ``error_id``, HTTP
+``status``, human ``message`` safe to show to the operator)."""
+from __future__ import annotations
+
+from callcenter.errors import DomainError
+
+
+class UserError(DomainError):
+    error_id = "user_error"
+    status = 422
+
+
+class InvalidName(UserError):
+    error_id = "invalid_name"
+
+
+class InvalidRole(UserError):
+    error_id = "invalid_role"
+
+
+class InvalidPhoneMode(UserError):
+    error_id = "invalid_phone_mode"
+
+
+class InvalidContact(UserError):
+    error_id = "invalid_contact"
+
+
+class InvalidMobile(UserError):
+    error_id = "invalid_mobile"
+
+
+class WeakPassword(UserError):
+    error_id = "weak_password"
+
+
+class UserExists(UserError):
+    error_id = "user_exists"
+    status = 409
+
+
+class UserNotFound(UserError):
+    error_id = "user_not_found"
+    status = 404
