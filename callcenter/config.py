@@ -46,6 +46,7 @@ class PbxSettings:
     rtp_end: int = 10999
     sip_realm: str = "callcenter"
     run_as: str = "asterisk"
+    sync_config: bool = True
 
     @property
     def instance_dir(self) -> str:

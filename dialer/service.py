@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
+from callcenter.auth.tokens import Principal
 from callcenter.calls import numbers
 from callcenter.calls.tracker import agent_uniqueid
 from callcenter.models import Call, Trunk, User
@@ -27,14 +28,6 @@ log = logging.getLogger(__name__)
 _ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 AGENT_CLAIM_SECONDS = 6 * 3600
 C2C_CONTEXT = "cc-c2c"
-
-
-@dataclass
-class Principal:
-    """Who asks (an API token or a logged-in user)."""
-    name: str
-    role: str
-    user_id: int | None = None
 
 
 @dataclass
@@ -119,7 +112,7 @@ class ClickToCall:
                 raise exc.AgentNotFound(f"no active agent named {agent_name!r}")
             if principal.role == "agent" and principal.user_id != agent.id:
                 raise exc.Forbidden("an agent may place calls only from their own phone")
-            query = select(Trunk).order_by(Trunk.id)
+            query = select(Trunk).where(Trunk.removed_at.is_(None)).order_by(Trunk.id)
             if trunk_name is not None:
                 query = query.where(Trunk.name == trunk_name)
             trunk = await session.scalar(query.limit(1))

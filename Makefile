@@ -1,0 +1,19 @@
+# The README's two commands: `make run` and `make test`. Both install what is
+# missing first (`make install`: Debian packages, the venv, the Asterisk root).
+CONFIG ?= callcenter.toml
+PYTEST_ARGS ?=
+
+.PHONY: install run test bench
+
+install:
+	@bash scripts/install.sh
+
+run: install
+	@test -f $(CONFIG) || .venv/bin/callcenter init --config $(CONFIG)
+	.venv/bin/callcenter serve --config $(CONFIG)
+
+test: install
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	.venv/bin/python bench/ami_ingest.py

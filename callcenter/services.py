@@ -1,0 +1,199 @@
+"""The composition root: builds every client once and hands it to the services.
+
+Start order: managed Redis → database (migrated) → rendered PBX config →
+managed Asterisk → Redis client and trunk accounting → tracker, dialer and
+their effects → AMI link → background loops (reconciliation, config sync).
+Closing runs the other way round and stops only what was started here.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from callcenter import db
+from callcenter.ami import AmiError, AmiLink
+from callcenter.calls.tracker import CallTracker
+from callcenter.config import Settings
+from callcenter.models import Recording
+from callcenter.pbx.process import AsteriskProcess, RedisProcess, ensure_redis
+from callcenter.pbx.sync import PbxConfigSync, load_pbx_objects
+from callcenter.trunks.accounting import TrunkAccounting
+from dialer.effects import CallEffects
+from dialer.service import ClickToCall
+from monitoring.metrics import Metrics, gauge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    engine: object = None
+    sessions: object = None
+    redis: Redis | None = None
+    accounting: TrunkAccounting | None = None
+    tracker: CallTracker | None = None
+    dialer: ClickToCall | None = None
+    effects: CallEffects | None = None
+    ami: AmiLink | None = None
+    pbx_sync: PbxConfigSync | None = None
+    asterisk: AsteriskProcess | None = None
+    redis_process: RedisProcess | None = None
+    trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    reconciled_at: float | None = None
+
+    # -- trunks ---------------------------------------------------------------
+    async def on_trunks(self, trunks) -> None:
+        async with self.sessions() as session:
+            from sqlalchemy import select
+            from callcenter.models import Trunk
+            rows = (await session.scalars(select(Trunk).where(Trunk.removed_at.is_(None)))).all()
+        self.trunk_limits = {t.name: (t.max_channels, t.inbound_headroom) for t in rows}
+        for name, (channels, headroom) in self.trunk_limits.items():
+            await self.accounting.configure(name, channels, headroom)
+        self.tracker.trunks = set(self.trunk_limits)
+
+    def channels_in_use(self) -> dict[str, int]:
+        """Live channels on each trunk as the tracker sees them (ours + foreign)."""
+        counts = {name: len(self.tracker._foreign.get(name, ())) for name in self.trunk_limits}
+        for call in self.tracker.active_calls():
+            for leg in (call.agent, call.customer):
+                if leg.trunk in counts and leg.uniqueid and leg.hungup_at is None:
+                    counts[leg.trunk] += 1
+        return counts
+
+    # -- reconciliation ---------------------------------------------------------
+    async def reconcile(self) -> None:
+        """Asterisk is the truth: replay CoreShowChannels into the tracker and
+        drop reservations that no live call holds."""
+        requested_at = time.time()
+        channels = await self.ami.action_list("CoreShowChannels")
+        self.tracker.snapshot(channels, requested_at)
+        calls = self.settings.calls
+        setup = calls.originate_timeout + calls.agent_ring_timeout + calls.customer_ring_timeout + 15
+        self.tracker.sweep(time.time(), setup)
+        live = {c.call_id for c in self.tracker.active_calls()} | set(self.dialer.placed)
+        for trunk in self.trunk_limits:
+            for leg, reserved_at in (await self.accounting.reservations(trunk)).items():
+                call_id = leg.split(":", 1)[0]
+                if call_id not in live and time.time() - reserved_at > setup:
+                    if await self.accounting.release(trunk, leg):
+                        log.warning("released leaked reservation %s on %s", leg, trunk)
+                        self.dialer.channel_freed.set()
+        self.reconciled_at = time.time()
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ami.reconcile_interval)
+            if self.ami.connected:
+                try:
+                    await self.reconcile()
+                except AmiError as error:
+                    log.warning("reconciliation failed: %s", error)
+
+    async def _on_ami_connected(self) -> None:
+        log.info("AMI connected; reconciling with Asterisk")
+        if self.ami.reconnects:
+            self.metrics.ami_reconnects.inc()
+        try:
+            await self.reconcile()
+        except AmiError as error:
+            log.warning("reconciliation after connect failed: %s", error)
+
+    # -- recordings -------------------------------------------------------------
+    async def recording_path(self, call) -> Path | None:
+        if not call.recording_id:
+            return None
+        async with self.sessions() as session:
+            recording = await session.get(Recording, call.recording_id)
+        if recording is None:
+            return None
+        base = self.settings.pbx.recordings_dir.resolve()
+        path = (base / recording.path).resolve()
+        if base not in path.parents or not path.is_file():
+            return None
+        return path
+
+    # -- metrics ----------------------------------------------------------------
+    def live_gauges(self):
+        in_use = self.channels_in_use() if self.tracker else {}
+        g_use = gauge("callcenter_trunk_channels_in_use", "Channels in use on each trunk", ["trunk"])
+        g_max = gauge("callcenter_trunk_channels_max", "Channels each trunk has", ["trunk"])
+        for name, (channels, _headroom) in self.trunk_limits.items():
+            g_use.add_metric([name], in_use.get(name, 0))
+            g_max.add_metric([name], channels)
+        g_ami = gauge("callcenter_ami_connected", "1 while the AMI link is logged in")
+        g_ami.add_metric([], 1 if self.ami and self.ami.connected else 0)
+        g_events = gauge("callcenter_ami_events_received", "AMI events received since start")
+        g_events.add_metric([], self.ami.events_received if self.ami else 0)
+        g_waiting = gauge("callcenter_calls_queued", "Click-to-calls waiting for a free channel")
+        g_waiting.add_metric([], len(self.dialer._waiters) if self.dialer else 0)
+        return [g_use, g_max, g_ami, g_events, g_waiting]
+
+
+async def open_services(settings: Settings) -> Services:
+    services = Services(settings=settings, metrics=Metrics())
+    services.metrics.add_gauges(services.live_gauges)
+    try:
+        await _open(services)
+    except BaseException:
+        await close_services(services)
+        raise
+    return services
+
+
+async def _open(s: Services) -> None:
+    settings = s.settings
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    s.redis_process = await ensure_redis(settings)
+    s.engine = db.make_engine(settings.database_url)
+    await db.migrate(s.engine)
+    s.sessions = db.sessionmaker(s.engine)
+    s.redis = Redis.from_url(settings.redis.url)
+    s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
+    s.tracker = CallTracker(reporter=None)
+    s.ami = AmiLink(settings.ami, on_event=s.tracker.on_event, on_connected=s._on_ami_connected)
+    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics)
+    s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings)
+    s.tracker.reporter = s.effects
+    s.effects.start()
+    s.pbx_sync = PbxConfigSync(settings, s.sessions, on_trunks=s.on_trunks)
+    syncing = settings.pbx.managed or settings.pbx.sync_config
+    if syncing:
+        await s.pbx_sync.write()
+    else:
+        await s.on_trunks(None)
+    if settings.pbx.managed:
+        s.asterisk = AsteriskProcess(settings)
+        await s.asterisk.start()
+    await s.ami.start()
+    s.tasks.append(asyncio.create_task(s._reconcile_loop()))
+    if syncing:
+        s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
+
+
+async def close_services(s: Services) -> None:
+    for task in s.tasks:
+        task.cancel()
+    await asyncio.gather(*s.tasks, return_exceptions=True)
+    if s.dialer is not None:
+        await s.dialer.close()
+    if s.ami is not None:
+        await s.ami.close()
+    if s.effects is not None:
+        await s.effects.close()
+    if s.asterisk is not None:
+        await s.asterisk.stop()
+    if s.redis is not None:
+        await s.redis.aclose()
+    if s.engine is not None:
+        await s.engine.dispose()
+    if s.redis_process is not None:
+        await s.redis_process.stop()

@@ -1,0 +1,89 @@
+"""HTTP handlers of click-to-call: thin, domain errors are mapped by the app."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from callcenter.calls.tracker import AGENT, CUSTOMER
+from dialer.exceptions import InvalidRequest
+from web.keys import SERVICES
+from web.auth import principal_of
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def call_view(request: web.Request, call, agent, trunk) -> dict:
+    tracked = request.app[SERVICES].tracker.calls.get(call.id)
+    legs = {}
+    for role, channel in ((AGENT, call.agent_channel), (CUSTOMER, call.customer_channel)):
+        leg = tracked.leg(role) if tracked else None
+        legs[role] = {"channel": (leg.channel if leg and leg.channel else channel),
+                      "trunk": trunk.name if role == CUSTOMER or call.mode == "mobile" else None}
+    return {
+        "id": call.id, "state": tracked.state if tracked else call.state,
+        "agent": agent.name, "mode": call.mode, "number": call.number,
+        "trunk": trunk.name, "channels": call.channels, "caller_id": call.caller_id,
+        "legs": legs,
+        "requested_at": _iso(call.requested_at), "originated_at": _iso(call.originated_at),
+        "agent_answered_at": _iso(call.agent_answered_at),
+        "connected_at": _iso(call.customer_answered_at), "ended_at": _iso(call.ended_at),
+        "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds,
+        "end_reason": call.end_reason, "hangup_cause": call.hangup_cause,
+        "hangup_cause_txt": call.hangup_cause_txt, "hangup_by": call.hangup_by,
+        "recording_url": f"/api/v1/calls/{call.id}/recording" if call.recording_id else None,
+        "requested_by": call.requested_by,
+    }
+
+
+async def _json_body(request: web.Request) -> dict:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidRequest("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
+async def place_call(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    unknown = set(body) - {"agent", "number", "mode", "trunk"}
+    if unknown:
+        raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+    for key in ("agent", "number"):
+        if not isinstance(body.get(key), str):
+            raise InvalidRequest(f"'{key}' is required and must be a string")
+    for key in ("mode", "trunk"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise InvalidRequest(f"'{key}' must be a string")
+    services = request.app[SERVICES]
+    call = await services.dialer.place(principal_of(request), body["agent"], body["number"],
+                                       body.get("mode"), body.get("trunk"))
+    call, agent, trunk = await services.dialer.get(principal_of(request), call.id)
+    return web.json_response(call_view(request, call, agent, trunk), status=202,
+                             headers={"Location": f"/api/v1/calls/{call.id}"})
+
+
+async def get_call(request: web.Request) -> web.Response:
+    call, agent, trunk = await request.app[SERVICES].dialer.get(principal_of(request), request.match_info["call_id"])
+    return web.json_response(call_view(request, call, agent, trunk))
+
+
+async def hangup_call(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await services.dialer.hangup(principal_of(request), request.match_info["call_id"])
+    call, agent, trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"])
+    return web.json_response(call_view(request, call, agent, trunk), status=202)
+
+
+async def get_recording(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    call, _agent, _trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"])
+    path = await services.recording_path(call)
+    if path is None:
+        return web.json_response({"error": "recording_not_found", "message": "this call has no recording"}, status=404)
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav",
+                                           "Content-Disposition": f'inline; filename="{call.id}.wav"'})

@@ -1,0 +1,134 @@
+"""The aiohttp app factory: one routes table, resources opened and closed in
+``cleanup_ctx``, domain errors mapped to JSON with a stable ``error`` id."""
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from callcenter.config import Settings
+from callcenter.errors import DomainError
+from callcenter.services import close_services, open_services
+from dialer import http as calls_http
+from web import openapi
+from web.auth import PUBLIC, AuthError, at_least, authenticate
+from web.keys import SERVICES
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks = {"ami": services.ami.connected}
+    try:
+        async with services.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        checks["database"] = False
+    try:
+        checks["redis"] = bool(await services.redis.ping())
+    except Exception:  # noqa: BLE001
+        checks["redis"] = False
+    ok = all(checks.values())
+    return web.json_response({"status": "ok" if ok else "unhealthy", "checks": checks,
+                              "ami_reconnects": services.ami.reconnects},
+                             status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[SERVICES].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def list_trunks(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    in_use = services.channels_in_use()
+    trunks = []
+    for name in sorted(services.trunk_limits):
+        usage = await services.accounting.usage(name)
+        trunks.append({"name": name, "max_channels": usage["max_channels"],
+                       "inbound_headroom": usage["headroom"], "in_use": in_use.get(name, 0),
+                       "reserved": usage["reserved"], "foreign": usage["foreign"],
+                       "queued": usage["queued"]})
+    return web.json_response({"trunks": trunks})
+
+
+async def openapi_doc(request: web.Request) -> web.Response:
+    return web.json_response(openapi.document(ROUTES))
+
+
+# (method, path, handler, roles, summary): every route declares who may use it.
+ROUTES = [
+    ("GET", "/healthz", healthz, (PUBLIC,), "AMI, database and Redis reachable"),
+    ("GET", "/metrics", metrics, (PUBLIC,), "Prometheus metrics"),
+    ("GET", "/api/v1/openapi.json", openapi_doc, (PUBLIC,), "This API's OpenAPI document"),
+    ("POST", "/api/v1/calls", calls_http.place_call, at_least("agent"), "Place a two-leg click-to-call"),
+    ("GET", "/api/v1/calls/{call_id}", calls_http.get_call, at_least("agent"), "A call's state and record"),
+    ("POST", "/api/v1/calls/{call_id}/hangup", calls_http.hangup_call, at_least("agent"), "Hang up both legs"),
+    ("GET", "/api/v1/calls/{call_id}/recording", calls_http.get_recording, at_least("agent"),
+     "The call's recording (WAV, HTTP range requests)"),
+    ("GET", "/api/v1/trunks", list_trunks, at_least("teamlead"), "Channels per trunk"),
+]
+
+
+def _route_label(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler):
+    services = request.app[SERVICES]
+    route = _route_label(request)
+    started = time.perf_counter()
+    services.metrics.api_requests.labels(route, request.method).inc()
+    try:
+        roles = getattr(handler, "roles", None) or _ROLES.get(request.match_info.route.handler)
+        if roles is None:  # deny by default: a route without declared roles is closed
+            raise AuthError(404, "not_found", "no such route")
+        await authenticate(request, roles)
+        response = await handler(request)
+    except AuthError as error:
+        response = web.json_response({"error": error.error_id, "message": error.message}, status=error.status)
+    except DomainError as error:
+        body = {"error": error.error_id, "message": error.message, **error.details}
+        response = web.json_response(body, status=error.status)
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        response = web.json_response({"error": error.reason.lower().replace(" ", "_"),
+                                      "message": error.reason}, status=error.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, route)
+        response = web.json_response({"error": "internal_error", "message": "internal error"}, status=500)
+    status = response.status
+    services.metrics.api_responses.labels(route, f"{status // 100}xx").inc()
+    if status >= 500:
+        services.metrics.api_failures.labels(route).inc()
+    if status in (401, 403, 409, 422, 429, 503):
+        services.metrics.api_rejected.labels(route, str(status)).inc()
+    services.metrics.api_latency.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+_ROLES = {handler: roles for _m, _p, handler, roles, _s in ROUTES}
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[api_middleware], client_max_size=64 * 1024)
+
+    async def services_ctx(app: web.Application):
+        app[SERVICES] = await open_services(settings)
+        yield
+        await close_services(app[SERVICES])
+
+    app.cleanup_ctx.append(services_ctx)
+    for method, path, handler, _roles, _summary in ROUTES:
+        app.router.add_route(method, path, handler)
+    return app

@@ -1,0 +1,75 @@
+"""The OpenAPI 3.1 document, built from the routes table so it cannot drift."""
+from __future__ import annotations
+
+import re
+
+from web.auth import PUBLIC
+
+_ERROR = {"type": "object", "required": ["error", "message"],
+          "properties": {"error": {"type": "string", "description": "stable error id"},
+                         "message": {"type": "string"}}}
+_LEG = {"type": "object", "properties": {"channel": {"type": ["string", "null"]},
+                                         "trunk": {"type": ["string", "null"]}}}
+_CALL = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "state": {"enum": ["queued", "agent_ringing", "customer_ringing", "connected", "ended"]},
+        "agent": {"type": "string"}, "mode": {"enum": ["desktop", "mobile"]},
+        "number": {"type": "string", "description": "E.164"}, "trunk": {"type": "string"},
+        "channels": {"type": "integer"}, "caller_id": {"type": "string"},
+        "legs": {"type": "object", "properties": {"agent": _LEG, "customer": _LEG}},
+        **{k: {"type": ["string", "null"], "format": "date-time"} for k in (
+            "requested_at", "originated_at", "agent_answered_at", "connected_at", "ended_at")},
+        "ring_seconds": {"type": ["number", "null"]}, "talk_seconds": {"type": ["number", "null"]},
+        "end_reason": {"type": ["string", "null"], "description": (
+            "completed, agent_no_answer, agent_busy, agent_rejected, agent_unreachable, agent_hungup, "
+            "agent_cancelled, customer_busy, customer_no_answer, customer_rejected, customer_unreachable, "
+            "invalid_number, originate_timeout, originate_failed, pbx_disconnected, trunk_full, cancelled")},
+        "hangup_cause": {"type": ["integer", "null"]}, "hangup_cause_txt": {"type": ["string", "null"]},
+        "hangup_by": {"type": ["string", "null"], "enum": ["agent", "customer", "system", None]},
+        "recording_url": {"type": ["string", "null"]},
+    },
+}
+_PLACE = {"type": "object", "required": ["agent", "number"], "additionalProperties": False,
+          "properties": {"agent": {"type": "string"},
+                         "number": {"type": "string", "description": "+91, spaces, dashes, a leading 0 accepted"},
+                         "mode": {"enum": ["desktop", "mobile"]}, "trunk": {"type": "string"}}}
+_RESPONSES = {
+    ("POST", "/api/v1/calls"): {"202": "_CALL", "404": "agent_not_found", "409": "agent_busy",
+                                "422": "invalid_number, invalid_request, agent_has_no_phone",
+                                "503": "trunk_full (with Retry-After), no_trunk, pbx_unavailable"},
+    ("GET", "/api/v1/calls/{call_id}"): {"200": "_CALL", "404": "call_not_found"},
+    ("POST", "/api/v1/calls/{call_id}/hangup"): {"202": "_CALL", "404": "call_not_found", "409": "call_ended"},
+}
+
+
+def document(routes) -> dict:
+    paths: dict = {}
+    for method, path, _handler, roles, summary in routes:
+        op: dict = {"summary": summary, "x-roles": list(roles)}
+        if PUBLIC not in roles:
+            op["security"] = [{"bearer": []}]
+        params = re.findall(r"{(\w+)}", path)
+        if params:
+            op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                                for p in params]
+        if (method, path) == ("POST", "/api/v1/calls"):
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _PLACE}}}
+        responses = {}
+        for status, what in _RESPONSES.get((method, path), {"200": "OK"}).items():
+            if what == "_CALL":
+                responses[status] = {"description": "the call", "content": {"application/json": {"schema": _CALL}}}
+            elif status.startswith(("4", "5")):
+                responses[status] = {"description": what, "content": {"application/json": {"schema": _ERROR}}}
+            else:
+                responses[status] = {"description": what}
+        if PUBLIC not in roles:
+            responses.setdefault("401", {"description": "unauthenticated", "content": {"application/json": {"schema": _ERROR}}})
+            responses.setdefault("403", {"description": "forbidden", "content": {"application/json": {"schema": _ERROR}}})
+        op["responses"] = responses
+        paths.setdefault(path, {})[method.lower()] = op
+    return {"openapi": "3.1.0",
+            "info": {"title": "callcenter API", "version": "1"},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "paths": paths}
