@@ -21,6 +21,7 @@ from callcenter.auth.tokens import Principal
 from callcenter.calls import numbers
 from callcenter.calls.tracker import agent_uniqueid
 from callcenter.models import Call, Trunk, User
+from callcenter.trunks.service import pick_caller_id
 from dialer import exceptions as exc
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,9 @@ class ClickToCall:
         return legs
 
     async def _caller_id(self, trunk: Trunk) -> str:
-        if self.settings.calls.caller_id_rotation == "pilot":
-            return trunk.pilot
-        counter = await self.accounting.redis.incr(f"{self.accounting.prefix}trunk:{trunk.name}:cid")
-        start, end = int(trunk.did_start), int(trunk.did_end)
-        return str(start + (counter - 1) % (end - start + 1)).zfill(len(trunk.did_start))
+        rotation = self.settings.calls.caller_id_rotation
+        counter = 0 if rotation == "pilot" else await self.accounting.next_caller_id(trunk.name)
+        return pick_caller_id(trunk, counter, rotation)
 
     async def _insert(self, principal: Principal, placed: PlacedCall, e164: str, state: str) -> Call:
         async with self.sessions() as session, session.begin():
@@ -213,7 +212,7 @@ class ClickToCall:
                 .join(Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))).first()
         if row is None or (principal.role == "agent" and row[1].id != principal.user_id):
             raise exc.CallNotFound("no such call")
-        return row.tuple()
+        return tuple(row)
 
     async def hangup(self, principal: Principal, call_id: str) -> None:
         call, _agent, _trunk = await self.get(principal, call_id)

@@ -8,10 +8,11 @@ from callcenter.models import ROLE_RANK
 from web.keys import SERVICES
 
 PUBLIC = "public"
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request["principal"]
+    return request[PRINCIPAL]
 
 
 class AuthError(Exception):
@@ -34,7 +35,7 @@ async def authenticate(request: web.Request, roles: tuple[str, ...]) -> None:
         raise AuthError(401, "unauthenticated", "the token is not valid")
     if principal.role not in roles:
         raise AuthError(403, "forbidden", f"role {principal.role!r} may not use this route")
-    request["principal"] = principal
+    request[PRINCIPAL] = principal
 
 
 def at_least(role: str) -> tuple[str, ...]:

@@ -80,6 +80,10 @@ class TrunkAccounting:
     async def queued(self, trunk: str, delta: int) -> None:
         await self.redis.incrby(f"{self.prefix}trunk:{trunk}:queued", delta)
 
+    async def next_caller_id(self, trunk: str) -> int:
+        """0, 1, 2 ... shared by every server: the caller-ID rotation counter."""
+        return await self.redis.incr(f"{self.prefix}trunk:{trunk}:cid") - 1
+
     # -- one call per agent ----------------------------------------------------
     def _agent(self, agent_id: int) -> str:
         return f"{self.prefix}agent:{agent_id}:call"

@@ -1,0 +1,129 @@
+"""pytest plugin: the callcenter server in-process against the real PBX stack.
+
+``call_server(agents=..., trunks=...)`` creates a fresh database (own state
+folder, own Redis key prefix) with those agents and trunks, starts the app on
+the session's Asterisk and Redis (not managed by the app) and returns a
+:class:`Server` with an HTTP client and an admin token."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from callcenter import db
+from callcenter.auth.tokens import create_token
+from callcenter.trunks.service import add_trunk
+from callcenter.users.service import create_user
+from web.app import create_app
+from web.keys import SERVICES
+
+
+@dataclass
+class Agent:
+    name: str
+    contact: str | None = None      # desktop phone with a static contact
+    mobile: str | None = None       # mobile mode
+
+
+@dataclass
+class TrunkSpec:
+    name: str
+    host: str
+    port: int
+    channels: int = 250
+    headroom: int = 0
+    dids: str = "8062247000-8062247749"
+
+
+class Server:
+    def __init__(self, client: TestClient, token: str, settings, agent_tokens: dict[str, str]):
+        self.client = client
+        self.token = token
+        self.settings = settings
+        self.agent_tokens = agent_tokens
+
+    @property
+    def services(self):
+        return self.client.server.app[SERVICES]
+
+    def headers(self, token: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    async def place(self, agent: str, number: str, token: str | None = None, **extra):
+        body = {"agent": agent, "number": number, **extra}
+        return await self.client.post("/api/v1/calls", json=body, headers=self.headers(token))
+
+    async def call(self, call_id: str) -> dict:
+        resp = await self.client.get(f"/api/v1/calls/{call_id}", headers=self.headers())
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+    async def wait_state(self, call_id: str, states, timeout: float = 20.0) -> dict:
+        states = {states} if isinstance(states, str) else set(states)
+        deadline = time.monotonic() + timeout
+        while True:
+            call = await self.call(call_id)
+            if call["state"] in states and (call["state"] != "ended" or call["end_reason"]):
+                if call["state"] != "ended" or await self._settled(call_id):
+                    return await self.call(call_id)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"call {call_id} never reached {states}: {call}")
+            await asyncio.sleep(0.1)
+
+    async def _settled(self, call_id: str) -> bool:
+        """The ended call's effects (row, reservations) are written."""
+        await asyncio.wait_for(self.services.effects.idle.wait(), 5)
+        return True
+
+    async def trunks(self) -> dict:
+        resp = await self.client.get("/api/v1/trunks", headers=self.headers())
+        assert resp.status == 200, await resp.text()
+        return {t["name"]: t for t in (await resp.json())["trunks"]}
+
+
+@pytest.fixture
+async def call_server(pbx_stack, tmp_path):
+    clients: list[TestClient] = []
+
+    async def start(agents=(), trunks=(), **calls_overrides) -> Server:
+        base = pbx_stack.settings
+        settings = dataclasses.replace(
+            base, state_dir=tmp_path / f"state-{len(clients)}",
+            database=dataclasses.replace(base.database, url=""),
+            redis=dataclasses.replace(base.redis, managed=False, key_prefix=f"t{uuid.uuid4().hex[:8]}:"),
+            pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True),
+            calls=dataclasses.replace(base.calls, **calls_overrides))
+        settings.state_dir.mkdir(parents=True)
+        engine = db.make_engine(settings.database_url)
+        await db.migrate(engine)
+        sessions = db.sessionmaker(engine)
+        agent_tokens = {}
+        async with sessions() as session, session.begin():
+            for spec in trunks:
+                await add_trunk(session, spec.name, spec.host, spec.port, spec.dids, channels=spec.channels,
+                                inbound_headroom=spec.headroom, actor="test")
+            for agent in agents:
+                user, _ = await create_user(session, settings, agent.name, "agent",
+                                            "mobile" if agent.mobile else "desktop",
+                                            contact=agent.contact, mobile=agent.mobile, actor="test")
+                agent_tokens[agent.name] = await create_token(session, f"tok-{agent.name}", user_id=user.id,
+                                                              actor="test")
+            token = await create_token(session, "ops", "manager", actor="test")
+        await engine.dispose()
+        client = TestClient(TestServer(create_app(settings)))
+        await client.start_server()
+        clients.append(client)
+        server = Server(client, token, settings, agent_tokens)
+        # the app rendered this database's trunks and phones and reloads res_pjsip
+        await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 15)
+        await server.services.ami.wait_connected(10)
+        return server
+
+    yield start
+    for client in clients:
+        await client.close()
