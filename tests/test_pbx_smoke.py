@@ -176,3 +176,107 @@ async def test_desktop_agent_hangs_up(lines, ami, sipp, tmp_path):
     n_all = Recording.count_events(tmp_path / "desktop_agent_hangup.unfiltered.raw")
     print(f"events: filtered {n_filtered}, unfiltered {n_all}; recording {wav.stat().st_size} bytes")
     assert n_filtered < 0.75 * n_all, (n_filtered, n_all)
+
+
+async def _finish(ami, agent: str, timeout: float = 15.0) -> dict:
+    """Wait for the agent leg's Hangup and for every channel to be gone."""
+    ev = await ami.wait_event(hangup_of(agent), timeout=timeout)
+    await wait_idle(ami)
+    return ev
+
+
+def _call_events(ami, agent: str) -> list[dict]:
+    return [e for e in ami.events if e.get("Linkedid") == agent or e.get("Uniqueid") == agent
+            or (e.get("Event") == "OriginateResponse" and e.get("Uniqueid") == agent)]
+
+
+async def test_desktop_customer_hangs_up(lines, ami, sipp, tmp_path):
+    stack = lines.stack
+    sipp("uas_answer", PHONE_IP, lines.phone_port, timeout=20)
+    sipp("uas_answer_bye", CARRIER_IP, lines.carrier_port, ["-d", 3000], timeout=20)
+    async with Recording(stack, "desktop_customer_hangup", tmp_path):
+        call_id, wav = await click_to_call(ami, stack, f"PJSIP/{PHONE}")
+        agent = f"cc-{call_id}-a"
+        await ami.wait_event(bridged(agent), timeout=8)
+        assert len(await trunk_channels(ami)) == 1
+        hangup = await _finish(ami, agent)
+    assert hangup["Cause"] == "16", hangup
+    cust = [e for e in _call_events(ami, agent) if e["Event"] == "Hangup" and e["Uniqueid"] != agent]
+    assert len(cust) == 1 and cust[0]["Cause"] == "16", cust
+    assert wav.exists() and wav.stat().st_size > 15000, wav
+
+
+async def test_mobile_mode_two_trunk_channels(lines, ami, sipp, tmp_path):
+    stack = lines.stack
+    sipp("uas_answer", CARRIER_IP, lines.carrier_port, timeout=20)
+    async with Recording(stack, "mobile_connected", tmp_path):
+        call_id, wav = await click_to_call(ami, stack, f"PJSIP/{AGENT_MOBILE}@{TRUNK}")
+        agent = f"cc-{call_id}-a"
+        await ami.wait_event(bridged(agent), timeout=8)
+        chans = await trunk_channels(ami)
+        assert len(chans) == 2, chans
+        assert {c["Linkedid"] for c in chans} == {agent}
+        await asyncio.sleep(1.5)
+        # the server ends a call with Hangup on the agent's leg (call-work user)
+        resp = await ami.action("Hangup", Channel=next(c["Channel"] for c in chans if c["Uniqueid"] == agent))
+        assert resp["Response"] == "Success", resp
+        await _finish(ami, agent)
+        assert await trunk_channels(ami) == []
+    assert wav.exists() and wav.stat().st_size > 5000, wav
+
+
+async def test_customer_busy(lines, ami, sipp, tmp_path):
+    stack = lines.stack
+    sipp("uas_answer", PHONE_IP, lines.phone_port, timeout=20)
+    sipp("uas_busy", CARRIER_IP, lines.carrier_port, timeout=20)
+    async with Recording(stack, "customer_busy", tmp_path):
+        call_id, wav = await click_to_call(ami, stack, f"PJSIP/{PHONE}")
+        agent = f"cc-{call_id}-a"
+        await _finish(ami, agent)
+    events = _call_events(ami, agent)
+    dialend = [e for e in events if e["Event"] == "DialEnd"]
+    assert any(e["DialStatus"] == "BUSY" for e in dialend), dialend
+    cust = [e for e in events if e["Event"] == "Hangup" and e["Uniqueid"] != agent]
+    assert cust and cust[0]["Cause"] == "17", cust
+
+
+async def test_customer_no_answer(lines, ami, sipp, tmp_path):
+    stack = lines.stack
+    sipp("uas_answer", PHONE_IP, lines.phone_port, timeout=20)
+    sipp("uas_ring", CARRIER_IP, lines.carrier_port, timeout=20)
+    async with Recording(stack, "customer_no_answer", tmp_path):
+        call_id, wav = await click_to_call(ami, stack, f"PJSIP/{PHONE}", ring_timeout=3)
+        agent = f"cc-{call_id}-a"
+        await _finish(ami, agent)
+    events = _call_events(ami, agent)
+    assert any(e["Event"] == "DialEnd" and e["DialStatus"] == "NOANSWER" for e in events), events
+
+
+async def test_agent_no_answer(lines, ami, sipp, tmp_path):
+    stack = lines.stack
+    sipp("uas_ring", PHONE_IP, lines.phone_port, timeout=20)
+    sipp("uas_answer", CARRIER_IP, lines.carrier_port, timeout=20)
+    async with Recording(stack, "agent_no_answer", tmp_path):
+        call_id, wav = await click_to_call(ami, stack, f"PJSIP/{PHONE}", agent_timeout_ms=3000)
+        agent = f"cc-{call_id}-a"
+        resp = await ami.wait_event(lambda e: e.get("Event") == "OriginateResponse"
+                                    and e.get("Uniqueid") == agent, timeout=10)
+        await wait_idle(ami)
+    assert resp["Response"] == "Failure", resp
+    assert resp["Reason"] == "3", resp  # 3: timed out / no answer
+    assert not wav.exists()
+
+
+async def test_bad_variables_hang_up(lines, ami, sipp, tmp_path):
+    stack = lines.stack
+    sipp("uas_answer", PHONE_IP, lines.phone_port, timeout=20)
+    for extra, cause in (({"CC_DIAL": "12345;x"}, "28"), ({"CC_TRUNK": "../x"}, "111"),
+                         ({"CC_RECFILE": "/etc/passwd.wav"}, "111")):
+        start = len(ami.events)
+        call_id, _ = await click_to_call(ami, stack, f"PJSIP/{PHONE}", extra=extra)
+        agent = f"cc-{call_id}-a"
+        ev = await ami.wait_event(hangup_of(agent), timeout=8, start=start)
+        assert ev["Cause"] == cause, (extra, ev)
+        assert not any(e.get("Event") == "DialBegin" and e.get("Uniqueid") == agent
+                       for e in ami.events[start:])
+    await wait_idle(ami)
