@@ -128,10 +128,20 @@ class Framer:
         popleft = texts.popleft
         for _ in range(min(limit, len(texts))):
             text = popleft()
-            if text:
-                d = parse_message(text)
-                if d:
-                    append(d)
+            # parse_message() inlined: this is the hot path
+            d = {}
+            lines = text.split("\r\n")
+            for line in lines:
+                k, sep, v = line.partition(": ")
+                if not sep:
+                    d = _parse_slow(text)
+                    break
+                d[k] = v
+            else:
+                if len(d) != len(lines):  # a repeated header
+                    d = _parse_slow(text)
+            if d:
+                append(d)
         return out
 
     def clear(self) -> None:
