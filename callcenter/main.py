@@ -114,13 +114,16 @@ async def _transaction(settings: Settings):
             yield session
 
 
-def _run(coro) -> int:
-    return asyncio.run(coro) or 0
+def _run(coro):
+    """Run one coroutine to completion in a fresh event loop; its result."""
+    return asyncio.run(coro)
 
 
 # ---------------------------------------------------------------- init / serve / db
 
 def cmd_init(args) -> int:
+    if not args.config:
+        raise CliError("pass --config PATH: where to write the new config file")
     path = Path(args.config).expanduser().resolve()
     if path.is_dir():
         raise CliError(f"{path} is a folder; give the path of the config file to write")
@@ -185,6 +188,9 @@ def cmd_db_upgrade(args) -> int:
 # ---------------------------------------------------------------- users
 
 def _read_password_stdin() -> str:
+    if sys.stdin.isatty():  # typed by hand: do not echo it
+        import getpass
+        return getpass.getpass("login password: ")
     line = sys.stdin.readline()
     if not line:
         raise CliError("--password-stdin: nothing on standard input")
@@ -207,7 +213,7 @@ def cmd_user_add(args) -> int:
             return await create_user(session, settings, args.name, args.role, args.phone,
                                      args.contact, args.mobile, password, actor=_actor())
 
-    user, sip_password = _run_value(_add())
+    user, sip_password = _run(_add())
     phone = user.phone_mode or "none"
     print(f"user {user.name} created: role {user.role}, phone {phone}")
     if generated:
@@ -227,10 +233,6 @@ def cmd_user_add(args) -> int:
     return 0
 
 
-def _run_value(coro):
-    return asyncio.run(coro)
-
-
 def cmd_user_list(args) -> int:
     from callcenter.users.service import list_users
 
@@ -241,7 +243,7 @@ def cmd_user_list(args) -> int:
             return await list_users(session)
 
     rows = []
-    for u in _run_value(_list()):
+    for u in _run(_list()):
         phone = u.phone_mode or "-"
         where = u.mobile if u.phone_mode == "mobile" else (
             f"{u.sip_endpoint} ({'static ' + u.sip_contact if u.sip_contact else 'registers'})"
@@ -285,7 +287,7 @@ def cmd_token_create(args) -> int:
                 user_id = user.id
             return await create_token(session, args.name, args.role, user_id, actor=_actor())
 
-    raw = _run_value(_create())
+    raw = _run(_create())
     print(raw)
     print("This token is shown only now; send it as 'Authorization: Bearer <token>'.",
           file=sys.stderr)
@@ -307,7 +309,7 @@ def cmd_token_list(args) -> int:
             return list(result.all())
 
     rows = [[t.name, t.role, uname or "(service)", "revoked" if t.revoked else "active",
-             _when(t.created_at), _when(t.last_used_at)] for t, uname in _run_value(_list())]
+             _when(t.created_at), _when(t.last_used_at)] for t, uname in _run(_list())]
     print(_table(["NAME", "ROLE", "USER", "STATE", "CREATED", "LAST USED"], rows))
     return 0
 
@@ -321,7 +323,7 @@ def cmd_token_revoke(args) -> int:
         async with _transaction(settings) as session:
             return await revoke_token(session, args.name, actor=_actor())
 
-    changed = _run_value(_revoke())
+    changed = _run(_revoke())
     print(f"token {args.name} revoked" if changed else f"token {args.name} was already revoked")
     return 0
 
@@ -341,7 +343,7 @@ def cmd_trunk_add(args) -> int:
                                    channels=channels, inbound_headroom=headroom,
                                    pilot=args.pilot, actor=_actor())
 
-    t = _run_value(_add())
+    t = _run(_add())
     print(f"trunk {t.name} added: {t.host}:{t.port}, {t.max_channels} channels "
           f"({t.inbound_headroom} kept for inbound), DIDs {t.did_start}-{t.did_end}, pilot {t.pilot}")
     return 0
@@ -357,7 +359,7 @@ def cmd_trunk_list(args) -> int:
             return await list_trunks(session)
 
     rows = [[t.name, f"{t.host}:{t.port}", str(t.max_channels), str(t.inbound_headroom),
-             f"{t.did_start}-{t.did_end}", t.pilot] for t in _run_value(_list())]
+             f"{t.did_start}-{t.did_end}", t.pilot] for t in _run(_list())]
     print(_table(["NAME", "HOST:PORT", "CHANNELS", "HEADROOM", "DID RANGE", "PILOT"], rows))
     return 0
 
