@@ -354,3 +354,37 @@ async def test_close_while_connecting_leaves_no_tasks(make_link):
         await fake.wait_for(lambda: fake.connections == 1, 2)
         await link.close()
         assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_one_huge_chunk_is_dispatched_in_slices(ami, make_link):
+    """asyncio reads at most 256 kB at a time; feed a bigger chunk directly
+    to check the slicing itself: at most SLICE messages per loop iteration,
+    reading paused meanwhile, order kept, other tasks keep running."""
+    from callcenter.ami.link import SLICE
+
+    seen: list[str] = []
+    link = await make_link(ami.port, on_event=lambda ev: seen.append(ev.get("N", "")))
+    seen.clear()
+    n = 20_000
+    blob = b"".join(event("Newstate", N=str(i), CallerIDName="ಪ್ರಿಯಾ", Channel="PJSIP/x")
+                    for i in range(n))
+    proto = link._protocol
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while len(seen) < n:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    proto.data_received(blob)
+    assert 0 < len(seen) <= SLICE
+    assert not proto.transport.is_reading()
+    await ami.wait_for(lambda: len(seen) == n, 5)
+    await tick
+    assert seen == [str(i) for i in range(n)]
+    assert ticks >= n // SLICE - 1
+    assert proto.transport.is_reading()
+    assert (await link.action("Ping"))["Ping"] == "Pong"

@@ -59,6 +59,7 @@ import asyncio
 import logging
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -335,8 +336,10 @@ class AmiLink:
                     stale.close()
                     await stale.gone.wait()
             else:
-                attempt = 0
+                up_since = time.monotonic()
                 await proto.gone.wait()
+                if time.monotonic() - up_since >= max(1.0, s.reconnect_backoff_max):
+                    attempt = 0  # a flapping peer keeps backing off
             if self._closing:
                 break
             delay = min(s.reconnect_backoff_max, BACKOFF_BASE * (2 ** min(attempt, 30)))
