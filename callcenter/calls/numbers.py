@@ -23,7 +23,7 @@ def normalise(raw: str, region: str = "IN") -> str:
     if not isinstance(raw, str):
         raise InvalidNumber("the number must be a string")
     text = raw.strip(" ")  # CR, LF and tabs are refused below, never stripped
-    if not _ALLOWED.match(text):
+    if not _ALLOWED.fullmatch(text):
         raise InvalidNumber(
             "a phone number may hold only digits, spaces, dashes, brackets and a leading +")
     if text.startswith("00"):
@@ -35,13 +35,13 @@ def normalise(raw: str, region: str = "IN") -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidNumber("not a valid phone number")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if not _E164.match(e164):  # belt and braces: nothing but + and digits leaves here
+    if not _E164.fullmatch(e164):  # belt and braces: nothing but + and digits leaves here
         raise InvalidNumber("not a valid phone number")
     return e164
 
 
 def dial_digits(e164: str) -> str:
     """What the trunk is dialled with: the E.164 number without '+'."""
-    if not _E164.match(e164):
+    if not _E164.fullmatch(e164):
         raise InvalidNumber("not an E.164 number")
     return e164[1:]

@@ -63,6 +63,8 @@ class Leg:
     trunk: str | None = None
     seen_at: float | None = None
     ringing_at: float | None = None
+    # The far end said it is ringing (180/183): set apart "no answer" from "unreachable".
+    alerted: bool = False
     answered_at: float | None = None
     hungup_at: float | None = None
     cause: int | None = None
@@ -224,6 +226,8 @@ class CallTracker:
         found = self._track(event)
         if found and event.get("ChannelState") == "6":  # Up
             self._answered(*found)
+        elif found and event.get("ChannelState") == "5":  # Ringing
+            found[1].alerted = True
 
     def _answered(self, call: TrackedCall, leg: Leg) -> None:
         if leg.answered_at is not None or call.state == "ended":
@@ -357,6 +361,8 @@ class CallTracker:
             if call.originate_reason:
                 return call.originate_reason, "system" if call.agent.uniqueid is None else AGENT
             return _cause_reason(AGENT, call.agent.cause), AGENT
+        if call.dial_status == "NOANSWER" and not call.customer.alerted:
+            return "customer_unreachable", CUSTOMER  # never rang: the trunk or the network did not answer
         if call.dial_status in _DIAL_STATUS:
             reason = _DIAL_STATUS[call.dial_status]
             return reason, AGENT if reason == "agent_cancelled" else CUSTOMER
