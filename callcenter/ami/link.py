@@ -226,8 +226,10 @@ class _Protocol(AMIProtocol):
         self.gone.set()
 
     def close(self) -> None:  # panoramisk's close() re-queues actions: never
+        """Drop the connection now; what is still unprocessed is discarded."""
         if not self.closed:
             self.closed = True
+            self.framer.clear()
             self.transport.abort()
 
 
