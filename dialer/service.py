@@ -95,7 +95,7 @@ class ClickToCall:
             raise
         self.placed[call_id] = placed
         self.metrics.calls_requested.labels(mode).inc()
-        self.tracker.expect(call_id)
+        self.tracker.expect(call_id).state = "agent_ringing" if reserved else "queued"
         if reserved:
             await self._originate(placed)
             self.metrics.request_to_originate.observe(time.perf_counter() - t0)

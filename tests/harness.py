@@ -126,4 +126,21 @@ async def call_server(pbx_stack, tmp_path):
 
     yield start
     for client in clients:
+        await _hang_up_everything(client.server.app[SERVICES].ami)
         await client.close()
+
+
+async def _hang_up_everything(ami) -> None:
+    """Leave Asterisk without channels, so no test sees another's calls."""
+    if not ami.connected:
+        return
+    for _ in range(50):
+        channels = await ami.action_list("CoreShowChannels")
+        if not channels:
+            return
+        for channel in channels:
+            try:
+                await ami.action("Hangup", {"Channel": channel["Channel"]})
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        await asyncio.sleep(0.1)
