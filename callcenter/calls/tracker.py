@@ -15,17 +15,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from callcenter.calls.outcome import AGENT, CUSTOMER, ORIGINATE_REASON, RECONCILED, outcome
+
 _CALL_LINKEDID = re.compile(r"^cc-([0-9a-f]{32})-a$")
 _CHANNEL_ENDPOINT = re.compile(r"^PJSIP/(.+)-[0-9a-f]{8}$")
 
-AGENT, CUSTOMER = "agent", "customer"
 FORGOTTEN_KEPT = 10_000
 STATES = ("queued", "agent_ringing", "customer_ringing", "connected", "ended")
-# OriginateResponse Reason codes (Asterisk's AST_CONTROL_* of the outgoing leg).
-_ORIGINATE_REASON = {"3": "agent_no_answer", "5": "agent_busy", "8": "agent_unreachable",
-                     "1": "agent_hungup", "0": "agent_unreachable"}
-_DIAL_STATUS = {"BUSY": "customer_busy", "NOANSWER": "customer_no_answer",
-                "CHANUNAVAIL": "customer_unreachable", "CANCEL": "agent_cancelled"}
 
 
 def agent_uniqueid(call_id: str) -> str:
@@ -41,18 +37,6 @@ def endpoint_of(channel: str) -> str | None:
     """'PJSIP/airtel-0000002a' -> 'airtel'."""
     match = _CHANNEL_ENDPOINT.match(channel or "")
     return match.group(1) if match else None
-
-
-def _cause_reason(role: str, cause: int | None) -> str:
-    if cause == 17:
-        return f"{role}_busy"
-    if cause in (18, 19):
-        return f"{role}_no_answer"
-    if cause == 21:
-        return f"{role}_rejected"
-    if role == CUSTOMER and cause in (1, 3, 28):
-        return "invalid_number"
-    return f"{role}_unreachable"
 
 
 @dataclass
@@ -195,7 +179,15 @@ class CallTracker:
             if call_id_of(linkedid) is None:
                 self._track_foreign(event, prefix)
             return None
-        return call, self._leg_for(call, event.get(prefix + "Uniqueid", ""), event.get(prefix + "Channel", ""))
+        leg = self._leg_for(call, event.get(prefix + "Uniqueid", ""), event.get(prefix + "Channel", ""))
+        # The channel state, whatever the event: how a tracker that joined
+        # mid-call (or missed the Newstate) learns that a leg rang or answered.
+        state = event.get(prefix + "ChannelState")
+        if state == "6":  # Up
+            self._answered(call, leg)
+        elif state == "5":  # Ringing: the far end said so (180/183)
+            leg.alerted = True
+        return call, leg
 
     def _track_foreign(self, event: dict[str, str], prefix: str) -> None:
         trunk = endpoint_of(event.get(prefix + "Channel", ""))
@@ -219,15 +211,11 @@ class CallTracker:
                 self._set_state(call, "customer_ringing")
             elif call.state == "queued":
                 self._set_state(call, "agent_ringing")
-            else:
+            elif call.state != "ended":  # an ended call is reported once, by _end
                 self.reporter.call_changed(call)
 
     def _on_newstate(self, event: dict[str, str]) -> None:
-        found = self._track(event)
-        if found and event.get("ChannelState") == "6":  # Up
-            self._answered(*found)
-        elif found and event.get("ChannelState") == "5":  # Ringing
-            found[1].alerted = True
+        self._track(event)  # Up (6) and Ringing (5) are handled there
 
     def _answered(self, call: TrackedCall, leg: Leg) -> None:
         if leg.answered_at is not None or call.state == "ended":
@@ -239,6 +227,8 @@ class CallTracker:
             self.reporter.call_changed(call)
 
     def _on_dial_begin(self, event: dict[str, str]) -> None:
+        if "Channel" in event:  # the dialplan's Dial: Channel is the agent leg
+            self._track(event)
         found = self._track(event, "Dest")
         if found:
             call, leg = found
@@ -247,6 +237,8 @@ class CallTracker:
                 self._set_state(call, "customer_ringing")
 
     def _on_dial_end(self, event: dict[str, str]) -> None:
+        if "Channel" in event:
+            self._track(event)
         found = self._track(event, "Dest")
         if found:
             call, leg = found
@@ -261,7 +253,11 @@ class CallTracker:
 
     def _on_bridge_leave(self, event: dict[str, str]) -> None:
         found = self._track(event)
-        if found and found[0].left_first is None and found[0].state == "connected":
+        # The first to leave a bridge someone is still in hung up first (the
+        # bridge's channel count, not our state: a tracker that joined mid-call
+        # may learn that the call is connected only from the second leave).
+        if found and found[0].left_first is None and found[0].state != "ended" \
+                and event.get("BridgeNumChannels", "1") != "0":
             found[0].left_first = found[1].role
 
     def _on_hangup(self, event: dict[str, str]) -> None:
@@ -280,7 +276,9 @@ class CallTracker:
 
     def _leg_gone(self, call: TrackedCall, leg: Leg) -> None:
         leg.hungup_at = self.clock()
-        if call.left_first is None and call.state == "connected":
+        if call.state == "ended":
+            return  # _end released every leg still up (or never seen) already
+        if call.left_first is None and call.state == "connected" and leg.cause_txt != RECONCILED:
             call.left_first = leg.role
         self.reporter.leg_released(call, leg.role)
         other = call.customer if leg.role == AGENT else call.agent
@@ -291,7 +289,7 @@ class CallTracker:
         call = self._call_for(event.get("Uniqueid", ""))
         if call is None or event.get("Response") == "Success":
             return
-        call.originate_reason = _ORIGINATE_REASON.get(event.get("Reason", ""), "agent_unreachable")
+        call.originate_reason = ORIGINATE_REASON.get(event.get("Reason", ""), "agent_unreachable")
         if call.agent.uniqueid is None or call.agent.hungup_at is not None:
             self._end(call)
 
@@ -303,20 +301,21 @@ class CallTracker:
         foreign: dict[str, set[str]] = {trunk: set() for trunk in self.trunks}
         for entry in channels:
             listed.add(entry.get("Uniqueid", ""))
-            found = self._track(entry) if call_id_of(entry.get("Linkedid", "")) else None
-            if found is None:
+            if call_id_of(entry.get("Linkedid", "")):
+                # one of our calls (ChannelState 6 marks the leg answered); a
+                # forgotten call's channel still hanging up is not foreign
+                self._track(entry)
+            else:
                 trunk = endpoint_of(entry.get("Channel", ""))
                 if trunk in foreign:
                     foreign[trunk].add(entry.get("Uniqueid", ""))
-            elif entry.get("ChannelState") == "6":
-                self._answered(*found)
         for call in list(self.calls.values()):
             if call.state == "ended":
                 continue
             for leg in (call.agent, call.customer):
                 if (leg.uniqueid and leg.hungup_at is None and leg.seen_at is not None
                         and leg.seen_at <= requested_at and leg.uniqueid not in listed):
-                    leg.cause_txt = leg.cause_txt or "gone (reconciled)"
+                    leg.cause_txt = leg.cause_txt or RECONCILED
                     if call.state != "ended":
                         self._leg_gone(call, leg)
         for trunk, ids in foreign.items():
@@ -350,25 +349,5 @@ class CallTracker:
         self.reporter.call_changed(call)
 
     @staticmethod
-    def _outcome(call: TrackedCall) -> tuple[str, str]:
-        if call.customer.answered_at is not None:
-            first = call.left_first
-            if first is None:
-                hung = [leg for leg in (call.agent, call.customer) if leg.hungup_at is not None]
-                first = min(hung, key=lambda leg: leg.hungup_at).role if hung else "system"
-            return "completed", first
-        if call.agent.answered_at is None:
-            if call.originate_reason:
-                return call.originate_reason, "system" if call.agent.uniqueid is None else AGENT
-            return _cause_reason(AGENT, call.agent.cause), AGENT
-        if call.dial_status == "NOANSWER" and not call.customer.alerted:
-            return "customer_unreachable", CUSTOMER  # never rang: the trunk or the network did not answer
-        if call.dial_status in _DIAL_STATUS:
-            reason = _DIAL_STATUS[call.dial_status]
-            return reason, AGENT if reason == "agent_cancelled" else CUSTOMER
-        if call.customer.uniqueid is None:
-            return "agent_hungup", AGENT
-        if call.customer.hungup_at is None or call.agent.hungup_at is not None and \
-                call.agent.hungup_at < call.customer.hungup_at and call.customer.cause in (None, 0, 16):
-            return "agent_cancelled", AGENT
-        return _cause_reason(CUSTOMER, call.customer.cause), CUSTOMER
+    def _outcome(call: TrackedCall) -> tuple[str, str | None]:
+        return outcome(call)
