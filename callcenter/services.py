@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
-from callcenter.calls.tracker import CallTracker
+from callcenter.calls.tracker import CallTracker, call_id_of
 from callcenter.config import Settings
 from callcenter.models import Recording
 from callcenter.pbx.process import AsteriskProcess, RedisProcess, ensure_redis
@@ -28,6 +28,7 @@ from dialer.service import ClickToCall
 from monitoring.metrics import Metrics, gauge
 
 log = logging.getLogger(__name__)
+ABANDONED_KEPT_SECONDS = 600
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Services:
         requested_at = time.time()
         channels = await self.ami.action_list("CoreShowChannels")
         self.tracker.snapshot(channels, requested_at)
+        await self._hang_up_abandoned(channels)
         calls = self.settings.calls
         setup = calls.originate_timeout + calls.agent_ring_timeout + calls.customer_ring_timeout + 15
         self.tracker.sweep(time.time(), setup)
@@ -88,6 +90,19 @@ class Services:
                         log.warning("released leaked reservation %s on %s", leg, trunk)
                         self.dialer.channel_freed.set()
         self.reconciled_at = time.time()
+
+    async def _hang_up_abandoned(self, channels) -> None:
+        abandoned = self.dialer.abandoned
+        for entry in channels:
+            if call_id_of(entry.get("Linkedid", "")) in abandoned:
+                log.warning("hanging up %s: its Originate was reported failed", entry.get("Channel"))
+                try:
+                    await self.ami.action("Hangup", {"Channel": entry.get("Channel", "")})
+                except AmiError as error:
+                    log.info("hangup of abandoned channel: %s", error)
+        for call_id, at in list(abandoned.items()):
+            if time.time() - at > ABANDONED_KEPT_SECONDS:
+                del abandoned[call_id]
 
     async def _reconcile_loop(self) -> None:
         while True:

@@ -61,6 +61,9 @@ class ClickToCall:
         self.placed: dict[str, PlacedCall] = {}
         self._waiters: dict[str, asyncio.Task] = {}
         self.channel_freed = asyncio.Event()
+        # Calls whose Originate failed without a clear answer (link down, timeout):
+        # never re-sent; any channel Asterisk did start for them is hung up.
+        self.abandoned: dict[str, float] = {}
 
     # -- placing a call -----------------------------------------------------
     async def place(self, principal: Principal, agent_name: str, raw_number: str,
@@ -179,6 +182,9 @@ class ClickToCall:
             reason = {AmiNotConnected: "pbx_disconnected", AmiTimeout: "originate_timeout"}.get(
                 type(error), "originate_failed")
             log.warning("originate of call %s failed: %s", placed.call_id, error)
+            if isinstance(error, (AmiNotConnected, AmiTimeout)):
+                # Asterisk may have got it all the same: whatever it started is hung up on reconcile
+                self.abandoned[placed.call_id] = time.time()
             self.tracker.fail(placed.call_id, reason)
 
     async def _wait_for_channels(self, placed: PlacedCall) -> None:
