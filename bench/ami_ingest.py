@@ -5,22 +5,36 @@
 Compares, in the same process, on the same byte stream fed in 4 kB chunks:
 
 (a) plain panoramisk: ``AMIProtocol.data_received`` (per-chunk decode,
-    ``Message.from_line``) + ``Manager.dispatch`` to a no-op callback;
-(b) our pipeline: the link's protocol (``callcenter.ami.link._Protocol``:
-    byte framer -> plain dict -> sliced dispatch) -> ``on_event`` callback
-    (a no-op by default; see :func:`ingest_rate` to plug the call tracker and
-    trunk accounting in).
+    ``Message.from_line``) + ``Manager.dispatch`` to a no-op callback
+    (parsing only: the baseline);
+(b) our parsing only: the link's protocol (``callcenter.ami.link._Protocol``:
+    byte framer -> plain dict -> sliced dispatch) -> a no-op ``on_event``;
+(c) our whole in-process pipeline: (b) -> ``CallTracker.on_event`` -> a
+    reporter doing the trunk channel accounting in memory (:class:`Accounting`:
+    reserved legs per trunk, released on ``leg_released`` and at the end of
+    the call, foreign channel counts, ``forget()`` of ended calls as
+    ``dialer.effects`` does).
 
-The stream is built from ``tests/ami_streams/*.raw`` when such recordings
-exist (repeated up to N events), otherwise synthesised: calls made of
+What (c) does not include: in the server the accounting is Redis
+(``callcenter.trunks.accounting``); its Lua scripts and HDEL/HSET run *in the
+Redis server*, not in this process, and are awaited by the effects' worker
+task off the parsing path.  The in-memory accounting here stands for the
+bookkeeping this process does per report, not for Redis' cost.
+
+The stream is built from ``tests/ami_streams/*.raw`` (repeated as whole
+recordings until at least N messages, with call ids and customer uniqueids
+rewritten so every repetition is a distinct call: ``cc-<32 hex>-a``), or, with
+``--synthetic`` (or without recordings), synthesised: inbound calls made of
 Newchannel/Newstate/DialBegin/DialEnd/BridgeEnter/Hangup... events with the
-headers Asterisk 22 sends.
+headers Asterisk 22 sends (not click-to-calls: in (c) the tracker sees their
+trunk channels as foreign channels).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import re
 import statistics
 import sys
 import time
@@ -92,23 +106,53 @@ def synthetic_call(i: int) -> list[str]:
     ]
 
 
-def recorded_messages() -> list[bytes]:
-    """Messages from tests/ami_streams/*.raw (banner lines stripped)."""
-    msgs: list[bytes] = []
+_CALL_ID = re.compile(rb"cc-([0-9a-f]{32})-a")
+_CUSTOMER_UID = re.compile(rb"(Uniqueid: )(\d+)\.(\d+)")
+
+
+def recordings() -> list[bytes]:
+    """The bytes of each tests/ami_streams/*.raw, banner line stripped."""
+    out = []
     for path in sorted((ROOT / "tests" / "ami_streams").glob("*.raw")):
         data = path.read_bytes()
         if data.startswith(b"Asterisk Call Manager/"):
             data = data.split(b"\r\n", 1)[1] if b"\r\n" in data else b""
-        msgs += [m + b"\r\n\r\n" for m in data.split(b"\r\n\r\n") if m.strip()]
-    return msgs
+        out.append(data)
+    return out
+
+
+def as_call(data: bytes, serial: int) -> bytes:
+    """One recording as a distinct call: its call id becomes ``serial`` in
+    32 hex digits, its customer channel's uniqueid ``<1e9 + serial>.<n>``."""
+    (old,) = set(_CALL_ID.findall(data))
+    data = data.replace(old, f"{serial:032x}".encode())
+    return _CUSTOMER_UID.sub(lambda m: m[1] + str(1_000_000_000 + serial).encode() + b"." + m[3], data)
+
+
+def messages(data: bytes, events_only: bool = False) -> list[bytes]:
+    return [m + b"\r\n\r\n" for m in data.split(b"\r\n\r\n")
+            if m.strip() and (not events_only or m.startswith(b"Event: "))]
+
+
+def recorded_messages() -> list[bytes]:
+    """Messages from tests/ami_streams/*.raw (banner lines stripped)."""
+    return [m for data in recordings() for m in messages(data)]
 
 
 def build_stream(n: int, synthetic: bool = False) -> tuple[bytes, int, str]:
-    """(bytes with a banner and n messages, n, where they came from)."""
-    recorded = [] if synthetic else recorded_messages()
+    """(bytes with a banner and about n messages, their count, where they came
+    from).  Recordings are repeated whole, each repetition a distinct call."""
+    recorded = [] if synthetic else recordings()
     if recorded:
-        msgs = [recorded[i % len(recorded)] for i in range(n)]
-        source = f"{len(recorded)} recorded messages from tests/ami_streams/*.raw, repeated"
+        msgs, serial = [], 0
+        while len(msgs) < n:
+            for data in recorded:
+                serial += 1
+                # the recorder's Login/Logoff responses are not part of a live stream
+                msgs += messages(as_call(data, serial), events_only=True)
+        n = len(msgs)
+        source = (f"the {len(recorded)} recordings of tests/ami_streams/*.raw repeated as "
+                  f"{serial} distinct calls (ids rewritten)")
     else:
         msgs, i = [], 0
         while len(msgs) < n:
@@ -148,6 +192,70 @@ class _Transport:
 
     def get_extra_info(self, name: str, default=None):
         return default
+
+
+# ------------------------------------------------------ tracker + accounting
+class Accounting:
+    """The tracker's Reporter with the trunk accounting kept in memory.
+
+    Mirrors ``dialer.effects.CallEffects`` + ``TrunkAccounting`` without I/O:
+    ``reserved[trunk]`` is the set of reserved legs (``<call id>:<role>``, what
+    the Redis hash holds), released on ``leg_released`` and again (idempotent,
+    like HDEL) when the call ends; ``foreign[trunk]`` is the count the tracker
+    reports; ended calls are forgotten by the tracker, as the effects do."""
+
+    def __init__(self) -> None:
+        self.tracker = None  # set by pipeline()
+        self.placed: dict[str, str] = {}  # call id -> trunk (dialer.placed)
+        self.reserved: dict[str, set[str]] = {}
+        self.foreign: dict[str, int] = {}
+        self.rows: dict[str, str] = {}  # call id -> last state written
+        self.ended = self.releases = 0
+
+    def reserve(self, trunk: str, call_id: str, mobile: bool) -> None:
+        legs = self.reserved.setdefault(trunk, set())
+        legs.add(f"{call_id}:customer")
+        if mobile:
+            legs.add(f"{call_id}:agent")
+        self.placed[call_id] = trunk
+
+    def call_changed(self, call) -> None:
+        self.rows[call.call_id] = call.state
+        if call.state == "ended":
+            trunk = self.placed.pop(call.call_id, None)
+            if trunk is not None:
+                legs = self.reserved[trunk]
+                legs.discard(f"{call.call_id}:agent")
+                legs.discard(f"{call.call_id}:customer")
+            self.ended += 1
+            self.tracker.forget(call.call_id)
+
+    def leg_released(self, call, role: str) -> None:
+        self.releases += 1
+        trunk = self.placed.get(call.call_id)
+        if trunk is not None:
+            self.reserved[trunk].discard(f"{call.call_id}:{role}")
+
+    def foreign_channels(self, trunk: str, count: int) -> None:
+        self.foreign[trunk] = count
+
+    def in_use(self) -> dict[str, int]:
+        return {t: len(legs) for t, legs in self.reserved.items()}
+
+
+def pipeline(stream: bytes, trunks: set[str]) -> tuple[Callable[[dict[str, str]], None], Accounting]:
+    """A fresh tracker + accounting, with the stream's calls placed (reserved
+    and expected) as the dialer does before originating them."""
+    from callcenter.calls.tracker import CallTracker
+
+    accounting = Accounting()
+    tracker = CallTracker(accounting, trunks)
+    accounting.tracker = tracker
+    for call_id in dict.fromkeys(m.decode() for m in _CALL_ID.findall(stream)):
+        mobile = re.search(rb"DestUniqueid: cc-" + call_id.encode() + rb"-a\r\nDialString: \d+@", stream)
+        accounting.reserve(next(iter(trunks)), call_id, mobile is not None)
+        tracker.expect(call_id)
+    return tracker.on_event, accounting
 
 
 # ----------------------------------------------------------- measurements
@@ -212,28 +320,44 @@ async def _ingest(stream: bytes, on_event, n_events: int | None) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--trunk", default="carrier1", help="the recordings' trunk endpoint")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--synthetic", action="store_true",
                     help="ignore tests/ami_streams/*.raw and synthesise the events")
     args = ap.parse_args(argv)
     stream, n, source = build_stream(args.events, args.synthetic)
+    trunks = {args.trunk}
     # sanity: what reaches on_event (replies to the recorded Login etc. don't)
     seen: list[dict[str, str]] = []
     ingest_rate(stream, seen.append, n_events=n)
     assert all(type(e) is dict and "Event" in e for e in seen)
-    plain, ours = [], []
+    # sanity of (c): every call ends, every reservation is released, nothing leaks
+    on_event, acct = pipeline(stream, trunks)
+    calls = len(acct.placed)
+    ingest_rate(stream, on_event, n_events=n)
+    if not args.synthetic:
+        assert acct.ended == calls and not acct.placed and acct.tracker.calls == {}, (acct.ended, calls)
+        assert acct.in_use() == {t: 0 for t in trunks} and acct.releases == 2 * calls
+    plain, ours, full = [], [], []
     for _ in range(args.rounds):
         plain.append(panoramisk_rate(stream, n))
         ours.append(ingest_rate(stream, _noop, n_events=n))
-    p, o = statistics.median(plain), statistics.median(ours)
-    print(f"AMI ingest: {n} events, {len(stream) / 1e6:.1f} MB, {CHUNK} B chunks, "
+        on_event, _ = pipeline(stream, trunks)  # fresh state; placing calls is not timed
+        full.append(ingest_rate(stream, on_event, n_events=n))
+    p, o, f = statistics.median(plain), statistics.median(ours), statistics.median(full)
+    print(f"AMI ingest: {n} messages ({len(seen)} events), {len(stream) / 1e6:.1f} MB, {CHUNK} B chunks, "
           f"{args.rounds} rounds, median; stream: {source}\n")
     print("| pipeline | events / CPU-second (median) | min | max |")
     print("|---|---:|---:|---:|")
-    print(f"| (a) panoramisk AMIProtocol.data_received + dispatch (no-op) | {p:,.0f} | {min(plain):,.0f} | {max(plain):,.0f} |")
-    print(f"| (b) callcenter.ami framer -> dict -> on_event (no-op) | {o:,.0f} | {min(ours):,.0f} | {max(ours):,.0f} |")
+    print(f"| (a) panoramisk AMIProtocol.data_received + dispatch (no-op), parse only | {p:,.0f} | {min(plain):,.0f} | {max(plain):,.0f} |")
+    print(f"| (b) callcenter.ami framer -> dict -> on_event (no-op), parse only | {o:,.0f} | {min(ours):,.0f} | {max(ours):,.0f} |")
+    print(f"| (c) framer -> CallTracker.on_event -> in-memory trunk accounting, parse + track + account | {f:,.0f} | {min(full):,.0f} | {max(full):,.0f} |")
+    print(f"| ratio (c) / (a) | {f / p:.1f}x | | |")
     print(f"| ratio (b) / (a) | {o / p:.1f}x | | |")
-    print(f"\nrates count all {n} messages; {len(seen)} of them are events delivered to on_event")
+    print(f"\nrates count all {n} messages; {len(seen)} of them are events delivered to on_event; "
+          f"(c) tracked {calls} calls to their end, every reserved leg released, ended calls forgotten. "
+          "The real accounting's Redis Lua/HDEL run in the Redis server, not in this process, "
+          "and are not measured.")
     return 0
 
 
