@@ -1,0 +1,554 @@
+"""Click-to-call load benchmark on the real PBX stack (needs root, like the tests).
+
+    .venv/bin/python bench/click_to_call_load.py [--rate 50] [--concurrent 250] [--calls 500]
+                                                 [--talk-ms 5000] [--json out.json]
+
+What runs where (everything on 127.0.0.x):
+
+* this process: Redis + Asterisk 22 in its root (``tests.stack.PbxStack``) as
+  children, sipp carrier UAS on 127.0.0.2 (``uas_answer_bye_nortp -d talk-ms``:
+  answers, hangs up after talk-ms) and the agents' desktop phones on
+  127.0.0.10 (``uas_answer_nortp``: answers at once), and **the server
+  in-process** (``create_app`` under aiohttp's ``TestServer``, a real TCP
+  socket), set up like ``tests/harness.py`` does: fresh SQLite database, one
+  250-channel trunk, ``concurrent + 10`` desktop agents with a static contact.
+* a child process (this script with ``--client-mode``): the HTTP load
+  generator (aiohttp client, ``POST /api/v1/calls`` with a manager token) and
+  the ``CoreShowChannels`` sampler (its own AMI connection, admin user). So
+  the CPU time of this process is the server's alone (plus the two small
+  hooks below), not the load generator's.
+
+Pacing: request *i* is sent no earlier than ``i / rate`` after the start and
+only while fewer than ``--concurrent`` calls are live; a call counts as live
+from its request until the server has finished ending it (row written, trunk
+channels released, agent freed: a hook on ``CallEffects._ended`` tells the
+client through a pipe). A refused request (non-202) frees its slot at once.
+When the limit binds, sending resumes at the rate without catching up.
+
+Latency, per accepted call (both clocks are CLOCK_MONOTONIC, shared by the
+two processes):
+* ``request → Originate written``: from the client's ``perf_counter()`` just
+  before ``session.post`` to the server entering ``AmiLink.originate`` (this
+  script wraps it; the action is built and handed to the socket transport in
+  the same synchronous step, before the first ``await``);
+* ``request → Originate response``: to Asterisk's ``Response`` to that
+  Originate (``Async: true``: "successfully queued");
+* ``request → HTTP 202``: to the client having the response headers;
+* the server's own ``callcenter_request_to_originate_seconds`` histogram
+  (from ``ClickToCall.place`` entry to the Originate response), reported as
+  the bucket bound holding p50/p99.
+
+CPU: this process's ``time.process_time()`` (all its threads, incl. aiosqlite
+workers) over the measured window, from the client's first request to the
+last call ended and the server's effects idle, divided by calls accepted;
+Asterisk's utime+stime from ``/proc/<pid>/stat`` (all threads) over the same
+window; Redis likewise, for context.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CARRIER_IP = "127.0.0.2"
+PHONE_IP = "127.0.0.10"
+TRUNK = "carrier"
+TRUNK_CHANNELS = 250
+
+
+# ================================================================ helpers
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(samples: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not samples:
+        return None
+    s = sorted(samples)
+    k = max(0, min(len(s) - 1, int(-(-q * len(s) // 100)) - 1))
+    return s[k]
+
+
+def histogram_quantile_bound(hist, q: float) -> float | None:
+    """The upper bound of the bucket holding the q-quantile of a prometheus Histogram."""
+    buckets = []
+    for metric in hist.collect():
+        for s in metric.samples:
+            if s.name.endswith("_bucket"):
+                buckets.append((float(s.labels["le"]), s.value))
+    buckets.sort()
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    want = q * buckets[-1][1]
+    for le, count in buckets:
+        if count >= want:
+            return le
+    return None
+
+
+def ms(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 1000:.1f}"
+
+
+# ================================================================ load generator (child process)
+
+async def client_main() -> None:
+    import aiohttp
+
+    from tests.stack import AmiClient
+
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    cfg = json.loads(await stdin.readline())
+    rate, concurrent, total = cfg["rate"], cfg["concurrent"], cfg["calls"]
+    deadline = time.monotonic() + cfg["budget"]
+
+    def say(obj) -> None:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    free_agents = collections.deque(cfg["agents"])
+    slots = asyncio.Semaphore(concurrent)
+    live: dict[str, str] = {}          # call id -> agent
+    ended_early: set[str] = set()
+    requests: dict[str, dict] = {}     # call id -> {t0, t1}
+    refused = collections.Counter()
+    all_ended = asyncio.Event()
+    sending_done = False
+    live_peak = 0
+
+    def check_done() -> None:
+        if sending_done and not live and pending_requests == 0:
+            all_ended.set()
+
+    async def read_ends() -> None:
+        while True:
+            line = await stdin.readline()
+            if not line:
+                return
+            cid = line.decode().strip()
+            agent = live.pop(cid, None)
+            if agent is None:
+                ended_early.add(cid)
+                continue
+            free_agents.append(agent)
+            slots.release()
+            check_done()
+
+    peak = {"trunk": 0, "all": 0, "samples": 0}
+    sampling = True
+
+    async def sample() -> None:
+        ami = await AmiClient.connect(cfg["ami_host"], cfg["ami_port"], cfg["ami_user"], cfg["ami_secret"],
+                                      events=False)
+        try:
+            while sampling and time.monotonic() < deadline:
+                _, channels = await ami.list_action("CoreShowChannels", timeout=10)
+                n = sum(1 for c in channels if c.get("Channel", "").startswith(f"PJSIP/{TRUNK}-"))
+                peak["trunk"] = max(peak["trunk"], n)
+                peak["all"] = max(peak["all"], len(channels))
+                peak["samples"] += 1
+                await asyncio.sleep(cfg["sample_interval"])
+        finally:
+            await ami.close()
+
+    pending_requests = 0
+    headers = {"Authorization": f"Bearer {cfg['token']}"}
+    conn = aiohttp.TCPConnector(limit=concurrent)
+    async with aiohttp.ClientSession(cfg["url"], connector=conn, headers=headers) as session:
+
+        async def request(i: int, agent: str) -> None:
+            nonlocal pending_requests, live_peak
+            t0 = time.perf_counter()
+            cid = None
+            try:
+                async with session.post("/api/v1/calls", json={"agent": agent, "number": f"+9198{i:08d}"}) as resp:
+                    t1 = time.perf_counter()
+                    body = await resp.json(content_type=None)
+                    if resp.status == 202:
+                        cid = body["id"]
+                    else:
+                        refused[f"{resp.status} {body.get('error', '?') if isinstance(body, dict) else '?'}"] += 1
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                refused[f"client error {type(error).__name__}"] += 1
+            pending_requests -= 1
+            if cid is None:
+                free_agents.append(agent)
+                slots.release()
+            else:
+                requests[cid] = {"t0": t0, "t1": t1}
+                if cid in ended_early:
+                    ended_early.discard(cid)
+                    free_agents.append(agent)
+                    slots.release()
+                else:
+                    live[cid] = agent
+                    live_peak = max(live_peak, len(live))
+            check_done()
+
+        reader = asyncio.create_task(read_ends())
+        sampler = asyncio.create_task(sample())
+        await asyncio.sleep(cfg["sample_interval"])  # the sampler's first look: nothing live yet
+        say({"event": "start"})
+        t_start = time.perf_counter()
+        next_t = t_start
+        tasks = []
+        blocked = 0.0
+        for i in range(total):
+            if time.monotonic() > deadline:
+                break
+            now = time.perf_counter()
+            if next_t > now:
+                await asyncio.sleep(next_t - now)
+            if slots.locked():
+                b0 = time.perf_counter()
+                try:
+                    await asyncio.wait_for(slots.acquire(), max(0.1, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    break
+                finally:
+                    blocked += time.perf_counter() - b0
+            else:
+                await slots.acquire()
+            next_t = max(next_t + 1 / rate, time.perf_counter())
+            pending_requests += 1
+            tasks.append(asyncio.create_task(request(i, free_agents.popleft())))
+        t_sent = time.perf_counter()
+        sending_done = True
+        await asyncio.gather(*tasks)
+        check_done()
+        try:
+            await asyncio.wait_for(all_ended.wait(), max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            pass
+        t_end = time.perf_counter()
+        say({"event": "done", "live": len(live)})
+        sampling = False
+        try:
+            await asyncio.wait_for(sampler, 15)
+        except Exception as error:  # noqa: BLE001 - report, don't hide
+            peak["error"] = repr(error)
+        reader.cancel()
+    say({"event": "result", "sent": len(tasks), "accepted": len(requests), "refused": dict(refused),
+         "requests": requests, "still_live": len(live), "send_seconds": t_sent - t_start,
+         "run_seconds": t_end - t_start, "blocked_seconds": blocked, "live_peak": live_peak,
+         "peak_trunk_channels": peak["trunk"], "peak_all_channels": peak["all"],
+         "channel_samples": peak["samples"], "sampler_error": peak.get("error")})
+
+
+# ================================================================ the server (this process)
+
+async def start_server(stack, workdir: Path, agent_names: list[str], contact: str, carrier_port: int):
+    """What tests/harness.py's ``call_server`` does: a fresh database with the
+    trunk and the agents, then the app under a TestServer on 127.0.0.1."""
+    from aiohttp.test_utils import TestServer
+
+    from callcenter import db
+    from callcenter.auth.tokens import create_token
+    from callcenter.trunks.service import add_trunk
+    from callcenter.users.service import create_user
+    from web.app import create_app
+    from web.keys import SERVICES
+
+    base = stack.settings
+    settings = dataclasses.replace(
+        base, state_dir=workdir / "state",
+        database=dataclasses.replace(base.database, url=""),
+        redis=dataclasses.replace(base.redis, managed=False, key_prefix=f"b{uuid.uuid4().hex[:8]}:"),
+        pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True))
+    settings.state_dir.mkdir(parents=True)
+    engine = db.make_engine(settings.database_url)
+    await db.migrate(engine)
+    sessions = db.sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        await add_trunk(session, TRUNK, CARRIER_IP, carrier_port, "8062247000-8062247749",
+                        channels=TRUNK_CHANNELS, inbound_headroom=0, actor="bench")
+        for name in agent_names:
+            await create_user(session, settings, name, "agent", "desktop", contact=contact, actor="bench")
+        token = await create_token(session, "bench", "manager", actor="bench")
+    await engine.dispose()
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    services = server.app[SERVICES]
+    await asyncio.wait_for(services.pbx_sync.changed.wait(), 15)
+    await services.ami.wait_connected(10)
+    return server, services, token
+
+
+async def hang_up_everything(ami) -> None:
+    if not ami.connected:
+        return
+    for _ in range(50):
+        channels = await ami.action_list("CoreShowChannels")
+        if not channels:
+            return
+        for channel in channels:
+            try:
+                await ami.action("Hangup", {"Channel": channel["Channel"]})
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        await asyncio.sleep(0.1)
+
+
+async def run(args) -> dict:
+    from sqlalchemy import func, select
+
+    from callcenter.models import Call
+    from tests.stack import PbxStack, Sipp, free_port
+
+    workdir = Path(tempfile.mkdtemp(prefix="c2c-bench-"))
+    budget = args.calls / args.rate + args.talk_ms / 1000 + 90   # the client gives up after this
+    sipp_timeout = budget + 60
+    stack = PbxStack(workdir)
+    sipps: list[Sipp] = []
+    server = None
+    child = None
+    try:
+        await stack.start()
+        carrier = Sipp(workdir / "sipp").start("uas_answer_bye_nortp", CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+                                               ["-d", args.talk_ms], timeout=sipp_timeout)
+        sipps.append(carrier)
+        phone = Sipp(workdir / "sipp").start("uas_answer_nortp", PHONE_IP, free_port(PHONE_IP, tcp=False),
+                                             timeout=sipp_timeout)
+        sipps.append(phone)
+        agents = [f"ag{n:04d}" for n in range(args.concurrent + 10)]
+        server, services, token = await start_server(stack, workdir, agents, f"sip:{PHONE_IP}:{phone.port}",
+                                                     carrier.port)
+
+        # -- hooks: Originate timestamps, call ends -> the client
+        written: dict[str, float] = {}
+        replied: dict[str, float] = {}
+        ami = services.ami
+        original_originate = ami.originate
+
+        async def originate(headers, variables, *, timeout):
+            t = time.perf_counter()
+            try:
+                return await original_originate(headers, variables, timeout=timeout)
+            finally:
+                cid = variables.get("CC_CALL_ID", "")
+                written[cid] = t
+                replied[cid] = time.perf_counter()
+        ami.originate = originate
+
+        effects = services.effects
+        original_ended = effects._ended
+
+        async def ended(call):
+            try:
+                await original_ended(call)
+            finally:
+                if child is not None and child.stdin is not None and not child.stdin.is_closing():
+                    child.stdin.write(f"{call.call_id}\n".encode())
+        effects._ended = ended
+
+        # -- the load generator
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).resolve()), "--client-mode",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=str(ROOT))
+        a = stack.settings.ami
+        child.stdin.write((json.dumps({
+            "url": str(server.make_url("/")), "token": token, "agents": agents, "rate": args.rate,
+            "concurrent": args.concurrent, "calls": args.calls, "budget": budget,
+            "sample_interval": args.sample_interval, "ami_host": a.host, "ami_port": a.port,
+            "ami_user": a.admin_username, "ami_secret": a.admin_secret}) + "\n").encode())
+        ast_pid = stack.asterisk.pid
+        redis_pid = stack.redis._proc.pid
+        with open(f"/proc/{ast_pid}/comm") as fh:
+            assert fh.read().strip().startswith("asterisk"), "stack.asterisk.pid is not Asterisk"
+
+        async def message(want: str) -> dict:
+            t_limit = time.monotonic() + budget + 30
+            while time.monotonic() < t_limit:
+                line = await asyncio.wait_for(child.stdout.readline(), budget + 30)
+                if not line:
+                    raise RuntimeError("the load generator exited early")
+                msg = json.loads(line)
+                if msg.get("event") == want:
+                    return msg
+            raise TimeoutError(want)
+
+        await message("start")
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        ast0, redis0 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
+        drops0 = ami.disconnects
+        await message("done")
+        try:
+            await asyncio.wait_for(effects.idle.wait(), 10)
+        except asyncio.TimeoutError:
+            pass
+        cpu1, wall1 = time.process_time(), time.perf_counter()
+        ast1, redis1 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
+        drops = ami.disconnects - drops0
+        result = await message("result")
+        child.stdin.close()
+        await asyncio.wait_for(child.wait(), 10)
+
+        # -- after the window
+        await asyncio.sleep(1)
+        final_channels = await ami.action_list("CoreShowChannels")
+        reserved = len(await services.accounting.reservations(TRUNK))
+        async with services.sessions() as session:
+            rows = (await session.execute(
+                select(Call.state, Call.end_reason, Call.customer_answered_at.is_not(None), func.count())
+                .group_by(Call.state, Call.end_reason, Call.customer_answered_at.is_not(None)))).all()
+        m = services.metrics.request_to_originate
+
+        reqs = result["requests"]
+        to_written = [written[c] - r["t0"] for c, r in reqs.items() if c in written]
+        to_replied = [replied[c] - r["t0"] for c, r in reqs.items() if c in replied]
+        to_http = [r["t1"] - r["t0"] for r in reqs.values()]
+        accepted = result["accepted"]
+        connected = sum(n for state, _reason, answered, n in rows if answered)
+        failed = collections.Counter()
+        for state, reason, answered, n in rows:
+            if not answered:
+                failed[reason if state == "ended" else f"not ended ({state})"] += n
+        for k, n in result["refused"].items():
+            failed[f"refused {k}"] += n
+        server_cpu, ast_cpu = cpu1 - cpu0, ast1 - ast0
+        per = max(accepted, 1)
+        report = {
+            "machine": {"nproc": os.cpu_count(), "cpu": cpu_model()},
+            "args": {"rate": args.rate, "concurrent": args.concurrent, "calls": args.calls,
+                     "talk_ms": args.talk_ms, "sample_interval": args.sample_interval},
+            "placed": result["sent"], "accepted": accepted, "connected": connected, "failed": dict(failed),
+            "send_seconds": round(result["send_seconds"], 2), "window_seconds": round(wall1 - wall0, 2),
+            "achieved_rate": round(result["sent"] / result["send_seconds"], 1) if result["send_seconds"] else None,
+            "limit_blocked_seconds": round(result["blocked_seconds"], 2), "live_calls_peak": result["live_peak"],
+            "server_cpu_s": round(server_cpu, 3), "asterisk_cpu_s": round(ast_cpu, 3),
+            "redis_cpu_s": round(redis1 - redis0, 3),
+            "server_cpu_ms_per_call": round(server_cpu / per * 1000, 2),
+            "asterisk_cpu_ms_per_call": round(ast_cpu / per * 1000, 2),
+            "redis_cpu_ms_per_call": round((redis1 - redis0) / per * 1000, 2),
+            "server_to_asterisk_cpu": round(server_cpu / ast_cpu, 3) if ast_cpu else None,
+            "originate_samples": len(to_written),
+            "req_to_originate_written_ms": {"p50": r3(pct(to_written, 50)), "p99": r3(pct(to_written, 99)),
+                                            "max": r3(max(to_written, default=None))},
+            "req_to_originate_response_ms": {"p50": r3(pct(to_replied, 50)), "p99": r3(pct(to_replied, 99)),
+                                             "max": r3(max(to_replied, default=None))},
+            "req_to_http_202_ms": {"p50": r3(pct(to_http, 50)), "p99": r3(pct(to_http, 99)),
+                                   "max": r3(max(to_http, default=None))},
+            "server_histogram_ms_le": {"p50": r3(histogram_quantile_bound(m, 0.5)),
+                                       "p99": r3(histogram_quantile_bound(m, 0.99))},
+            "peak_trunk_channels": result["peak_trunk_channels"], "peak_all_channels": result["peak_all_channels"],
+            "channel_samples": result["channel_samples"], "sampler_error": result["sampler_error"],
+            "final_reserved": reserved, "final_channels": len(final_channels),
+            "still_live_at_end": result["still_live"], "ami_disconnects_in_window": drops,
+        }
+        return report
+    finally:
+        if child is not None and child.returncode is None:
+            child.kill()
+            await child.wait()
+        if server is not None:
+            from web.keys import SERVICES
+            try:
+                await hang_up_everything(server.app[SERVICES].ami)
+            except Exception:  # noqa: BLE001
+                pass
+            await server.close()
+        for s in sipps:
+            s.stop()
+        await stack.stop()
+        if not os.environ.get("CC_KEEP_PBX_INSTANCE"):
+            shutil.rmtree(stack.settings.pbx.host_path(stack.settings.pbx.instance_dir), ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def r3(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def table(r: dict) -> str:
+    lat = lambda k: f"{r[k]['p50']} / {r[k]['p99']} (max {r[k]['max']})"  # noqa: E731
+    a = r["args"]
+    rows = [
+        ("Load", f"{a['calls']} calls at {a['rate']}/s, ≤ {a['concurrent']} concurrent, talk {a['talk_ms']} ms"),
+        ("Machine", f"{r['machine']['nproc']} × {r['machine']['cpu']}"),
+        ("Calls placed / accepted (202) / connected", f"{r['placed']} / {r['accepted']} / {r['connected']}"),
+        ("Failed (by end_reason)", ", ".join(f"{k}: {v}" for k, v in sorted(r["failed"].items())) or "0"),
+        ("Sending time / achieved rate", f"{r['send_seconds']} s / {r['achieved_rate']} calls/s "
+                                         f"(limit held sending {r['limit_blocked_seconds']} s)"),
+        ("Measured window", f"{r['window_seconds']} s"),
+        ("Server CPU per call (this process)", f"{r['server_cpu_ms_per_call']} ms ({r['server_cpu_s']} s total)"),
+        ("Asterisk CPU per call", f"{r['asterisk_cpu_ms_per_call']} ms ({r['asterisk_cpu_s']} s total)"),
+        ("Server / Asterisk CPU (aim ≤ 0.5)", f"{r['server_to_asterisk_cpu']}"),
+        ("Redis CPU per call", f"{r['redis_cpu_ms_per_call']} ms"),
+        ("Request → Originate written, p50 / p99 ms (aim p99 < 20)", lat("req_to_originate_written_ms")),
+        ("Request → Originate response, p50 / p99 ms", lat("req_to_originate_response_ms")),
+        ("Request → HTTP 202, p50 / p99 ms", lat("req_to_http_202_ms")),
+        ("Server histogram request_to_originate p50 / p99 (bucket ≤)",
+         f"{r['server_histogram_ms_le']['p50']} / {r['server_histogram_ms_le']['p99']} ms"),
+        ("Peak live calls (client) / trunk channels (CoreShowChannels)",
+         f"{r['live_calls_peak']} / {r['peak_trunk_channels']} ({r['channel_samples']} samples, "
+         f"{r['peak_all_channels']} channels in all)"),
+        ("Final reserved / channels", f"{r['final_reserved']} / {r['final_channels']}"),
+        ("Server AMI link drops during the window", f"{r['ami_disconnects_in_window']}"),
+    ]
+    out = ["| Metric | Value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(out)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rate", type=float, default=50.0, help="calls per second (default 50)")
+    p.add_argument("--concurrent", type=int, default=250, help="at most this many live calls (default 250)")
+    p.add_argument("--calls", type=int, default=500, help="calls to place (default 500)")
+    p.add_argument("--talk-ms", type=int, default=5000, help="carrier hangs up after this (default 5000)")
+    p.add_argument("--sample-interval", type=float, default=0.5, help="CoreShowChannels every N s (default 0.5)")
+    p.add_argument("--json", type=Path, help="also write the result to this file")
+    p.add_argument("--client-mode", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.client_mode:
+        asyncio.run(client_main())
+        return 0
+    if os.geteuid() != 0:
+        print("needs root (the PBX root is entered with chroot)", file=sys.stderr)
+        return 2
+    if not (1 <= args.concurrent <= TRUNK_CHANNELS) or args.rate <= 0 or args.calls < 1:
+        print(f"--concurrent must be 1..{TRUNK_CHANNELS}, --rate > 0, --calls ≥ 1", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    report = asyncio.run(run(args))
+    print(table(report))
+    line = json.dumps(report)
+    if args.json:
+        args.json.write_text(line + "\n")
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
