@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 _ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 AGENT_CLAIM_SECONDS = 6 * 3600
 C2C_CONTEXT = "cc-c2c"
+HANGUP_ATTEMPTS = 10
 
 
 @dataclass
@@ -229,16 +230,22 @@ class ClickToCall:
         tracked = self.tracker.calls.get(call_id)
         if call.state == "ended" or (tracked is not None and tracked.state == "ended"):
             raise exc.CallEnded("the call has already ended")
-        channels = [leg.channel for leg in (tracked.agent, tracked.customer)
-                    if leg.channel and leg.hungup_at is None] if tracked else \
-            [c for c in (call.agent_channel, call.customer_channel) if c]
-        for channel in channels:
-            if not re.fullmatch(r"PJSIP/[a-z0-9_-]+-[0-9a-f]{8}", channel):
-                continue
+        # The agent leg is addressed by its uniqueid (cc-<id>-a): it exists from the
+        # moment Asterisk runs the Originate, before its channel name is known to us.
+        # Ending it ends the customer leg too (the dialplan hangs up after Dial).
+        if not self.ami.connected:
+            raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
+        for _attempt in range(HANGUP_ATTEMPTS):
             try:
-                await self.ami.action("Hangup", {"Channel": channel, "Cause": "16"})
+                await self.ami.action("Hangup", {"Channel": agent_uniqueid(call_id), "Cause": "16"})
+                return
             except AmiError as error:
-                log.info("hangup of %s: %s", channel, error)
+                tracked = self.tracker.calls.get(call_id)
+                if tracked is None or tracked.state == "ended" or tracked.agent.hungup_at is not None:
+                    return
+                log.info("hangup of call %s: %s (retrying)", call_id, error)
+            await asyncio.sleep(0.2)  # the Originate may not have created the channel yet
+        log.warning("hangup of call %s: Asterisk never had its agent leg", call_id)
 
     async def close(self) -> None:
         for task in list(self._waiters.values()):

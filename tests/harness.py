@@ -134,7 +134,8 @@ async def _hang_up_everything(ami) -> None:
     """Leave Asterisk without channels, so no test sees another's calls."""
     if not ami.connected:
         return
-    for _ in range(50):
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
         channels = await ami.action_list("CoreShowChannels")
         if not channels:
             return
