@@ -11,7 +11,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 
 from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
 from callcenter.models import Call, Recording, Trunk
@@ -19,6 +19,19 @@ from dialer.service import ClickToCall, to_datetime
 
 log = logging.getLogger(__name__)
 RECORDING_SETTLE_SECONDS = 1.0
+
+_CALLS = Call.__table__
+# Columns a tracker report may fill in: a None keeps what the row holds
+# (coalesce), so a later report never erases an earlier one. end_reason is set
+# as is. One fixed statement, compiled once, run as executemany per batch.
+_KEPT = ("agent_channel", "customer_channel", "originated_at", "agent_answered_at",
+         "customer_answered_at", "ended_at", "ring_seconds", "talk_seconds", "hangup_by",
+         "hangup_cause", "hangup_cause_txt")
+_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("b_id")).values(
+    state=bindparam("b_state", type_=_CALLS.c.state.type),
+    end_reason=bindparam("b_end_reason", type_=_CALLS.c.end_reason.type),
+    **{name: func.coalesce(bindparam(f"b_{name}", type_=_CALLS.c[name].type), _CALLS.c[name])
+       for name in _KEPT})
 
 
 class CallEffects:
@@ -104,25 +117,26 @@ class CallEffects:
                 self.idle.set()
 
     async def _write(self, calls) -> None:
+        rows = []
+        for call in calls:
+            ended = call.state == "ended"
+            cause, cause_txt = call.hangup_cause if ended else (None, None)
+            placed = self.dialer.placed.get(call.call_id)
+            rows.append({
+                "b_id": call.call_id, "b_state": call.state, "b_end_reason": call.end_reason,
+                "b_agent_channel": call.agent.channel, "b_customer_channel": call.customer.channel,
+                "b_originated_at": to_datetime(placed.originated_at) if placed is not None else None,
+                "b_agent_answered_at": to_datetime(call.agent.answered_at),
+                "b_customer_answered_at": to_datetime(call.customer.answered_at),
+                "b_ended_at": to_datetime(call.ended_at),
+                "b_ring_seconds": call.ring_seconds, "b_talk_seconds": call.talk_seconds,
+                "b_hangup_by": call.hangup_by, "b_hangup_cause": cause, "b_hangup_cause_txt": cause_txt,
+            })
+        if not rows:
+            return
         async with self.sessions() as session, session.begin():
-            for call in calls:
-                cause, cause_txt = call.hangup_cause
-                values = {
-                    "state": call.state,
-                    "agent_channel": call.agent.channel, "customer_channel": call.customer.channel,
-                    "agent_answered_at": to_datetime(call.agent.answered_at),
-                    "customer_answered_at": to_datetime(call.customer.answered_at),
-                    "ended_at": to_datetime(call.ended_at),
-                    "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds,
-                    "end_reason": call.end_reason, "hangup_by": call.hangup_by,
-                    "hangup_cause": cause if call.state == "ended" else None,
-                    "hangup_cause_txt": cause_txt if call.state == "ended" else None,
-                }
-                placed = self.dialer.placed.get(call.call_id)
-                if placed is not None and placed.originated_at:
-                    values["originated_at"] = to_datetime(placed.originated_at)
-                await session.execute(update(Call).where(Call.id == call.call_id).values(
-                    **{k: v for k, v in values.items() if v is not None or k in ("end_reason",)}))
+            connection = await session.connection()
+            await connection.execute(_UPDATE_CALL, rows)
 
     async def _ended(self, call: TrackedCall) -> None:
         placed = self.dialer.placed.pop(call.call_id, None)
