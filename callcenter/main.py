@@ -471,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     level = args.log_level or ("info" if args.command == "serve" else "warning")
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list at every start is noise
     try:
         return args.func(args)
     except (CliError, ConfigError) as exc:

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 missing=""
-for pkg in redis-server sip-tester mmdebstrap python3-venv; do
+for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $pkg"
     fi

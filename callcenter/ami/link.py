@@ -433,8 +433,9 @@ class AmiLink:
             self._finish(p, exc=AmiNotConnected(f"AMI connection lost while waiting for {p.name}"))
         if was_up:
             self.disconnects += 1
-            log.warning("AMI connection to %s:%s lost%s", self.settings.host, self.settings.port,
-                        f": {exc}" if exc else "")
+            log.log(logging.INFO if self._closing else logging.WARNING,
+                    "AMI connection to %s:%s %s%s", self.settings.host, self.settings.port,
+                    "closed" if self._closing else "lost", f": {exc}" if exc else "")
             if self._on_disconnected is not None:
                 try:
                     self._on_disconnected()
