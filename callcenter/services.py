@@ -44,6 +44,8 @@ class Services:
     effects: CallEffects | None = None
     ami: AmiLink | None = None
     pbx_sync: PbxConfigSync | None = None
+    # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
+    token_cache: dict = field(default_factory=dict)
     asterisk: AsteriskProcess | None = None
     redis_process: RedisProcess | None = None
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)

@@ -1,14 +1,23 @@
-"""Bearer-token authentication and per-route roles (deny by default)."""
+"""Bearer-token authentication and per-route roles (deny by default).
+
+A verified token is remembered for ``TOKEN_CACHE_SECONDS`` (by its sha256, in
+this process only), so most requests do not read the database to authenticate.
+The price: a token revoked, or a user disabled or given another role, keeps its
+old access for up to that long. Unknown or refused tokens are never cached."""
 from __future__ import annotations
+
+import time
 
 from aiohttp import web
 
-from callcenter.auth.tokens import Principal, verify_token
+from callcenter.auth.tokens import Principal, hash_token, verify_token
 from callcenter.models import ROLE_RANK
 from web.keys import SERVICES
 
 PUBLIC = "public"
 PRINCIPAL = web.RequestKey("principal", Principal)
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_MAX = 10_000
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -29,8 +38,7 @@ async def authenticate(request: web.Request, roles: tuple[str, ...]) -> None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise AuthError(401, "unauthenticated", "send 'Authorization: Bearer <token>'")
-    async with request.app[SERVICES].sessions() as session:
-        principal = await verify_token(session, raw.strip())
+    principal = await cached_principal(request.app[SERVICES], raw.strip())
     if principal is None:
         raise AuthError(401, "unauthenticated", "the token is not valid")
     if principal.role not in roles:
@@ -41,3 +49,24 @@ async def authenticate(request: web.Request, roles: tuple[str, ...]) -> None:
 def at_least(role: str) -> tuple[str, ...]:
     """Every role from ``role`` up the hierarchy."""
     return tuple(r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[role])
+
+
+async def cached_principal(services, raw: str, now: float | None = None) -> Principal | None:
+    """verify_token, answered from ``services.token_cache`` while fresh."""
+    now = time.monotonic() if now is None else now
+    if not raw.isascii():
+        return None  # never a token (verify_token would refuse it too)
+    key = hash_token(raw)
+    cache = services.token_cache
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    async with services.sessions() as session:
+        principal = await verify_token(session, raw)
+    if principal is None:
+        cache.pop(key, None)
+    else:
+        if len(cache) >= TOKEN_CACHE_MAX:
+            cache.clear()
+        cache[key] = (now + TOKEN_CACHE_SECONDS, principal)
+    return principal

@@ -1,0 +1,63 @@
+"""The click-to-call hot path's in-memory caches (verified tokens, web.auth),
+against a migrated SQLite database."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from callcenter.auth.tokens import create_token, revoke_token
+from callcenter.config import Settings
+from callcenter.db import make_engine, migrate, sessionmaker
+from callcenter.users import create_user, disable_user
+from web.auth import TOKEN_CACHE_SECONDS, cached_principal
+
+ACTOR = "test:pytest"
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(path=tmp_path / "cc.toml", state_dir=tmp_path)
+
+
+@pytest.fixture
+async def sessions(tmp_path):
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await migrate(engine)
+    try:
+        yield sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_token_cache_serves_then_expires_after_revoke(sessions):
+    async with sessions() as s, s.begin():
+        raw = await create_token(s, "crm", "manager", actor=ACTOR)
+    services = SimpleNamespace(sessions=sessions, token_cache={})
+    first = await cached_principal(services, raw, now=100.0)
+    assert first is not None and first.name == "token:crm" and first.role == "manager"
+    async with sessions() as s, s.begin():
+        assert await revoke_token(s, "crm", actor=ACTOR) is True
+    # still inside the TTL: the cached answer (the documented price of the cache)
+    assert await cached_principal(services, raw, now=100.0 + TOKEN_CACHE_SECONDS - 0.1) == first
+    # past it: verified again, refused, and not cached
+    assert await cached_principal(services, raw, now=100.0 + TOKEN_CACHE_SECONDS + 0.1) is None
+    assert services.token_cache == {}
+
+
+async def test_token_cache_never_caches_unknown_or_malformed(sessions):
+    services = SimpleNamespace(sessions=sessions, token_cache={})
+    assert await cached_principal(services, "cc_" + "x" * 43) is None
+    assert await cached_principal(services, "not-a-token\udcff") is None
+    assert services.token_cache == {}
+
+
+async def test_disabled_user_token_stops_after_ttl(sessions, settings):
+    async with sessions() as s, s.begin():
+        user, _ = await create_user(s, settings, "asha", "agent", "desktop", actor=ACTOR)
+        raw = await create_token(s, "tok-asha", user_id=user.id, actor=ACTOR)
+    services = SimpleNamespace(sessions=sessions, token_cache={})
+    assert (await cached_principal(services, raw, now=10.0)).user_id == user.id
+    async with sessions() as s, s.begin():
+        await disable_user(s, "asha", actor=ACTOR)
+    assert await cached_principal(services, raw, now=10.0 + TOKEN_CACHE_SECONDS + 0.1) is None
