@@ -19,6 +19,7 @@ from callcenter import db
 from callcenter.ami import AmiError, AmiLink
 from callcenter.calls.tracker import CallTracker, call_id_of
 from callcenter.config import Settings
+from callcenter.directory import Directory
 from callcenter.models import Recording
 from callcenter.pbx.process import AsteriskProcess, RedisProcess, ensure_redis
 from callcenter.pbx.sync import PbxConfigSync, load_pbx_objects
@@ -44,6 +45,7 @@ class Services:
     effects: CallEffects | None = None
     ami: AmiLink | None = None
     pbx_sync: PbxConfigSync | None = None
+    directory: Directory | None = None
     # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
     token_cache: dict = field(default_factory=dict)
     asterisk: AsteriskProcess | None = None
@@ -177,7 +179,9 @@ async def _open(s: Services) -> None:
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
     s.tracker = CallTracker(reporter=None)
     s.ami = AmiLink(settings.ami, on_event=s.tracker.on_event, on_connected=s._on_ami_connected)
-    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics)
+    s.directory = Directory(s.sessions)
+    await s.directory.refresh()
+    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
     s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings)
     s.tracker.reporter = s.effects
     s.effects.start()
@@ -192,6 +196,7 @@ async def _open(s: Services) -> None:
         await s.asterisk.start()
     await s.ami.start()
     s.tasks.append(asyncio.create_task(s._reconcile_loop()))
+    s.tasks.append(asyncio.create_task(s.directory.run()))
     if syncing:
         s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
 

@@ -14,12 +14,13 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter.auth.tokens import Principal
 from callcenter.calls import numbers
 from callcenter.calls.tracker import agent_uniqueid
+from callcenter.directory import Directory
 from callcenter.models import Call, Trunk, User
 from callcenter.trunks.service import pick_caller_id
 from dialer import exceptions as exc
@@ -27,6 +28,7 @@ from dialer import exceptions as exc
 log = logging.getLogger(__name__)
 
 _ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_INSERT_CALL = insert(Call.__table__)
 AGENT_CLAIM_SECONDS = 6 * 3600
 C2C_CONTEXT = "cc-c2c"
 HANGUP_ATTEMPTS = 10
@@ -52,9 +54,12 @@ def to_datetime(ts: float | None) -> dt.datetime | None:
 
 
 class ClickToCall:
-    def __init__(self, settings, sessions, accounting, ami, tracker, metrics) -> None:
+    def __init__(self, settings, sessions, accounting, ami, tracker, metrics,
+                 directory: Directory | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
+        # active agents and trunks, kept in memory (refreshed by services)
+        self.directory = directory or Directory(sessions)
         self.accounting = accounting
         self.ami = ami
         self.tracker = tracker
@@ -68,7 +73,10 @@ class ClickToCall:
 
     # -- placing a call -----------------------------------------------------
     async def place(self, principal: Principal, agent_name: str, raw_number: str,
-                    mode: str | None = None, trunk_name: str | None = None) -> Call:
+                    mode: str | None = None, trunk_name: str | None = None):
+        """Place a call; returns (call, agent, trunk) as :meth:`get` does. The call
+        is the row as inserted (not read back), with ``originated_at`` set once
+        the Originate went out."""
         t0 = time.perf_counter()
         try:
             e164 = numbers.normalise(raw_number, self.settings.calls.default_region)
@@ -93,7 +101,7 @@ class ClickToCall:
                 self.metrics.reservations_rejected.labels(trunk.name).inc()
                 if self.settings.calls.queue_wait <= 0:
                     raise exc.TrunkFull(f"all channels of trunk {trunk.name} are in use", retry_after=5)
-            call = await self._insert(principal, placed, e164, "agent_ringing" if reserved else "queued")
+            call = await self._insert(principal, placed, trunk.id, e164, "agent_ringing" if reserved else "queued")
         except BaseException:
             await self.accounting.free_agent(agent.id, call_id)
             raise
@@ -103,30 +111,27 @@ class ClickToCall:
         if reserved:
             await self._originate(placed)
             self.metrics.request_to_originate.observe(time.perf_counter() - t0)
+            call.originated_at = to_datetime(placed.originated_at)
         else:
             await self.accounting.queued(trunk.name, 1)
             self._waiters[call_id] = asyncio.create_task(self._wait_for_channels(placed))
-        return call
+        return call, agent, trunk
 
     async def _agent_and_trunk(self, principal: Principal, agent_name: str, trunk_name: str | None):
         if not isinstance(agent_name, str) or not agent_name:
             raise exc.InvalidRequest("'agent' must be an agent's name")
-        async with self.sessions() as session:
-            agent = await session.scalar(select(User).where(User.name == agent_name, User.active.is_(True)))
-            if agent is None:
-                raise exc.AgentNotFound(f"no active agent named {agent_name!r}")
-            if principal.role == "agent" and principal.user_id != agent.id:
-                raise exc.Forbidden("an agent may place calls only from their own phone")
-            query = select(Trunk).where(Trunk.removed_at.is_(None)).order_by(Trunk.id)
-            if trunk_name is not None:
-                query = query.where(Trunk.name == trunk_name)
-            trunk = await session.scalar(query.limit(1))
-            if trunk is None:
-                raise exc.NoTrunk("no trunk is configured" if trunk_name is None else f"no trunk named {trunk_name!r}")
+        agent = await self.directory.agent(agent_name)
+        if agent is None:
+            raise exc.AgentNotFound(f"no active agent named {agent_name!r}")
+        if principal.role == "agent" and principal.user_id != agent.id:
+            raise exc.Forbidden("an agent may place calls only from their own phone")
+        trunk = await self.directory.trunk(trunk_name)
+        if trunk is None:
+            raise exc.NoTrunk("no trunk is configured" if trunk_name is None else f"no trunk named {trunk_name!r}")
         return agent, trunk
 
     @staticmethod
-    def _agent_channel(agent: User, mode: str, trunk: Trunk) -> str:
+    def _agent_channel(agent, mode: str, trunk) -> str:
         if mode == "desktop":
             if not agent.sip_endpoint or not _ENDPOINT.match(agent.sip_endpoint):
                 raise exc.AgentHasNoPhone(f"agent {agent.name} has no desktop phone")
@@ -144,20 +149,21 @@ class ClickToCall:
             legs.append(f"{placed.call_id}:agent")
         return legs
 
-    async def _caller_id(self, trunk: Trunk) -> str:
+    async def _caller_id(self, trunk) -> str:
         rotation = self.settings.calls.caller_id_rotation
         counter = 0 if rotation == "pilot" else await self.accounting.next_caller_id(trunk.name)
         return pick_caller_id(trunk, counter, rotation)
 
-    async def _insert(self, principal: Principal, placed: PlacedCall, e164: str, state: str) -> Call:
+    async def _insert(self, principal: Principal, placed: PlacedCall, trunk_id: int, e164: str,
+                      state: str) -> Call:
+        values = dict(id=placed.call_id, agent_id=placed.agent_id, requested_by=principal.name,
+                      mode=placed.mode, number=e164, trunk_id=trunk_id, caller_id=placed.caller_id,
+                      channels=len(self._legs(placed)), state=state,
+                      requested_at=to_datetime(placed.requested_at))
         async with self.sessions() as session, session.begin():
-            trunk_id = await session.scalar(select(Trunk.id).where(Trunk.name == placed.trunk))
-            call = Call(id=placed.call_id, agent_id=placed.agent_id, requested_by=principal.name,
-                        mode=placed.mode, number=e164, trunk_id=trunk_id, caller_id=placed.caller_id,
-                        channels=len(self._legs(placed)), state=state,
-                        requested_at=to_datetime(placed.requested_at))
-            session.add(call)
-        return call
+            connection = await session.connection()
+            await connection.execute(_INSERT_CALL, values)
+        return Call(**values)
 
     def recording_inner_path(self, placed: PlacedCall) -> str:
         day = dt.datetime.fromtimestamp(placed.requested_at, dt.timezone.utc).strftime("%Y/%m/%d")

@@ -1,5 +1,6 @@
-"""The click-to-call hot path's in-memory caches (verified tokens, web.auth),
-against a migrated SQLite database."""
+"""The click-to-call hot path's in-memory caches: verified tokens (web.auth) and
+the agent/trunk directory (callcenter.directory), against a migrated SQLite
+database."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -9,6 +10,8 @@ import pytest
 from callcenter.auth.tokens import create_token, revoke_token
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
+from callcenter.directory import Directory
+from callcenter.trunks import add_trunk, remove_trunk
 from callcenter.users import create_user, disable_user
 from web.auth import TOKEN_CACHE_SECONDS, cached_principal
 
@@ -61,3 +64,34 @@ async def test_disabled_user_token_stops_after_ttl(sessions, settings):
     async with sessions() as s, s.begin():
         await disable_user(s, "asha", actor=ACTOR)
     assert await cached_principal(services, raw, now=10.0 + TOKEN_CACHE_SECONDS + 0.1) is None
+
+
+async def test_directory_refresh_and_miss_fallback(sessions, settings):
+    async with sessions() as s, s.begin():
+        await add_trunk(s, "beta", "10.0.0.2", 5060, "8062247500-8062247599", actor=ACTOR)
+        await add_trunk(s, "alpha", "10.0.0.1", 5060, "8062247000-8062247099", actor=ACTOR)
+        await create_user(s, settings, "asha", "agent", "desktop", actor=ACTOR)
+    directory = Directory(sessions)
+    await directory.refresh()
+    assert set(directory.agents) == {"asha"}
+    assert (await directory.trunk()).name == "beta"  # lowest id, as before
+    assert (await directory.trunk("alpha")).pilot == "8062247000"
+    assert await directory.trunk("nope") is None
+
+    # a user added after the refresh works at once (looked up on the miss) ...
+    async with sessions() as s, s.begin():
+        await create_user(s, settings, "ravi", "agent", "mobile", mobile="+91 98123 45678", actor=ACTOR)
+    ravi = await directory.agent("ravi")
+    assert ravi is not None and ravi.phone_mode == "mobile" and ravi.mobile
+    assert await directory.agent("nobody") is None
+
+    # ... and a disabled user or removed trunk disappears at the next refresh
+    async with sessions() as s, s.begin():
+        await disable_user(s, "asha", actor=ACTOR)
+        await remove_trunk(s, "beta", actor=ACTOR)
+    assert await directory.agent("asha") is not None  # until the refresh
+    await directory.refresh()
+    assert await directory.agent("asha") is None
+    assert set(directory.agents) == {"ravi"}
+    assert (await directory.trunk()).name == "alpha"
+    assert await directory.trunk("beta") is None
