@@ -388,17 +388,21 @@ class Sipp:
 
     def start(self, scenario: str, ip: str, port: int | None = None, extra_args=(), *,
               timeout: float = 60, media_port: int | None = None, wait: float = 5.0) -> "Sipp":
-        path = Path(scenario)
-        if not path.exists():
-            path = SIPP_DIR / (scenario if scenario.endswith(".xml") else scenario + ".xml")
-        if not path.exists():
-            raise FileNotFoundError(scenario)
+        if scenario.startswith("builtin:"):  # one of sipp's own scenarios, e.g. builtin:uac
+            path, source = Path(scenario.split(":", 1)[1]), ["-sn", scenario.split(":", 1)[1]]
+        else:
+            path = Path(scenario)
+            if not path.exists():
+                path = SIPP_DIR / (scenario if scenario.endswith(".xml") else scenario + ".xml")
+            if not path.exists():
+                raise FileNotFoundError(scenario)
+            source = ["-sf", str(path)]
         self.ip = ip
         self.port = port or free_port(ip, tcp=False)
         media_port = media_port or free_port(ip, tcp=False, span=4)
         self.name = f"{path.stem}-{ip}-{self.port}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        cmd = ["sipp", "-sf", str(path), "-i", ip, "-p", str(self.port), "-mi", ip, "-mp", str(media_port),
+        cmd = ["sipp", *source, "-i", ip, "-p", str(self.port), "-mi", ip, "-mp", str(media_port),
                "-nostdin", "-aa", "-timeout", f"{int(timeout)}s",
                "-trace_err", "-error_file", str(self.log_dir / f"{self.name}.errors.log"),
                "-trace_screen", "-screen_file", str(self.log_dir / f"{self.name}.screen.log"),

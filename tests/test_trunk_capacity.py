@@ -113,3 +113,30 @@ async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_s
     assert await trunk_channels(server) == 0
     trunk = (await server.trunks())["carrier"]
     assert trunk["reserved"] == 0 and trunk["in_use"] == 0
+
+
+async def test_inbound_calls_count_against_the_trunk(call_server, sipp):
+    """A carrier's inbound call is a channel click-to-call did not reserve:
+    Asterisk's view wins and outbound calls get only what is left."""
+    carrier = sipp("uas_answer", CARRIER_IP, free_port(CARRIER_IP, tcp=False))
+    phone = sipp("uas_answer", PHONE_IP, free_port(PHONE_IP, tcp=False))
+    contact = f"sip:{PHONE_IP}:{phone.port}"
+    server = await call_server(agents=[Agent("a1", contact=contact), Agent("a2", contact=contact)],
+                               trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port, channels=2)])
+    sip = server.settings.pbx
+    caller = sipp("builtin:uac", CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+                  [f"{sip.sip_host}:{sip.sip_port}", "-s", "8062247001", "-m", "1", "-d", "8000"])
+    deadline = time.monotonic() + 10
+    while (await server.trunks())["carrier"]["foreign"] != 1:
+        assert time.monotonic() < deadline, await server.trunks()
+        await asyncio.sleep(0.1)
+    assert (await server.trunks())["carrier"]["in_use"] == 1
+    first = await server.place("a1", "9876543210")
+    assert first.status == 202
+    second = await server.place("a2", "9876543211")
+    assert second.status == 503, "2 channels: 1 inbound + 1 outbound"
+    call_id = (await first.json())["id"]
+    await server.wait_state(call_id, "connected")
+    await server.client.post(f"/api/v1/calls/{call_id}/hangup", headers=server.headers())
+    await server.wait_state(call_id, "ended")
+    caller.stop()
