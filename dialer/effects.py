@@ -11,7 +11,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
 from callcenter.models import Call, Recording, Trunk
@@ -19,6 +19,10 @@ from dialer.service import ClickToCall, to_datetime
 
 log = logging.getLogger(__name__)
 RECORDING_SETTLE_SECONDS = 1.0
+# After a wake-up the writer waits this long so that one transaction carries the
+# reports of many calls (rows reach the database that much later; the tracker,
+# which GET reads the live state from, is not delayed).
+WRITE_BATCH_SECONDS = 0.05
 
 _CALLS = Call.__table__
 # Columns a tracker report may fill in: a None keeps what the row holds
@@ -32,6 +36,11 @@ _UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("b_id")).values(
     end_reason=bindparam("b_end_reason", type_=_CALLS.c.end_reason.type),
     **{name: func.coalesce(bindparam(f"b_{name}", type_=_CALLS.c[name].type), _CALLS.c[name])
        for name in _KEPT})
+_INSERT_RECORDING = insert(Recording.__table__)
+_RECORDINGS = Recording.__table__
+_LINK_RECORDING = update(_CALLS).where(_CALLS.c.id == bindparam("b_id")).values(
+    recording_id=select(_RECORDINGS.c.id).where(_RECORDINGS.c.call_id == bindparam("b_id"))
+    .scalar_subquery())
 
 
 class CallEffects:
@@ -44,10 +53,13 @@ class CallEffects:
         self.metrics = metrics
         self.settings = settings
         self._pending: dict[str, TrackedCall] = {}
+        self._recordings: list[dict] = []   # recording rows to insert with the next batch
         self._jobs: asyncio.Queue = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.idle = asyncio.Event()
+        # the engine itself: the writer runs Core statements, no ORM session needed
+        self._engine = sessions.kw["bind"]
 
     # -- Reporter ------------------------------------------------------------
     def call_changed(self, call: TrackedCall) -> None:
@@ -104,19 +116,21 @@ class CallEffects:
     async def _run_writes(self) -> None:
         while True:
             await self._wake.wait()
+            await asyncio.sleep(WRITE_BATCH_SECONDS)
             self._wake.clear()
             batch, self._pending = self._pending, {}
+            recordings, self._recordings = self._recordings, []
             try:
-                await self._write(batch.values())
+                await self._write(batch.values(), recordings)
             except Exception:
-                log.exception("writing %d call rows failed", len(batch))
+                log.exception("writing %d call rows (%d recordings) failed", len(batch), len(recordings))
             for call in batch.values():
                 if call.state == "ended":
                     await self._ended(call)
-            if self._jobs.empty() and not self._pending:
+            if self._jobs.empty() and not self._pending and not self._recordings:
                 self.idle.set()
 
-    async def _write(self, calls) -> None:
+    async def _write(self, calls, recordings=()) -> None:
         rows = []
         for call in calls:
             ended = call.state == "ended"
@@ -132,11 +146,14 @@ class CallEffects:
                 "b_ring_seconds": call.ring_seconds, "b_talk_seconds": call.talk_seconds,
                 "b_hangup_by": call.hangup_by, "b_hangup_cause": cause, "b_hangup_cause_txt": cause_txt,
             })
-        if not rows:
+        if not rows and not recordings:
             return
-        async with self.sessions() as session, session.begin():
-            connection = await session.connection()
-            await connection.execute(_UPDATE_CALL, rows)
+        async with self._engine.begin() as connection:
+            if rows:
+                await connection.execute(_UPDATE_CALL, rows)
+            if recordings:
+                await connection.execute(_INSERT_RECORDING, recordings)
+                await connection.execute(_LINK_RECORDING, [{"b_id": r["call_id"]} for r in recordings])
 
     async def _ended(self, call: TrackedCall) -> None:
         placed = self.dialer.placed.pop(call.call_id, None)
@@ -153,15 +170,15 @@ class CallEffects:
                 self.metrics.agent_answer_to_customer_answer.observe(
                     max(0.0, call.customer.answered_at - call.agent.answered_at))
             if placed is not None and self.settings.calls.record:
-                asyncio.get_running_loop().call_later(
-                    RECORDING_SETTLE_SECONDS, lambda: asyncio.ensure_future(self._register_recording(placed)))
+                asyncio.get_running_loop().call_later(RECORDING_SETTLE_SECONDS, self._register_recording, placed)
         else:
             self.metrics.calls_failed.labels(call.end_reason or "unknown").inc()
         if placed is not None and placed.originated_at and call.agent.answered_at:
             self.metrics.originate_to_agent_answer.observe(max(0.0, call.agent.answered_at - placed.originated_at))
         self.dialer.tracker.forget(call.call_id)
 
-    async def _register_recording(self, placed) -> None:
+    def _register_recording(self, placed) -> None:
+        """Queue the call's recording row for the writer's next batch."""
         inner = self.dialer.recording_inner_path(placed)
         path: Path = self.settings.pbx.host_path(inner)
         try:
@@ -170,8 +187,6 @@ class CallEffects:
             log.warning("call %s connected but has no recording at %s", placed.call_id, path)
             return
         relative = str(path.relative_to(self.settings.pbx.recordings_dir))
-        async with self.sessions() as session, session.begin():
-            recording = Recording(call_id=placed.call_id, path=relative, size_bytes=size)
-            session.add(recording)
-            await session.flush()
-            await session.execute(update(Call).where(Call.id == placed.call_id).values(recording_id=recording.id))
+        self._recordings.append({"call_id": placed.call_id, "path": relative, "size_bytes": size})
+        self._wake.set()
+        self.idle.clear()
