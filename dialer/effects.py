@@ -54,6 +54,8 @@ class CallEffects:
         self.settings = settings
         self._pending: dict[str, TrackedCall] = {}
         self._recordings: list[dict] = []   # recording rows to insert with the next batch
+        # legs of calls still placed that a release job already freed (so _ended skips them)
+        self._released: dict[str, set[str]] = {}
         self._jobs: asyncio.Queue = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -107,11 +109,17 @@ class CallEffects:
         return tuple(row) if row else None
 
     async def _release(self, call_id: str, role: str) -> None:
+        placed = self.dialer.placed.get(call_id)
+        if placed is not None:
+            if f"{call_id}:{role}" not in self.dialer._legs(placed):
+                return  # this leg never held a trunk channel (a desktop agent's phone)
         found = await self._trunk_of(call_id)
         if found is None:
             return
         if await self.accounting.release(found[0], f"{call_id}:{role}"):
             self.dialer.channel_freed.set()
+        if call_id in self.dialer.placed:  # done: _ended need not free this leg again
+            self._released.setdefault(call_id, set()).add(role)
 
     async def _run_writes(self) -> None:
         while True:
@@ -158,8 +166,12 @@ class CallEffects:
     async def _ended(self, call: TrackedCall) -> None:
         placed = self.dialer.placed.pop(call.call_id, None)
         found = (placed.trunk, placed.agent_id) if placed else await self._trunk_of(call.call_id)
+        released = self._released.pop(call.call_id, set())
         if found is not None:
+            legs = self.dialer._legs(placed) if placed else None
             for role in (AGENT, CUSTOMER):
+                if legs is not None and (role in released or f"{call.call_id}:{role}" not in legs):
+                    continue  # freed by its release job already, or never reserved
                 if await self.accounting.release(found[0], f"{call.call_id}:{role}"):
                     self.dialer.channel_freed.set()
             await self.accounting.free_agent(found[1], call.call_id)

@@ -60,6 +60,7 @@ class ClickToCall:
         self.sessions = sessions
         # active agents and trunks, kept in memory (refreshed by services)
         self.directory = directory or Directory(sessions)
+        self._engine = sessions.kw["bind"]
         self.accounting = accounting
         self.ami = ami
         self.tracker = tracker
@@ -160,8 +161,7 @@ class ClickToCall:
                       mode=placed.mode, number=e164, trunk_id=trunk_id, caller_id=placed.caller_id,
                       channels=len(self._legs(placed)), state=state,
                       requested_at=to_datetime(placed.requested_at))
-        async with self.sessions() as session, session.begin():
-            connection = await session.connection()
+        async with self._engine.begin() as connection:  # Core, no ORM session
             await connection.execute(_INSERT_CALL, values)
         return Call(**values)
 
