@@ -168,13 +168,10 @@ class CallEffects:
         found = (placed.trunk, placed.agent_id) if placed else await self._trunk_of(call.call_id)
         released = self._released.pop(call.call_id, set())
         if found is not None:
-            legs = self.dialer._legs(placed) if placed else None
-            for role in (AGENT, CUSTOMER):
-                if legs is not None and (role in released or f"{call.call_id}:{role}" not in legs):
-                    continue  # freed by its release job already, or never reserved
-                if await self.accounting.release(found[0], f"{call.call_id}:{role}"):
-                    self.dialer.channel_freed.set()
-            await self.accounting.free_agent(found[1], call.call_id)
+            held = self.dialer._legs(placed) if placed else [f"{call.call_id}:{r}" for r in (AGENT, CUSTOMER)]
+            held = [leg for leg in held if leg.rsplit(":", 1)[1] not in released]  # not freed by a release job yet
+            if await self.accounting.end_call(found[0], held, found[1], call.call_id):
+                self.dialer.channel_freed.set()
         mode = placed.mode if placed else "unknown"
         if call.customer.answered_at is not None:
             self.metrics.calls_connected.labels(mode).inc()

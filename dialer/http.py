@@ -1,6 +1,7 @@
 """HTTP handlers of click-to-call: thin, domain errors are mapped by the app."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from aiohttp import web
@@ -12,7 +13,12 @@ from web.auth import principal_of
 
 
 def _iso(value):
-    return value.isoformat() if value is not None else None
+    """ISO 8601 in UTC; SQLite hands timestamps back without their offset."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.isoformat()
 
 
 def call_view(request: web.Request, call, agent, trunk) -> dict:

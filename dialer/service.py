@@ -89,22 +89,25 @@ class ClickToCall:
         if not self.ami.connected:
             raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
         call_id = uuid.uuid4().hex
-        if not await self.accounting.claim_agent(agent.id, call_id, AGENT_CLAIM_SECONDS):
-            current = await self.accounting.agent_call(agent.id)
+        placed = PlacedCall(call_id, agent.id, agent.name, trunk.name, mode, channel,
+                            numbers.dial_digits(e164), "", time.time())
+        legs = self._legs(placed)
+        queueing = self.settings.calls.queue_wait > 0
+        outcome, current = await self.accounting.start_call(  # claim the agent + reserve, atomically
+            trunk.name, legs, agent.id, call_id, AGENT_CLAIM_SECONDS, placed.requested_at,
+            claim_when_full=queueing)
+        if outcome == "agent_busy":
             raise exc.AgentBusy(f"agent {agent.name} already has a call", call=current)
+        reserved = outcome == "reserved"
+        if not reserved:
+            self.metrics.reservations_rejected.labels(trunk.name).inc()
+            if not queueing:
+                raise exc.TrunkFull(f"all channels of trunk {trunk.name} are in use", retry_after=5)
         try:
-            caller_id = await self._caller_id(trunk)
-            placed = PlacedCall(call_id, agent.id, agent.name, trunk.name, mode, channel,
-                                numbers.dial_digits(e164), caller_id, time.time())
-            legs = self._legs(placed)
-            reserved = await self.accounting.reserve(trunk.name, legs, placed.requested_at)
-            if not reserved:
-                self.metrics.reservations_rejected.labels(trunk.name).inc()
-                if self.settings.calls.queue_wait <= 0:
-                    raise exc.TrunkFull(f"all channels of trunk {trunk.name} are in use", retry_after=5)
+            placed.caller_id = await self._caller_id(trunk)
             call = await self._insert(principal, placed, trunk.id, e164, "agent_ringing" if reserved else "queued")
         except BaseException:
-            await self.accounting.free_agent(agent.id, call_id)
+            await self.accounting.end_call(trunk.name, legs if reserved else [], agent.id, call_id)
             raise
         self.placed[call_id] = placed
         self.metrics.calls_requested.labels(mode).inc()
