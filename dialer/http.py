@@ -91,5 +91,7 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     path = await services.recording_path(call)
     if path is None:
         return web.json_response({"error": "recording_not_found", "message": "this call has no recording"}, status=404)
+    if "Range" not in request.headers or request.headers["Range"].startswith("bytes=0-"):
+        await services.dialer.audit(principal_of(request), "recording.listen", call.id)  # once per playback
     return web.FileResponse(path, headers={"Content-Type": "audio/wav",
                                            "Content-Disposition": f'inline; filename="{call.id}.wav"'})

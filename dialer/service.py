@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
+from callcenter import audit
 from callcenter.auth.tokens import Principal
 from callcenter.calls import numbers
 from callcenter.calls.tracker import agent_uniqueid
@@ -239,6 +240,7 @@ class ClickToCall:
         tracked = self.tracker.calls.get(call_id)
         if call.state == "ended" or (tracked is not None and tracked.state == "ended"):
             raise exc.CallEnded("the call has already ended")
+        await self.audit(principal, "call.hangup", call_id)
         # The agent leg is addressed by its uniqueid (cc-<id>-a): it exists from the
         # moment Asterisk runs the Originate, before its channel name is known to us.
         # Ending it ends the customer leg too (the dialplan hangs up after Dial).
@@ -255,6 +257,12 @@ class ClickToCall:
                 log.info("hangup of call %s: %s (retrying)", call_id, error)
             await asyncio.sleep(0.2)  # the Originate may not have created the channel yet
         log.warning("hangup of call %s: Asterisk never had its agent leg", call_id)
+
+    async def audit(self, principal: Principal, action: str, call_id: str, **details) -> None:
+        """An audit row for an action on a call. (Placing a call is recorded by the
+        call row itself: requested_by and requested_at.)"""
+        async with self.sessions() as session, session.begin():
+            audit.record(session, principal.name, action, "call", call_id, **details)
 
     async def close(self) -> None:
         for task in list(self._waiters.values()):

@@ -178,3 +178,27 @@ async def test_second_call_for_a_busy_agent_is_409(call_server, lines):
     await server.wait_state(first["id"], "connected")
     await server.client.post(f"/api/v1/calls/{first['id']}/hangup", headers=server.headers())
     await server.wait_state(first["id"], "ended")
+
+
+async def test_hangups_and_recording_downloads_are_audited(call_server, lines):
+    from sqlalchemy import select
+
+    from callcenter.models import AuditEntry
+
+    carrier, phone = lines("uas_answer", "uas_answer")
+    server = await desktop_server(call_server, carrier, phone)
+    body = await (await server.place("asha", CUSTOMER)).json()
+    await server.wait_state(body["id"], "connected")
+    await asyncio.sleep(1.5)
+    await server.client.post(f"/api/v1/calls/{body['id']}/hangup", headers=server.headers())
+    await server.wait_state(body["id"], "ended")
+    for _ in range(50):
+        call = await server.call(body["id"])
+        if call["recording_url"]:
+            break
+        await asyncio.sleep(0.1)
+    resp = await server.client.get(call["recording_url"], headers={**server.headers(), "Range": "bytes=0-99"})
+    assert resp.status == 206 and len(await resp.read()) == 100
+    async with server.services.sessions() as session:
+        rows = (await session.scalars(select(AuditEntry).where(AuditEntry.entity_id == body["id"]))).all()
+    assert [(r.action, r.actor) for r in rows] == [("call.hangup", "token:ops"), ("recording.listen", "token:ops")]
