@@ -1,6 +1,7 @@
 """Asterisk Manager Interface link (see :mod:`callcenter.ami.link`).
 
-Only :mod:`callcenter.ami.link` imports panoramisk; the rest of the server
+Only modules of this package import panoramisk (:mod:`callcenter.ami.protocol`
+holds its protocol subclass and action building); the rest of the server
 receives events as plain ``dict[str, str]``."""
 from .errors import AmiError, AmiNotConnected, AmiTimeout
 from .link import AmiLink
