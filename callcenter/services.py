@@ -21,8 +21,9 @@ from callcenter.calls.tracker import CallTracker, call_id_of
 from callcenter.config import Settings
 from callcenter.directory import Directory
 from callcenter.models import Recording
-from callcenter.pbx.process import AsteriskProcess, RedisProcess, ensure_redis
-from callcenter.pbx.sync import PbxConfigSync, load_pbx_objects
+from callcenter.pbx.process import AsteriskProcess
+from callcenter.redis_server import RedisProcess, ensure_redis
+from callcenter.pbx.sync import PbxConfigSync
 from callcenter.trunks.accounting import TrunkAccounting
 from dialer.effects import CallEffects
 from dialer.service import ClickToCall

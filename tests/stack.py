@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import secrets
 import shutil
 import signal
@@ -28,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from callcenter import config as cc_config
-from callcenter.pbx.process import AsteriskProcess, RedisProcess, redis_answers
+from callcenter.pbx.process import AsteriskProcess
+from callcenter.redis_server import RedisProcess
 from callcenter.pbx.render import PhoneConf, TrunkConf, write_config
 
 REPO = Path(__file__).resolve().parent.parent

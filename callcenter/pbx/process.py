@@ -1,8 +1,7 @@
-"""The processes the server manages: Asterisk inside its root, and Redis.
+"""Asterisk inside its root, as a child process of the server (or of the tests).
 
-Both are plain child processes (``subprocess.Popen``) watched with
-``asyncio.sleep`` polling, so an object may be started in one event loop and
-stopped in another (the test fixtures do that)."""
+A plain ``subprocess.Popen`` watched with ``asyncio.sleep`` polling, so it may
+be started in one event loop and stopped in another (the test fixtures do that)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,26 +11,13 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
+from callcenter.child_process import StartError as PbxStartError
+from callcenter.child_process import stop_popen as _stop_popen
+from callcenter.child_process import tail as _tail
 from callcenter.config import Settings
 
 ASTERISK_BIN = "/usr/sbin/asterisk"
-
-
-class PbxStartError(RuntimeError):
-    """Asterisk (or Redis) did not come up; the message holds the log tail."""
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - 8192))
-            text = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return f"(no {path})"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _is_mount(path: Path) -> bool:
@@ -41,22 +27,6 @@ def _is_mount(path: Path) -> bool:
             return any(line.split()[4] == target for line in fh)
     except OSError:
         return os.path.ismount(path)
-
-
-async def _stop_popen(proc: subprocess.Popen, grace: float) -> int | None:
-    if proc.poll() is None:
-        try:
-            proc.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + grace
-        while proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if proc.poll() is None:
-            proc.kill()
-    while proc.poll() is None:
-        await asyncio.sleep(0.02)
-    return proc.returncode
 
 
 async def _kill_pids(pids: list[int], grace: float) -> None:
@@ -239,96 +209,3 @@ class AsteriskProcess:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
-
-
-def _parse_redis_url(url: str) -> tuple[str, int]:
-    parsed = urlparse(url)
-    return parsed.hostname or "127.0.0.1", parsed.port or 6379
-
-
-async def redis_answers(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    try:
-        writer.write(b"PING\r\n")
-        await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), timeout)
-        # +PONG, or -NOAUTH... from a server that wants a password: it answers.
-        return line[:1] in (b"+", b"-")
-    except (OSError, asyncio.TimeoutError):
-        return False
-    finally:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except OSError:
-            pass
-
-
-class RedisProcess:
-    """redis-server on 127.0.0.1:port, data folder ``data_dir``, no
-    persistence (``--save ""``), in the foreground as a child process."""
-
-    def __init__(self, port: int, data_dir: str | Path, *, host: str = "127.0.0.1",
-                 start_timeout: float = 10.0, stop_timeout: float = 3.0):
-        self.host = host
-        self.port = port
-        self.data_dir = Path(data_dir)
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
-        self._proc: subprocess.Popen | None = None
-        self._log = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    async def start(self) -> None:
-        if self.running:
-            return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.data_dir / "redis.log"
-        self._log = open(log_path, "ab")
-        self._proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", self.host, "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.data_dir),
-             "--protected-mode", "yes"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.start_timeout
-        while not await redis_answers(self.host, self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                code = self._proc.poll()
-                await self.stop()
-                raise PbxStartError(f"redis-server on {self.host}:{self.port} did not start "
-                                    f"(status {code})\n{_tail(log_path)}")
-            await asyncio.sleep(0.05)
-
-    async def stop(self) -> int | None:
-        proc, self._proc = self._proc, None
-        code = None
-        if proc is not None:
-            code = await _stop_popen(proc, self.stop_timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return code
-
-
-async def ensure_redis(settings: Settings) -> RedisProcess | None:
-    """Start redis-server for ``settings.redis.url`` when nothing answers
-    there and ``settings.redis.managed`` is true. Returns the started process
-    (the caller stops it) or None."""
-    host, port = _parse_redis_url(settings.redis.url)
-    if await redis_answers(host, port):
-        return None
-    if not settings.redis.managed:
-        return None
-    redis = RedisProcess(port, Path(settings.state_dir) / "redis", host=host)
-    await redis.start()
-    return redis

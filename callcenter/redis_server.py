@@ -1,0 +1,105 @@
+"""Redis as a managed child process: started by ``serve`` when nothing
+answers at the configured URL (and ``redis.managed`` is true), stopped on exit."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from callcenter.child_process import StartError, stop_popen, tail
+from callcenter.config import Settings
+
+
+def _parse_redis_url(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+async def redis_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    try:
+        writer.write(b"PING\r\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        # +PONG, or -NOAUTH... from a server that wants a password: it answers.
+        return line[:1] in (b"+", b"-")
+    except (OSError, asyncio.TimeoutError):
+        return False
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+
+
+class RedisProcess:
+    """redis-server on 127.0.0.1:port, data folder ``data_dir``, no
+    persistence (``--save ""``), in the foreground as a child process."""
+
+    def __init__(self, port: int, data_dir: str | Path, *, host: str = "127.0.0.1",
+                 start_timeout: float = 10.0, stop_timeout: float = 3.0):
+        self.host = host
+        self.port = port
+        self.data_dir = Path(data_dir)
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.data_dir / "redis.log"
+        self._log = open(log_path, "ab")
+        self._proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", self.host, "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.data_dir),
+             "--protected-mode", "yes"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + self.start_timeout
+        while not await redis_answers(self.host, self.port):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                code = self._proc.poll()
+                await self.stop()
+                raise StartError(f"redis-server on {self.host}:{self.port} did not start "
+                                    f"(status {code})\n{tail(log_path)}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> int | None:
+        proc, self._proc = self._proc, None
+        code = None
+        if proc is not None:
+            code = await stop_popen(proc, self.stop_timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+
+async def ensure_redis(settings: Settings) -> RedisProcess | None:
+    """Start redis-server for ``settings.redis.url`` when nothing answers
+    there and ``settings.redis.managed`` is true. Returns the started process
+    (the caller stops it) or None."""
+    host, port = _parse_redis_url(settings.redis.url)
+    if await redis_answers(host, port):
+        return None
+    if not settings.redis.managed:
+        return None
+    redis = RedisProcess(port, Path(settings.state_dir) / "redis", host=host)
+    await redis.start()
+    return redis
