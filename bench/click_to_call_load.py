@@ -294,25 +294,11 @@ async def start_server(stack, workdir: Path, agent_names: list[str], contact: st
     return server, services, token
 
 
-async def hang_up_everything(ami) -> None:
-    if not ami.connected:
-        return
-    for _ in range(50):
-        channels = await ami.action_list("CoreShowChannels")
-        if not channels:
-            return
-        for channel in channels:
-            try:
-                await ami.action("Hangup", {"Channel": channel["Channel"]})
-            except Exception:  # noqa: BLE001 - already gone
-                pass
-        await asyncio.sleep(0.1)
-
-
 async def run(args) -> dict:
     from sqlalchemy import func, select
 
     from callcenter.models import Call
+    from tests.harness import hang_up_everything
     from tests.stack import PbxStack, Sipp, free_port
 
     workdir = Path(tempfile.mkdtemp(prefix="c2c-bench-"))

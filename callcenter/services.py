@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
 from callcenter.calls.tracker import CallTracker, call_id_of
 from callcenter.config import Settings
 from callcenter.directory import Directory
-from callcenter.models import Recording
+from callcenter.models import Recording, Trunk
 from callcenter.pbx.process import AsteriskProcess
-from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.pbx.sync import PbxConfigSync
+from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.trunks.accounting import TrunkAccounting
 from dialer.effects import CallEffects
 from dialer.service import ClickToCall
@@ -56,10 +57,9 @@ class Services:
     reconciled_at: float | None = None
 
     # -- trunks ---------------------------------------------------------------
-    async def on_trunks(self, trunks) -> None:
+    async def on_trunks(self, _trunks=None) -> None:
+        """Trunk limits from the database to Redis and the tracker (removed trunks left out)."""
         async with self.sessions() as session:
-            from sqlalchemy import select
-            from callcenter.models import Trunk
             rows = (await session.scalars(select(Trunk).where(Trunk.removed_at.is_(None)))).all()
         self.trunk_limits = {t.name: (t.max_channels, t.inbound_headroom) for t in rows}
         for name, (channels, headroom) in self.trunk_limits.items():
@@ -68,12 +68,7 @@ class Services:
 
     def channels_in_use(self) -> dict[str, int]:
         """Live channels on each trunk as the tracker sees them (ours + foreign)."""
-        counts = {name: len(self.tracker._foreign.get(name, ())) for name in self.trunk_limits}
-        for call in self.tracker.active_calls():
-            for leg in (call.agent, call.customer):
-                if leg.trunk in counts and leg.uniqueid and leg.hungup_at is None:
-                    counts[leg.trunk] += 1
-        return counts
+        return self.tracker.trunk_channels()
 
     # -- reconciliation ---------------------------------------------------------
     async def reconcile(self) -> None:

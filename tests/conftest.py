@@ -1,3 +1,25 @@
 """Shared fixtures: tests/stack.py runs the real PBX stack (Asterisk, Redis,
 sipp); tests/harness.py runs the server in-process against it."""
+import pytest
+
+from callcenter.config import Settings
+from callcenter.db import make_engine, migrate, sessionmaker
+
 pytest_plugins = ["tests.stack", "tests.harness"]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """Default settings with a state folder of the test's own (no file behind them)."""
+    return Settings(path=tmp_path / "cc.toml", state_dir=tmp_path)
+
+
+@pytest.fixture
+async def sessions(tmp_path):
+    """Sessions on a fresh, migrated SQLite database."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await migrate(engine)
+    try:
+        yield sessionmaker(engine)
+    finally:
+        await engine.dispose()

@@ -126,11 +126,11 @@ async def call_server(pbx_stack, tmp_path):
 
     yield start
     for client in clients:
-        await _hang_up_everything(client.server.app[SERVICES].ami)
+        await hang_up_everything(client.server.app[SERVICES].ami)
         await client.close()
 
 
-async def _hang_up_everything(ami) -> None:
+async def hang_up_everything(ami) -> None:
     """Leave Asterisk without channels, so no test sees another's calls."""
     if not ami.connected:
         return

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
-
 from callcenter.auth.tokens import create_token, revoke_token
-from callcenter.config import Settings
-from callcenter.db import make_engine, migrate, sessionmaker
 from callcenter.directory import Directory
 from callcenter.trunks import add_trunk, remove_trunk
 from callcenter.users import create_user, disable_user
@@ -18,19 +14,6 @@ from web.auth import TOKEN_CACHE_SECONDS, cached_principal
 ACTOR = "test:pytest"
 
 
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(path=tmp_path / "cc.toml", state_dir=tmp_path)
-
-
-@pytest.fixture
-async def sessions(tmp_path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-    await migrate(engine)
-    try:
-        yield sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def test_token_cache_serves_then_expires_after_revoke(sessions):

@@ -12,8 +12,6 @@ from callcenter.auth.tokens import (
     InvalidTokenRole, Principal, TokenExists, TokenNotFound, create_token, hash_token,
     revoke_token, verify_token,
 )
-from callcenter.config import Settings
-from callcenter.db import make_engine, migrate, sessionmaker
 from callcenter.models import ApiToken, AuditEntry, Call, Trunk, User, utcnow
 from callcenter.trunks import (
     DidOverlap, InvalidDidRange, InvalidHost, InvalidPilot, TrunkExists, TrunkInUse,
@@ -28,19 +26,6 @@ from callcenter.users import (
 ACTOR = "test:pytest"
 
 
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(path=tmp_path / "cc.toml", state_dir=tmp_path)
-
-
-@pytest.fixture
-async def sessions(tmp_path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-    await migrate(engine)
-    try:
-        yield sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def audit_actions(sessions) -> list[str]:

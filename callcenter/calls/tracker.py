@@ -146,6 +146,15 @@ class CallTracker:
     def active_calls(self) -> list[TrackedCall]:
         return [c for c in self.calls.values() if c.state != "ended"]
 
+    def trunk_channels(self) -> dict[str, int]:
+        """Live channels on each trunk: our calls' legs plus foreign channels."""
+        counts = {trunk: len(self._foreign.get(trunk, ())) for trunk in self.trunks}
+        for call in self.active_calls():
+            for leg in (call.agent, call.customer):
+                if leg.trunk in counts and leg.uniqueid and leg.hungup_at is None:
+                    counts[leg.trunk] += 1
+        return counts
+
     # -- events -------------------------------------------------------------
     def on_event(self, event: dict[str, str]) -> None:
         handler = self._handlers.get(event.get("Event", ""))
