@@ -21,6 +21,34 @@ class ConfigError(Exception):
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Origins accepted on state-changing browser requests (scheme://host[:port]);
+    # empty: only the origin the request itself was sent to.
+    allowed_origins: list = field(default_factory=list)
+    session_hours: float = 12.0
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    lockout_minutes: float = 15.0
+    timezone: str = "Asia/Kolkata"
+
+
+@dataclass
+class PrivacySettings:
+    # Roles that see customers' mobile numbers in full; others see them masked.
+    unmasked_roles: list = field(default_factory=lambda: ["teamlead", "manager", "admin"])
+
+
+@dataclass
+class WorkSettings:
+    # Defaults of a new campaign: minutes before a non-contact is retried, and
+    # attempts before it is closed as unreachable.
+    retry_delay_minutes: int = 120
+    max_attempts: int = 3
+    # The panel reminds an agent this many minutes before a follow-up is due.
+    reminder_lead_minutes: int = 15
+    # Seconds between sweeps that move overdue follow-ups to pending follow-up.
+    sweep_interval: float = 30.0
+    # Largest upload accepted (MB).
+    upload_max_mb: int = 50
 
 
 @dataclass
@@ -111,6 +139,12 @@ class Settings:
     calls: CallSettings = field(default_factory=CallSettings)
     trunks: TrunkDefaults = field(default_factory=TrunkDefaults)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    work: WorkSettings = field(default_factory=WorkSettings)
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.state_dir / "uploads"
 
     @property
     def database_url(self) -> str:
@@ -120,7 +154,8 @@ class Settings:
 _SECTIONS = {
     "web": WebSettings, "database": DatabaseSettings, "redis": RedisSettings,
     "pbx": PbxSettings, "ami": AmiSettings, "calls": CallSettings,
-    "trunks": TrunkDefaults, "security": SecuritySettings,
+    "trunks": TrunkDefaults, "security": SecuritySettings, "privacy": PrivacySettings,
+    "work": WorkSettings,
 }
 _REQUIRED_SECRETS = [("ami", "secret"), ("ami", "admin_secret"), ("security", "session_secret")]
 
@@ -140,6 +175,9 @@ def _section(cls, name: str, raw: dict):
             value = type(default)(value)
         if isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"[{name}] {key} must be a string")
+        if isinstance(default, list) and not (isinstance(value, list)
+                                              and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"[{name}] {key} must be a list of strings")
         values[key] = value
     return cls(**values)
 
@@ -165,6 +203,14 @@ def load(path: str | Path) -> Settings:
         value = getattr(getattr(settings, section), key)
         if not value or value == SECRET_PLACEHOLDER or len(value) < 16:
             raise ConfigError(f"[{section}] {key} is missing or too short; 'callcenter init' generates it")
+    from callcenter.models import ROLES
+    if not set(settings.privacy.unmasked_roles) <= set(ROLES):
+        raise ConfigError(f"[privacy] unmasked_roles must be among {', '.join(ROLES)}")
+    try:
+        import zoneinfo
+        zoneinfo.ZoneInfo(settings.web.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[web] timezone {settings.web.timezone!r} is not a known time zone") from None
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
     return settings
@@ -194,4 +240,6 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -32,6 +32,14 @@ class User(Base):
     sip_md5_cred: Mapped[str | None] = mapped_column(String(32))
     sip_contact: Mapped[str | None] = mapped_column(String(80))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Place in the organisation (callcenter/org): see org/models.py for the hierarchy.
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    employee_id: Mapped[str | None] = mapped_column(String(40), unique=True)  # from the head count
+    agent_kind: Mapped[str | None] = mapped_column(String(16))  # store (executive) / center (call-centre agent)
+    languages: Mapped[str] = mapped_column(String(80), default="")  # comma-separated ISO 639-1 codes
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -94,6 +102,12 @@ class Call(Base):
     hangup_by: Mapped[str | None] = mapped_column(String(16))
     # The recording of this call (recordings.id); set when the recording is stored.
     recording_id: Mapped[int | None] = mapped_column(Integer)
+    # Set when the call was placed from a bucket (callcenter/work): the agent
+    # must submit a disposition (``disposed_at``) before their next such call.
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    disposed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Recording(Base):
@@ -114,3 +128,11 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# The feature tables share this Base; importing them here registers them for
+# Alembic and for create_all in tests.
+from callcenter.org.models import Location, Store, Team  # noqa: E402,F401
+from callcenter.campaigns.models import Campaign  # noqa: E402,F401
+from callcenter.customers.models import Customer, DndNumber, Upload  # noqa: E402,F401
+from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem  # noqa: E402,F401

@@ -15,6 +15,7 @@ from callcenter.services import close_services, open_services
 from dialer import http as calls_http
 from web import openapi
 from web.auth import PUBLIC, AuthError, at_least, authenticate
+from web.feature_routes import FEATURE_ROUTES
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ ROUTES = [
     ("GET", "/api/v1/calls/{call_id}/recording", calls_http.get_recording, at_least("agent"),
      "The call's recording (WAV, HTTP range requests)"),
     ("GET", "/api/v1/trunks", list_trunks, at_least("teamlead"), "Channels per trunk"),
+    *FEATURE_ROUTES,
 ]
 
 

@@ -1,0 +1,94 @@
+"""Where a caller stands in the hierarchy, and the SQL filters that follow.
+
+An agent sees their own work and customers; a team lead their team's; a
+manager their location's; an admin everything. A service token with no user
+behind it sees everything only with the admin role, nothing otherwise.
+Every query over users, work items, customers, calls or reports is narrowed
+with one of these clauses; a row outside the scope is answered as not found."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.models import Call, User
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str
+    user_id: int | None = None
+    team_id: int | None = None
+    location_id: int | None = None
+    store_id: int | None = None
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role == "admin"
+
+    def users(self):
+        """Clause on User: the users this caller may see (themselves included)."""
+        if self.sees_all:
+            return true()
+        if self.user_id is None:
+            return false()
+        if self.role == "manager" and self.location_id is not None:
+            return (User.location_id == self.location_id) | (User.id == self.user_id)
+        if self.role == "teamlead" and self.team_id is not None:
+            return (User.team_id == self.team_id) | (User.id == self.user_id)
+        return User.id == self.user_id
+
+    def agent_ids(self):
+        """A subquery of the ids of the users in scope (for ``col.in_(...)``)."""
+        return select(User.id).where(self.users()).scalar_subquery()
+
+    def owned_by(self, agent_column):
+        """Clause: ``agent_column`` (e.g. WorkItem.agent_id) is a user in scope."""
+        if self.sees_all:
+            return true()
+        if self.user_id is None:
+            return false()
+        if self.role == "agent":
+            return agent_column == self.user_id
+        return agent_column.in_(select(User.id).where(self.users()))
+
+    def work_items(self):
+        """Clause on WorkItem: allocated to someone in scope; a manager also sees
+        the unallocated items of their location's campaigns."""
+        from callcenter.campaigns.models import Campaign
+        from callcenter.work.models import WorkItem
+
+        clause = self.owned_by(WorkItem.agent_id)
+        if self.role == "manager" and self.location_id is not None:
+            own_campaigns = select(Campaign.id).where(Campaign.location_id == self.location_id)
+            clause = clause | (WorkItem.agent_id.is_(None) & WorkItem.campaign_id.in_(own_campaigns))
+        return clause
+
+    def customers(self):
+        """Clause on Customer: has a work item in scope, or a call by someone in scope."""
+        from callcenter.customers.models import Customer
+        from callcenter.work.models import WorkItem
+
+        if self.sees_all:
+            return true()
+        if self.user_id is None:
+            return false()
+        return (exists().where(WorkItem.customer_id == Customer.id, self.work_items())
+                | exists().where(Call.customer_id == Customer.id, self.owned_by(Call.agent_id)))
+
+    def calls(self):
+        """Clause on Call: placed for a user in scope."""
+        return self.owned_by(Call.agent_id)
+
+
+async def load_scope(session: AsyncSession, principal) -> Scope:
+    """The scope of an authenticated principal (``name, role, user_id``)."""
+    if principal.user_id is None:
+        return Scope(role=principal.role)
+    row = (await session.execute(select(User.team_id, User.location_id, User.store_id)
+                                 .where(User.id == principal.user_id))).first()
+    if row is None:
+        return Scope(role=principal.role)
+    return Scope(role=principal.role, user_id=principal.user_id, team_id=row.team_id,
+                 location_id=row.location_id, store_id=row.store_id)

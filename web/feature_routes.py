@@ -1,0 +1,17 @@
+"""Every feature's routes, in one list the app factory adds to its table.
+Each feature keeps its JSON API in ``http.py`` and its HTML pages in ``pages.py``."""
+from callcenter.campaigns import http as campaigns_http, pages as campaigns_pages
+from callcenter.customers import http as customers_http, pages as customers_pages
+from callcenter.org import http as org_http, pages as org_pages
+from callcenter.reports import http as reports_http, pages as reports_pages
+from callcenter.work import http as work_http, pages as work_pages
+from web import session_http
+
+FEATURE_ROUTES = [
+    *session_http.ROUTES,
+    *org_http.ROUTES, *org_pages.ROUTES,
+    *campaigns_http.ROUTES, *campaigns_pages.ROUTES,
+    *customers_http.ROUTES, *customers_pages.ROUTES,
+    *work_http.ROUTES, *work_pages.ROUTES,
+    *reports_http.ROUTES, *reports_pages.ROUTES,
+]
