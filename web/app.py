@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from pathlib import Path
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -19,6 +21,7 @@ from web.feature_routes import FEATURE_ROUTES
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -90,6 +93,8 @@ async def api_middleware(request: web.Request, handler):
     services.metrics.api_requests.labels(route, request.method).inc()
     try:
         roles = getattr(handler, "roles", None) or _ROLES.get(request.match_info.route.handler)
+        if isinstance(request.match_info.route.resource, web.StaticResource):
+            roles = (PUBLIC,)  # the files under web/static only
         if roles is None:  # deny by default: a route without declared roles is closed
             raise AuthError(404, "not_found", "no such route")
         await authenticate(request, roles)
@@ -133,4 +138,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(services_ctx)
     for method, path, handler, _roles, _summary in ROUTES:
         app.router.add_route(method, path, handler)
+    app.router.add_static("/static/", STATIC, name="static", follow_symlinks=False, show_index=False)
     return app

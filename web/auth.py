@@ -12,16 +12,28 @@ from aiohttp import web
 
 from callcenter.auth.tokens import Principal, hash_token, verify_token
 from callcenter.models import ROLE_RANK
+from callcenter.org.scope import Scope, load_scope
 from web.keys import SERVICES
 
 PUBLIC = "public"
 PRINCIPAL = web.RequestKey("principal", Principal)
+SCOPE = web.RequestKey("scope", Scope)
 TOKEN_CACHE_SECONDS = 5.0
 TOKEN_CACHE_MAX = 10_000
 
 
 def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
+
+
+async def scope_of(request: web.Request) -> Scope:
+    """The caller's place in the hierarchy, loaded once per request."""
+    scope = request.get(SCOPE)
+    if scope is None:
+        async with request.app[SERVICES].sessions() as session:
+            scope = await load_scope(session, principal_of(request))
+        request[SCOPE] = scope
+    return scope
 
 
 class AuthError(Exception):

@@ -1,0 +1,127 @@
+"""Server-rendered HTML: one jinja2 Environment over ``web/templates``.
+
+``render(request, "feature/page.html", {...})`` adds what every page needs:
+``principal`` (or None), ``csrf_token`` and ``csrf_field()`` (a hidden
+``_csrf`` input), ``now`` (UTC), ``settings``, ``nav`` (links for the role),
+the ``localtime`` filter (UTC -> settings.web.timezone) and ``mobile(number)``
+/ ``|masked`` (the number as the caller's role may see it)."""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from callcenter.customers.privacy import mobile_for
+from callcenter.models import ROLE_RANK
+from web.auth import PRINCIPAL
+from web.keys import SERVICES
+from web.sessions import SESSION
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TIME_FORMAT = "%d %b %Y, %H:%M"
+
+# (label, href, lowest role that sees it): the navigation of base.html.
+NAV = [
+    ("Buckets", "/buckets", "agent"),
+    ("Campaigns", "/campaigns", "manager"),
+    ("Uploads", "/uploads", "manager"),
+    ("Team", "/team", "teamlead"),
+    ("Reports", "/reports", "teamlead"),
+    ("Admin", "/admin", "admin"),
+]
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def to_local(settings, value: dt.datetime | None) -> dt.datetime | None:
+    """A UTC datetime (naive ones are UTC, as SQLite returns them) in the configured zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(_zone(settings.web.timezone))
+
+
+@jinja2.pass_context
+def localtime(ctx, value, fmt: str = TIME_FORMAT) -> str:
+    """``{{ call.started_at|localtime }}`` or ``|localtime("%H:%M")``; '' for None."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (int, float)):
+        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    return to_local(ctx["settings"], value).strftime(fmt)
+
+
+@jinja2.pass_context
+def masked(ctx, number: str | None) -> str:
+    """``{{ customer.mobile|masked }}``: in full for unmasked roles, masked otherwise."""
+    principal = ctx.get("principal")
+    role = principal.role if principal is not None else "agent"
+    return mobile_for(ctx["settings"], role, number) or ""
+
+
+@jinja2.pass_context
+def mobile(ctx, number: str | None) -> str:
+    return masked(ctx, number)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["localtime"] = localtime
+    env.filters["masked"] = masked
+    env.filters["mobile"] = masked
+    env.globals["mobile"] = mobile
+    return env
+
+
+ENV = _environment()
+
+
+def nav_for(role: str | None) -> list[tuple[str, str]]:
+    if role is None:
+        return []
+    rank = ROLE_RANK.get(role, -1)
+    return [(label, href) for label, href, lowest in NAV if rank >= ROLE_RANK[lowest]]
+
+
+def page_context(request: web.Request, context: dict | None = None) -> dict:
+    principal = request.get(PRINCIPAL)
+    session = request.get(SESSION)
+    token = session.csrf if session is not None else ""
+
+    def csrf_field() -> Markup:
+        return Markup('<input type="hidden" name="_csrf" value="%s">') % escape(token)
+
+    base = {
+        "request": request,
+        "settings": request.app[SERVICES].settings,
+        "principal": principal,
+        "browser_session": session,
+        "csrf_token": token,
+        "csrf_field": csrf_field,
+        "now": dt.datetime.now(dt.timezone.utc),
+        "nav": nav_for(principal.role if principal is not None else None),
+        "path": request.path,
+    }
+    base.update(context or {})
+    return base
+
+
+def render_text(request: web.Request, template: str, context: dict | None = None) -> str:
+    return ENV.get_template(template).render(page_context(request, context))
+
+
+def render(request: web.Request, template: str, context: dict | None = None,
+           status: int = 200) -> web.Response:
+    """The page ``template`` (a path under web/templates) as an HTML response."""
+    return web.Response(text=render_text(request, template, context), status=status,
+                        content_type="text/html", charset="utf-8")
