@@ -1,0 +1,86 @@
+"""A report's day: a calendar date in the configured time zone, as the UTC
+range the database stores times in, and the SQL that puts a stored UTC time
+into its local hour."""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, cast, func
+
+from callcenter.reports.exceptions import InvalidDate
+
+UTC = dt.timezone.utc
+SLOT_SECONDS = 900  # every real UTC offset is a multiple of 15 minutes
+
+
+@dataclass(frozen=True)
+class Day:
+    date: dt.date
+    zone: str
+    start: dt.datetime  # UTC, inclusive
+    end: dt.datetime    # UTC, exclusive
+
+    @property
+    def steady_offset(self) -> bool:
+        """True unless the zone changes its offset during this day (DST)."""
+        return self.start_offset == _offset(self.zone, self.end - dt.timedelta(seconds=1))
+
+    @property
+    def start_offset(self) -> int:
+        return _offset(self.zone, self.start)
+
+    def contains(self, moment: dt.datetime) -> bool:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return self.start <= moment < self.end
+
+
+def _offset(zone: str, moment: dt.datetime) -> int:
+    return int(moment.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset().total_seconds())
+
+
+def local_day(date: dt.date, zone: str) -> Day:
+    """The UTC range of ``date`` in ``zone`` (00:00 local to the next 00:00 local)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    start = dt.datetime.combine(date, dt.time(), tz).astimezone(UTC)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tz).astimezone(UTC)
+    return Day(date=date, zone=zone, start=start, end=end)
+
+
+def today(zone: str, now: dt.datetime | None = None) -> dt.date:
+    now = now or dt.datetime.now(UTC)
+    return now.astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+def parse_date(raw: str | None, zone: str) -> dt.date:
+    """``YYYY-MM-DD`` from a query string; today (local) when absent."""
+    if raw is None or raw.strip() == "":
+        return today(zone)
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidDate("date must be YYYY-MM-DD", value=raw[:40]) from None
+
+
+def hour_key(column, day: Day, dialect: str):
+    """SQL for the group key that :func:`local_hour` turns into a local hour (0-23).
+
+    On SQLite (times stored as UTC text) the key is the local hour itself when
+    the zone keeps one offset all day (always, for Asia/Kolkata), else a
+    15-minute slot counted from the day's start."""
+    if dialect == "sqlite":
+        if day.steady_offset:
+            return cast(func.strftime("%H", column, f"{day.start_offset:+d} seconds"), Integer)
+        start = int(day.start.timestamp())
+        return (cast(func.strftime("%s", column), Integer) - start) / SLOT_SECONDS
+    return func.extract("hour", func.timezone(day.zone, column))
+
+
+def local_hour(key, day: Day, dialect: str) -> int:
+    key = int(key)
+    if dialect == "sqlite" and not day.steady_offset:
+        moment = day.start + dt.timedelta(seconds=key * SLOT_SECONDS)
+        return moment.astimezone(zoneinfo.ZoneInfo(day.zone)).hour
+    return key

@@ -1,0 +1,281 @@
+"""Reports for team leads and managers: per agent in the caller's scope, the
+five bucket counts and progress (the overview), and a day's calls, talk time,
+dispositions and appointments (the daily report).
+
+Every query is narrowed by the caller's :class:`~callcenter.org.scope.Scope`
+and grouped in SQL over indexed columns: one grouped query per figure for a
+page of agents, never one query per agent. Per-campaign figures are in
+:mod:`callcenter.reports.campaigns`, per-store ones in
+:mod:`callcenter.reports.stores`."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.campaigns.models import Campaign
+from callcenter.models import Call, User
+from callcenter.org.models import Location, Store, Team
+from callcenter.org.scope import Scope
+from callcenter.reports import exceptions
+from callcenter.reports.period import Day, hour_key, local_hour
+from callcenter.work.models import BUCKETS, Appointment, Disposition, WorkItem
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrowing inside the caller's scope (never widening it)."""
+    team_id: int | None = None
+    location_id: int | None = None
+    store_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass
+class Agent:
+    id: int
+    name: str
+    display_name: str
+    employee_id: str | None
+    team_id: int | None
+    store_id: int | None
+
+
+@dataclass
+class AgentOverview:
+    agent: Agent
+    buckets: dict = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    closed: int = 0
+    closed_today: int = 0
+    calls_today: int = 0
+    connected_today: int = 0
+
+    @property
+    def open_items(self) -> int:
+        return sum(self.buckets.values())
+
+    @property
+    def allocated(self) -> int:
+        return self.open_items + self.closed
+
+    @property
+    def progress(self) -> float | None:
+        """Share of the agent's allocated items that are closed or booked."""
+        if not self.allocated:
+            return None
+        return round((self.closed + self.buckets["appointment"]) / self.allocated, 4)
+
+    def as_dict(self) -> dict:
+        return {"agent": asdict(self.agent), "buckets": dict(self.buckets), "open": self.open_items,
+                "closed": self.closed, "allocated": self.allocated, "progress": self.progress,
+                "closed_today": self.closed_today, "calls_today": self.calls_today,
+                "connected_today": self.connected_today}
+
+
+@dataclass
+class AgentDay:
+    agent: Agent
+    attempts: int = 0
+    connected: int = 0
+    talk_seconds: float = 0.0
+    dispositions: dict = field(default_factory=dict)   # outcome -> count
+    appointments: int = 0
+    hours: dict = field(default_factory=dict)           # local hour (0-23) -> calls
+
+    def as_dict(self) -> dict:
+        return {"agent": asdict(self.agent), "attempts": self.attempts, "connected": self.connected,
+                "talk_seconds": round(self.talk_seconds, 1), "dispositions": dict(self.dispositions),
+                "appointments": self.appointments,
+                "hours": {str(h): n for h, n in sorted(self.hours.items())}}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name
+
+
+async def check_filters(session: AsyncSession, scope: Scope, filters: Filters) -> None:
+    """404 for a team, location, store or campaign the caller may not look at."""
+    if filters.team_id is not None:
+        team = await session.get(Team, filters.team_id)
+        if team is None or not (scope.sees_all or team.id == scope.team_id
+                                or (scope.role == "manager" and team.location_id == scope.location_id)):
+            raise exceptions.TeamNotFound("no such team", team_id=filters.team_id)
+    if filters.location_id is not None:
+        location = await session.get(Location, filters.location_id)
+        if location is None or not (scope.sees_all or location.id == scope.location_id):
+            raise exceptions.LocationNotFound("no such location", location_id=filters.location_id)
+    if filters.store_id is not None:
+        store = await session.get(Store, filters.store_id)
+        if store is None or not (scope.sees_all or store.location_id == scope.location_id):
+            raise exceptions.StoreNotFound("no such store", store_id=filters.store_id)
+    if filters.campaign_id is not None:
+        await visible_campaign(session, scope, filters.campaign_id)
+
+
+async def visible_campaign(session: AsyncSession, scope: Scope, campaign_id: int) -> Campaign:
+    """The campaign, if the caller's part of the organisation takes part in it:
+    an admin sees all; others their location's and the organisation-wide ones."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or not (scope.sees_all or campaign.location_id is None
+                                or campaign.location_id == scope.location_id):
+        raise exceptions.CampaignNotFound("no such campaign", campaign_id=campaign_id)
+    return campaign
+
+
+def agents_clause(scope: Scope, filters: Filters):
+    """The active agents in scope, narrowed by the filters."""
+    clause = scope.users() & (User.role == "agent") & User.active.is_(True)
+    if filters.team_id is not None:
+        clause &= User.team_id == filters.team_id
+    if filters.location_id is not None:
+        clause &= User.location_id == filters.location_id
+    if filters.store_id is not None:
+        clause &= User.store_id == filters.store_id
+    return clause
+
+
+async def agents(session: AsyncSession, scope: Scope, filters: Filters, *,
+                 limit: int | None = None, offset: int = 0) -> list[Agent]:
+    query = (select(User.id, User.name, User.display_name, User.employee_id, User.team_id, User.store_id)
+             .where(agents_clause(scope, filters)).order_by(User.name, User.id).offset(offset))
+    if limit is not None:
+        query = query.limit(min(limit, MAX_PAGE))
+    return [Agent(*row) for row in (await session.execute(query)).all()]
+
+
+async def count_agents(session: AsyncSession, scope: Scope, filters: Filters) -> int:
+    return (await session.execute(select(func.count()).select_from(User)
+                                  .where(agents_clause(scope, filters)))).scalar_one()
+
+
+def _campaign(column, filters: Filters):
+    return [column == filters.campaign_id] if filters.campaign_id is not None else []
+
+
+async def overview(session: AsyncSession, scope: Scope, filters: Filters, day: Day, *,
+                   limit: int | None = None, offset: int = 0) -> list[AgentOverview]:
+    """Bucket counts, progress and today's activity per agent (a page of them)."""
+    page = await agents(session, scope, filters, limit=limit, offset=offset)
+    return await overview_for(session, page, day, filters)
+
+
+async def overview_for(session: AsyncSession, page: list[Agent], day: Day,
+                       filters: Filters = Filters()) -> list[AgentOverview]:
+    rows = {a.id: AgentOverview(agent=a) for a in page}
+    if not rows:
+        return []
+    ids = list(rows)
+    buckets = (select(WorkItem.agent_id, WorkItem.bucket, func.count())
+               .where(WorkItem.agent_id.in_(ids), *_campaign(WorkItem.campaign_id, filters))
+               .group_by(WorkItem.agent_id, WorkItem.bucket))
+    for agent_id, bucket, n in (await session.execute(buckets)).all():
+        if bucket == "closed":
+            rows[agent_id].closed = n
+        elif bucket in BUCKETS:
+            rows[agent_id].buckets[bucket] = n
+    closed = (select(Disposition.agent_id, func.count())
+              .where(Disposition.agent_id.in_(ids), Disposition.created_at >= day.start,
+                     Disposition.created_at < day.end, Disposition.bucket_after == "closed",
+                     *_campaign(Disposition.campaign_id, filters))
+              .group_by(Disposition.agent_id))
+    for agent_id, n in (await session.execute(closed)).all():
+        rows[agent_id].closed_today = n
+    calls = (select(Call.agent_id, func.count(), func.count(Call.customer_answered_at))
+             .where(Call.agent_id.in_(ids), Call.requested_at >= day.start, Call.requested_at < day.end,
+                    *_campaign(Call.campaign_id, filters))
+             .group_by(Call.agent_id))
+    for agent_id, n, connected in (await session.execute(calls)).all():
+        rows[agent_id].calls_today, rows[agent_id].connected_today = n, connected
+    return list(rows.values())
+
+
+async def daily(session: AsyncSession, scope: Scope, filters: Filters, day: Day, *,
+                limit: int | None = None, offset: int = 0) -> list[AgentDay]:
+    """Per agent, the day's attempts, connected calls, talk time, dispositions by
+    outcome, appointments booked and calls per local hour."""
+    page = await agents(session, scope, filters, limit=limit, offset=offset)
+    return await daily_for(session, page, day, filters)
+
+
+async def daily_for(session: AsyncSession, page: list[Agent], day: Day,
+                    filters: Filters = Filters()) -> list[AgentDay]:
+    rows = {a.id: AgentDay(agent=a) for a in page}
+    if not rows:
+        return []
+    ids, dialect = list(rows), _dialect(session)
+    in_day = (Call.requested_at >= day.start, Call.requested_at < day.end)
+    calls = (select(Call.agent_id, func.count(), func.count(Call.customer_answered_at),
+                    func.coalesce(func.sum(Call.talk_seconds), 0))
+             .where(Call.agent_id.in_(ids), *in_day, *_campaign(Call.campaign_id, filters))
+             .group_by(Call.agent_id))
+    for agent_id, n, connected, talk in (await session.execute(calls)).all():
+        row = rows[agent_id]
+        row.attempts, row.connected, row.talk_seconds = n, connected, float(talk or 0)
+    key = hour_key(Call.requested_at, day, dialect).label("hour_key")
+    hours = (select(Call.agent_id, key, func.count())
+             .where(Call.agent_id.in_(ids), *in_day, *_campaign(Call.campaign_id, filters))
+             .group_by(Call.agent_id, key))
+    for agent_id, k, n in (await session.execute(hours)).all():
+        hour = local_hour(k, day, dialect)
+        rows[agent_id].hours[hour] = rows[agent_id].hours.get(hour, 0) + n
+    outcomes = (select(Disposition.agent_id, Disposition.outcome, func.count())
+                .where(Disposition.agent_id.in_(ids), Disposition.created_at >= day.start,
+                       Disposition.created_at < day.end, *_campaign(Disposition.campaign_id, filters))
+                .group_by(Disposition.agent_id, Disposition.outcome))
+    for agent_id, outcome, n in (await session.execute(outcomes)).all():
+        rows[agent_id].dispositions[outcome] = n
+    booked = (select(Appointment.agent_id, func.count())
+              .where(Appointment.agent_id.in_(ids), Appointment.created_at >= day.start,
+                     Appointment.created_at < day.end)
+              .group_by(Appointment.agent_id))
+    if filters.campaign_id is not None:
+        booked = booked.join(WorkItem, WorkItem.id == Appointment.work_item_id).where(
+            WorkItem.campaign_id == filters.campaign_id)
+    for agent_id, n in (await session.execute(booked)).all():
+        rows[agent_id].appointments = n
+    return list(rows.values())
+
+
+def day_totals(rows: list[AgentDay]) -> dict:
+    """The team's (or location's) sum of a daily report."""
+    outcomes: dict = defaultdict(int)
+    hours: dict = defaultdict(int)
+    for row in rows:
+        for outcome, n in row.dispositions.items():
+            outcomes[outcome] += n
+        for hour, n in row.hours.items():
+            hours[hour] += n
+    return {"agents": len(rows), "attempts": sum(r.attempts for r in rows),
+            "connected": sum(r.connected for r in rows),
+            "talk_seconds": round(sum(r.talk_seconds for r in rows), 1),
+            "dispositions": dict(outcomes), "appointments": sum(r.appointments for r in rows),
+            "hours": {str(h): n for h, n in sorted(hours.items())}}
+
+
+def overview_totals(rows: list[AgentOverview]) -> dict:
+    buckets = {b: sum(r.buckets[b] for r in rows) for b in BUCKETS}
+    closed = sum(r.closed for r in rows)
+    allocated = sum(buckets.values()) + closed
+    return {"agents": len(rows), "buckets": buckets, "open": sum(buckets.values()), "closed": closed,
+            "allocated": allocated,
+            "progress": round((closed + buckets["appointment"]) / allocated, 4) if allocated else None,
+            "closed_today": sum(r.closed_today for r in rows),
+            "calls_today": sum(r.calls_today for r in rows),
+            "connected_today": sum(r.connected_today for r in rows)}
+
+
+async def me(session: AsyncSession, scope: Scope, day: Day) -> dict:
+    """The caller's own figures: their buckets and progress, and the day."""
+    if scope.user_id is None:
+        raise exceptions.NotFoundInScope("this token has no user behind it")
+    user = await session.get(User, scope.user_id)
+    agent = Agent(user.id, user.name, user.display_name, user.employee_id, user.team_id, user.store_id)
+    summary = (await overview_for(session, [agent], day))[0]
+    today = (await daily_for(session, [agent], day))[0]
+    return {"date": day.date.isoformat(), "overview": summary.as_dict(), "day": today.as_dict()}
