@@ -1,0 +1,215 @@
+"""Dispositions: what an agent (or their team lead / manager) records after a
+call, connected or not, or without a call (a note). The campaign's form says
+where the work item goes; this module moves it there and keeps the record:
+the Disposition row, survey scores, an appointment for the store, the
+customer's corrected details (old values in the audit), and the call's
+``disposed_at`` (the agent may not place another call from a bucket before).
+
+The caller commits; nothing here commits or talks to the network."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from callcenter import audit
+from callcenter.campaigns.models import Campaign
+from callcenter.customers.models import Customer
+from callcenter.models import Call
+from callcenter.work import exceptions as exc
+from callcenter.work.forms import evaluate, validate_form
+from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
+
+log = logging.getLogger(__name__)
+
+REMARKS_MAX = 1000
+UNREACHABLE = "unreachable"  # the item's outcome when non-contact attempts run out
+
+
+@dataclass
+class Submitted:
+    disposition: Disposition
+    item: WorkItem
+    appointment: Appointment | None
+    enriched: dict  # Customer field -> {"old": ..., "new": ...}
+
+
+async def item_in_scope(session, scope, work_item_id) -> WorkItem:
+    """The work item if the caller's scope holds it, else WorkItemNotFound (404)."""
+    if not isinstance(work_item_id, int) or isinstance(work_item_id, bool):
+        raise exc.WorkItemNotFound("no such work item")
+    item = (await session.execute(select(WorkItem).where(
+        WorkItem.id == work_item_id, scope.work_items()))).scalar_one_or_none()
+    if item is None:
+        raise exc.WorkItemNotFound("no such work item")
+    return item
+
+
+async def pending_call(session, agent_id: int | None, work_item_id: int | None = None,
+                       ended_only: bool = True) -> Call | None:
+    """The agent's latest call placed from a work item that has no disposition
+    yet (optionally: for this item; ``ended_only=False``: live ones too, as the
+    database may learn of an end a moment after the agent does)."""
+    if agent_id is None:
+        return None
+    query = select(Call).where(Call.agent_id == agent_id, Call.work_item_id.is_not(None),
+                               Call.disposed_at.is_(None))
+    if ended_only:
+        query = query.where(Call.state == "ended")
+    if work_item_id is not None:
+        query = query.where(Call.work_item_id == work_item_id)
+    return (await session.execute(query.order_by(Call.requested_at.desc()).limit(1))).scalar_one_or_none()
+
+
+async def submit(session, scope, work_item_id: int, call_id: str | None, answers: dict,
+                 remarks: str, actor: str, settings, now: dt.datetime) -> Submitted:
+    """Record a disposition for ``work_item_id`` (and the call ``call_id``, which
+    must be this item's and have ended). Without ``call_id`` the item's ended,
+    undisposed call, if any, is the one disposed."""
+    item = await item_in_scope(session, scope, work_item_id)
+    if item.bucket == "closed":
+        raise exc.WorkItemClosed("this work item is closed", work_item_id=item.id)
+    campaign = await session.get(Campaign, item.campaign_id)
+    call = await _the_call(session, scope, item, call_id)
+    if not isinstance(remarks, str) or len(remarks) > REMARKS_MAX:
+        raise exc.AnswersInvalid("the answers do not fit the form",
+                                 errors={"remarks": f"must be text of at most {REMARKS_MAX} characters"})
+    remarks = remarks.strip()
+    result = evaluate(validate_form(campaign.form), answers, now, settings.web.timezone,
+                      expires_on=campaign.expires_on)
+    if not result.ok:
+        raise exc.AnswersInvalid("the answers do not fit the form", errors=result.errors)
+    agent_id = (call.agent_id if call else None) or item.agent_id or scope.user_id
+    if agent_id is None:
+        raise exc.NotAllocated("this work item has no agent yet", work_item_id=item.id)
+    if call is not None:  # claim the call once, even against a concurrent submit
+        claimed = await session.execute(update(Call).where(Call.id == call.id, Call.disposed_at.is_(None))
+                                        .values(disposed_at=now).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            raise exc.AlreadyDisposed("this call already has a disposition", call_id=call.id)
+        call.disposed_at = now
+
+    before = item.bucket
+    bucket, outcome = result.bucket, result.outcome
+    if bucket == "non_contact":
+        item.attempts += 1
+        if item.attempts >= campaign.max_attempts:
+            bucket, outcome = "closed", UNREACHABLE
+            item.next_attempt_at = None
+        else:
+            item.next_attempt_at = now + dt.timedelta(minutes=campaign.retry_delay_minutes)
+    else:
+        item.next_attempt_at = None
+    item.bucket, item.outcome = bucket, outcome
+    item.followup_at = result.followup_at if bucket == "future_followup" else None
+    item.appointment_at = result.appointment_at if bucket == "appointment" else None
+    if call is not None:
+        item.last_call_id = call.id
+    item.updated_at = now
+
+    disposition = Disposition(
+        work_item_id=item.id, call_id=call.id if call else None, agent_id=agent_id,
+        campaign_id=item.campaign_id, customer_id=item.customer_id, outcome=result.outcome,
+        reason=result.reason, bucket_after=bucket, answers=result.answers, remarks=remarks,
+        followup_at=result.followup_at, appointment_at=result.appointment_at, created_at=now)
+    session.add(disposition)
+    await session.flush()
+    for key, score in result.scores.items():
+        session.add(SurveyAnswer(source="agent", disposition_id=disposition.id,
+                                 call_id=call.id if call else None, customer_id=item.customer_id,
+                                 agent_id=agent_id, campaign_id=item.campaign_id, question=key,
+                                 score=score, created_at=now))
+    appointment = None
+    if bucket == "appointment":
+        appointment = await _book(session, item, agent_id, result.appointment_at, remarks, actor, now)
+    enriched = await _enrich(session, item.customer_id, result.enrichment, actor, disposition.id)
+    audit.record(session, actor, "disposition.submit", "work_item", item.id,
+                 disposition_id=disposition.id, call_id=call.id if call else None,
+                 outcome=result.outcome, reason=result.reason, bucket_before=before,
+                 bucket_after=bucket, attempts=item.attempts)
+    await session.flush()
+    log.info("work item %s: %s -> %s (%s) by %s", item.id, before, bucket, result.outcome, actor)
+    return Submitted(disposition, item, appointment, enriched)
+
+
+async def _the_call(session, scope, item: WorkItem, call_id) -> Call | None:
+    if call_id is None:
+        return await pending_call(session, item.agent_id, item.id)
+    if not isinstance(call_id, str) or len(call_id) > 32:
+        raise exc.CallNotFound("no such call")
+    call = (await session.execute(select(Call).where(Call.id == call_id, scope.calls()))).scalar_one_or_none()
+    if call is None:
+        raise exc.CallNotFound("no such call")
+    if call.work_item_id != item.id:
+        raise exc.CallNotForItem("this call was not placed from this work item",
+                                 call_id=call.id, work_item_id=item.id)
+    if call.state != "ended":
+        raise exc.CallNotEnded("the call has not ended yet", call_id=call.id)
+    if call.disposed_at is not None:
+        raise exc.AlreadyDisposed("this call already has a disposition", call_id=call.id)
+    return call
+
+
+async def _book(session, item: WorkItem, agent_id: int, at: dt.datetime, remarks: str,
+                actor: str, now: dt.datetime) -> Appointment:
+    """A new appointment at the customer's store; one booked earlier for this
+    item is cancelled (rebooked)."""
+    store_id = item.store_id
+    if store_id is None:
+        store_id = (await session.execute(select(Customer.store_id).where(
+            Customer.id == item.customer_id))).scalar_one_or_none()
+    earlier = (await session.execute(select(Appointment).where(
+        Appointment.work_item_id == item.id, Appointment.status == "booked"))).scalars().all()
+    for old in earlier:
+        old.status = "cancelled"
+        audit.record(session, actor, "appointment.cancel", "appointment", old.id,
+                     reason="rebooked", at=old.at.isoformat())
+    appointment = Appointment(work_item_id=item.id, customer_id=item.customer_id, agent_id=agent_id,
+                              store_id=store_id, at=at, remarks=remarks, created_at=now)
+    session.add(appointment)
+    await session.flush()
+    audit.record(session, actor, "appointment.book", "appointment", appointment.id,
+                 work_item_id=item.id, store_id=store_id, at=at.isoformat())
+    return appointment
+
+
+async def _enrich(session, customer_id: int, enrichment: dict, actor: str, disposition_id: int) -> dict:
+    """Apply corrected details to the customer; the audit keeps the old values."""
+    if not enrichment:
+        return {}
+    customer = await session.get(Customer, customer_id)
+    changes = {}
+    for field, value in enrichment.items():
+        old = getattr(customer, field)
+        if old != value:
+            setattr(customer, field, value)
+            changes[field] = {"old": _plain(old), "new": _plain(value)}
+    if changes:
+        audit.record(session, actor, "customer.enrich", "customer", customer_id,
+                     disposition_id=disposition_id, changes=changes)
+    return changes
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+async def nudge(services, *agent_ids) -> None:
+    """Tell the agents' open pages that bucket counts changed (if the hub runs)."""
+    hub = getattr(services, "hub", None)
+    publish = getattr(hub, "publish", None)
+    if publish is None:
+        return
+    try:
+        for agent_id in agent_ids:
+            if agent_id is not None:
+                await _maybe_await(publish({"type": "bucket_counts", "agent_id": agent_id}))
+    except Exception:  # a lost nudge costs a refresh, never the disposition
+        log.exception("publishing bucket counts failed")
+
+
+async def _maybe_await(value):
+    if hasattr(value, "__await__"):
+        await value
