@@ -9,6 +9,7 @@ import itertools
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from callcenter.models import Call, Trunk
 from callcenter.org.scope import Scope
@@ -56,9 +57,11 @@ async def build_world(sessions) -> SimpleNamespace:
     in the south; a survey campaign of the north with a1's five items and b1's one."""
     w = SimpleNamespace()
     async with sessions() as s, s.begin():
-        w.trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=250, did_start="8062247000",
-                        did_end="8062247749", pilot="8062247000")
-        s.add(w.trunk)
+        w.trunk = (await s.execute(select(Trunk).limit(1))).scalar_one_or_none()
+        if w.trunk is None:
+            w.trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=250,
+                            did_start="8062247000", did_end="8062247749", pilot="8062247000")
+            s.add(w.trunk)
         w.north = await factories.location(s, "north")
         w.south = await factories.location(s, "south")
         w.store1 = await factories.store(s, w.north, code="N001")

@@ -1,3 +1,174 @@
-"""Routes of this feature: (method, path, handler, roles, summary), collected by
-web/feature_routes.py into the app's one routes table."""
-ROUTES: list = []
+"""The reports' JSON API (``?format=csv`` for a CSV download of the same report).
+
+Team leads and up see the agents of their part of the hierarchy; every agent
+(and anyone else) has ``/api/v1/reports/me`` for their own figures. Filters
+(``team``, ``location``, ``store``, ``campaign``) narrow the caller's scope;
+one outside it answers 404. Dates are days in ``settings.web.timezone``."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from callcenter.reports import csv_export, service
+from callcenter.reports.campaigns import campaign_report, visible_campaigns
+from callcenter.reports.exceptions import CampaignNotFound, InvalidReportParameter
+from callcenter.reports.period import local_day, parse_date
+from callcenter.reports.stores import store_daily
+from web.auth import at_least, scope_of
+from web.keys import SERVICES
+
+log = logging.getLogger(__name__)
+CSV_CHUNK = 500          # agents per grouped query while streaming a CSV
+DEFAULT_LIMIT = 1000
+
+
+def query_int(request: web.Request, name: str, *, minimum: int = 0) -> int | None:
+    raw = request.query.get(name, "").strip()
+    if raw == "":
+        return None
+    if not raw.isdigit() or int(raw) < minimum:
+        raise InvalidReportParameter(f"{name} must be a whole number of at least {minimum}",
+                                     parameter=name)
+    return int(raw)
+
+
+def filters_of(request: web.Request) -> service.Filters:
+    return service.Filters(team_id=query_int(request, "team", minimum=1),
+                           location_id=query_int(request, "location", minimum=1),
+                           store_id=query_int(request, "store", minimum=1),
+                           campaign_id=query_int(request, "campaign", minimum=1))
+
+
+def wants_csv(request: web.Request) -> bool:
+    fmt = request.query.get("format", "json").strip().lower()
+    if fmt not in ("json", "csv"):
+        raise InvalidReportParameter("format must be json or csv", parameter="format")
+    return fmt == "csv"
+
+
+def day_of(request: web.Request):
+    zone = request.app[SERVICES].settings.web.timezone
+    return local_day(parse_date(request.query.get("date"), zone), zone)
+
+
+def page_of(request: web.Request) -> tuple[int, int]:
+    limit = query_int(request, "limit", minimum=1) or DEFAULT_LIMIT
+    return min(limit, service.MAX_PAGE), query_int(request, "offset") or 0
+
+
+def _filter_words(filters: service.Filters) -> list:
+    return [f"{k}-{v}" for k, v in (("team", filters.team_id), ("location", filters.location_id),
+                                     ("store", filters.store_id), ("campaign", filters.campaign_id)) if v]
+
+
+async def _pages(fetch, session, scope, filters, day, to_rows):
+    """Chunks of CSV rows, CSV_CHUNK agents at a time."""
+    offset = 0
+    while True:
+        rows = await fetch(session, scope, filters, day, limit=CSV_CHUNK, offset=offset)
+        yield to_rows(rows)
+        if len(rows) < CSV_CHUNK:
+            return
+        offset += CSV_CHUNK
+
+
+async def overview_report(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    scope, filters, day, csv = await scope_of(request), filters_of(request), day_of(request), wants_csv(request)
+    limit, offset = page_of(request)
+    async with services.sessions() as session:
+        await service.check_filters(session, scope, filters)
+        if csv:
+            name = csv_export.filename("overview", day.date, *_filter_words(filters))
+            return await csv_export.stream(request, name, csv_export.OVERVIEW_HEADER, _pages(
+                service.overview, session, scope, filters, day, csv_export.overview_rows))
+        rows = await service.overview(session, scope, filters, day, limit=limit, offset=offset)
+        total = await service.count_agents(session, scope, filters)
+    return web.json_response({"date": day.date.isoformat(), "total_agents": total, "limit": limit,
+                              "offset": offset, "agents": [r.as_dict() for r in rows],
+                              "totals": service.overview_totals(rows)})
+
+
+async def agents_report(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    scope, filters, day, csv = await scope_of(request), filters_of(request), day_of(request), wants_csv(request)
+    limit, offset = page_of(request)
+    async with services.sessions() as session:
+        await service.check_filters(session, scope, filters)
+        if csv:
+            name = csv_export.filename("agents", day.date, *_filter_words(filters))
+            return await csv_export.stream(request, name, csv_export.DAILY_HEADER, _pages(
+                service.daily, session, scope, filters, day,
+                lambda rows: csv_export.daily_rows(rows, day.date)))
+        rows = await service.daily(session, scope, filters, day, limit=limit, offset=offset)
+        total = await service.count_agents(session, scope, filters)
+    return web.json_response({"date": day.date.isoformat(), "timezone": day.zone, "total_agents": total,
+                              "limit": limit, "offset": offset, "agents": [r.as_dict() for r in rows],
+                              "totals": service.day_totals(rows)})
+
+
+async def stores_report(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    scope, filters, day, csv = await scope_of(request), filters_of(request), day_of(request), wants_csv(request)
+    async with services.sessions() as session:
+        await service.check_filters(session, scope, filters)
+        rows = await store_daily(session, scope, filters, day)
+    if csv:
+        name = csv_export.filename("stores", day.date, *_filter_words(filters))
+        return await csv_export.stream(request, name, csv_export.STORE_HEADER,
+                                       _once(csv_export.store_rows(rows, day.date)))
+    return web.json_response({"date": day.date.isoformat(), "stores": [r.as_dict() for r in rows]})
+
+
+async def _once(rows):
+    yield rows
+
+
+async def campaigns_list(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        return web.json_response({"campaigns": await visible_campaigns(session, scope)})
+
+
+async def campaign_detail(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    raw = request.match_info["campaign_id"]
+    if not raw.isdigit():
+        raise CampaignNotFound("no such campaign")
+    scope, csv = await scope_of(request), wants_csv(request)
+    day = day_of(request) if request.query.get("date") else None
+    async with services.sessions() as session:
+        report = await campaign_report(session, scope, int(raw), day)
+    if csv:
+        name = csv_export.filename("campaign", report.campaign_id, report.name, day.date if day else "all")
+        return await csv_export.stream(request, name, csv_export.CAMPAIGN_HEADER,
+                                       _once(csv_export.campaign_rows(report)))
+    return web.json_response(report.as_dict())
+
+
+async def my_report(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope, day = await scope_of(request), day_of(request)
+    async with services.sessions() as session:
+        return web.json_response(await service.me(session, scope, day))
+
+
+LEAD = at_least("teamlead")
+ROUTES = [
+    ("GET", "/api/v1/reports/overview", overview_report, LEAD,
+     "Per agent in scope: bucket counts, progress, today's calls (?team ?location ?store ?campaign "
+     "?limit ?offset ?format=csv)"),
+    ("GET", "/api/v1/reports/agents", agents_report, LEAD,
+     "Daily report per agent: attempts, connected, talk time, dispositions, appointments, calls per hour "
+     "(?date=YYYY-MM-DD ?team ?location ?store ?campaign ?format=csv)"),
+    ("GET", "/api/v1/reports/stores", stores_report, LEAD,
+     "Daily figures of store executives summed per store (?date ?location ?store ?format=csv)"),
+    ("GET", "/api/v1/reports/campaigns", campaigns_list, LEAD, "Campaigns the caller may report on"),
+    ("GET", "/api/v1/reports/campaigns/{campaign_id}", campaign_detail, LEAD,
+     "Per campaign: items, attempted, contacted, contact and appointment rates, dispositions, "
+     "ratings and NPS (?date for one day, ?format=csv)"),
+    ("GET", "/api/v1/reports/me", my_report, at_least("agent"),
+     "The caller's own buckets, progress and day (?date=YYYY-MM-DD)"),
+]
