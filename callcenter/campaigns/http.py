@@ -1,3 +1,128 @@
-"""Routes of this feature: (method, path, handler, roles, summary), collected by
-web/feature_routes.py into the app's one routes table."""
-ROUTES: list = []
+"""Campaigns JSON API (thin: the rules are in service.py)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+
+from aiohttp import web
+
+from callcenter.campaigns import service
+from callcenter.campaigns.exceptions import CampaignInvalid
+from callcenter.campaigns.models import CAMPAIGN_TYPES, SURVEY_TYPES
+from web.auth import at_least, principal_of, scope_of
+from web.keys import SERVICES
+
+MAX_PAGE = 500
+
+
+def local_today(settings) -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo(settings.web.timezone)).date()
+
+
+async def json_object(request: web.Request) -> dict:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CampaignInvalid("the body must be a JSON object", field="body") from None
+    if not isinstance(body, dict):
+        raise CampaignInvalid("the body must be a JSON object", field="body")
+    return body
+
+
+def query_int(request: web.Request, name: str, default: int, low: int = 0, high: int = 10**9) -> int:
+    raw = request.query.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise CampaignInvalid(f"{name} must be a whole number", field=name) from None
+    if not low <= value <= high:
+        raise CampaignInvalid(f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    limit = query_int(request, "limit", 50, 1, MAX_PAGE)
+    offset = query_int(request, "offset", 0)
+    async with services.sessions() as session:
+        rows, total, items = await service.list_campaigns(
+            session, scope, status=request.query.get("status") or None,
+            search=request.query.get("q") or None, limit=limit, offset=offset)
+    today = local_today(services.settings)
+    return web.json_response({"total": total, "limit": limit, "offset": offset, "campaigns": [
+        service.campaign_json(c, work_items=items.get(c.id, 0), today=today) for c in rows]})
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    body = await json_object(request)
+    async with services.sessions() as session:
+        campaign = await service.create_campaign(session, scope, body, actor=principal_of(request).name,
+                                                 settings=services.settings)
+        await session.commit()
+        out = service.campaign_json(campaign, with_form=True, today=local_today(services.settings))
+    return web.json_response(out, status=201)
+
+
+async def get_campaign(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        campaign = await service.get_campaign(session, scope, path_id(request))
+        out = service.campaign_json(campaign, with_form=True, today=local_today(services.settings))
+        out["manageable"] = service.manages(scope, campaign)
+    return web.json_response(out)
+
+
+async def update_campaign(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    body = await json_object(request)
+    async with services.sessions() as session:
+        campaign = await service.update_campaign(session, scope, path_id(request), body,
+                                                 actor=principal_of(request).name)
+        await session.commit()
+        out = service.campaign_json(campaign, with_form=True, today=local_today(services.settings))
+    return web.json_response(out)
+
+
+async def campaign_types(request: web.Request) -> web.Response:
+    return web.json_response({"types": [
+        {"type": t, "survey": t in SURVEY_TYPES, "label": t.replace("_", " ").capitalize()}
+        for t in CAMPAIGN_TYPES]})
+
+
+async def default_form(request: web.Request) -> web.Response:
+    from callcenter.work.forms import default_form as build
+
+    kind = request.match_info["type"]
+    if kind not in CAMPAIGN_TYPES:
+        raise web.HTTPNotFound()
+    return web.json_response(build(kind))
+
+
+ROUTES = [
+    ("GET", "/api/v1/campaigns", list_campaigns, at_least("agent"),
+     "Campaigns the caller may see (status=, q=, limit=, offset=)"),
+    ("POST", "/api/v1/campaigns", create_campaign, at_least("manager"),
+     "Create a campaign (a manager's is of their location); the form defaults to the type's"),
+    ("GET", "/api/v1/campaigns/{id}", get_campaign, at_least("agent"),
+     "A campaign with its disposition form"),
+    ("PATCH", "/api/v1/campaigns/{id}", update_campaign, at_least("manager"),
+     "Change a campaign: dates, trunk, calling mode, retries, form, status (active/paused/closed)"),
+    ("GET", "/api/v1/campaign-types", campaign_types, at_least("agent"), "The campaign types"),
+    ("GET", "/api/v1/campaign-types/{type}/form", default_form, at_least("manager"),
+     "The default disposition form of a campaign type"),
+]
