@@ -18,7 +18,9 @@ from callcenter.cli.admin import cmd_db_upgrade, cmd_init, cmd_serve
 from callcenter.cli.common import PROG, CliError
 from callcenter.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
 from callcenter.cli.trunks import cmd_trunk_add, cmd_trunk_list, cmd_trunk_remove
-from callcenter.cli.users import cmd_user_add, cmd_user_disable, cmd_user_list
+from callcenter.cli import org as org_cli
+from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_list,
+                                  cmd_user_set_password)
 from callcenter.config import ConfigError
 from callcenter.models import PHONE_MODES, ROLES
 
@@ -64,8 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mobile", metavar="NUMBER", help="mobile number (phone mode mobile)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the login password from one line of standard input (else one is generated)")
+    add_user_arguments(p, command(users, "set-password", cmd_user_set_password,
+                                  "set a user's login password", named=True))
     command(users, "list", cmd_user_list, "list users (no secrets)")
     command(users, "disable", cmd_user_disable, "disable a user", named=True)
+    org_cli.add_commands(command, group)
 
     tokens = group("token", "API bearer tokens")
     p = command(tokens, "create", cmd_token_create, "create a token (printed once)", named=True)

@@ -1,3 +1,168 @@
-"""Routes of this feature: (method, path, handler, roles, summary), collected by
-web/feature_routes.py into the app's one routes table."""
-ROUTES: list = []
+"""JSON API of the organisation: locations, stores (with the store-list
+import), teams; the users in the hierarchy (users_http) and the head-count
+import (headcount_http) are routed from here too."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.org import service, store_import
+from callcenter.org.http_common import (
+    InvalidRequest, actor_of, bool_param, int_param, json_body, location_json, paging, path_id,
+    scoped, store_json, team_json,
+)
+from web.auth import at_least
+
+STORE_FIELDS = {"code", "name", "city", "region", "language", "location", "location_id", "active"}
+
+
+# ---------------------------------------------------------------- locations
+
+async def list_locations(request: web.Request) -> web.Response:
+    async with scoped(request) as (session, scope):
+        rows = await service.list_locations(session, scope)
+    return web.json_response({"locations": [location_json(r) for r in rows]})
+
+
+async def create_location(request: web.Request) -> web.Response:
+    body = await json_body(request, {"code", "name"})
+    async with scoped(request, write=True) as (session, scope):
+        row = await service.create_location(session, scope, body.get("code"), body.get("name"),
+                                            actor=actor_of(request))
+        out = location_json(row)
+    return web.json_response(out, status=201)
+
+
+async def get_location(request: web.Request) -> web.Response:
+    async with scoped(request) as (session, scope):
+        row = await service.get_location(session, scope, path_id(request))
+        return web.json_response(location_json(row))
+
+
+async def update_location(request: web.Request) -> web.Response:
+    body = await json_body(request, {"name"})
+    async with scoped(request, write=True) as (session, scope):
+        row = await service.update_location(session, scope, path_id(request), name=body.get("name"),
+                                            actor=actor_of(request))
+        out = location_json(row)
+    return web.json_response(out)
+
+
+# ---------------------------------------------------------------- stores
+
+async def list_stores(request: web.Request) -> web.Response:
+    limit, offset = paging(request, 500)
+    async with scoped(request) as (session, scope):
+        rows, total = await service.list_stores(
+            session, scope, location_id=int_param(request, "location_id"),
+            q=request.query.get("q") or None, active=bool_param(request, "active"),
+            limit=limit, offset=offset)
+    return web.json_response({"stores": [store_json(r) for r in rows], "total": total,
+                              "limit": limit, "offset": offset})
+
+
+async def create_store(request: web.Request) -> web.Response:
+    body = await json_body(request, STORE_FIELDS)
+    async with scoped(request, write=True) as (session, scope):
+        row = await service.create_store(session, scope, body, actor=actor_of(request))
+        out = store_json(row)
+    return web.json_response(out, status=201)
+
+
+async def get_store(request: web.Request) -> web.Response:
+    async with scoped(request) as (session, scope):
+        row = await service.get_store(session, scope, path_id(request))
+        return web.json_response(store_json(row))
+
+
+async def update_store(request: web.Request) -> web.Response:
+    body = await json_body(request, STORE_FIELDS)
+    async with scoped(request, write=True) as (session, scope):
+        row = await service.update_store(session, scope, path_id(request), body, actor=actor_of(request))
+        out = store_json(row)
+    return web.json_response(out)
+
+
+async def import_stores(request: web.Request) -> web.Response:
+    """JSON ``{"stores": [{code, name, city, region, language, location}...],
+    "dry_run": false}``: every row checked, then all written or none (422
+    ``import_rejected`` with the row numbers, counted from 1)."""
+    body = await json_body(request, {"stores", "dry_run"})
+    stores, dry_run = body.get("stores"), body.get("dry_run", False)
+    if not isinstance(stores, list) or not all(isinstance(s, dict) for s in stores):
+        raise InvalidRequest("'stores' must be a list of objects")
+    if not isinstance(dry_run, bool):
+        raise InvalidRequest("'dry_run' must be true or false")
+    if len(stores) > 10_000:
+        raise InvalidRequest("at most 10000 stores at once")
+    rows = [(n, {k: (v if v is None or isinstance(v, (str, bool)) else str(v)) for k, v in s.items()})
+            for n, s in enumerate(stores, start=1)]
+    async with scoped(request, write=True) as (session, scope):
+        result = await store_import.import_stores(session, scope, rows, actor=actor_of(request),
+                                                  dry_run=dry_run)
+    return web.json_response(result.as_dict(), status=200 if dry_run else 201)
+
+
+# ---------------------------------------------------------------- teams
+
+async def list_teams(request: web.Request) -> web.Response:
+    async with scoped(request) as (session, scope):
+        rows = await service.list_teams(session, scope, location_id=int_param(request, "location_id"))
+        sizes = await service.team_sizes(session, [r.id for r in rows])
+    return web.json_response({"teams": [team_json(r, sizes.get(r.id, 0)) for r in rows]})
+
+
+def _location_ref(body: dict):
+    return body.get("location", body.get("location_id"))
+
+
+async def create_team(request: web.Request) -> web.Response:
+    body = await json_body(request, {"name", "location", "location_id"})
+    async with scoped(request, write=True) as (session, scope):
+        row = await service.create_team(session, scope, body.get("name"), _location_ref(body),
+                                        actor=actor_of(request))
+        out = team_json(row, 0)
+    return web.json_response(out, status=201)
+
+
+async def get_team(request: web.Request) -> web.Response:
+    async with scoped(request) as (session, scope):
+        row = await service.get_team(session, scope, path_id(request))
+        sizes = await service.team_sizes(session, [row.id])
+        return web.json_response(team_json(row, sizes.get(row.id, 0)))
+
+
+async def update_team(request: web.Request) -> web.Response:
+    body = await json_body(request, {"name", "location", "location_id"})
+    async with scoped(request, write=True) as (session, scope):
+        row = await service.update_team(session, scope, path_id(request), name=body.get("name"),
+                                        location_ref=_location_ref(body), actor=actor_of(request))
+        out = team_json(row)
+    return web.json_response(out)
+
+
+def _routes() -> list:
+    from callcenter.org import headcount_http, users_http
+
+    return [
+        ("GET", "/api/v1/locations", list_locations, at_least("teamlead"), "Locations in your scope"),
+        ("POST", "/api/v1/locations", create_location, ("admin",), "Create a location"),
+        ("GET", "/api/v1/locations/{id}", get_location, at_least("teamlead"), "A location"),
+        ("PATCH", "/api/v1/locations/{id}", update_location, ("admin",), "Rename a location"),
+        ("GET", "/api/v1/stores", list_stores, at_least("teamlead"),
+         "Stores in your scope (filters location_id, q, active; limit, offset)"),
+        ("POST", "/api/v1/stores", create_store, ("admin",), "Create a store"),
+        ("POST", "/api/v1/stores/import", import_stores, ("admin",),
+         "Create or update many stores, all or nothing (dry_run: check only)"),
+        ("GET", "/api/v1/stores/{id}", get_store, at_least("teamlead"), "A store"),
+        ("PATCH", "/api/v1/stores/{id}", update_store, ("admin",),
+         "Change a store (a new location moves its executives too)"),
+        ("GET", "/api/v1/teams", list_teams, at_least("teamlead"), "Teams in your scope"),
+        ("POST", "/api/v1/teams", create_team, at_least("manager"), "Create a team in your location"),
+        ("GET", "/api/v1/teams/{id}", get_team, at_least("teamlead"), "A team"),
+        ("PATCH", "/api/v1/teams/{id}", update_team, at_least("manager"), "Rename or move a team"),
+        *users_http.ROUTES,
+        *headcount_http.ROUTES,
+    ]
+
+
+ROUTES: list = _routes()

@@ -1,9 +1,11 @@
-"""Users: logins, roles and agents' phones."""
+"""Users: logins, roles, agents' phones and their place in the organisation."""
 from callcenter.users.exceptions import (  # noqa: F401
-    InvalidContact, InvalidMobile, InvalidName, InvalidPhoneMode, InvalidRole,
-    UserError, UserExists, UserNotFound, WeakPassword,
+    CannotDisableSelf, EmployeeIdExists, InvalidAgentKind, InvalidContact, InvalidEmployeeId,
+    InvalidLanguages, InvalidMobile, InvalidName, InvalidPhoneMode, InvalidPlacement, InvalidRole,
+    NotAllowed, UserError, UserExists, UserNotFound, WeakPassword,
 )
 from callcenter.users.service import (  # noqa: F401
     create_user, disable_user, get_user_by_id, get_user_by_name, list_users,
-    normalise_mobile, sip_endpoint_for, sip_md5_cred, validate_contact, validate_name,
+    normalise_mobile, set_password, set_password_by_name, sip_endpoint_for, sip_md5_cred,
+    validate_contact, validate_name,
 )

@@ -42,3 +42,36 @@ class UserExists(UserError):
 class UserNotFound(UserError):
     error_id = "user_not_found"
     status = 404
+
+
+class InvalidPlacement(UserError):
+    """The role, agent kind, location, team and store do not fit together."""
+    error_id = "invalid_placement"
+
+
+class InvalidAgentKind(UserError):
+    error_id = "invalid_agent_kind"
+
+
+class InvalidLanguages(UserError):
+    error_id = "invalid_languages"
+
+
+class InvalidEmployeeId(UserError):
+    error_id = "invalid_employee_id"
+
+
+class EmployeeIdExists(UserError):
+    error_id = "employee_id_exists"
+    status = 409
+
+
+class NotAllowed(UserError):
+    """The caller's role or place in the hierarchy does not allow this change."""
+    error_id = "forbidden"
+    status = 403
+
+
+class CannotDisableSelf(UserError):
+    error_id = "cannot_disable_self"
+    status = 409

@@ -18,7 +18,7 @@ from callcenter.auth import passwords
 from callcenter.config import Settings
 from callcenter.models import PHONE_MODES, ROLES, User
 from callcenter.users.exceptions import (
-    InvalidContact, InvalidMobile, InvalidName, InvalidPhoneMode, InvalidRole,
+    EmployeeIdExists, InvalidContact, InvalidMobile, InvalidName, InvalidPhoneMode, InvalidRole,
     UserExists, UserNotFound, WeakPassword,
 )
 
@@ -102,20 +102,14 @@ async def list_users(session: AsyncSession, *, include_disabled: bool = True) ->
     return list((await session.execute(query)).scalars())
 
 
-async def create_user(session: AsyncSession, settings: Settings, name: str, role: str,
-                      phone_mode: str | None = None, contact: str | None = None,
-                      mobile: str | None = None, password: str | None = None, *,
-                      actor: str) -> tuple[User, str | None]:
-    """Create a user; returns (user, sip_password).
+def apply_phone(user: User, settings: Settings, phone_mode: str | None, contact: str | None,
+                mobile: str | None) -> str | None:
+    """Give ``user`` a phone (or none); returns a generated SIP password to show once.
 
     ``phone_mode`` None means no phone (it is inferred as "mobile" when
     ``mobile`` is given, "desktop" when ``contact`` is given). A desktop phone
     without ``contact`` gets a generated SIP password: only its md5 digest is
-    stored, the clear password is returned (show it once). ``password`` is
-    the web login password (None: the user cannot log in with a password).
-    """
-    validate_name(name)
-    validate_role(role)
+    stored."""
     if phone_mode is None:
         phone_mode = "mobile" if mobile else "desktop" if contact else None
     if phone_mode is not None and phone_mode not in PHONE_MODES:
@@ -126,13 +120,11 @@ async def create_user(session: AsyncSession, settings: Settings, name: str, role
         raise InvalidMobile("a mobile number is only for the mobile phone mode")
     if phone_mode == "mobile" and not mobile:
         raise InvalidMobile("the mobile phone mode needs a mobile number")
-    if password is not None and (problem := passwords.password_problem(password)):
-        raise WeakPassword(problem)
-
-    user = User(name=name, role=role, phone_mode=phone_mode, active=True)
+    user.phone_mode = phone_mode
+    user.sip_endpoint = user.sip_md5_cred = user.sip_contact = user.mobile = None
     sip_password = None
     if phone_mode == "desktop":
-        user.sip_endpoint = sip_endpoint_for(name)
+        user.sip_endpoint = sip_endpoint_for(user.name)
         if contact is not None:
             user.sip_contact = validate_contact(contact)
         else:
@@ -140,31 +132,110 @@ async def create_user(session: AsyncSession, settings: Settings, name: str, role
             user.sip_md5_cred = sip_md5_cred(user.sip_endpoint, settings.pbx.sip_realm, sip_password)
     elif phone_mode == "mobile":
         user.mobile = normalise_mobile(mobile, settings.calls.default_region)
+    return sip_password
+
+
+async def check_employee_id_free(session: AsyncSession, employee_id: str | None,
+                                 user_id: int | None = None) -> None:
+    if employee_id is None:
+        return
+    other = await session.scalar(select(User.id).where(User.employee_id == employee_id))
+    if other is not None and other != user_id:
+        raise EmployeeIdExists(f"employee id {employee_id!r} belongs to another user",
+                               field="employee_id")
+
+
+async def create_user(session: AsyncSession, settings: Settings, name: str, role: str,
+                      phone_mode: str | None = None, contact: str | None = None,
+                      mobile: str | None = None, password: str | None = None, *,
+                      actor: str, display_name: str | None = None, employee_id: str | None = None,
+                      agent_kind: str | None = None, languages=None, location=None, team=None,
+                      store=None, strict: bool = False) -> tuple[User, str | None]:
+    """Create a user; returns (user, sip_password).
+
+    The phone: see :func:`apply_phone` (a generated SIP password comes back
+    in clear, to show once). ``password`` is the web login password (None:
+    the user cannot log in with a password until one is set). The place in
+    the organisation (``agent_kind``, ``location``, ``team``, ``store``: ids,
+    codes or team names) follows :func:`callcenter.users.placement.resolve_placement`;
+    ``strict`` requires the place the role needs (the web and API do).
+    """
+    from callcenter.users.placement import (clean_display_name, clean_employee_id,
+                                            clean_languages, resolve_placement)
+
+    validate_name(name)
+    validate_role(role)
+    display_name = clean_display_name(display_name)
+    employee_id = clean_employee_id(employee_id)
+    languages = clean_languages(languages)
+    if password is not None and (problem := passwords.password_problem(password)):
+        raise WeakPassword(problem)
+    placement = await resolve_placement(session, role, kind=agent_kind, location=location,
+                                        team=team, store=store, strict=strict)
+
+    user = User(name=name, role=role, active=True, display_name=display_name,
+                employee_id=employee_id, languages=languages, agent_kind=placement.agent_kind,
+                location_id=placement.location_id, team_id=placement.team_id,
+                store_id=placement.store_id)
+    sip_password = apply_phone(user, settings, phone_mode, contact, mobile)
     if password is not None:
         user.password_hash = passwords.hash_password(password)
 
     if await get_user_by_name(session, name) is not None:
         raise UserExists(f"a user named {name!r} already exists")
+    await check_employee_id_free(session, employee_id)
     session.add(user)
     try:
         await session.flush()
     except IntegrityError:
-        raise UserExists(f"a user named {name!r} already exists") from None
+        raise UserExists(f"a user named {name!r} or employee id {employee_id!r} already exists") from None
     audit.record(session, actor, "user.add", "user", user.id, name=name, role=role,
-                 phone_mode=phone_mode, sip_endpoint=user.sip_endpoint,
+                 phone_mode=user.phone_mode, sip_endpoint=user.sip_endpoint,
                  sip_contact=user.sip_contact, mobile=user.mobile,
-                 login_password=password is not None)
+                 login_password=password is not None, display_name=display_name,
+                 employee_id=employee_id, agent_kind=user.agent_kind, languages=languages,
+                 location_id=user.location_id, team_id=user.team_id, store_id=user.store_id)
     return user, sip_password
 
 
+async def set_password(session: AsyncSession, user: User, password: str | None, *,
+                       actor: str) -> str | None:
+    """Set a user's login password; None generates one. Returns the generated
+    password (to show once) or None. Only the argon2 hash is stored."""
+    generated = None
+    if password is None:
+        password = generated = passwords.generate_password()
+    elif problem := passwords.password_problem(password):
+        raise WeakPassword(problem)
+    user.password_hash = passwords.hash_password(password)
+    audit.record(session, actor, "user.password", "user", user.id, name=user.name,
+                 generated=generated is not None)
+    await session.flush()
+    return generated
+
+
+async def set_password_by_name(session: AsyncSession, name: str, password: str | None, *,
+                               actor: str) -> str | None:
+    user = await get_user_by_name(session, name)
+    if user is None:
+        raise UserNotFound(f"no user named {name!r}")
+    return await set_password(session, user, password, actor=actor)
+
+
 async def disable_user(session: AsyncSession, name: str, *, actor: str) -> User:
-    """Mark the user inactive (rows are kept for call records and audit).
-    Disabling a disabled user changes nothing and writes no audit row."""
+    """Mark the user inactive (rows are kept for call records and audit): their
+    logins and tokens stop working and their open work is handed over
+    (:mod:`callcenter.users.handover`). Disabling a disabled user changes
+    nothing and writes no audit row."""
+    from callcenter.users.handover import hand_over_work
+
     user = await get_user_by_name(session, name)
     if user is None:
         raise UserNotFound(f"no user named {name!r}")
     if user.active:
         user.active = False
-        audit.record(session, actor, "user.disable", "user", user.id, name=name)
+        moved, left = await hand_over_work(session, [user.id], actor=actor)
+        audit.record(session, actor, "user.disable", "user", user.id, name=name,
+                     work_reallocated=moved, work_unallocated=left)
         await session.flush()
     return user
