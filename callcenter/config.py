@@ -123,6 +123,21 @@ class TrunkDefaults:
 
 
 @dataclass
+class IvrSettings:
+    # The FastAGI server of the inbound IVR (ivr/), part of `serve`.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 4573
+    # Addresses Asterisk connects from; any other peer is closed at once.
+    allowed_peers: list = field(default_factory=lambda: ["127.0.0.1"])
+    header_timeout: float = 5.0
+    command_timeout: float = 30.0
+    max_sessions: int = 500
+    flows_dir: str = ""      # empty: the flows shipped in ivr/flows
+    prompts_dir: str = "/var/cache/callcenter/prompts"
+
+
+@dataclass
 class SecuritySettings:
     session_secret: str = ""
 
@@ -141,6 +156,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     work: WorkSettings = field(default_factory=WorkSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
 
     @property
     def uploads_dir(self) -> Path:
@@ -155,7 +171,7 @@ _SECTIONS = {
     "web": WebSettings, "database": DatabaseSettings, "redis": RedisSettings,
     "pbx": PbxSettings, "ami": AmiSettings, "calls": CallSettings,
     "trunks": TrunkDefaults, "security": SecuritySettings, "privacy": PrivacySettings,
-    "work": WorkSettings,
+    "work": WorkSettings, "ivr": IvrSettings,
 }
 _REQUIRED_SECRETS = [("ami", "secret"), ("ami", "admin_secret"), ("security", "session_secret")]
 
@@ -211,9 +227,23 @@ def load(path: str | Path) -> Settings:
         zoneinfo.ZoneInfo(settings.web.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"[web] timezone {settings.web.timezone!r} is not a known time zone") from None
+    _check_ivr(settings.ivr)
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
     return settings
+
+
+def _check_ivr(ivr: IvrSettings) -> None:
+    import ipaddress
+    try:
+        for address in [ivr.host, *ivr.allowed_peers]:
+            ipaddress.ip_address(address)
+    except ValueError as exc:
+        raise ConfigError(f"[ivr] host and allowed_peers must be IP addresses: {exc}") from None
+    if not 1 <= ivr.port <= 65535:
+        raise ConfigError("[ivr] port must be 1-65535")
+    if min(ivr.header_timeout, ivr.command_timeout) <= 0 or ivr.max_sessions < 1:
+        raise ConfigError("[ivr] header_timeout, command_timeout and max_sessions must be positive")
 
 
 def render_new(overrides: dict[str, dict] | None = None) -> str:
