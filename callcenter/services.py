@@ -50,6 +50,8 @@ class Services:
     directory: Directory | None = None
     # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
     token_cache: dict = field(default_factory=dict)
+    # web.sessions' user re-checks: user id -> (expires at, active, role)
+    user_checks: dict = field(default_factory=dict)
     asterisk: AsteriskProcess | None = None
     redis_process: RedisProcess | None = None
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)

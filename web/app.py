@@ -15,7 +15,7 @@ from callcenter.config import Settings
 from callcenter.errors import DomainError
 from callcenter.services import close_services, open_services
 from dialer import http as calls_http
-from web import openapi
+from web import errors, openapi
 from web.auth import PUBLIC, AuthError, at_least, authenticate
 from web.feature_routes import FEATURE_ROUTES
 from web.keys import SERVICES
@@ -87,6 +87,9 @@ def _route_label(request: web.Request) -> str:
 
 @web.middleware
 async def api_middleware(request: web.Request, handler):
+    """Deny by default (a route needs declared roles), authenticate, map errors:
+    JSON for the API, a small HTML page (or a redirect to the login page) for
+    browser pages; security headers on every response."""
     services = request.app[SERVICES]
     route = _route_label(request)
     started = time.perf_counter()
@@ -100,20 +103,23 @@ async def api_middleware(request: web.Request, handler):
         await authenticate(request, roles)
         response = await handler(request)
     except AuthError as error:
-        response = web.json_response({"error": error.error_id, "message": error.message}, status=error.status)
+        if error.status == 401 and errors.is_page(request):
+            response = errors.login_redirect(request)
+        else:
+            response = await errors.respond(request, error.status, error.error_id, error.message)
     except DomainError as error:
-        body = {"error": error.error_id, "message": error.message, **error.details}
-        response = web.json_response(body, status=error.status)
+        response = await errors.respond(request, error.status, error.error_id, error.message, error.details)
         if getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        response = web.json_response({"error": error.reason.lower().replace(" ", "_"),
-                                      "message": error.reason}, status=error.status)
+        response = await errors.respond(request, error.status, error.reason.lower().replace(" ", "_"),
+                                  error.reason)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, route)
-        response = web.json_response({"error": "internal_error", "message": "internal error"}, status=500)
+        response = await errors.respond(request, 500, "internal_error", "internal error")
+    errors.secure_headers(request, response)
     status = response.status
     services.metrics.api_responses.labels(route, f"{status // 100}xx").inc()
     if status >= 500:

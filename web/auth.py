@@ -1,4 +1,5 @@
-"""Bearer-token authentication and per-route roles (deny by default).
+"""Authentication (bearer tokens for integrations, browser sessions for
+people: web/sessions.py) and per-route roles (deny by default).
 
 A verified token is remembered for ``TOKEN_CACHE_SECONDS`` (by its sha256, in
 this process only), so most requests do not read the database to authenticate.
@@ -13,6 +14,7 @@ from aiohttp import web
 from callcenter.auth.tokens import Principal, hash_token, verify_token
 from callcenter.models import ROLE_RANK
 from callcenter.org.scope import Scope, load_scope
+from web import csrf, sessions
 from web.keys import SERVICES
 
 PUBLIC = "public"
@@ -43,10 +45,28 @@ class AuthError(Exception):
 
 
 async def authenticate(request: web.Request, roles: tuple[str, ...]) -> None:
-    """Raise AuthError unless the request may use a route open to ``roles``."""
+    """Raise AuthError unless the request may use a route open to ``roles``.
+
+    An ``Authorization`` header means a bearer token (API integrations; no
+    CSRF check). Otherwise the browser session cookie, and a state-changing
+    request must pass the CSRF checks of web/csrf.py."""
     if PUBLIC in roles:
         return
-    header = request.headers.get("Authorization", "")
+    header = request.headers.get("Authorization")
+    if header is None:
+        session = await sessions.current(request)
+        if session is None:
+            raise AuthError(401, "unauthenticated", "log in, or send 'Authorization: Bearer <token>'")
+        principal = sessions.principal_of_session(session)
+        if principal.role not in roles:
+            raise AuthError(403, "forbidden", f"role {principal.role!r} may not use this route")
+        if request.method not in csrf.SAFE_METHODS:
+            try:
+                await csrf.verify(request, session.csrf)
+            except csrf.CsrfError as error:
+                raise AuthError(403, error.error_id, error.message) from None
+        request[PRINCIPAL] = principal
+        return
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise AuthError(401, "unauthenticated", "send 'Authorization: Bearer <token>'")

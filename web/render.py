@@ -96,7 +96,7 @@ def nav_for(role: str | None) -> list[tuple[str, str]]:
 def page_context(request: web.Request, context: dict | None = None) -> dict:
     principal = request.get(PRINCIPAL)
     session = request.get(SESSION)
-    token = session.csrf if session is not None else ""
+    token = (context or {}).get("csrf_token") or (session.csrf if session is not None else "")
 
     def csrf_field() -> Markup:
         return Markup('<input type="hidden" name="_csrf" value="%s">') % escape(token)
@@ -106,13 +106,13 @@ def page_context(request: web.Request, context: dict | None = None) -> dict:
         "settings": request.app[SERVICES].settings,
         "principal": principal,
         "browser_session": session,
-        "csrf_token": token,
         "csrf_field": csrf_field,
         "now": dt.datetime.now(dt.timezone.utc),
         "nav": nav_for(principal.role if principal is not None else None),
         "path": request.path,
     }
     base.update(context or {})
+    base["csrf_token"] = token
     return base
 
 

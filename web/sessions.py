@@ -1,9 +1,32 @@
-"""Browser sessions kept in Redis, shared by every serve process."""
+"""Browser sessions kept in Redis, shared by every serve process.
+
+The cookie holds a random session id (32 bytes); Redis holds, under the id's
+sha256, who is logged in, their role at login and the session's CSRF token,
+for ``settings.web.session_hours`` from login (an absolute lifetime). Every
+login makes a new id. The user's row is re-read at most every
+``USER_CHECK_SECONDS`` per process: a disabled user, or one whose role
+changed, loses the session at the next request after that."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import asdict, dataclass
 
 from aiohttp import web
+from sqlalchemy import select
+
+from callcenter.auth.tokens import Principal
+from callcenter.models import User
+from web.keys import SERVICES
+
+log = logging.getLogger(__name__)
+
+COOKIE = "cc_session"
+USER_CHECK_SECONDS = 3.0
+USER_CHECKS_MAX = 10_000
 
 
 @dataclass
@@ -16,7 +39,93 @@ class BrowserSession:
     role: str
     csrf: str
     created_at: float
-    checked_at: float = 0.0
 
 
 SESSION = web.RequestKey("browser_session", BrowserSession)
+_LOOKED_UP = web.RequestKey("browser_session_looked_up", bool)
+
+
+def _key(services, session_id: str) -> str:
+    digest = hashlib.sha256(session_id.encode()).hexdigest()
+    return f"{services.settings.redis.key_prefix}web:session:{digest}"
+
+
+def lifetime_seconds(settings) -> int:
+    return max(60, int(settings.web.session_hours * 3600))
+
+
+async def create(services, user: User) -> BrowserSession:
+    """A new session (new random id, new CSRF token) for ``user``, stored in Redis."""
+    session = BrowserSession(id=secrets.token_urlsafe(32), user_id=user.id, name=user.name,
+                             role=user.role, csrf=secrets.token_urlsafe(32), created_at=time.time())
+    data = {k: v for k, v in asdict(session).items() if k != "id"}
+    await services.redis.set(_key(services, session.id), json.dumps(data),
+                             ex=lifetime_seconds(services.settings))
+    return session
+
+
+async def load(services, session_id: str | None) -> BrowserSession | None:
+    if not session_id or len(session_id) > 100 or not session_id.isascii():
+        return None
+    raw = await services.redis.get(_key(services, session_id))
+    if raw is None:
+        return None
+    try:
+        return BrowserSession(id=session_id, **json.loads(raw))
+    except (ValueError, TypeError):
+        log.warning("dropping an unreadable browser session")
+        await drop(services, session_id)
+        return None
+
+
+async def drop(services, session_id: str | None) -> None:
+    if session_id:
+        await services.redis.delete(_key(services, session_id))
+
+
+async def _user_still_fits(services, session: BrowserSession) -> bool:
+    """The user is active and has the role the session was made with (cached briefly)."""
+    now = time.monotonic()
+    cache = services.user_checks
+    hit = cache.get(session.user_id)
+    if hit is None or hit[0] <= now:
+        async with services.sessions() as db:
+            row = (await db.execute(select(User.active, User.role)
+                                    .where(User.id == session.user_id))).first()
+        hit = (now + USER_CHECK_SECONDS, bool(row and row.active), row.role if row else None)
+        if len(cache) >= USER_CHECKS_MAX:
+            cache.clear()
+        cache[session.user_id] = hit
+    return hit[1] and hit[2] == session.role
+
+
+async def current(request: web.Request) -> BrowserSession | None:
+    """The request's valid browser session (from its cookie), or None. Sets
+    ``request[SESSION]``; looked up once per request."""
+    if request.get(_LOOKED_UP):
+        return request.get(SESSION)
+    request[_LOOKED_UP] = True
+    services = request.app[SERVICES]
+    session_id = request.cookies.get(COOKIE)
+    session = await load(services, session_id)
+    if session is not None and not await _user_still_fits(services, session):
+        log.info("session of %s ended: user disabled or role changed", session.name)
+        await drop(services, session_id)
+        session = None
+    if session is not None:
+        request[SESSION] = session
+    return session
+
+
+def principal_of_session(session: BrowserSession) -> Principal:
+    return Principal(name=session.name, role=session.role, user_id=session.user_id)
+
+
+def set_cookie(response: web.StreamResponse, settings, session: BrowserSession) -> None:
+    response.set_cookie(COOKIE, session.id, max_age=lifetime_seconds(settings), path="/",
+                        httponly=True, samesite="Lax", secure=settings.web.cookie_secure)
+
+
+def clear_cookie(response: web.StreamResponse, settings) -> None:
+    response.del_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
+                        secure=settings.web.cookie_secure)

@@ -1,0 +1,77 @@
+"""Error responses shaped for who asked: a small HTML page for browser pages,
+JSON ``{"error": id, "message": ...}`` for the API; and the security headers
+every response carries."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+# Paths answered in JSON (or raw) whatever the error; everything else is a page.
+NON_PAGE_PREFIXES = ("/api/", "/static/")
+NON_PAGE_PATHS = frozenset({"/healthz", "/metrics", "/ws"})
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",
+          405: "Not allowed", 409: "Conflict", 413: "Too large", 422: "Cannot be done",
+          429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
+
+
+def is_page(request: web.Request) -> bool:
+    path = request.path
+    return not path.startswith(NON_PAGE_PREFIXES) and path not in NON_PAGE_PATHS
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to go to after login; anything else (other sites,
+    '//host', back-slashes, control characters, the login page) gives ``default``."""
+    if (not value or not value.startswith("/") or value.startswith(("//", "/\\"))
+            or "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value)
+            or len(value) > 2000 or value.split("?")[0] in ("/login", "/logout")):
+        return default
+    return value
+
+
+def login_redirect(request: web.Request) -> web.Response:
+    """303 to the login page, coming back here afterwards (GET pages only)."""
+    location = "/login"
+    if request.method == "GET":
+        target = safe_next(request.path_qs, default="")
+        if target and target != "/":
+            location += "?next=" + quote(target, safe="/")
+    return web.Response(status=303, headers={"Location": location})
+
+
+async def respond(request: web.Request, status: int, error_id: str, message: str,
+                  details: dict | None = None) -> web.Response:
+    if not is_page(request):
+        return web.json_response({"error": error_id, "message": message, **(details or {})}, status=status)
+    from web import auth, sessions
+    from web.render import render  # imported here: render needs web.auth, which needs this module's callers
+    try:
+        if auth.PRINCIPAL not in request and request.headers.get("Authorization") is None:
+            session = await sessions.current(request)  # the page keeps its nav and CSRF token
+            if session is not None:
+                request[auth.PRINCIPAL] = sessions.principal_of_session(session)
+        return render(request, "error.html", {"status": status, "error_id": error_id, "message": message,
+                                              "title": TITLES.get(status, "Error")}, status=status)
+    except Exception:  # noqa: BLE001 - an error page must never fail
+        log.exception("error page failed to render")
+        return web.Response(text=f"{status} {message}", status=status)
+
+
+def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if response.prepared:  # a WebSocket or a streamed body: headers already sent
+        return
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", CSP)
+    if response.content_type == "text/html" and not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
