@@ -26,6 +26,7 @@ from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.trunks.accounting import TrunkAccounting
+from callcenter.work import sweeper as work_sweeper
 from dialer.effects import CallEffects
 from dialer.service import ClickToCall
 from monitoring.metrics import Metrics, gauge
@@ -197,6 +198,7 @@ async def _open(s: Services) -> None:
     s.tasks.append(asyncio.create_task(s.directory.run()))
     if syncing:
         s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
+    s.tasks.append(work_sweeper.start(s))  # follow-ups to pending, reminders to panels
 
 
 async def close_services(s: Services) -> None:
