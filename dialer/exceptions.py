@@ -5,6 +5,11 @@ class InvalidNumber(DomainError):
     error_id, status = "invalid_number", 422
 
 
+class NumberDnd(DomainError):
+    """The number is on the do-not-disturb list: never dialled, whoever asks."""
+    error_id, status = "number_dnd", 422
+
+
 class InvalidRequest(DomainError):
     error_id, status = "invalid_request", 422
 

@@ -7,9 +7,19 @@ import json
 from aiohttp import web
 
 from callcenter.calls.tracker import AGENT, CUSTOMER
+from callcenter.customers.privacy import mobile_for
 from dialer.exceptions import InvalidRequest
 from web.keys import SERVICES
-from web.auth import principal_of
+from web.auth import principal_of, scope_of
+
+
+async def _scope(request: web.Request):
+    """The hierarchy scope for a team lead's or manager's login (an agent is
+    held to their own calls and an admin sees all without a lookup)."""
+    principal = principal_of(request)
+    if principal.user_id is not None and principal.role in ("teamlead", "manager"):
+        return await scope_of(request)
+    return None
 
 
 def _iso(value):
@@ -22,7 +32,10 @@ def _iso(value):
 
 
 def call_view(request: web.Request, call, agent, trunk) -> dict:
-    tracked = request.app[SERVICES].tracker.calls.get(call.id)
+    """The call as the API shows it; the customer's number is masked for roles
+    outside ``privacy.unmasked_roles``."""
+    services = request.app[SERVICES]
+    tracked = services.tracker.calls.get(call.id)
     legs = {}
     for role, channel in ((AGENT, call.agent_channel), (CUSTOMER, call.customer_channel)):
         leg = tracked.leg(role) if tracked else None
@@ -30,7 +43,8 @@ def call_view(request: web.Request, call, agent, trunk) -> dict:
                       "trunk": trunk.name if role == CUSTOMER or call.mode == "mobile" else None}
     return {
         "id": call.id, "state": tracked.state if tracked else call.state,
-        "agent": agent.name, "mode": call.mode, "number": call.number,
+        "agent": agent.name, "mode": call.mode,
+        "number": mobile_for(services.settings, principal_of(request).role, call.number),
         "trunk": trunk.name, "channels": call.channels, "caller_id": call.caller_id,
         "legs": legs,
         "requested_at": _iso(call.requested_at), "originated_at": _iso(call.originated_at),
@@ -41,6 +55,7 @@ def call_view(request: web.Request, call, agent, trunk) -> dict:
         "hangup_cause_txt": call.hangup_cause_txt, "hangup_by": call.hangup_by,
         "recording_url": f"/api/v1/calls/{call.id}/recording" if call.recording_id else None,
         "requested_by": call.requested_by,
+        "work_item_id": call.work_item_id,
     }
 
 
@@ -74,20 +89,23 @@ async def place_call(request: web.Request) -> web.Response:
 
 
 async def get_call(request: web.Request) -> web.Response:
-    call, agent, trunk = await request.app[SERVICES].dialer.get(principal_of(request), request.match_info["call_id"])
+    call, agent, trunk = await request.app[SERVICES].dialer.get(
+        principal_of(request), request.match_info["call_id"], await _scope(request))
     return web.json_response(call_view(request, call, agent, trunk))
 
 
 async def hangup_call(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    await services.dialer.hangup(principal_of(request), request.match_info["call_id"])
-    call, agent, trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"])
+    scope = await _scope(request)
+    await services.dialer.hangup(principal_of(request), request.match_info["call_id"], scope)
+    call, agent, trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"], scope)
     return web.json_response(call_view(request, call, agent, trunk), status=202)
 
 
 async def get_recording(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
-    call, _agent, _trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"])
+    call, _agent, _trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"],
+                                                     await _scope(request))
     path = await services.recording_path(call)
     if path is None:
         return web.json_response({"error": "recording_not_found", "message": "this call has no recording"}, status=404)

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, exists, insert, select
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter import audit
@@ -22,6 +22,7 @@ from callcenter.auth.tokens import Principal
 from callcenter.calls import numbers
 from callcenter.calls.tracker import agent_uniqueid
 from callcenter.directory import Directory
+from callcenter.customers.models import DndNumber
 from callcenter.models import Call, Trunk, User
 from callcenter.trunks.service import pick_caller_id
 from dialer import exceptions as exc
@@ -29,7 +30,18 @@ from dialer import exceptions as exc
 log = logging.getLogger(__name__)
 
 _ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_INSERT_CALL = insert(Call.__table__)
+# What a caller may link a call to (a call placed from a bucket: callcenter/work/calling.py).
+LINKS = ("work_item_id", "customer_id", "campaign_id")
+_CALL_COLUMNS = ("id", "agent_id", "requested_by", "mode", "number", "trunk_id", "caller_id",
+                 "channels", "state", "requested_at") + LINKS
+# The call row is inserted only if the number is not on the DND list: one
+# statement (INSERT ... SELECT ... WHERE NOT EXISTS, a primary-key lookup), so
+# the DND check costs no extra round trip on the hot path; no row = DND.
+_DND = DndNumber.__table__
+_INSERT_CALL = insert(Call.__table__).from_select(
+    _CALL_COLUMNS,
+    select(*(bindparam(name, type_=Call.__table__.c[name].type) for name in _CALL_COLUMNS))
+    .where(~exists().where(_DND.c.number == bindparam("number"))))
 AGENT_CLAIM_SECONDS = 6 * 3600
 C2C_CONTEXT = "cc-c2c"
 HANGUP_ATTEMPTS = 10
@@ -48,6 +60,7 @@ class PlacedCall:
     caller_id: str
     requested_at: float
     originated_at: float | None = None
+    work_item_id: int | None = None  # placed from a work item (the panel opens its form)
 
 
 def to_datetime(ts: float | None) -> dt.datetime | None:
@@ -75,15 +88,18 @@ class ClickToCall:
 
     # -- placing a call -----------------------------------------------------
     async def place(self, principal: Principal, agent_name: str, raw_number: str,
-                    mode: str | None = None, trunk_name: str | None = None):
+                    mode: str | None = None, trunk_name: str | None = None,
+                    link: dict[str, int] | None = None):
         """Place a call; returns (call, agent, trunk) as :meth:`get` does. The call
         is the row as inserted (not read back), with ``originated_at`` set once
-        the Originate went out."""
+        the Originate went out. ``link`` (keys of LINKS) is written with the row.
+        A number on the DND list is refused (NumberDnd) before anything is dialled."""
         t0 = time.perf_counter()
         try:
             e164 = numbers.normalise(raw_number, self.settings.calls.default_region)
         except numbers.InvalidNumber as error:
             raise exc.InvalidNumber(str(error)) from None
+        link = self._check_link(link)
         agent, trunk = await self._agent_and_trunk(principal, agent_name, trunk_name)
         mode = mode or agent.phone_mode
         channel = self._agent_channel(agent, mode, trunk)
@@ -91,7 +107,7 @@ class ClickToCall:
             raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
         call_id = uuid.uuid4().hex
         placed = PlacedCall(call_id, agent.id, agent.name, trunk.name, mode, channel,
-                            numbers.dial_digits(e164), "", time.time())
+                            numbers.dial_digits(e164), "", time.time(), None, link.get("work_item_id"))
         legs = self._legs(placed)
         queueing = self.settings.calls.queue_wait > 0
         outcome, current = await self.accounting.start_call(  # claim the agent + reserve, atomically
@@ -106,7 +122,8 @@ class ClickToCall:
                 raise exc.TrunkFull(f"all channels of trunk {trunk.name} are in use", retry_after=5)
         try:
             placed.caller_id = await self._caller_id(trunk)
-            call = await self._insert(principal, placed, trunk.id, e164, "agent_ringing" if reserved else "queued")
+            call = await self._insert(principal, placed, trunk.id, e164,
+                                      "agent_ringing" if reserved else "queued", link)
         except BaseException:
             await self.accounting.end_call(trunk.name, legs if reserved else [], agent.id, call_id)
             raise
@@ -121,6 +138,15 @@ class ClickToCall:
             await self.accounting.queued(trunk.name, 1)
             self._waiters[call_id] = asyncio.create_task(self._wait_for_channels(placed))
         return call, agent, trunk
+
+    @staticmethod
+    def _check_link(link) -> dict:
+        if link is None:
+            return {}
+        if not isinstance(link, dict) or set(link) - set(LINKS) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in link.values()):
+            raise exc.InvalidRequest(f"a call may be linked only by ids of {', '.join(LINKS)}")
+        return link
 
     async def _agent_and_trunk(self, principal: Principal, agent_name: str, trunk_name: str | None):
         if not isinstance(agent_name, str) or not agent_name:
@@ -160,13 +186,20 @@ class ClickToCall:
         return pick_caller_id(trunk, counter, rotation)
 
     async def _insert(self, principal: Principal, placed: PlacedCall, trunk_id: int, e164: str,
-                      state: str) -> Call:
+                      state: str, link: dict) -> Call:
+        """Insert the call row unless the number is on the DND list (NumberDnd).
+        Nothing has been sent to the PBX yet; the caller releases the agent
+        and channels when this raises."""
         values = dict(id=placed.call_id, agent_id=placed.agent_id, requested_by=principal.name,
                       mode=placed.mode, number=e164, trunk_id=trunk_id, caller_id=placed.caller_id,
                       channels=len(self._legs(placed)), state=state,
-                      requested_at=to_datetime(placed.requested_at))
+                      requested_at=to_datetime(placed.requested_at),
+                      **{name: link.get(name) for name in LINKS})
         async with self._engine.begin() as connection:  # Core, no ORM session
-            await connection.execute(_INSERT_CALL, values)
+            inserted = await connection.execute(_INSERT_CALL, values)
+        if inserted.rowcount != 1:
+            log.info("call %s refused: the number is on the DND list", placed.call_id)
+            raise exc.NumberDnd("this number is on the do-not-disturb list and may not be called")
         return Call(**values)
 
     def recording_inner_path(self, placed: PlacedCall) -> str:
@@ -220,19 +253,25 @@ class ClickToCall:
             await self.accounting.queued(placed.trunk, -1)
 
     # -- reading and ending calls -----------------------------------------------
-    async def get(self, principal: Principal, call_id: str) -> tuple[Call, User, Trunk]:
+    async def get(self, principal: Principal, call_id: str, scope=None) -> tuple[Call, User, Trunk]:
+        """The call if the caller may see it, else CallNotFound: an agent their
+        own calls; with ``scope`` (callcenter.org.scope) a team lead their
+        team's, a manager their location's. A service token (no user) keeps
+        its role's reach: any role above agent sees every call."""
         if not re.fullmatch(r"[0-9a-f]{32}", call_id or ""):
             raise exc.CallNotFound("no such call")
+        query = (select(Call, User, Trunk).join(User, Call.agent_id == User.id)
+                 .join(Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))
+        if scope is not None and principal.user_id is not None:
+            query = query.where(scope.calls())
         async with self.sessions() as session:
-            row = (await session.execute(
-                select(Call, User, Trunk).join(User, Call.agent_id == User.id)
-                .join(Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))).first()
+            row = (await session.execute(query)).first()
         if row is None or (principal.role == "agent" and row[1].id != principal.user_id):
             raise exc.CallNotFound("no such call")
         return tuple(row)
 
-    async def hangup(self, principal: Principal, call_id: str) -> None:
-        call, _agent, _trunk = await self.get(principal, call_id)
+    async def hangup(self, principal: Principal, call_id: str, scope=None) -> None:
+        call, _agent, _trunk = await self.get(principal, call_id, scope)
         waiter = self._waiters.get(call_id)
         if waiter is not None:
             waiter.cancel()
