@@ -1,1 +1,112 @@
-ROUTES: list = []
+"""JSON API of the head-count import: upload and validate (multipart field
+``file``, or the raw CSV/XLSX body with ``?name=headcount.xlsx``), read the
+result, download the report CSV, commit all or nothing."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from callcenter.customers.models import Upload
+from callcenter.org import headcount
+from callcenter.org.headcount_apply import commit_headcount
+from callcenter.org.http_common import InvalidRequest, actor_of, int_param, iso, path_id, scoped
+from callcenter.uploads import store as files
+from web.auth import at_least
+from web.keys import SERVICES
+
+
+class _RawBody:
+    """The request body as a file part for ``files.save_part``."""
+
+    def __init__(self, request: web.Request, filename: str) -> None:
+        self.filename, self._content = filename, request.content
+
+    async def read_chunk(self, size: int) -> bytes:
+        return await self._content.read(size)
+
+
+async def receive_file(request: web.Request, reader=None) -> files.SavedFile:
+    """Save the uploaded file (the ``file`` part of a multipart form, or the raw body)."""
+    settings = request.app[SERVICES].settings
+    limit = headcount.max_bytes(settings)
+    if reader is None and request.content_type != "multipart/form-data":
+        if not request.can_read_body:
+            raise InvalidRequest("send the head count as the multipart field 'file' or as the body")
+        return await files.save_part(_RawBody(request, request.query.get("name") or "headcount.csv"),
+                                     settings.uploads_dir, limit)
+    reader = reader or await request.multipart()
+    while (part := await reader.next()) is not None:
+        if part.name == "file" and part.filename:
+            return await files.save_part(part, settings.uploads_dir, limit)
+        await part.release()
+    raise InvalidRequest("no file: send it in the multipart field 'file'")
+
+
+def upload_json(upload: Upload) -> dict:
+    report = upload.report or {}
+    return {"id": upload.id, "kind": upload.kind, "status": upload.status,
+            "file": upload.original_name, "total": upload.total, "valid": upload.valid,
+            "invalid": upload.invalid, "duplicate_employee_ids": upload.duplicates_in_file,
+            "known_employees": upload.duplicates_existing, "planned": report.get("planned", {}),
+            "invalid_rows": report.get("invalid_rows", []), "changes": report.get("changes", []),
+            "result": report.get("result"), "created_by": upload.created_by,
+            "created_at": iso(upload.created_at), "committed_at": iso(upload.committed_at),
+            "report_url": f"/api/v1/headcount/{upload.id}/report.csv"}
+
+
+async def validate(request: web.Request) -> web.Response:
+    saved = await receive_file(request)
+    settings = request.app[SERVICES].settings
+    try:
+        async with scoped(request, write=True) as (session, scope):
+            upload = await headcount.validate_headcount(session, settings, scope, saved,
+                                                        actor=actor_of(request))
+            out = upload_json(upload)
+    except BaseException:
+        files.delete(settings.uploads_dir, saved.stored_name)
+        raise
+    return web.json_response(out, status=201)
+
+
+async def list_uploads(request: web.Request) -> web.Response:
+    limit = int_param(request, "limit", 20, minimum=1, maximum=200)
+    async with scoped(request) as (session, scope):
+        rows = await headcount.list_uploads(session, scope, actor_of(request), limit)
+    return web.json_response({"uploads": [upload_json(u) for u in rows]})
+
+
+async def get_upload(request: web.Request) -> web.Response:
+    async with scoped(request) as (session, scope):
+        upload = await headcount.get_upload(session, scope, path_id(request), actor_of(request))
+        return web.json_response(upload_json(upload))
+
+
+async def report_csv(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SERVICES].settings
+    async with scoped(request) as (session, scope):
+        upload = await headcount.get_upload(session, scope, path_id(request), actor_of(request))
+    path = headcount.report_file(settings, upload)
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="headcount-{upload.id}-report.csv"'})
+
+
+async def commit(request: web.Request) -> web.Response:
+    settings = request.app[SERVICES].settings
+    async with scoped(request, write=True) as (session, scope):
+        result = await commit_headcount(session, settings, scope, path_id(request),
+                                        actor=actor_of(request))
+    return web.json_response({"status": "committed", **result.as_dict()})
+
+
+ROUTES = [
+    ("POST", "/api/v1/headcount", validate, at_least("manager"),
+     "Upload a head count (CSV/XLSX) and validate it: the report, nothing changed yet"),
+    ("GET", "/api/v1/headcount", list_uploads, at_least("manager"), "Recent head-count uploads"),
+    ("GET", "/api/v1/headcount/{id}", get_upload, at_least("manager"), "A head-count upload and its report"),
+    ("GET", "/api/v1/headcount/{id}/report.csv", report_csv, at_least("manager"),
+     "The full validation report (row, status, mobile, reason)"),
+    ("POST", "/api/v1/headcount/{id}/commit", commit, at_least("manager"),
+     "Apply a validated head count, all or nothing; re-allocate leavers' customers"),
+]
