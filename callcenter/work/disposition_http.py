@@ -1,0 +1,106 @@
+"""JSON API of dispositions and of calling from a work item (thin handlers:
+the rules are in callcenter/work/dispositions.py and calling.py)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+
+from callcenter.campaigns.service import get_campaign
+from callcenter.models import utcnow
+from callcenter.work import calling, dispositions
+from callcenter.work.exceptions import WorkItemNotFound
+from dialer.exceptions import InvalidRequest
+from dialer.http import _iso, _json_body, call_view
+from web.auth import at_least, principal_of, scope_of
+from web.keys import SERVICES
+
+
+def item_id_of(request: web.Request, key: str = "item_id") -> int:
+    raw = request.match_info[key]
+    if not raw.isdigit() or len(raw) > 12:
+        raise WorkItemNotFound("no such work item")
+    return int(raw)
+
+
+def item_view(item) -> dict:
+    return {"id": item.id, "campaign_id": item.campaign_id, "customer_id": item.customer_id,
+            "agent_id": item.agent_id, "bucket": item.bucket, "outcome": item.outcome,
+            "attempts": item.attempts, "next_attempt_at": _iso(item.next_attempt_at),
+            "followup_at": _iso(item.followup_at), "appointment_at": _iso(item.appointment_at),
+            "last_call_id": item.last_call_id}
+
+
+def disposition_view(d) -> dict:
+    return {"id": d.id, "work_item_id": d.work_item_id, "call_id": d.call_id, "agent_id": d.agent_id,
+            "campaign_id": d.campaign_id, "outcome": d.outcome, "reason": d.reason,
+            "bucket_after": d.bucket_after, "answers": d.answers, "remarks": d.remarks,
+            "followup_at": _iso(d.followup_at), "appointment_at": _iso(d.appointment_at),
+            "created_at": _iso(d.created_at)}
+
+
+async def call_work_item(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    principal = principal_of(request)
+    call, agent, trunk, item = await calling.call_from_item(
+        services, await scope_of(request), principal, item_id_of(request))
+    return web.json_response(call_view(request, call, agent, trunk), status=202,
+                             headers={"Location": f"/api/v1/calls/{call.id}"})
+
+
+async def submit_disposition(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await _json_body(request)
+    unknown = set(body) - {"call_id", "answers", "remarks"}
+    if unknown:
+        raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+    if not isinstance(body.get("answers"), dict):
+        raise InvalidRequest("'answers' is required: an object of question key -> answer")
+    if body.get("call_id") is not None and not isinstance(body["call_id"], str):
+        raise InvalidRequest("'call_id' must be a call's id")
+    remarks = body.get("remarks") or ""
+    if not isinstance(remarks, str):
+        raise InvalidRequest("'remarks' must be text")
+    scope = await scope_of(request)
+    async with services.sessions() as session, session.begin():
+        done = await dispositions.submit(
+            session, scope, item_id_of(request), body.get("call_id"), body["answers"], remarks,
+            principal_of(request).name, services.settings, utcnow())
+        view = {"disposition": disposition_view(done.disposition), "work_item": item_view(done.item),
+                "appointment_id": done.appointment.id if done.appointment else None,
+                "enriched": sorted(done.enriched)}
+    await dispositions.nudge(services, done.item.agent_id, done.disposition.agent_id)
+    return web.json_response(view, status=201)
+
+
+async def owed_disposition(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SERVICES].sessions() as session:
+        call = await calling.owed_disposition(session, principal.user_id)
+    if call is None:
+        return web.json_response({"call": None})
+    return web.json_response({"call": {"id": call.id, "work_item_id": call.work_item_id,
+                                       "state": call.state, "ended_at": _iso(call.ended_at)}})
+
+
+async def campaign_form(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    scope = await scope_of(request)
+    async with request.app[SERVICES].sessions() as session:
+        campaign = await get_campaign(session, scope, int(raw) if raw.isdigit() and len(raw) < 12 else -1)
+        return web.json_response({"campaign_id": campaign.id, "form": campaign.form,
+                                  "expires_on": campaign.expires_on.isoformat()
+                                  if isinstance(campaign.expires_on, dt.date) else None})
+
+
+ROUTES = [
+    ("POST", "/api/v1/work/{item_id}/call", call_work_item, at_least("agent"),
+     "Call the work item's customer (click-to-call through the campaign's trunk and mode); "
+     "409 disposition_required while a disposition is owed, 422 number_dnd"),
+    ("POST", "/api/v1/work/{item_id}/dispositions", submit_disposition, at_least("agent"),
+     "Submit a disposition (call_id optional; answers per the campaign's form; remarks)"),
+    ("GET", "/api/v1/dispositions/owed", owed_disposition, at_least("agent"),
+     "The caller's call from a work item still waiting for its disposition, if any"),
+    ("GET", "/api/v1/campaigns/{id}/form", campaign_form, at_least("agent"),
+     "A campaign's disposition form (data: questions, branches, outcomes)"),
+]
