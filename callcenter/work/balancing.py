@@ -96,13 +96,18 @@ async def open_loads(session: AsyncSession, agent_ids, today: dt.date) -> dict[i
 
 
 async def write_plan(session: AsyncSession, plan: list[dict], now: dt.datetime) -> None:
-    """``plan``: [{"b_id": item id, "b_agent": agent id or None}], written in chunks."""
-    stmt = (update(_W).where(_W.c.id == bindparam("b_id"))
-            .values(agent_id=bindparam("b_agent"), allocated_at=bindparam("b_at"), updated_at=now))
-    for row in plan:
-        row["b_at"] = now if row["b_agent"] is not None else None
-    for start in range(0, len(plan), CHUNK):
-        await session.execute(stmt, plan[start:start + CHUNK])
+    """``plan``: [{"b_id": item id, "b_agent": agent id or None}], written in
+    chunks, grouped by agent (neighbouring entries of the agent index)."""
+    given = sorted((row for row in plan if row["b_agent"] is not None),
+                   key=lambda row: (row["b_agent"], row["b_id"]))
+    released = [row for row in plan if row["b_agent"] is None]
+    to_agent = (update(_W).where(_W.c.id == bindparam("b_id"))
+                .values(agent_id=bindparam("b_agent"), allocated_at=now, updated_at=now))
+    to_nobody = (update(_W).where(_W.c.id == bindparam("b_id"))
+                 .values(agent_id=None, allocated_at=None, updated_at=now))
+    for stmt, rows in ((to_agent, given), (to_nobody, [{"b_id": r["b_id"]} for r in released])):
+        for start in range(0, len(rows), CHUNK):
+            await session.execute(stmt, rows[start:start + CHUNK])
 
 
 def assign(items, choose, result: AllocationResult, left: list[int] | None = None) -> list[dict]:
