@@ -400,3 +400,78 @@ def test_every_change_is_audited_with_the_cli_actor(cfg, capsys):
     assert all(r[0].startswith("cli:") and len(r[0]) > 4 for r in rows)
     assert rows[0][2:4] == ("user", "1")
     assert '"name": "ivan"' in rows[0][4] and "sip_md5" not in rows[0][4]
+
+
+# ---------------------------------------------------------------- organisation (issue 3)
+
+def test_org_commands_and_user_placement(cfg, capsys, tmp_path):
+    assert run(capsys, "location", "add", "north", "--title", "North centre", "--config", cfg)[0] == 0
+    code, out, err = run(capsys, "location", "add", "north", "--config", cfg)
+    assert code == 1 and "already exists" in err
+    code, out, err = run(capsys, "store", "add", "DEL01", "--title", "Karol Bagh", "--location", "north",
+                         "--language", "hi", "--city", "Delhi", "--config", cfg)
+    assert code == 0, err
+    code, out, err = run(capsys, "store", "add", "DEL02", "--title", "X", "--location", "north",
+                         "--language", "xx", "--config", cfg)
+    assert code == 1 and "invalid language" in err
+    assert run(capsys, "team", "add", "alpha", "--location", "north", "--config", cfg)[0] == 0
+
+    code, out, err = run(capsys, "user", "add", "asha", "--role", "agent", "--store", "DEL01",
+                         "--display-name", "Asha K", "--employee-id", "E1", "--languages", "hi,en",
+                         "--mobile", "9876543210", "--config", cfg)
+    assert code == 0, err
+    assert field(out, "place") == "store executive, store DEL01, location north"
+    assert db_rows(cfg, "SELECT u.display_name, u.employee_id, u.agent_kind, u.languages, l.code "
+                        "FROM users u JOIN locations l ON l.id = u.location_id WHERE u.name='asha'") == [
+        ("Asha K", "E1", "store", "hi,en", "north")]
+    code, out, err = run(capsys, "user", "add", "tl", "--role", "teamlead", "--team", "alpha", "--config", cfg)
+    assert code == 0 and field(out, "place") == "team alpha, location north"
+    code, out, err = run(capsys, "user", "add", "bad", "--role", "agent", "--kind", "center",
+                         "--store", "DEL01", "--config", cfg)
+    assert code == 1 and "not a store" in err
+    code, out, err = run(capsys, "user", "add", "bad", "--role", "agent", "--store", "NOPE", "--config", cfg)
+    assert code == 1 and "unknown store" in err
+    assert db_rows(cfg, "SELECT count(*) FROM users WHERE name='bad'") == [(0,)]
+
+    code, out, err = run(capsys, "store", "list", "--config", cfg)
+    assert out.splitlines()[0].split() == ["CODE", "NAME", "CITY", "REGION", "LANGUAGE", "LOCATION", "ACTIVE"]
+    assert "DEL01" in out and "Karol Bagh" in out
+    code, out, err = run(capsys, "team", "list", "--config", cfg)
+    assert "alpha" in out and "north" in out
+    code, out, err = run(capsys, "user", "list", "--config", cfg)
+    assert "store DEL01" in out
+
+
+def test_store_import_from_a_file_all_or_nothing(cfg, capsys, tmp_path):
+    run(capsys, "location", "add", "south", "--config", cfg)
+    bad = tmp_path / "stores.csv"
+    bad.write_text("Store Code,Store Name,City,Language,Location\n"
+                   "BLR01,Indiranagar,Bengaluru,Kannada,south\n"
+                   "BLR02,Jayanagar,Bengaluru,kn,mars\n")
+    code, out, err = run(capsys, "store", "import", str(bad), "--config", cfg)
+    assert code == 1 and "row 3: unknown location 'mars'" in out and "nothing was imported" in err
+    assert db_rows(cfg, "SELECT count(*) FROM stores") == [(0,)]
+    bad.write_text(bad.read_text().replace("mars", "south"))
+    code, out, err = run(capsys, "store", "import", str(bad), "--config", cfg)
+    assert code == 0 and "2 created" in out, err
+    assert db_rows(cfg, "SELECT code, language FROM stores ORDER BY code") == [("BLR01", "kn"), ("BLR02", "kn")]
+    assert db_rows(cfg, "SELECT count(*) FROM audit_log WHERE action='store.import'") == [(1,)]
+
+
+def test_user_set_password(cfg, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("first password here\n"))
+    assert run(capsys, "user", "add", "gwen", "--role", "agent", "--password-stdin", "--config", cfg)[0] == 0
+    code, out, err = run(capsys, "user", "set-password", "gwen", "--config", cfg)
+    assert code == 0, err
+    generated = field(out, "login password")
+    (pw_hash,) = db_rows(cfg, "SELECT password_hash FROM users WHERE name='gwen'")[0]
+    assert PasswordHasher().verify(pw_hash, generated)
+    monkeypatch.setattr("sys.stdin", io.StringIO("second password here\n"))
+    code, out, err = run(capsys, "user", "set-password", "gwen", "--password-stdin", "--config", cfg)
+    assert code == 0 and "second password" not in out and "login password:" not in out
+    (pw_hash,) = db_rows(cfg, "SELECT password_hash FROM users WHERE name='gwen'")[0]
+    assert PasswordHasher().verify(pw_hash, "second password here")
+    everything = repr(db_rows(cfg, "SELECT * FROM audit_log"))
+    assert generated not in everything and "second password" not in everything
+    code, out, err = run(capsys, "user", "set-password", "nobody", "--config", cfg)
+    assert code == 1 and "no user named" in err
