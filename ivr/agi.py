@@ -78,15 +78,20 @@ def arguments(env: dict[str, str]) -> list[str]:
 
 @dataclass(frozen=True)
 class AgiResult:
-    """A 200 reply: ``result`` (an int when numeric), ``data`` in brackets,
-    ``endpos`` of a playback."""
-    result: int | str
+    """A 200 reply: ``result`` as sent (digits of GET DATA keep their leading
+    zeros), ``data`` in brackets, ``endpos`` of a playback."""
+    result: str
     data: str | None = None
     endpos: int | None = None
 
     @property
+    def code(self) -> int | None:
+        """The result as a number (STREAM FILE's digit code, 0, -1), if it is one."""
+        return int(self.result) if re.fullmatch(r"-?[0-9]{1,12}", self.result) else None
+
+    @property
     def failed(self) -> bool:
-        return self.result == -1
+        return self.result == "-1"
 
     @property
     def timed_out(self) -> bool:
@@ -100,13 +105,10 @@ def parse_result(line: str) -> AgiResult:
         if not m:
             raise AgiProtocolError(f"unreadable AGI reply {line[:80]!r}")
         value, data, endpos = m.groups()
-        result: int | str = int(value) if re.fullmatch(r"-?\d{1,12}", value) else value
-        return AgiResult(result, data, int(endpos) if endpos is not None else None)
+        return AgiResult(value, data, int(endpos) if endpos is not None else None)
     if line.startswith("511"):
         raise AgiHangup("command not permitted on a dead channel")
-    if line.startswith("510"):
-        raise AgiCommandError(f"Asterisk: {line[:120]}")
-    if line.startswith("520"):
+    if line.startswith("510") or line.startswith("520"):
         raise AgiCommandError(f"Asterisk: {line[:120]}")
     raise AgiProtocolError(f"unexpected AGI reply {line[:80]!r}")
 

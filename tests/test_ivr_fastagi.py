@@ -96,7 +96,7 @@ async def test_a_good_session_gets_its_environment_and_replies(agi_server):
     assert await good_session(server.port) == b"ANSWER\n"
     env = server.handler.envs[0]
     assert env["agi_arg_1"] == "8062247000" and env["agi_callerid"] == "9876543210"
-    assert server.handler.results == [AgiResult(0)]
+    assert server.handler.results == [AgiResult("0")]
     await until(lambda: server.active == 0)
 
 
@@ -246,11 +246,12 @@ async def test_a_forged_or_truncated_environment_never_reaches_the_handler(agi_s
 
 
 def test_reply_parsing():
-    assert parse_result("200 result=0 endpos=12345") == AgiResult(0, None, 12345)
-    assert parse_result("200 result=49 endpos=800") == AgiResult(49, None, 800)
-    assert parse_result("200 result=12 (timeout)") == AgiResult(12, "timeout")
+    assert parse_result("200 result=0 endpos=12345") == AgiResult("0", None, 12345)
+    assert parse_result("200 result=49 endpos=800").code == 49
+    assert parse_result("200 result=05 (timeout)") == AgiResult("05", "timeout")
     assert parse_result("200 result= (timeout)").timed_out
-    assert parse_result("200 result=1 (a (b) c)") == AgiResult(1, "a (b) c")
+    assert parse_result("200 result=*1").code is None
+    assert parse_result("200 result=1 (a (b) c)") == AgiResult("1", "a (b) c")
     assert parse_result("200 result=-1 endpos=0").failed
     with pytest.raises(AgiHangup):
         parse_result("511 Command Not Permitted on a dead channel or intercept routine")
