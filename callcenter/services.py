@@ -30,6 +30,8 @@ from callcenter.work import sweeper as work_sweeper
 from dialer.effects import CallEffects
 from dialer.service import ClickToCall
 from monitoring.metrics import Metrics, gauge
+from web.hub import Hub
+from web.live_calls import LiveCallReporter
 
 log = logging.getLogger(__name__)
 ABANDONED_KEPT_SECONDS = 600
@@ -46,6 +48,8 @@ class Services:
     tracker: CallTracker | None = None
     dialer: ClickToCall | None = None
     effects: CallEffects | None = None
+    hub: Hub | None = None                      # the pages' live sockets (web/hub.py)
+    live_calls: LiveCallReporter | None = None  # call steps to the hub
     ami: AmiLink | None = None
     pbx_sync: PbxConfigSync | None = None
     directory: Directory | None = None
@@ -184,6 +188,11 @@ async def _open(s: Services) -> None:
     s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings)
     s.tracker.reporter = s.effects
     s.effects.start()
+    s.hub = Hub(s)
+    await s.hub.start()
+    s.live_calls = LiveCallReporter(s.effects, s.hub, s.dialer, s.sessions)
+    s.tracker.reporter = s.live_calls
+    s.live_calls.start()
     s.pbx_sync = PbxConfigSync(settings, s.sessions, on_trunks=s.on_trunks)
     syncing = settings.pbx.managed or settings.pbx.sync_config
     if syncing:
@@ -209,6 +218,10 @@ async def close_services(s: Services) -> None:
         await s.dialer.close()
     if s.ami is not None:
         await s.ami.close()
+    if s.live_calls is not None:
+        await s.live_calls.close()
+    if s.hub is not None:
+        await s.hub.close()
     if s.effects is not None:
         await s.effects.close()
     if s.asterisk is not None:

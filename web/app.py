@@ -15,7 +15,7 @@ from callcenter.config import Settings
 from callcenter.errors import DomainError
 from callcenter.services import close_services, open_services
 from dialer import http as calls_http
-from web import errors, openapi
+from web import errors, live_calls, openapi
 from web.auth import PUBLIC, AuthError, at_least, authenticate
 from web.feature_routes import FEATURE_ROUTES
 from web.keys import SERVICES
@@ -76,6 +76,8 @@ ROUTES = [
     ("GET", "/api/v1/calls/{call_id}/recording", calls_http.get_recording, at_least("agent"),
      "The call's recording (WAV, HTTP range requests)"),
     ("GET", "/api/v1/trunks", list_trunks, at_least("teamlead"), "Channels per trunk"),
+    ("GET", "/ws", live_calls.live_socket, at_least("agent"),
+     "The page's live socket (WebSocket): calls, reminders, bucket counts"),
     *FEATURE_ROUTES,
 ]
 
@@ -141,7 +143,12 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await close_services(app[SERVICES])
 
+    async def close_sockets(app: web.Application):
+        if app[SERVICES].hub is not None:
+            await app[SERVICES].hub.close_sockets()
+
     app.cleanup_ctx.append(services_ctx)
+    app.on_shutdown.append(close_sockets)
     for method, path, handler, _roles, _summary in ROUTES:
         app.router.add_route(method, path, handler)
     app.router.add_static("/static/", STATIC, name="static", follow_symlinks=False, show_index=False)

@@ -99,6 +99,12 @@ async def _user_still_fits(services, session: BrowserSession) -> bool:
     return hit[1] and hit[2] == session.role
 
 
+async def still_valid(services, session_id: str) -> bool:
+    """The session exists and its user still fits it (for long-lived sockets)."""
+    session = await load(services, session_id)
+    return session is not None and await _user_still_fits(services, session)
+
+
 async def current(request: web.Request) -> BrowserSession | None:
     """The request's valid browser session (from its cookie), or None. Sets
     ``request[SESSION]``; looked up once per request."""
