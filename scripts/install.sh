@@ -9,11 +9,15 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 missing=""
-for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2; do
+for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $pkg"
     fi
 done
+# npm fetches the pages' front-end packages (any node/npm on the PATH will do)
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 if [ -n "$missing" ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "install.sh: missing packages:$missing (run as root)" >&2
@@ -36,6 +40,20 @@ have=$(cat "$STAMP" 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
     "$VENV/bin/pip" install -q -e '.[test]'
     echo "$want" > "$STAMP"
+fi
+
+# Front-end packages (web/package.json, locked): `npm ci` when the lock changed;
+# the files the pages load are copied to web/static/vendor (neither committed).
+WEB_STAMP="$REPO/web/node_modules/.callcenter-install-stamp"
+want=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+have=$(cat "$WEB_STAMP" 2>/dev/null || true)
+if [ "$want" != "$have" ] || [ ! -f web/node_modules/htmx.org/dist/htmx.min.js ]; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$WEB_STAMP"
+fi
+mkdir -p web/static/vendor
+if ! cmp -s web/node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js; then
+    cp web/node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js
 fi
 
 "$REPO/scripts/build-pbx-root.sh"

@@ -1,0 +1,242 @@
+/* The live call panel and notifications: one WebSocket to /ws per page.
+ *
+ * DOM events (on document), for the pages' own scripts:
+ *   cc:hello        detail: the hello message {user, calls, now}
+ *   cc:call         detail: {call, mine}          every call step this page may see
+ *   cc:call-ended   detail: {call, recovered}     one of MY calls ended (once per call per page;
+ *                                                 recovered: learnt from hello after a reconnect)
+ *   cc:reminder     detail: the reminder message
+ *   cc:bucket-counts detail: the bucket_counts message
+ *   cc:message      detail: any message (including the above)
+ * window.ccLive: {calls, serverNow(), csrfToken(), postJSON(url, body)}.
+ * No framework; no inline script (the pages' CSP forbids it). */
+(function () {
+  "use strict";
+
+  var STATES = ["queued", "agent_ringing", "customer_ringing", "connected", "ended"];
+  var STATE_TEXT = {
+    queued: "Waiting for a free line…",
+    agent_ringing: "Ringing your phone…",
+    customer_ringing: "Ringing the customer…",
+    connected: "Connected",
+    ended: "Call ended"
+  };
+  var REASON_TEXT = {
+    completed: "completed",
+    agent_no_answer: "you did not answer your phone",
+    agent_busy: "your phone was busy",
+    agent_rejected: "you declined on your phone",
+    agent_unreachable: "your phone could not be reached",
+    agent_hungup: "you hung up",
+    agent_cancelled: "cancelled",
+    customer_busy: "the customer was busy",
+    customer_no_answer: "the customer did not answer",
+    customer_rejected: "the customer declined",
+    customer_unreachable: "the customer was unreachable (switched off or out of coverage)",
+    invalid_number: "invalid number",
+    originate_timeout: "the call could not be placed",
+    originate_failed: "the call could not be placed",
+    pbx_disconnected: "the phone system was disconnected",
+    trunk_full: "no free line",
+    cancelled: "cancelled"
+  };
+
+  var body = document.body;
+  var me = Number(body.getAttribute("data-user-id")) || null;
+  var panel = document.getElementById("call-panel");
+  var notes = document.getElementById("notifications");
+  var status = document.getElementById("live-status");
+  var calls = new Map();          // id -> latest call message
+  var endedFired = new Set();     // my calls whose cc:call-ended was fired
+  var shown = null;               // id of the call in the panel
+  var offset = 0;                 // server clock - this clock (ms)
+  var socket = null, retry = 0, retryTimer = null, tickTimer = null, closing = false;
+
+  function emit(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+  function serverNow() { return Date.now() + offset; }
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  function postJSON(url, data) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify(data || {})
+    });
+  }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function clock(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+    var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+    return h ? h + ":" + mm : mm;
+  }
+  function setStatus(state) { if (status) status.setAttribute("data-state", state); }
+
+  // -- the panel -------------------------------------------------------------
+  function timerText(call) {
+    if (call.state === "connected" && call.connected_at) {
+      return clock((serverNow() - Date.parse(call.connected_at)) / 1000);
+    }
+    if (call.state === "ended" && call.talk_seconds !== null && call.talk_seconds !== undefined) {
+      return "talked " + clock(call.talk_seconds);
+    }
+    return "";
+  }
+
+  function render() {
+    if (!panel) return;
+    var call = shown ? calls.get(shown) : null;
+    clearInterval(tickTimer);
+    tickTimer = null;
+    panel.textContent = "";
+    if (!call) { panel.hidden = true; panel.removeAttribute("data-state"); return; }
+    panel.hidden = false;
+    panel.setAttribute("data-state", call.state);
+    panel.setAttribute("data-call-id", call.id);
+    var text = STATE_TEXT[call.state] || call.state;
+    if (call.state === "ended") {
+      text += " — " + (REASON_TEXT[call.end_reason] || call.end_reason || "ended");
+    }
+    panel.appendChild(el("span", "state", text));
+    var timer = el("span", "timer", timerText(call));
+    panel.appendChild(timer);
+    if (call.state !== "ended") {
+      var hang = el("button", "danger hangup", "Hang up");
+      hang.type = "button";
+      hang.addEventListener("click", function () {
+        hang.disabled = true;
+        postJSON("/api/v1/calls/" + encodeURIComponent(call.id) + "/hangup").catch(function () {
+          hang.disabled = false;
+        });
+      });
+      panel.appendChild(hang);
+    } else {
+      var close = el("button", "secondary close", "Close");
+      close.type = "button";
+      close.setAttribute("aria-label", "Close the call panel");
+      close.addEventListener("click", function () { shown = null; render(); });
+      panel.appendChild(close);
+    }
+    if (call.state === "connected") {
+      tickTimer = setInterval(function () { timer.textContent = timerText(call); }, 1000);
+    }
+  }
+
+  function onCall(call, recovered) {
+    var known = calls.get(call.id);
+    if (known && STATES.indexOf(known.state) > STATES.indexOf(call.state)) return;  // stale step
+    calls.set(call.id, call);
+    var mine = me !== null && call.agent_id === me;
+    emit("cc:call", { call: call, mine: mine });
+    if (!mine) return;
+    if (call.state !== "ended" || !shown || shown === call.id || calls.get(shown).state === "ended") {
+      shown = call.id;
+    }
+    render();
+    if (call.state === "ended" && !endedFired.has(call.id)) {
+      endedFired.add(call.id);
+      emit("cc:call-ended", { call: call, recovered: !!recovered });
+    }
+  }
+
+  // -- notifications -----------------------------------------------------------
+  function onReminder(msg) {
+    emit("cc:reminder", msg);
+    if (!notes) return;
+    var key = msg.id !== undefined ? "reminder-" + msg.id : null;
+    if (key && document.getElementById(key)) return;
+    var note = el("div", "note" + (msg.missed ? " missed" : ""));
+    if (key) note.id = key;
+    note.setAttribute("role", "status");
+    var dismiss = el("button", "secondary", "×");
+    dismiss.type = "button";
+    dismiss.setAttribute("aria-label", "Dismiss");
+    dismiss.addEventListener("click", function () { note.remove(); });
+    note.appendChild(dismiss);
+    note.appendChild(el("strong", null, msg.title || (msg.missed ? "Missed follow-up" : "Follow-up due")));
+    var line = msg.text || msg.message || msg.customer_name || "";
+    if (line) { note.appendChild(document.createElement("br")); note.appendChild(el("span", null, line)); }
+    if (msg.due_at) {
+      note.appendChild(document.createElement("br"));
+      note.appendChild(el("span", "muted", "Due " + new Date(msg.due_at).toLocaleString([], {
+        dateStyle: "medium", timeStyle: "short" })));
+    }
+    if (msg.url && msg.url.charAt(0) === "/" && msg.url.charAt(1) !== "/") {
+      var link = el("a", null, " Open");
+      link.href = msg.url;
+      note.appendChild(link);
+    }
+    notes.appendChild(note);
+  }
+
+  // -- the socket ----------------------------------------------------------------
+  function onMessage(event) {
+    var msg;
+    try { msg = JSON.parse(event.data); } catch (e) { return; }
+    if (msg.now) offset = Date.parse(msg.now) - Date.now();
+    emit("cc:message", msg);
+    if (msg.type === "hello") {
+      retry = 0;
+      (msg.calls || []).forEach(function (call) { onCall(call, true); });
+      emit("cc:hello", msg);
+    } else if (msg.type === "call" && msg.call) {
+      onCall(msg.call, false);
+    } else if (msg.type === "reminder") {
+      onReminder(msg);
+    } else if (msg.type === "bucket_counts") {
+      emit("cc:bucket-counts", msg);
+    }
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (closing || (socket && socket.readyState <= 1)) return;
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    socket = new WebSocket(url);
+    socket.addEventListener("open", function () { setStatus("online"); });
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", function (event) {
+      setStatus("offline");
+      socket = null;
+      if (event.code === 4001) {  // the session ended: log in again
+        location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+        return;
+      }
+      schedule();
+    });
+  }
+
+  function schedule() {
+    if (closing || retryTimer) return;
+    var delay = Math.min(30000, 1000 * Math.pow(2, retry)) * (0.75 + Math.random() * 0.5);
+    retry = Math.min(retry + 1, 5);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && !socket) { retry = 0; connect(); }
+  });
+  window.addEventListener("online", function () { retry = 0; connect(); });
+  window.addEventListener("pagehide", function () { closing = true; if (socket) socket.close(1000); });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { closing = false; retry = 0; connect(); }  // back from the bfcache
+  });
+
+  // htmx requests from the pages carry the session's CSRF token too
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  window.ccLive = { calls: calls, serverNow: serverNow, csrfToken: csrfToken, postJSON: postJSON };
+  connect();
+})();
