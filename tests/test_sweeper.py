@@ -98,6 +98,10 @@ async def test_the_loop_nudges_agents_and_reminds_once(sessions, org, settings):
     due = [e for e, who in hub.sent if who == bala and e["type"] == "reminder"]
     assert [i["item_id"] for i in due[0]["items"]] == [soon.id]
     assert due[0]["items"][0]["kind"] == "followup" and due[0]["items"][0]["url"].endswith(f"item={soon.id}")
+    # one notification's worth for the panel's notifications, too
+    assert due[0]["title"] == "Follow-up due" and due[0]["url"] == due[0]["items"][0]["url"]
+    assert due[0]["text"].startswith("Customer ") and due[0]["id"]
+    assert missed[0]["missed"] is True and missed[0]["title"] == "Missed follow-up"
     hub.sent.clear()
     assert await loop.tick(now + MIN) == {"moved": 0, "reminded": 0}  # each reminder once
     assert hub.sent == []

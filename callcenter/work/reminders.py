@@ -47,14 +47,32 @@ async def _describe(session: AsyncSession, rows, tz: str | None) -> list[dict]:
         kind = {"future_followup": "followup", "non_contact": "retry"}.get(item.bucket, "missed")
         due = utc(item.next_attempt_at if kind == "retry" else item.followup_at)
         customer = names.get(item.customer_id, "")
+        when = f"{due.astimezone(zone):%H:%M}" if due else None
         out.append({"item_id": item.id, "customer_id": item.customer_id, "customer": customer,
                     "campaign": campaign, "bucket": item.bucket, "kind": kind, "agent_id": item.agent_id,
-                    "due_at": due.isoformat() if due else None,
-                    "text": f"{KIND_TEXT[kind]}: {customer}"
-                            + (f" at {due.astimezone(zone):%H:%M}" if due else ""),
+                    "due_at": due.isoformat() if due else None, "when": when,
+                    "text": f"{KIND_TEXT[kind]}: {customer}" + (f" at {when}" if when else ""),
                     "url": f"/customers/{item.customer_id}?item={item.id}"})
     out.sort(key=lambda r: r["due_at"] or "")
     return out
+
+
+def message(items: list[dict]) -> dict:
+    """The ``reminder`` message pushed to a panel: ``items`` for the buckets
+    page, plus one notification's worth (title, text, url, due_at, missed, id)
+    for web/static/panel.js."""
+    missed_only = all(i["kind"] == "missed" for i in items)
+    msg = {"type": "reminder", "items": items, "missed": missed_only}
+    if len(items) == 1:
+        first = items[0]
+        msg.update(id=f"{first['item_id']}-{first['due_at']}", title=KIND_TEXT[first["kind"]],
+                   text=first["customer"] + (f" at {first['when']}" if first["when"] else ""),
+                   url=first["url"], due_at=first["due_at"])
+    else:
+        names = ", ".join(i["customer"] for i in items[:5]) + ("…" if len(items) > 5 else "")
+        msg.update(title=f"{len(items)} missed follow-ups" if missed_only else f"{len(items)} calls due soon",
+                   text=names, url="/buckets?bucket=" + ("pending_followup" if missed_only else "future_followup"))
+    return msg
 
 
 def _rows(*where):

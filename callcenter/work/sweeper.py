@@ -101,10 +101,9 @@ class WorkLoop:
             if entry["agent_id"] is not None:
                 missed_by_agent.setdefault(entry["agent_id"], []).append(entry)
         for agent_id, items in missed_by_agent.items():
-            await publish(self.services, {"type": "reminder", "items": items[:MISSED_PUSHED_PER_AGENT]},
-                          [agent_id])
+            await publish(self.services, reminders.message(items[:MISSED_PUSHED_PER_AGENT]), [agent_id])
         for agent_id, items in due.items():
-            await publish(self.services, {"type": "reminder", "items": items}, [agent_id])
+            await publish(self.services, reminders.message(items), [agent_id])
         return {"moved": swept["moved"], "reminded": sum(len(v) for v in due.values())}
 
 
