@@ -61,6 +61,7 @@ class PlacedCall:
     requested_at: float
     originated_at: float | None = None
     work_item_id: int | None = None  # placed from a work item (the panel opens its form)
+    customer_id: int | None = None
 
 
 def to_datetime(ts: float | None) -> dt.datetime | None:
@@ -107,7 +108,8 @@ class ClickToCall:
             raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
         call_id = uuid.uuid4().hex
         placed = PlacedCall(call_id, agent.id, agent.name, trunk.name, mode, channel,
-                            numbers.dial_digits(e164), "", time.time(), None, link.get("work_item_id"))
+                            numbers.dial_digits(e164), "", time.time(), None,
+                            link.get("work_item_id"), link.get("customer_id"))
         legs = self._legs(placed)
         queueing = self.settings.calls.queue_wait > 0
         outcome, current = await self.accounting.start_call(  # claim the agent + reserve, atomically

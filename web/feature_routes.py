@@ -5,7 +5,8 @@ from callcenter.customers import http as customers_http, pages as customers_page
 from callcenter.org import http as org_http, pages as org_pages
 from callcenter.reports import http as reports_http, pages as reports_pages
 from callcenter.work import http as work_http, pages as work_pages
-from callcenter.work import disposition_http
+from callcenter.work import disposition_http, disposition_pages
+from callcenter.customers import profile_http, profile_pages
 from web import session_http
 
 FEATURE_ROUTES = [
@@ -14,6 +15,7 @@ FEATURE_ROUTES = [
     *campaigns_http.ROUTES, *campaigns_pages.ROUTES,
     *customers_http.ROUTES, *customers_pages.ROUTES,
     *work_http.ROUTES, *work_pages.ROUTES,
-    *disposition_http.ROUTES,
+    *disposition_http.ROUTES, *disposition_pages.ROUTES,
+    *profile_http.ROUTES, *profile_pages.ROUTES,
     *reports_http.ROUTES, *reports_pages.ROUTES,
 ]

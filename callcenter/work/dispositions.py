@@ -197,19 +197,8 @@ def _plain(value):
 
 
 async def nudge(services, *agent_ids) -> None:
-    """Tell the agents' open pages that bucket counts changed (if the hub runs)."""
-    hub = getattr(services, "hub", None)
-    publish = getattr(hub, "publish", None)
-    if publish is None:
-        return
-    try:
-        for agent_id in agent_ids:
-            if agent_id is not None:
-                await _maybe_await(publish({"type": "bucket_counts", "agent_id": agent_id}))
-    except Exception:  # a lost nudge costs a refresh, never the disposition
-        log.exception("publishing bucket counts failed")
+    """Tell the agents' open pages that bucket counts changed (if the hub runs;
+    never raises: a lost nudge costs a refresh, never the disposition)."""
+    from callcenter.work.sweeper import publish
 
-
-async def _maybe_await(value):
-    if hasattr(value, "__await__"):
-        await value
+    await publish(services, {"type": "bucket_counts"}, {a for a in agent_ids if a is not None})
