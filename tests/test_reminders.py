@@ -54,7 +54,7 @@ async def test_due_soon_holds_followups_and_retries_within_the_lead_time(session
     assert [r["item_id"] for r in due] == [retry.id, followup.id]  # soonest first
     assert [r["kind"] for r in due] == ["retry", "followup"]
     local = (now + 10 * MIN).astimezone(zoneinfo.ZoneInfo(TZ))
-    assert due[1]["text"] == f"Follow-up due: Meera at {local:%H:%M}"
+    assert due[1]["text"] == f"Follow-up due: Meera (at {local:%H:%M})"
 
 
 async def test_missed_lists_pending_followups_most_overdue_first(sessions, org):

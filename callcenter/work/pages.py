@@ -136,6 +136,7 @@ async def allocate_page(request: web.Request) -> web.Response:
         await publish(services, {"type": "bucket_counts"}, result.per_agent)
     return render(request, "work/allocate.html", {
         "campaigns": campaigns, "waiting": waiting, "teams": teams, "modes": MODE_LABELS,
+        "first_waiting": next((c.id for c in campaigns if waiting.get(c.id)), None),
         "result": result, "error": error, "form": form}, status=422 if error else 200)
 
 

@@ -24,6 +24,7 @@ from callcenter.work.models import Appointment, WorkItem
 
 LIMIT = 50
 KIND_TEXT = {"followup": "Follow-up due", "retry": "Retry due", "missed": "Missed follow-up"}
+WHEN_TEXT = {"followup": "at", "retry": "at", "missed": "was due"}
 
 
 def _window(now: dt.datetime, lead_minutes: int):
@@ -47,11 +48,12 @@ async def _describe(session: AsyncSession, rows, tz: str | None) -> list[dict]:
         kind = {"future_followup": "followup", "non_contact": "retry"}.get(item.bucket, "missed")
         due = utc(item.next_attempt_at if kind == "retry" else item.followup_at)
         customer = names.get(item.customer_id, "")
-        when = f"{due.astimezone(zone):%H:%M}" if due else None
+        when = (f"{due.astimezone(zone):%H:%M}" if kind != "missed" else f"{due.astimezone(zone):%d %b, %H:%M}") \
+            if due else None
         out.append({"item_id": item.id, "customer_id": item.customer_id, "customer": customer,
                     "campaign": campaign, "bucket": item.bucket, "kind": kind, "agent_id": item.agent_id,
                     "due_at": due.isoformat() if due else None, "when": when,
-                    "text": f"{KIND_TEXT[kind]}: {customer}" + (f" at {when}" if when else ""),
+                    "text": f"{KIND_TEXT[kind]}: {customer}" + (f" ({WHEN_TEXT[kind]} {when})" if when else ""),
                     "url": f"/customers/{item.customer_id}?item={item.id}"})
     out.sort(key=lambda r: r["due_at"] or "")
     return out
@@ -66,7 +68,8 @@ def message(items: list[dict]) -> dict:
     if len(items) == 1:
         first = items[0]
         msg.update(id=f"{first['item_id']}-{first['due_at']}", title=KIND_TEXT[first["kind"]],
-                   text=first["customer"] + (f" at {first['when']}" if first["when"] else ""),
+                   text=first["customer"] + (f" ({WHEN_TEXT[first['kind']]} {first['when']})"
+                                             if first["when"] else ""),
                    url=first["url"], due_at=first["due_at"])
     else:
         names = ", ".join(i["customer"] for i in items[:5]) + ("…" if len(items) > 5 else "")
