@@ -1,3 +1,87 @@
-"""Routes of this feature: (method, path, handler, roles, summary), collected by
-web/feature_routes.py into the app's one routes table."""
-ROUTES: list = []
+"""Customers JSON API: the DND list (list, check, add, import, remove) and,
+collected here, the customer uploads of callcenter/uploads/http.py."""
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from callcenter.campaigns.http import json_object, query_int
+from callcenter.customers import dnd, dnd_import
+from callcenter.customers.exceptions import DndInvalid
+from callcenter.uploads import http as uploads_http
+from callcenter.uploads import service as uploads
+from web.auth import at_least, principal_of, scope_of
+from web.keys import SERVICES
+
+
+async def list_dnd(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    limit = query_int(request, "limit", 50, 1, 500)
+    offset = query_int(request, "offset", 0)
+    async with services.sessions() as session:
+        rows, total = await dnd.list_numbers(session, search=request.query.get("q") or None,
+                                             limit=limit, offset=offset)
+    return web.json_response({"total": total, "limit": limit, "offset": offset,
+                              "numbers": [dnd.dnd_json(r) for r in rows]})
+
+
+async def check_dnd(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    number = unquote(request.match_info["number"])
+    async with services.sessions() as session:
+        listed = await dnd.is_dnd(session, number, services.settings.calls.default_region)
+    return web.json_response({"number": number, "dnd": listed})
+
+
+async def add_dnd(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request)
+    if set(body) != {"number"} or not isinstance(body["number"], str):
+        raise DndInvalid("send {\"number\": \"...\"}", field="number")
+    async with services.sessions() as session:
+        number, added = await dnd.add_number(session, body["number"], actor=principal_of(request).name,
+                                             region=services.settings.calls.default_region)
+        await session.commit()
+    return web.json_response({"number": number, "added": added}, status=201 if added else 200)
+
+
+async def remove_dnd(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.sessions() as session:
+        number = await dnd.remove_number(session, unquote(request.match_info["number"]),
+                                         actor=principal_of(request).name,
+                                         region=services.settings.calls.default_region)
+        await session.commit()
+    return web.json_response({"number": number, "removed": True})
+
+
+async def receive_dnd_file(request: web.Request):
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    dnd_import.may_import(scope)
+    saved = await uploads_http.receive_file(request)
+    async with services.sessions() as session:
+        upload = await dnd_import.validate_dnd_upload(session, scope, saved,
+                                                      actor=principal_of(request).name,
+                                                      settings=services.settings)
+        await session.commit()
+    return upload
+
+
+async def upload_dnd(request: web.Request) -> web.Response:
+    upload = await receive_dnd_file(request)
+    return web.json_response(uploads.upload_json(upload), status=201)
+
+
+ROUTES = [
+    *uploads_http.ROUTES,
+    ("GET", "/api/v1/dnd", list_dnd, at_least("manager"), "The DND list (q= digits, limit=, offset=)"),
+    ("POST", "/api/v1/dnd", add_dnd, at_least("manager"), "Add one number to the DND list"),
+    ("POST", "/api/v1/dnd/uploads", upload_dnd, at_least("manager"),
+     "Import DND numbers (CSV or XLSX, multipart field 'file'): the validation report; "
+     "commit with POST /api/v1/uploads/{id}/commit"),
+    ("GET", "/api/v1/dnd/{number}", check_dnd, at_least("manager"), "Is a number on the DND list?"),
+    ("DELETE", "/api/v1/dnd/{number}", remove_dnd, at_least("admin"),
+     "Take a number off the DND list (admins)"),
+]

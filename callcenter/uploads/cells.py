@@ -143,9 +143,11 @@ def parse_mobile(value, region: str = "IN", *, mobile_only: bool = True) -> str 
     except InvalidNumber as exc:
         raise CellError(f"{text!r}: {exc}") from None
     if mobile_only:
-        kind = phonenumbers.number_type(phonenumbers.parse(number))
+        parsed = (phonenumbers.PhoneNumber(country_code=91, national_number=int(number[3:]))
+                  if number.startswith("+91") else phonenumbers.parse(number))
+        kind = phonenumbers.number_type(parsed)
+        if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+            raise CellError(f"{text!r} is a landline number, not a mobile")
         if kind not in _MOBILE_TYPES:
-            name = {phonenumbers.PhoneNumberType.FIXED_LINE: "a landline"}.get(kind, "not a mobile")
-            raise CellError(f"{text!r} is {name} number, not a mobile" if name == "a landline"
-                            else f"{text!r} is not a mobile number")
+            raise CellError(f"{text!r} is not a mobile number")
     return number

@@ -1,0 +1,150 @@
+"""Importing a DND list from CSV or XLSX, like a customer upload: a
+validation pass (report per row: ``new``, ``listed`` (on the list already),
+``duplicate``, ``invalid``), then a commit, all or nothing, refused when a
+row is invalid, the file changed, or it was committed already.
+Numbers may be landlines too (a DND list is not only mobiles)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter import audit
+from callcenter.customers import dnd
+from callcenter.customers.models import Upload
+from callcenter.errors import DomainError
+from callcenter.models import utcnow
+from callcenter.org.scope import Scope
+from callcenter.uploads import store as files
+from callcenter.uploads.cells import CellError, parse_mobile
+from callcenter.uploads.exceptions import (EmptySpreadsheet, UploadNotCommittable,
+                                           UploadNotFound)
+from callcenter.uploads.spreadsheet import open_spreadsheet
+from callcenter.uploads.validate import SHOWN_PROBLEMS, staged_path
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+class DndNotAllowed(DomainError):
+    error_id = "forbidden"
+    status = 403
+
+
+def may_import(scope: Scope) -> None:
+    if not (scope.sees_all or (scope.role == "manager" and scope.user_id is not None)):
+        raise DndNotAllowed("only managers and admins change the DND list")
+
+
+def _read_lines(f, count: int) -> list[str]:
+    return [line.strip() for _, line in zip(range(count), f) if line.strip()]
+
+
+def _parse_batch(rows, region: str) -> list:
+    out = []
+    for number, cells in rows:
+        try:
+            mobile = parse_mobile(cells.get("mobile", ""), region, mobile_only=False)
+            reason = None if mobile else "the number is empty"
+        except CellError as exc:
+            mobile, reason = None, str(exc)
+        out.append((number, mobile, reason))
+        if len(out) == BATCH:
+            break
+    return out
+
+
+async def validate_dnd_upload(session: AsyncSession, scope: Scope, saved: files.SavedFile, *,
+                              actor: str, settings) -> Upload:
+    may_import(scope)
+    directory = settings.uploads_dir
+    staged = staged_path(directory, saved.stored_name)
+    counts = {"total": 0, "invalid": 0, "duplicates": 0, "listed": 0, "new": 0}
+    invalid_rows, skipped_rows = [], []
+    try:
+        sheet = await asyncio.to_thread(open_spreadsheet, saved.path, "dnd", name=saved.original_name,
+                                        max_bytes=settings.work.upload_max_mb * 1024 * 1024)
+        seen: dict[str, int] = {}
+        with sheet, files.ReportWriter(files.report_path(directory, saved.stored_name)) as report, \
+                open(staged, "w") as stage:
+            rows = iter(sheet)
+            while batch := await asyncio.to_thread(_parse_batch, rows, settings.calls.default_region):
+                on_list = await dnd.listed(session, {m for _, m, _ in batch if m})
+                for number, mobile, reason in batch:
+                    counts["total"] += 1
+                    status, note = "new", ""
+                    if reason:
+                        status, note = "invalid", reason
+                    elif mobile in seen:
+                        status, note = "duplicate", f"the same number as row {seen[mobile]}: skipped"
+                    elif mobile in on_list:
+                        status, note = "listed", "on the DND list already"
+                    if mobile and mobile not in seen:
+                        seen[mobile] = number
+                    counts[{"new": "new", "invalid": "invalid", "duplicate": "duplicates",
+                            "listed": "listed"}[status]] += 1
+                    report.add(number, status, note, mobile)
+                    shown = invalid_rows if status == "invalid" else skipped_rows
+                    if status in ("invalid", "duplicate") and len(shown) < SHOWN_PROBLEMS:
+                        shown.append({"row": number, "status": status, "reason": note, "mobile": mobile})
+                    if status == "new":
+                        stage.write(mobile + "\n")
+        if counts["total"] == 0:
+            raise EmptySpreadsheet("the file has a header but no numbers")
+    except BaseException:
+        files.delete(directory, saved.stored_name)
+        staged.unlink(missing_ok=True)
+        raise
+    upload = Upload(kind="dnd", campaign_id=None, original_name=saved.original_name,
+                    stored_name=saved.stored_name,
+                    status="rejected" if counts["invalid"] else "validated",
+                    total=counts["total"], valid=counts["total"] - counts["invalid"],
+                    invalid=counts["invalid"], duplicates_in_file=counts["duplicates"],
+                    duplicates_existing=counts["listed"], dnd=0, created_by=actor[:60],
+                    report={"sha256": saved.sha256, "size": saved.size, "format": sheet.format,
+                            "columns": [c for c in sheet.columns if c], "to_commit": counts["new"],
+                            "new": counts["new"], "invalid_rows": invalid_rows,
+                            "skipped_rows": skipped_rows})
+    session.add(upload)
+    await session.flush()
+    audit.record(session, actor, "upload.validate", "upload", upload.id, kind="dnd",
+                 file=saved.original_name, status=upload.status, **counts)
+    return upload
+
+
+async def commit_upload(sessions, scope: Scope, upload_id: int, *, actor: str, settings) -> dict:
+    """Add the upload's new numbers to the DND list, in one transaction."""
+    may_import(scope)
+    async with sessions() as session:
+        upload = await session.get(Upload, upload_id)
+        if upload is None or upload.kind != "dnd":
+            raise UploadNotFound("no such upload", upload_id=upload_id)
+        if upload.status == "committed":
+            raise UploadNotCommittable("the upload was committed already", reason="committed")
+        if upload.status != "validated" or upload.invalid:
+            raise UploadNotCommittable(
+                f"the upload has {upload.invalid} invalid row(s): fix them and upload the file "
+                "again (nothing was committed)", reason="invalid_rows")
+        path = files.stored_path(settings.uploads_dir, upload.stored_name)
+        staged = staged_path(settings.uploads_dir, upload.stored_name)
+        if not (path.exists() and staged.exists()) or \
+                await asyncio.to_thread(files.file_sha256, path) != upload.report.get("sha256"):
+            raise UploadNotCommittable("the uploaded file changed or is gone since it was "
+                                       "validated: upload it again", reason="file_changed")
+        claimed = await session.execute(update(Upload).where(
+            Upload.id == upload_id, Upload.status == "validated").values(status="committing"))
+        if claimed.rowcount != 1:
+            raise UploadNotCommittable("the upload is being committed already", reason="committed")
+        added = 0
+        with open(staged) as f:
+            while numbers := await asyncio.to_thread(_read_lines, f, BATCH):
+                added += await dnd.add_numbers(session, numbers, "import", actor, audited=False)
+        now = utcnow()
+        await session.execute(update(Upload).where(Upload.id == upload_id).values(
+            status="committed", committed_at=now, report={**upload.report, "committed": {"added": added}}))
+        audit.record(session, actor, "upload.commit", "upload", upload_id, kind="dnd", added=added)
+        await session.commit()
+    log.info("DND upload %s committed: %d numbers added", upload_id, added)
+    return {"upload_id": upload_id, "status": "committed", "added": added}

@@ -1,0 +1,158 @@
+"""Customer uploads JSON API: upload a file for a campaign (validation
+report), read it, download the full report, commit it (then allocate)."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from callcenter.campaigns import service as campaigns
+from callcenter.campaigns.http import local_today, path_id, query_int
+from callcenter.uploads import commit as committing
+from callcenter.uploads import service, store
+from callcenter.uploads.exceptions import SpreadsheetError, TooLarge, UploadNotCommittable
+from callcenter.uploads.validate import validate_customers
+from web import csrf
+from web.auth import at_least, principal_of, scope_of
+from web.keys import SERVICES
+
+FILE_FIELD = "file"
+
+
+def max_bytes(settings) -> int:
+    return settings.work.upload_max_mb * 1024 * 1024
+
+
+async def receive_file(request: web.Request) -> store.SavedFile:
+    """The multipart field ``file`` saved under a server-made name (a page's
+    form has its ``_csrf`` field first: web.csrf checks it)."""
+    settings = request.app[SERVICES].settings
+    limit = max_bytes(settings)
+    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+        raise TooLarge(f"the file is larger than {settings.work.upload_max_mb} MB", max_bytes=limit)
+    if request.content_type != "multipart/form-data":
+        raise SpreadsheetError("send the file as multipart/form-data in the field 'file'")
+    reader = await csrf.multipart(request)
+    while (part := await reader.next()) is not None:
+        if part.name == FILE_FIELD and part.filename:
+            return await store.save_part(part, settings.uploads_dir, limit)
+        await part.release()
+    raise SpreadsheetError("no file: send it in the multipart field 'file'")
+
+
+async def upload_customers(request: web.Request) -> web.Response:
+    upload = await receive_and_validate(request)
+    return web.json_response(service.upload_json(upload), status=201)
+
+
+async def receive_and_validate(request: web.Request):
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    campaign_id = path_id(request)
+    async with services.sessions() as session:   # refuse before storing anything
+        await campaigns.get_managed(session, scope, campaign_id)
+    saved = await receive_file(request)
+    async with services.sessions() as session:
+        upload = await validate_customers(session, scope, campaign_id, saved,
+                                          actor=principal_of(request).name,
+                                          settings=services.settings,
+                                          today=local_today(services.settings))
+        await session.commit()
+    return upload
+
+
+async def list_campaign_uploads(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        campaign = await campaigns.get_managed(session, scope, path_id(request))
+        rows = await service.list_uploads(session, scope, campaign_id=campaign.id,
+                                          limit=query_int(request, "limit", 50, 1, 500),
+                                          offset=query_int(request, "offset", 0))
+    return web.json_response({"uploads": [service.upload_json(u, problems=False) for u in rows]})
+
+
+async def list_uploads(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    kind = request.query.get("kind") or None
+    if kind is not None and kind not in service.KINDS:
+        raise UploadNotCommittable(f"kind must be one of {', '.join(service.KINDS)}")
+    async with services.sessions() as session:
+        rows = await service.list_uploads(session, scope, kind=kind,
+                                          limit=query_int(request, "limit", 50, 1, 500),
+                                          offset=query_int(request, "offset", 0))
+    return web.json_response({"uploads": [service.upload_json(u, problems=False) for u in rows]})
+
+
+async def get_upload(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        upload = await service.get_upload(session, scope, path_id(request))
+    return web.json_response(service.upload_json(upload))
+
+
+async def download_report(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        upload = await service.get_upload(session, scope, path_id(request))
+    path = service.report_file(services.settings, upload)
+    return web.FileResponse(path, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="upload-{upload.id}-report.csv"'})
+
+
+async def commit_body(request: web.Request) -> dict:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or set(body) - {"allocate", "team_id", "agent_ids"}:
+        raise UploadNotCommittable("the body is a JSON object with allocate, team_id, agent_ids",
+                                   reason="invalid_request")
+    return body
+
+
+async def commit_upload(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    body = await commit_body(request)
+    upload_id = path_id(request)
+    async with services.sessions() as session:
+        upload = await service.get_upload(session, scope, upload_id)
+    if upload.kind == "dnd":
+        from callcenter.customers import dnd_import
+        result = await dnd_import.commit_upload(services.sessions, scope, upload_id,
+                                         actor=principal_of(request).name, settings=services.settings)
+        return web.json_response(result)
+    agent_ids = body.get("agent_ids")
+    if agent_ids is not None and not (isinstance(agent_ids, list)
+                                      and all(isinstance(a, int) for a in agent_ids)):
+        raise UploadNotCommittable("agent_ids must be a list of ids", reason="invalid_request")
+    team_id = body.get("team_id")
+    if team_id is not None and not isinstance(team_id, int):
+        raise UploadNotCommittable("team_id must be an id", reason="invalid_request")
+    result = await committing.commit_and_allocate(
+        services.sessions, scope, upload_id, actor=principal_of(request).name,
+        settings=services.settings, today=local_today(services.settings),
+        allocate=body.get("allocate") or "none", team_id=team_id, agent_ids=agent_ids)
+    return web.json_response(result)
+
+
+ROUTES = [
+    ("POST", "/api/v1/campaigns/{id}/uploads", upload_customers, at_least("manager"),
+     "Upload customers (CSV or XLSX, multipart field 'file'): the validation report"),
+    ("GET", "/api/v1/campaigns/{id}/uploads", list_campaign_uploads, at_least("manager"),
+     "A campaign's uploads"),
+    ("GET", "/api/v1/uploads", list_uploads, at_least("manager"), "Customer and DND uploads (kind=)"),
+    ("GET", "/api/v1/uploads/{id}", get_upload, at_least("manager"),
+     "An upload's validation report (counts, first problems)"),
+    ("GET", "/api/v1/uploads/{id}/report.csv", download_report, at_least("manager"),
+     "The full validation report as CSV (row, status, mobile, reason)"),
+    ("POST", "/api/v1/uploads/{id}/commit", commit_upload, at_least("manager"),
+     "Commit an upload all or nothing; then allocate (allocate: none/store/language/round_robin)"),
+]
