@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser import WebClient, WebUser, add_web_user, base_url  # noqa: F401
+from tests.browser import WebClient, WebUser, add_web_user
 from tests.harness import TrunkSpec
 from tests.test_reports_service import DAY, build_world
 

@@ -245,3 +245,22 @@ async def test_me_is_the_callers_own_figures(sessions, world):
     assert mine["overview"]["agent"]["name"] == "asha"
     assert mine["overview"]["progress"] == 0.4
     assert mine["day"]["attempts"] == 4 and mine["day"]["hours"] == {"0": 1, "9": 2, "23": 1}
+
+
+async def test_many_agents_read_by_time_give_the_same_figures(sessions, world, monkeypatch):
+    """Above WIDE agents the day's figures come through the time indexes and a
+    subquery of the scope; they must equal the per-agent path's."""
+    from callcenter.reports import selection
+
+    day = local_day(DAY, ZONE)
+    async with sessions() as s:
+        narrow_daily = [r.as_dict() for r in await daily(s, scope_of(world, "admin"), Filters(), day)]
+        narrow_overview = [r.as_dict() for r in await overview(s, scope_of(world, "admin"), Filters(), day)]
+        monkeypatch.setattr(selection, "WIDE", 1)
+        everyone = await selection.agents(s, scope_of(world, "admin"), Filters())
+        wide = selection.members(everyone, scope_of(world, "admin"))
+        assert wide.everyone is not None and wide.wide
+        assert [r.as_dict() for r in await daily(s, scope_of(world, "admin"), Filters(), day)] == narrow_daily
+        assert [r.as_dict() for r in await overview(s, scope_of(world, "admin"), Filters(), day)] == narrow_overview
+    asha = next(r for r in narrow_daily if r["agent"]["name"] == "asha")
+    assert asha["attempts"] == 4

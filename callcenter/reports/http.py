@@ -19,7 +19,7 @@ from web.auth import at_least, scope_of
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
-CSV_CHUNK = 500          # agents per grouped query while streaming a CSV
+CSV_CHUNK = 500          # report rows per write while streaming a CSV
 DEFAULT_LIMIT = 1000
 
 
@@ -62,29 +62,24 @@ def _filter_words(filters: service.Filters) -> list:
                                      ("store", filters.store_id), ("campaign", filters.campaign_id)) if v]
 
 
-async def _pages(fetch, session, scope, filters, day, to_rows):
-    """Chunks of CSV rows, CSV_CHUNK agents at a time."""
-    offset = 0
-    while True:
-        rows = await fetch(session, scope, filters, day, limit=CSV_CHUNK, offset=offset)
-        yield to_rows(rows)
-        if len(rows) < CSV_CHUNK:
-            return
-        offset += CSV_CHUNK
+async def _chunks(rows: list, to_rows):
+    """CSV rows, CSV_CHUNK report rows at a time."""
+    for start in range(0, len(rows), CSV_CHUNK):
+        yield to_rows(rows[start:start + CSV_CHUNK])
 
 
 async def overview_report(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     scope, filters, day, csv = await scope_of(request), filters_of(request), day_of(request), wants_csv(request)
-    limit, offset = page_of(request)
+    limit, offset = (None, 0) if csv else page_of(request)  # a CSV has everyone, one query per figure
     async with services.sessions() as session:
         await service.check_filters(session, scope, filters)
-        if csv:
-            name = csv_export.filename("overview", day.date, *_filter_words(filters))
-            return await csv_export.stream(request, name, csv_export.OVERVIEW_HEADER, _pages(
-                service.overview, session, scope, filters, day, csv_export.overview_rows))
         rows = await service.overview(session, scope, filters, day, limit=limit, offset=offset)
-        total = await service.count_agents(session, scope, filters)
+        total = len(rows) if csv else await service.count_agents(session, scope, filters)
+    if csv:
+        name = csv_export.filename("overview", day.date, *_filter_words(filters))
+        return await csv_export.stream(request, name, csv_export.OVERVIEW_HEADER,
+                                       _chunks(rows, csv_export.overview_rows))
     return web.json_response({"date": day.date.isoformat(), "total_agents": total, "limit": limit,
                               "offset": offset, "agents": [r.as_dict() for r in rows],
                               "totals": service.overview_totals(rows)})
@@ -93,16 +88,15 @@ async def overview_report(request: web.Request) -> web.StreamResponse:
 async def agents_report(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     scope, filters, day, csv = await scope_of(request), filters_of(request), day_of(request), wants_csv(request)
-    limit, offset = page_of(request)
+    limit, offset = (None, 0) if csv else page_of(request)
     async with services.sessions() as session:
         await service.check_filters(session, scope, filters)
-        if csv:
-            name = csv_export.filename("agents", day.date, *_filter_words(filters))
-            return await csv_export.stream(request, name, csv_export.DAILY_HEADER, _pages(
-                service.daily, session, scope, filters, day,
-                lambda rows: csv_export.daily_rows(rows, day.date)))
         rows = await service.daily(session, scope, filters, day, limit=limit, offset=offset)
-        total = await service.count_agents(session, scope, filters)
+        total = len(rows) if csv else await service.count_agents(session, scope, filters)
+    if csv:
+        name = csv_export.filename("agents", day.date, *_filter_words(filters))
+        return await csv_export.stream(request, name, csv_export.DAILY_HEADER,
+                                       _chunks(rows, lambda part: csv_export.daily_rows(part, day.date)))
     return web.json_response({"date": day.date.isoformat(), "timezone": day.zone, "total_agents": total,
                               "limit": limit, "offset": offset, "agents": [r.as_dict() for r in rows],
                               "totals": service.day_totals(rows)})

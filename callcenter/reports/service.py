@@ -13,38 +13,23 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.campaigns.models import Campaign
 from callcenter.models import Call, User
-from callcenter.org.models import Location, Store, Team
 from callcenter.org.scope import Scope
 from callcenter.reports import exceptions
 from callcenter.reports.period import Day, hour_key, local_hour
+from callcenter.reports.selection import (
+    MAX_PAGE, WIDE, Agent, Filters, Members, agents, agents_clause, check_filters, count_agents, members,
+    visible_campaign,
+)
 from callcenter.work.models import BUCKETS, Appointment, Disposition, WorkItem
 
 log = logging.getLogger(__name__)
-MAX_PAGE = 5000
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Narrowing inside the caller's scope (never widening it)."""
-    team_id: int | None = None
-    location_id: int | None = None
-    store_id: int | None = None
-    campaign_id: int | None = None
-
-
-@dataclass
-class Agent:
-    id: int
-    name: str
-    display_name: str
-    employee_id: str | None
-    team_id: int | None
-    store_id: int | None
+__all__ = ["MAX_PAGE", "WIDE", "Agent", "AgentDay", "AgentOverview", "Filters", "Members", "agents",
+           "agents_clause", "check_filters", "count_agents", "daily", "daily_for", "day_totals", "me",
+           "members", "overview", "overview_for", "overview_totals", "visible_campaign"]
 
 
 @dataclass
@@ -99,61 +84,6 @@ def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name
 
 
-async def check_filters(session: AsyncSession, scope: Scope, filters: Filters) -> None:
-    """404 for a team, location, store or campaign the caller may not look at."""
-    if filters.team_id is not None:
-        team = await session.get(Team, filters.team_id)
-        if team is None or not (scope.sees_all or team.id == scope.team_id
-                                or (scope.role == "manager" and team.location_id == scope.location_id)):
-            raise exceptions.TeamNotFound("no such team", team_id=filters.team_id)
-    if filters.location_id is not None:
-        location = await session.get(Location, filters.location_id)
-        if location is None or not (scope.sees_all or location.id == scope.location_id):
-            raise exceptions.LocationNotFound("no such location", location_id=filters.location_id)
-    if filters.store_id is not None:
-        store = await session.get(Store, filters.store_id)
-        if store is None or not (scope.sees_all or store.location_id == scope.location_id):
-            raise exceptions.StoreNotFound("no such store", store_id=filters.store_id)
-    if filters.campaign_id is not None:
-        await visible_campaign(session, scope, filters.campaign_id)
-
-
-async def visible_campaign(session: AsyncSession, scope: Scope, campaign_id: int) -> Campaign:
-    """The campaign, if the caller's part of the organisation takes part in it:
-    an admin sees all; others their location's and the organisation-wide ones."""
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None or not (scope.sees_all or campaign.location_id is None
-                                or campaign.location_id == scope.location_id):
-        raise exceptions.CampaignNotFound("no such campaign", campaign_id=campaign_id)
-    return campaign
-
-
-def agents_clause(scope: Scope, filters: Filters):
-    """The active agents in scope, narrowed by the filters."""
-    clause = scope.users() & (User.role == "agent") & User.active.is_(True)
-    if filters.team_id is not None:
-        clause &= User.team_id == filters.team_id
-    if filters.location_id is not None:
-        clause &= User.location_id == filters.location_id
-    if filters.store_id is not None:
-        clause &= User.store_id == filters.store_id
-    return clause
-
-
-async def agents(session: AsyncSession, scope: Scope, filters: Filters, *,
-                 limit: int | None = None, offset: int = 0) -> list[Agent]:
-    query = (select(User.id, User.name, User.display_name, User.employee_id, User.team_id, User.store_id)
-             .where(agents_clause(scope, filters)).order_by(User.name, User.id).offset(offset))
-    if limit is not None:
-        query = query.limit(min(limit, MAX_PAGE))
-    return [Agent(*row) for row in (await session.execute(query)).all()]
-
-
-async def count_agents(session: AsyncSession, scope: Scope, filters: Filters) -> int:
-    return (await session.execute(select(func.count()).select_from(User)
-                                  .where(agents_clause(scope, filters)))).scalar_one()
-
-
 def _campaign(column, filters: Filters):
     return [column == filters.campaign_id] if filters.campaign_id is not None else []
 
@@ -162,17 +92,18 @@ async def overview(session: AsyncSession, scope: Scope, filters: Filters, day: D
                    limit: int | None = None, offset: int = 0) -> list[AgentOverview]:
     """Bucket counts, progress and today's activity per agent (a page of them)."""
     page = await agents(session, scope, filters, limit=limit, offset=offset)
-    return await overview_for(session, page, day, filters)
+    everyone = scope if limit is None and offset == 0 else None
+    return await overview_for(session, page, day, filters, members(page, everyone, filters))
 
 
-async def overview_for(session: AsyncSession, page: list[Agent], day: Day,
-                       filters: Filters = Filters()) -> list[AgentOverview]:
+async def overview_for(session: AsyncSession, page: list[Agent], day: Day, filters: Filters = Filters(),
+                       who: Members | None = None) -> list[AgentOverview]:
     rows = {a.id: AgentOverview(agent=a) for a in page}
     if not rows:
         return []
-    ids = list(rows)
+    who = who or members(page)
     buckets = (select(WorkItem.agent_id, WorkItem.bucket, func.count())
-               .where(WorkItem.agent_id.in_(ids), *_campaign(WorkItem.campaign_id, filters))
+               .where(who.of(WorkItem.agent_id), *_campaign(WorkItem.campaign_id, filters))
                .group_by(WorkItem.agent_id, WorkItem.bucket))
     for agent_id, bucket, n in (await session.execute(buckets)).all():
         if bucket == "closed":
@@ -180,14 +111,14 @@ async def overview_for(session: AsyncSession, page: list[Agent], day: Day,
         elif bucket in BUCKETS:
             rows[agent_id].buckets[bucket] = n
     closed = (select(Disposition.agent_id, func.count())
-              .where(Disposition.agent_id.in_(ids), Disposition.created_at >= day.start,
+              .where(who.on_day(Disposition.agent_id), Disposition.created_at >= day.start,
                      Disposition.created_at < day.end, Disposition.bucket_after == "closed",
                      *_campaign(Disposition.campaign_id, filters))
               .group_by(Disposition.agent_id))
     for agent_id, n in (await session.execute(closed)).all():
         rows[agent_id].closed_today = n
     calls = (select(Call.agent_id, func.count(), func.count(Call.customer_answered_at))
-             .where(Call.agent_id.in_(ids), Call.requested_at >= day.start, Call.requested_at < day.end,
+             .where(who.on_day(Call.agent_id), Call.requested_at >= day.start, Call.requested_at < day.end,
                     *_campaign(Call.campaign_id, filters))
              .group_by(Call.agent_id))
     for agent_id, n, connected in (await session.execute(calls)).all():
@@ -200,38 +131,36 @@ async def daily(session: AsyncSession, scope: Scope, filters: Filters, day: Day,
     """Per agent, the day's attempts, connected calls, talk time, dispositions by
     outcome, appointments booked and calls per local hour."""
     page = await agents(session, scope, filters, limit=limit, offset=offset)
-    return await daily_for(session, page, day, filters)
+    everyone = scope if limit is None and offset == 0 else None
+    return await daily_for(session, page, day, filters, members(page, everyone, filters))
 
 
-async def daily_for(session: AsyncSession, page: list[Agent], day: Day,
-                    filters: Filters = Filters()) -> list[AgentDay]:
+async def daily_for(session: AsyncSession, page: list[Agent], day: Day, filters: Filters = Filters(),
+                    who: Members | None = None) -> list[AgentDay]:
     rows = {a.id: AgentDay(agent=a) for a in page}
     if not rows:
         return []
-    ids, dialect = list(rows), _dialect(session)
+    who, dialect = who or members(page), _dialect(session)
     in_day = (Call.requested_at >= day.start, Call.requested_at < day.end)
-    calls = (select(Call.agent_id, func.count(), func.count(Call.customer_answered_at),
-                    func.coalesce(func.sum(Call.talk_seconds), 0))
-             .where(Call.agent_id.in_(ids), *in_day, *_campaign(Call.campaign_id, filters))
-             .group_by(Call.agent_id))
-    for agent_id, n, connected, talk in (await session.execute(calls)).all():
-        row = rows[agent_id]
-        row.attempts, row.connected, row.talk_seconds = n, connected, float(talk or 0)
     key = hour_key(Call.requested_at, day, dialect).label("hour_key")
-    hours = (select(Call.agent_id, key, func.count())
-             .where(Call.agent_id.in_(ids), *in_day, *_campaign(Call.campaign_id, filters))
+    calls = (select(Call.agent_id, key, func.count(), func.count(Call.customer_answered_at),
+                    func.coalesce(func.sum(Call.talk_seconds), 0))
+             .where(who.on_day(Call.agent_id), *in_day, *_campaign(Call.campaign_id, filters))
              .group_by(Call.agent_id, key))
-    for agent_id, k, n in (await session.execute(hours)).all():
-        hour = local_hour(k, day, dialect)
-        rows[agent_id].hours[hour] = rows[agent_id].hours.get(hour, 0) + n
+    for agent_id, k, n, connected, talk in (await session.execute(calls)).all():
+        row, hour = rows[agent_id], local_hour(k, day, dialect)
+        row.hours[hour] = row.hours.get(hour, 0) + n
+        row.attempts += n
+        row.connected += connected
+        row.talk_seconds += float(talk or 0)
     outcomes = (select(Disposition.agent_id, Disposition.outcome, func.count())
-                .where(Disposition.agent_id.in_(ids), Disposition.created_at >= day.start,
+                .where(who.on_day(Disposition.agent_id), Disposition.created_at >= day.start,
                        Disposition.created_at < day.end, *_campaign(Disposition.campaign_id, filters))
                 .group_by(Disposition.agent_id, Disposition.outcome))
     for agent_id, outcome, n in (await session.execute(outcomes)).all():
         rows[agent_id].dispositions[outcome] = n
     booked = (select(Appointment.agent_id, func.count())
-              .where(Appointment.agent_id.in_(ids), Appointment.created_at >= day.start,
+              .where(who.of(Appointment.agent_id), Appointment.created_at >= day.start,
                      Appointment.created_at < day.end)
               .group_by(Appointment.agent_id))
     if filters.campaign_id is not None:
