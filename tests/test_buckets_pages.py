@@ -124,3 +124,12 @@ async def test_appointments_page_for_a_store_executive(app):
     assert "Visitor" not in other
     manager = await page(app, "manager_n", f"/appointments?store={app.rows['s1']}")
     assert "Visitor" in manager
+
+
+async def test_a_manager_picks_an_agent_first(app):
+    await add(app, "exec1", name="Someone")
+    html = await page(app, "manager_n", "/buckets")
+    assert "Choose an agent" in html and "Someone" not in html
+    assert f'<option value="{app.rows["exec1"]}">' in html
+    assert f'<option value="{app.rows["exec3"]}">' not in html  # the south's agent
+    assert "Someone" in await page(app, "manager_n", f"/buckets?agent={app.rows['exec1']}")

@@ -20,7 +20,10 @@ from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
 
-MAX_AGENTS_LISTED = 2000
+MAX_AGENTS_LISTED = 5000
+# Managers and admins pick an agent first: a whole location's buckets are the
+# reports' business (and far too many rows to page through).
+PICK_AN_AGENT = ("manager", "admin")
 MODE_LABELS = {"store": "Store-wise (each customer to an executive of their store)",
                "language": "Language-wise (call-centre agents speaking the customer's language)",
                "round_robin": "Round-robin over a team"}
@@ -81,6 +84,10 @@ async def buckets_page(request: web.Request) -> web.Response:
     now, today, tz = utcnow(), today_of(settings), settings.web.timezone
     lead = settings.work.reminder_lead_minutes
     error = None
+    if agent_id is None and scope.role in PICK_AN_AGENT:
+        async with services.sessions() as session:
+            agents = await agent_choices(session, scope)
+        return render(request, "work/pick_agent.html", {"agents": agents})
     async with services.sessions() as session:
         counts = await buckets.counts(session, scope, agent_id=agent_id, campaign_id=campaign_id, today=today)
         try:
