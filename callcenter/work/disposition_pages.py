@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -68,6 +68,17 @@ def flash(response: web.StreamResponse, message: str) -> None:
     """A one-shot message for the next page (read and cleared by the page that shows it)."""
     response.set_cookie(FLASH_COOKIE, quote(message[:200]), max_age=60, path="/", httponly=True,
                         samesite="Lax")
+
+
+def read_flash(request: web.Request) -> str | None:
+    """The flash message the previous step left, for the page being rendered
+    (show it, then ``clear_flash(response)``)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    return unquote(raw)[:200] if raw else None
+
+
+def clear_flash(response: web.StreamResponse) -> None:
+    response.del_cookie(FLASH_COOKIE, path="/")
 
 
 def saved_message(done) -> str:

@@ -1,0 +1,110 @@
+"""The agent's round in Debian's chromium (Playwright, headless) against the
+real server, Asterisk and sipp: log in -> customer 360 -> call -> the panel
+follows it -> the disposition form opens when it ends -> the next call is
+refused until it is submitted -> submitted -> back to the buckets, the item
+in the right bucket. Screenshots go to test-artifacts/screenshots/."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from callcenter.models import Trunk, User
+from callcenter.work.models import WorkItem
+from tests import factories as f
+from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
+from tests.browser import WebUser, login, screenshot
+from tests.harness import Agent, TrunkSpec
+from tests.stack import free_port
+
+pytestmark = pytest.mark.pbx
+
+CARRIER_IP = "127.0.0.2"
+PHONE_IP = "127.0.0.13"
+ASHA = WebUser("asha", "agent", password="asha-password-1", display_name="Asha Rao")
+
+
+def watch_console(page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
+    carrier = sipp("uas_answer_bye", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 2500])
+    phone = sipp("uas_answer", PHONE_IP, free_port(PHONE_IP, tcp=False))
+    server = await web_server(agents=[Agent("asha", contact=f"sip:{PHONE_IP}:{phone.port}")],
+                              trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port)], users=[ASHA])
+    async with server.services.sessions() as s, s.begin():
+        north = await f.location(s, "north")
+        store = await f.store(s, north, code="DEL01")
+        asha = (await s.execute(select(User).where(User.name == "asha"))).scalar_one()
+        asha.location_id, asha.store_id = north.id, store.id
+        trunk = (await s.execute(select(Trunk))).scalar_one()
+        camp = await f.campaign(s, "Birthdays March", loc=north, trunk_id=trunk.id)
+        survey = await f.campaign(s, "Walk-in survey", type="new_walkin_survey", loc=north, trunk_id=trunk.id)
+        meera = await f.customer(s, "+919812345678", "Meera Iyer", store=store,
+                                 data={"last_purchase": "Gold chain 22k, 12 g", "loyalty_tier": "Platinum",
+                                       "points": "4200"})
+        ravi = await f.customer(s, "+919812300011", "Ravi Kumar", store=store)
+        item = await f.work_item(s, camp, meera, asha)
+        other = await f.work_item(s, survey, ravi, asha)
+        ids = {"meera": meera.id, "ravi": ravi.id, "item": item.id, "other": other.id}
+    problems = watch_console(page)
+    await login(page, "asha", ASHA.password)
+    await page.wait_for_selector("#live-status[data-state=online]")
+
+    await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
+    assert "Meera Iyer" in await page.inner_text("h1")
+    assert "+919812345678" not in await page.content()  # masked for an agent
+    assert await page.is_hidden("#disposition")
+    await screenshot(page, "customer-360")
+
+    await page.click("#call-button")
+    await page.wait_for_selector("#call-panel:not([hidden])")
+    await page.wait_for_selector("#call-panel[data-state=connected]", timeout=20_000)
+    await screenshot(page, "customer-360-connected")
+    # the form opens by itself when the panel reports the end of this call
+    await page.wait_for_selector("#disposition:not([hidden])", timeout=20_000)
+    assert await page.input_value("#disposition-call")
+    assert await page.is_disabled("#call-button")
+    assert await page.is_hidden('fieldset[data-q="followup_at"]')
+    await screenshot(page, "disposition-open")
+
+    # another customer's page: the call button is held until the disposition is in
+    await page.goto(f"{server.base_url}/customers/{ids['ravi']}?item={ids['other']}")
+    assert "still needs its disposition" in await page.inner_text(".alert")
+    assert await page.is_disabled("#call-button")
+    await page.click("#disposition-open")  # the survey form, for a look at its branches
+    await page.check('fieldset[data-q="talked"] input[value="yes"]')
+    await page.check('fieldset[data-q="wished"] input[value="yes"]')
+    assert await page.is_visible('fieldset[data-q="sp_greeting"]')
+    await screenshot(page, "disposition-survey")
+
+    # back to Meera: the owed form is open again after a reload; submit it
+    await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
+    await page.wait_for_selector("#disposition:not([hidden])")
+    await page.check('fieldset[data-q="talked"] input[value="yes"]')
+    await page.check('fieldset[data-q="wished"] input[value="call_later"]')
+    assert await page.is_visible('fieldset[data-q="followup_at"]')
+    assert await page.is_hidden('fieldset[data-q="visit"]')
+    when = (dt.datetime.now(ZoneInfo("Asia/Kolkata")) + dt.timedelta(days=1)).replace(hour=11, minute=30)
+    await page.fill('input[name="a.followup_at"]', when.strftime("%Y-%m-%dT%H:%M"))
+    await page.fill("#disposition-remarks", "Call after the festival")
+    async with page.expect_navigation():
+        await page.click("#disposition-form button[type=submit]")
+    assert "/buckets" in page.url
+    await screenshot(page, "buckets-after-disposition")
+    async with server.services.sessions() as s:
+        row = await s.get(WorkItem, ids["item"])
+    assert row.bucket == "future_followup" and row.last_call_id
+    # the call button works again
+    await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
+    assert await page.is_enabled("#call-button")
+    assert "Call after the festival" in await page.content()
+    await screenshot(page, "customer-360-history")
+    assert not problems, problems
