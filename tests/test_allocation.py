@@ -294,3 +294,16 @@ async def test_reallocate_from_agents_who_left(sessions, org):
     assert {got[i.id] for i in s1_items} == {org["a2"].id}
     assert {got[i.id] for i in s2_items} == {None}
     assert n_audit == 1
+
+
+async def test_an_item_taken_meanwhile_is_left_to_the_other_allocation(sessions, org):
+    from callcenter.models import utcnow
+    from callcenter.work.balancing import write_plan
+    async with sessions() as s:
+        item = await f.work_item(s, org["camp"], await f.customer(s, store=org["s1"]), org["a1"])
+        await s.commit()
+    async with sessions() as s:  # a plan made when the item was still unallocated
+        written = await write_plan(s, [{"b_id": item.id, "b_agent": org["a2"].id, "b_from": None}], utcnow())
+        await s.commit()
+        assert written == (0, 0)
+        assert (await s.get(WorkItem, item.id)).agent_id == org["a1"].id

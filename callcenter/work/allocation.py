@@ -143,7 +143,7 @@ async def allocate(session: AsyncSession, scope: Scope, campaign_id: int | None,
         callable_ids = set((await session.scalars(callable_campaigns(today))).all())
     result = AllocationResult()
     plan = assign(items, skip_closed(choose, callable_ids), result)
-    await write_plan(session, plan, now)
+    await _write(session, plan, result, now)
     audit.record(session, actor, "work.allocate", "campaign", campaign_id if campaign_id else "-",
                  how=how, allocated=result.allocated, unallocated=result.unallocated,
                  agents=len(result.per_agent), reasons=result.reasons, team_id=team_id,
@@ -151,6 +151,16 @@ async def allocate(session: AsyncSession, scope: Scope, campaign_id: int | None,
     log.info("allocated %d items of campaign %s %s (%d left)", result.allocated, campaign_id, how,
              result.unallocated)
     return result
+
+
+async def _write(session: AsyncSession, plan: list[dict], result: AllocationResult, now) -> None:
+    """Write the plan; items another allocation took meanwhile are not counted."""
+    given, _released = await write_plan(session, plan, now)
+    if given < result.allocated:
+        lost = result.allocated - given
+        log.warning("%d items changed hands during the allocation; left to the other one", lost)
+        result.reasons["changed_meanwhile"] = result.reasons.get("changed_meanwhile", 0) + lost
+        result.allocated = max(0, result.allocated - lost)
 
 
 async def _source_agent(session: AsyncSession, scope: Scope, agent_id: int):
@@ -189,7 +199,7 @@ async def reallocate_result(session: AsyncSession, scope: Scope, from_agent_id: 
         select(*_ITEM_COLS).where(WorkItem.agent_id == from_agent_id, WorkItem.bucket.in_(BUCKETS),
                                   scope.work_items()).order_by(WorkItem.id))).all()
     result = AllocationResult()
-    await write_plan(session, assign(items, choose, result), utcnow())
+    await _write(session, assign(items, choose, result), result, utcnow())
     audit.record(session, actor, "work.reallocate", "user", from_agent_id, how=how,
                  moved=result.allocated, stayed=result.unallocated, reasons=result.reasons,
                  to_agent_ids=sorted(to_agent_ids)[:200] if to_agent_ids else None)
@@ -241,10 +251,10 @@ async def reallocate_from_agents_result(session: AsyncSession, agent_ids, *, act
                 [a for a in agents if a.location_id == location_id], loads)
         return by_language[location_id](item)
 
-    left: list[int] = []
+    left: list = []
     plan = assign(items, choose, result, left)
-    plan.extend({"b_id": item_id, "b_agent": None} for item_id in left)
-    await write_plan(session, plan, utcnow())
+    plan.extend({"b_id": item.id, "b_agent": None, "b_from": item.agent_id} for item in left)
+    await _write(session, plan, result, utcnow())
     audit.record(session, actor, "work.reallocate", "user", ",".join(map(str, gone[:10])),
                  how="headcount", agent_ids=gone[:200], moved=result.allocated,
                  unallocated=result.unallocated, reasons=result.reasons)

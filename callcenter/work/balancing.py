@@ -95,33 +95,38 @@ async def open_loads(session: AsyncSession, agent_ids, today: dt.date) -> dict[i
     return loads
 
 
-async def write_plan(session: AsyncSession, plan: list[dict], now: dt.datetime) -> None:
-    """``plan``: [{"b_id": item id, "b_agent": agent id or None}], written in
-    chunks, grouped by agent (neighbouring entries of the agent index)."""
+async def write_plan(session: AsyncSession, plan: list[dict], now: dt.datetime) -> tuple[int, int]:
+    """Write ``plan`` ([{"b_id": item, "b_agent": new agent or None, "b_from":
+    the agent read with the item}]) in chunks grouped by agent (neighbouring
+    entries of the agent index). A row whose agent changed meanwhile (another
+    allocation got there first) is left alone. Returns the rows written
+    (given to an agent, released)."""
     given = sorted((row for row in plan if row["b_agent"] is not None),
                    key=lambda row: (row["b_agent"], row["b_id"]))
-    released = [row for row in plan if row["b_agent"] is None]
-    to_agent = (update(_W).where(_W.c.id == bindparam("b_id"))
-                .values(agent_id=bindparam("b_agent"), allocated_at=now, updated_at=now))
-    to_nobody = (update(_W).where(_W.c.id == bindparam("b_id"))
-                 .values(agent_id=None, allocated_at=None, updated_at=now))
-    for stmt, rows in ((to_agent, given), (to_nobody, [{"b_id": r["b_id"]} for r in released])):
+    released = [{"b_id": r["b_id"], "b_from": r["b_from"]} for r in plan if r["b_agent"] is None]
+    unchanged = (_W.c.id == bindparam("b_id")) & _W.c.agent_id.is_not_distinct_from(bindparam("b_from"))
+    to_agent = update(_W).where(unchanged).values(agent_id=bindparam("b_agent"), allocated_at=now,
+                                                  updated_at=now)
+    to_nobody = update(_W).where(unchanged).values(agent_id=None, allocated_at=None, updated_at=now)
+    written = [0, 0]
+    for n, (stmt, rows) in enumerate(((to_agent, given), (to_nobody, released))):
         for start in range(0, len(rows), CHUNK):
-            await session.execute(stmt, rows[start:start + CHUNK])
+            written[n] += (await session.execute(stmt, rows[start:start + CHUNK])).rowcount
+    return written[0], written[1]
 
 
-def assign(items, choose, result: AllocationResult, left: list[int] | None = None) -> list[dict]:
+def assign(items, choose, result: AllocationResult, left: list | None = None) -> list[dict]:
     """Run ``choose(item) -> (agent id | None, reason)`` over items; count.
-    The ids no one took are appended to ``left`` when given."""
+    The items no one took are appended to ``left`` when given."""
     plan, per_agent, reasons = [], Counter(), Counter()
     for item in items:
         agent_id, reason = choose(item)
         if agent_id is None:
             reasons[reason] += 1
             if left is not None:
-                left.append(item.id)
+                left.append(item)
         else:
-            plan.append({"b_id": item.id, "b_agent": agent_id})
+            plan.append({"b_id": item.id, "b_agent": agent_id, "b_from": item.agent_id})
             per_agent[agent_id] += 1
     result.allocated += len(plan)
     result.unallocated += sum(reasons.values())
