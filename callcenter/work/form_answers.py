@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from callcenter.calls.numbers import InvalidNumber, normalise
+from callcenter.org.languages import INDIAN
 
-LANGUAGES = {"en": "English", "hi": "Hindi", "ta": "Tamil", "te": "Telugu", "kn": "Kannada",
-             "ml": "Malayalam", "mr": "Marathi", "bn": "Bengali", "gu": "Gujarati",
-             "pa": "Punjabi", "or": "Odia", "as": "Assamese", "ur": "Urdu"}
+# The languages a language question offers unless it lists its own.
+LANGUAGES = INDIAN
 RANGES = {"rating": (1, 5), "nps": (0, 10)}
 
 
