@@ -9,9 +9,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from callcenter.models import AuditEntry
+from callcenter.models import AuditEntry, utcnow
 from callcenter.org.scope import Scope
 from callcenter.work import allocation
+from callcenter.work.balancing import write_plan
 from callcenter.work.exceptions import (AgentNotFound, CampaignClosed, CampaignNotFound,
                                         InvalidAllocation, TeamNotFound, WorkItemNotFound)
 from callcenter.work.models import WorkItem
@@ -297,8 +298,6 @@ async def test_reallocate_from_agents_who_left(sessions, org):
 
 
 async def test_an_item_taken_meanwhile_is_left_to_the_other_allocation(sessions, org):
-    from callcenter.models import utcnow
-    from callcenter.work.balancing import write_plan
     async with sessions() as s:
         item = await f.work_item(s, org["camp"], await f.customer(s, store=org["s1"]), org["a1"])
         await s.commit()
