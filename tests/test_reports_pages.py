@@ -50,8 +50,8 @@ async def test_team_lead_overview_links_to_buckets_and_reassign(site):
     assert resp.status == 200
     html = await resp.text()
     assert "Asha" in html and "Arjun" in html and "Bala" not in html and "Chitra" not in html
-    assert f'href="/?agent={w.a1.id}"' in html
-    assert f'href="/?agent={w.a1.id}&amp;bucket=fresh"' in html
+    assert f'href="/buckets?agent={w.a1.id}"' in html
+    assert f'href="/buckets?agent={w.a1.id}&amp;bucket=fresh"' in html
     assert f'href="/work/reassign?agent={w.a1.id}"' in html
     assert 'href="/api/v1/reports/overview?format=csv"' in html
     assert '<progress max="1" value="0.4">' in html

@@ -25,6 +25,14 @@ PAGE_SIZE = 100
 BUCKET_LABELS = {"fresh": "Fresh", "non_contact": "Non-contact", "future_followup": "Future follow-up",
                  "pending_followup": "Pending follow-up", "appointment": "Appointment"}
 
+OUTCOME_LABELS = {"not_talked": "Not reached", "call_later": "Call later", "appointment": "Will visit",
+                  "closed": "Closed"}
+
+
+def outcome_label(outcome: str) -> str:
+    """A disposition outcome in words (the default form's, else the id made readable)."""
+    return OUTCOME_LABELS.get(outcome) or outcome.replace("_", " ").capitalize()
+
 
 def link(path: str, **params) -> str:
     """``path`` with the non-empty ``params`` as its query string."""
@@ -84,12 +92,14 @@ async def daily_page(request: web.Request) -> web.Response:
     busy = [h for h in range(24) if totals["hours"].get(str(h))]
     hours = list(range(min(busy + [9]), max(busy + [20]) + 1))
     params = filter_params(filters)
-    outcomes = sorted({o for r in rows for o in r.dispositions})
+    known = list(OUTCOME_LABELS)
+    outcomes = sorted({o for r in rows for o in r.dispositions}, key=lambda o: (known.index(o) if o in known
+                                                                                 else len(known), o))
     return render(request, "reports/daily.html", {
         "rows": rows, "totals": totals, "hours": hours, "outcomes": outcomes, "day": day,
         "today": today(day.zone), "total_agents": total, "page": page,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), "filters": filters, "params": params,
-        "choices": choices, "link": link, "duration": duration,
+        "choices": choices, "link": link, "duration": duration, "outcome_label": outcome_label,
         "csv_url": link("/api/v1/reports/agents", format="csv", date=day.date.isoformat(), **params)})
 
 
@@ -113,6 +123,7 @@ async def campaign_page(request: web.Request) -> web.Response:
     date = day.date.isoformat() if day else None
     return render(request, "reports/campaign.html", {
         "report": report, "day": day, "bucket_labels": BUCKET_LABELS, "duration": duration,
+        "outcome_label": outcome_label,
         "today": today(services.settings.web.timezone),
         "csv_url": link(f"/api/v1/reports/campaigns/{report.campaign_id}", format="csv", date=date)})
 
