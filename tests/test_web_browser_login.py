@@ -1,7 +1,10 @@
 """In Debian's chromium (Playwright, headless) against the real server, Asterisk
-and sipp: log in, see the live panel follow a real call, log out.
+and sipp: log in, see the live panel follow a real call (and recover after
+the socket drops), see a reminder, log out.
 Screenshots go to test-artifacts/screenshots/."""
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -80,6 +83,17 @@ async def test_the_panel_follows_a_real_call_live(web_server, page, sipp):
     await screenshot(page, "panel-connected-laptop", full_page=False)
     await page.set_viewport_size({"width": 390, "height": 844})
 
+    # the server drops the socket (a restart, a network blip): the page reconnects
+    # and the hello puts the call back in the panel, still connected
+    await page.evaluate("""() => {
+        window.__hellos = 0;
+        document.addEventListener('cc:hello', () => window.__hellos++);
+    }""")
+    await server.services.hub.close_sockets()
+    await page.wait_for_function("() => window.__hellos >= 1")
+    assert await page.get_attribute("#call-panel", "data-state") == "connected"
+    await page.wait_for_selector("#live-status[data-state=online]")
+
     await page.wait_for_selector("#call-panel[data-state=ended]", timeout=20_000)
     text = await page.inner_text("#call-panel .state")
     assert text == "Call ended — completed", text
@@ -90,4 +104,17 @@ async def test_the_panel_follows_a_real_call_live(web_server, page, sipp):
     await screenshot(page, "panel-ended")
     await page.click("#call-panel .close")
     assert await page.is_hidden("#call-panel")
+
+    # a reminder published for asha shows as a note (and as cc:reminder)
+    due = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)).isoformat()
+    await server.services.hub.publish({"type": "reminder", "id": 7, "title": "Follow-up due",
+                                       "text": "Call Priya Sharma back <b>today</b>", "due_at": due,
+                                       "url": "/buckets?bucket=future_follow_up"},
+                                      user_ids=[server.user_ids["asha"]])
+    note = page.locator("#reminder-7")
+    await note.wait_for()
+    assert "Call Priya Sharma back <b>today</b>" in await note.inner_text()  # text, never markup
+    await screenshot(page, "reminder")
+    await note.locator("button").click()
+    assert await note.count() == 0
     assert not problems, problems

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from callcenter.models import AuditEntry, User
 from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebClient, WebUser
+from web.throttle import ADDRESS_FACTOR
 
 pytestmark = pytest.mark.pbx
 
@@ -178,3 +179,19 @@ async def test_a_disabled_or_re_roled_user_loses_the_session(web_server, web_cli
     assert resp.status == 401  # disabled: the password no longer opens anything
     assert (await ravi.login("ravi", RAVI.password)).status == 303  # a new session, new role
     assert await logged_in(ravi)
+
+
+async def test_one_address_guessing_across_many_names_is_stopped(web_server, web_client):
+    server = await web_server(users=[RAVI])
+    web = server.services.settings.web
+    server.services.settings.web = dataclasses.replace(web, login_max_failures=1, lockout_minutes=1)
+    browser = web_client(server)
+    for n in range(ADDRESS_FACTOR - 1):
+        assert (await browser.login(f"guess{n}", "spray-password")).status == 401
+    assert (await web_client(server).login("ravi", RAVI.password)).status == 303  # not yet
+    assert (await browser.login("guess-last", "spray-password")).status == 401
+    resp = await web_client(server).login("ravi", RAVI.password)
+    assert resp.status == 429 and "Too many failed logins" in await resp.text()
+    async with server.services.sessions() as session:
+        locks = (await session.scalars(select(AuditEntry.details).where(AuditEntry.action == "login.lockout"))).all()
+    assert [d["locked"] for d in locks].count("address") == 1

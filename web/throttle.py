@@ -4,7 +4,7 @@ serve process).
 Failed logins are counted per user name and per client address over a window
 of ``settings.web.lockout_minutes``. At ``login_max_failures`` failures for a
 name, that name is locked for ``lockout_minutes`` (even the right password is
-refused meanwhile). An address is locked at ``ADDRESS_FACTOR`` times as many
+refused meanwhile). An address is locked at ``ADDRESS_FACTOR`` (20) times as many
 failures: a whole store or call-center floor often reaches the server from one
 address, so one person's typos must not lock out the others, while one
 address guessing across many names is still stopped."""
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-ADDRESS_FACTOR = 5
+ADDRESS_FACTOR = 20
 
 
 class LoginThrottle:

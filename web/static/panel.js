@@ -8,7 +8,7 @@
  *   cc:reminder     detail: the reminder message
  *   cc:bucket-counts detail: the bucket_counts message
  *   cc:message      detail: any message (including the above)
- * window.ccLive: {calls, serverNow(), csrfToken(), postJSON(url, body)}.
+ * window.ccLive: {calls, serverNow(), csrfToken(), postJSON(url, body), localTime(iso)}.
  * No framework; no inline script (the pages' CSP forbids it). */
 (function () {
   "use strict";
@@ -78,6 +78,16 @@
     var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
     var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
     return h ? h + ":" + mm : mm;
+  }
+  // a time in the call center's configured zone (settings.web.timezone), as the pages show times
+  function localTime(iso) {
+    var options = { dateStyle: "medium", timeStyle: "short" };
+    var zone = body.getAttribute("data-timezone");
+    try {
+      return new Date(iso).toLocaleString([], zone ? Object.assign({ timeZone: zone }, options) : options);
+    } catch (e) {
+      return new Date(iso).toLocaleString([], options);
+    }
   }
   function setStatus(state) { if (status) status.setAttribute("data-state", state); }
 
@@ -167,11 +177,10 @@
     if (line) { note.appendChild(document.createElement("br")); note.appendChild(el("span", null, line)); }
     if (msg.due_at) {
       note.appendChild(document.createElement("br"));
-      note.appendChild(el("span", "muted", "Due " + new Date(msg.due_at).toLocaleString([], {
-        dateStyle: "medium", timeStyle: "short" })));
+      note.appendChild(el("span", "muted", "Due " + localTime(msg.due_at)));
     }
     if (msg.url && msg.url.charAt(0) === "/" && msg.url.charAt(1) !== "/") {
-      var link = el("a", null, " Open");
+      var link = el("a", "open", "Open");
       link.href = msg.url;
       note.appendChild(link);
     }
@@ -237,6 +246,7 @@
     event.detail.headers["X-CSRF-Token"] = csrfToken();
   });
 
-  window.ccLive = { calls: calls, serverNow: serverNow, csrfToken: csrfToken, postJSON: postJSON };
+  window.ccLive = { calls: calls, serverNow: serverNow, csrfToken: csrfToken, postJSON: postJSON,
+                    localTime: localTime };
   connect();
 })();
