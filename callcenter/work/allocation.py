@@ -89,7 +89,8 @@ async def _chosen_agents(session: AsyncSession, scope: Scope, *, team_id=None, a
             or (scope.role == "teamlead" and scope.team_id == team_id))
         if not in_scope:
             raise TeamNotFound("no such team", team_id=team_id)
-        return [a for a in await active_agents(session, scope, User.team_id == team_id) if a.id not in exclude]
+        members = await active_agents(session, scope, User.team_id == team_id)
+        return [a for a in members if a.id not in exclude]
     if not agent_ids:
         raise InvalidAllocation("name a team or the agents", field="agent_ids")
     wanted = sorted(set(agent_ids))

@@ -219,7 +219,8 @@ async def appointments_page(request: web.Request) -> web.Response:
     stores, found, error = [], None, None
     async with services.sessions() as session:
         if scope.role != "agent":
-            query = select(Store.id, Store.code, Store.name).where(Store.active.is_(True)).order_by(Store.code)
+            query = (select(Store.id, Store.code, Store.name).where(Store.active.is_(True))
+                     .order_by(Store.code))
             if not scope.sees_all:
                 query = query.where(Store.location_id == scope.location_id)
             stores = (await session.execute(query)).all()

@@ -48,12 +48,14 @@ async def _describe(session: AsyncSession, rows, tz: str | None) -> list[dict]:
         kind = {"future_followup": "followup", "non_contact": "retry"}.get(item.bucket, "missed")
         due = utc(item.next_attempt_at if kind == "retry" else item.followup_at)
         customer = names.get(item.customer_id, "")
-        when = (f"{due.astimezone(zone):%H:%M}" if kind != "missed" else f"{due.astimezone(zone):%d %b, %H:%M}") \
-            if due else None
+        when = None
+        if due is not None:
+            when = f"{due.astimezone(zone):{'%d %b, %H:%M' if kind == 'missed' else '%H:%M'}}"
         out.append({"item_id": item.id, "customer_id": item.customer_id, "customer": customer,
                     "campaign": campaign, "bucket": item.bucket, "kind": kind, "agent_id": item.agent_id,
                     "due_at": due.isoformat() if due else None, "when": when,
-                    "text": f"{KIND_TEXT[kind]}: {customer}" + (f" ({WHEN_TEXT[kind]} {when})" if when else ""),
+                    "text": f"{KIND_TEXT[kind]}: {customer}"
+                            + (f" ({WHEN_TEXT[kind]} {when})" if when else ""),
                     "url": f"/customers/{item.customer_id}?item={item.id}"})
     out.sort(key=lambda r: r["due_at"] or "")
     return out
@@ -74,7 +76,8 @@ def message(items: list[dict]) -> dict:
     else:
         names = ", ".join(i["customer"] for i in items[:5]) + ("…" if len(items) > 5 else "")
         msg.update(title=f"{len(items)} missed follow-ups" if missed_only else f"{len(items)} calls due soon",
-                   text=names, url="/buckets?bucket=" + ("pending_followup" if missed_only else "future_followup"))
+                   text=names,
+                   url="/buckets?bucket=" + ("pending_followup" if missed_only else "future_followup"))
     return msg
 
 
@@ -121,7 +124,8 @@ async def entering(session: AsyncSession, now: dt.datetime, lead_minutes: int, s
     fresh = []
     for query in (followups, retries):
         for item, campaign in (await session.execute(query)).all():
-            key = (item.id, utc(item.followup_at if item.bucket == "future_followup" else item.next_attempt_at))
+            due = item.followup_at if item.bucket == "future_followup" else item.next_attempt_at
+            key = (item.id, utc(due))
             if key not in sent:
                 sent[key] = key[1]
                 fresh.append((item, campaign))
@@ -146,7 +150,8 @@ async def _store_in_scope(session: AsyncSession, scope: Scope, store_id: int) ->
     store = await session.get(Store, store_id)
     allowed = store is not None and (
         scope.sees_all
-        or (scope.role == "manager" and scope.location_id is not None and store.location_id == scope.location_id)
+        or (scope.role == "manager" and scope.location_id is not None
+            and store.location_id == scope.location_id)
         or (scope.role == "teamlead" and scope.team_id is not None and bool(await session.scalar(
             select(exists().where(User.team_id == scope.team_id, User.store_id == store_id)))))
         or (scope.role == "agent" and scope.store_id == store_id))
