@@ -264,3 +264,20 @@ async def test_many_agents_read_by_time_give_the_same_figures(sessions, world, m
         assert [r.as_dict() for r in await overview(s, scope_of(world, "admin"), Filters(), day)] == narrow_overview
     asha = next(r for r in narrow_daily if r["agent"]["name"] == "asha")
     assert asha["attempts"] == 4
+
+
+async def test_an_agent_who_left_later_is_still_in_that_days_report(sessions, world):
+    from sqlalchemy import update
+
+    from callcenter.models import User
+
+    async with sessions() as s, s.begin():
+        await s.execute(update(User).where(User.id == world.a1.id)
+                        .values(active=False, updated_at=utc(2024, 11, 20, 6, 0)))
+    async with sessions() as s:
+        past = await daily(s, scope_of(world, "tl_a"), Filters(), local_day(DAY, ZONE))
+        later = await daily(s, scope_of(world, "tl_a"), Filters(), local_day(dt.date(2024, 11, 21), ZONE))
+        now = await overview(s, scope_of(world, "tl_a"), Filters(), local_day(DAY, ZONE))
+    assert next(r for r in past if r.agent.name == "asha").attempts == 4
+    assert [r.agent.name for r in later] == ["arjun"]
+    assert [r.agent.name for r in now] == ["arjun"]

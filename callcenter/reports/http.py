@@ -92,7 +92,7 @@ async def agents_report(request: web.Request) -> web.StreamResponse:
     async with services.sessions() as session:
         await service.check_filters(session, scope, filters)
         rows = await service.daily(session, scope, filters, day, limit=limit, offset=offset)
-        total = len(rows) if csv else await service.count_agents(session, scope, filters)
+        total = len(rows) if csv else await service.count_agents(session, scope, filters, day.start)
     if csv:
         name = csv_export.filename("agents", day.date, *_filter_words(filters))
         return await csv_export.stream(request, name, csv_export.DAILY_HEADER,

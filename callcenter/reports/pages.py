@@ -86,7 +86,7 @@ async def daily_page(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         await service.check_filters(session, scope, filters)
         rows = await service.daily(session, scope, filters, day, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        total = await service.count_agents(session, scope, filters)
+        total = await service.count_agents(session, scope, filters, day.start)
         choices = await _choices(session, scope)
     totals = service.day_totals(rows)
     busy = [h for h in range(24) if totals["hours"].get(str(h))]

@@ -2,6 +2,7 @@
 404 outside it), the agents in scope, and how grouped queries select them."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -65,9 +66,14 @@ async def visible_campaign(session: AsyncSession, scope: Scope, campaign_id: int
     return campaign
 
 
-def agents_clause(scope: Scope, filters: Filters):
-    """The active agents in scope, narrowed by the filters."""
-    clause = scope.users() & (User.role == "agent") & User.active.is_(True)
+def agents_clause(scope: Scope, filters: Filters, since: dt.datetime | None = None):
+    """The active agents in scope, narrowed by the filters; with ``since``, also
+    the agents deactivated since then (last changed after it), so a past day's
+    report still shows an executive who has left since."""
+    active = User.active.is_(True)
+    if since is not None:
+        active = active | (User.updated_at >= since)
+    clause = scope.users() & (User.role == "agent") & active
     if filters.team_id is not None:
         clause &= User.team_id == filters.team_id
     if filters.location_id is not None:
@@ -78,17 +84,18 @@ def agents_clause(scope: Scope, filters: Filters):
 
 
 async def agents(session: AsyncSession, scope: Scope, filters: Filters, *,
-                 limit: int | None = None, offset: int = 0) -> list[Agent]:
+                 limit: int | None = None, offset: int = 0, since: dt.datetime | None = None) -> list[Agent]:
     query = (select(User.id, User.name, User.display_name, User.employee_id, User.team_id, User.store_id)
-             .where(agents_clause(scope, filters)).order_by(User.name, User.id).offset(offset))
+             .where(agents_clause(scope, filters, since)).order_by(User.name, User.id).offset(offset))
     if limit is not None:
         query = query.limit(min(limit, MAX_PAGE))
     return [Agent(*row) for row in (await session.execute(query)).all()]
 
 
-async def count_agents(session: AsyncSession, scope: Scope, filters: Filters) -> int:
+async def count_agents(session: AsyncSession, scope: Scope, filters: Filters,
+                       since: dt.datetime | None = None) -> int:
     return (await session.execute(select(func.count()).select_from(User)
-                                  .where(agents_clause(scope, filters)))).scalar_one()
+                                  .where(agents_clause(scope, filters, since)))).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,9 @@ class Members:
             self.everyone if self.everyone is not None else self.ids)
 
 
-def members(page: list[Agent], scope: Scope | None = None, filters: Filters | None = None) -> Members:
+def members(page: list[Agent], scope: Scope | None = None, filters: Filters | None = None,
+            since: dt.datetime | None = None) -> Members:
     everyone = None
     if scope is not None and len(page) > WIDE:
-        everyone = select(User.id).where(agents_clause(scope, filters or Filters())).scalar_subquery()
+        everyone = select(User.id).where(agents_clause(scope, filters or Filters(), since)).scalar_subquery()
     return Members(ids=tuple(a.id for a in page), everyone=everyone)

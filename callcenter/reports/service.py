@@ -129,10 +129,11 @@ async def overview_for(session: AsyncSession, page: list[Agent], day: Day, filte
 async def daily(session: AsyncSession, scope: Scope, filters: Filters, day: Day, *,
                 limit: int | None = None, offset: int = 0) -> list[AgentDay]:
     """Per agent, the day's attempts, connected calls, talk time, dispositions by
-    outcome, appointments booked and calls per local hour."""
-    page = await agents(session, scope, filters, limit=limit, offset=offset)
+    outcome, appointments booked and calls per local hour. Agents who left
+    after the day began are still listed."""
+    page = await agents(session, scope, filters, limit=limit, offset=offset, since=day.start)
     everyone = scope if limit is None and offset == 0 else None
-    return await daily_for(session, page, day, filters, members(page, everyone, filters))
+    return await daily_for(session, page, day, filters, members(page, everyone, filters, since=day.start))
 
 
 async def daily_for(session: AsyncSession, page: list[Agent], day: Day, filters: Filters = Filters(),

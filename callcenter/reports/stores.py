@@ -36,7 +36,7 @@ class StoreDay:
 
 
 async def store_daily(session: AsyncSession, scope: Scope, filters: Filters, day: Day) -> list[StoreDay]:
-    executives = agents_clause(scope, filters) & User.store_id.is_not(None)
+    executives = agents_clause(scope, filters, since=day.start) & User.store_id.is_not(None)
     stores = (select(Store.id, Store.code, Store.name, Store.city, func.count(User.id))
               .join(User, User.store_id == Store.id).where(executives)
               .group_by(Store.id).order_by(Store.code))
