@@ -74,8 +74,10 @@ def mobile(ctx, number: str | None) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    # Undefined (not Strict): a missing optional value prints as nothing, so a
+    # rarely taken branch of a page never turns into a 500.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True)
     env.filters["localtime"] = localtime
     env.filters["masked"] = masked
     env.filters["mobile"] = masked
