@@ -130,7 +130,7 @@ async def check_outcome(api, sessions, known, body):
         assert (await s.get(WorkItem, known["closed"])).agent_id == ids["E100"]  # history stays
         actions = (await s.scalars(select(AuditEntry.action).where(
             AuditEntry.details["source"].as_string() == "headcount"))).all()
-        assert sorted(actions) == ["user.disable", "user.move", "user.update"]
+        assert sorted(actions) == ["user.add", "user.add", "user.disable", "user.move", "user.update"]
         assert await s.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "headcount.commit")) == 1
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.customers.models import Upload
-from callcenter.models import User, utcnow
+from callcenter.models import AuditEntry, User, utcnow
 from callcenter.org.exceptions import UploadNotCommittable
 from callcenter.org.headcount import check_file, get_upload
 from callcenter.org.headcount_rows import PlannedRow
@@ -19,7 +19,7 @@ from callcenter.org.models import Team
 from callcenter.org.scope import Scope
 from callcenter.uploads import store as files
 from callcenter.users.handover import hand_over_work
-from callcenter.users.service import create_user
+from callcenter.users.service import validate_name
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,33 @@ class HeadcountResult:
         return asdict(self)
 
 
-async def _create(session, settings, row: PlannedRow, actor: str) -> None:
-    await create_user(session, settings, row.user_name, "agent", "mobile", None, row.mobile, None,
-                      actor=actor, display_name=row.name, employee_id=row.employee_id,
-                      agent_kind="store", languages=row.languages or "", store=row.store_id)
+CHUNK = 500
 
 
-async def _change(session, row: PlannedRow, team_locations: dict, actor: str) -> bool:
-    """Apply a known executive's row; True when they left their store (moved or left)."""
-    user = await session.get(User, row.user_id)
+def _new_executive(row: PlannedRow) -> User:
+    """A checked 'create' row as a User: a store executive with a mobile and no
+    login password (the checker made the name, employee id, languages and mobile valid)."""
+    validate_name(row.user_name)
+    return User(name=row.user_name, role="agent", active=True, display_name=row.name,
+                employee_id=row.employee_id, agent_kind="store", languages=row.languages or "",
+                location_id=row.location_id, store_id=row.store_id, phone_mode="mobile",
+                mobile=row.mobile)
+
+
+async def _load_users(session: AsyncSession, ids: list[int]) -> dict[int, User]:
+    users: dict[int, User] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        users.update({u.id: u for u in (await session.scalars(select(User).where(User.id.in_(chunk))))})
+    return users
+
+
+def _change(user: User, row: PlannedRow, team_locations: dict, audits: list) -> bool:
+    """Apply a known executive's row, adding its audit (action, user, details) to
+    ``audits``; True when they left their store (moved or left)."""
     if row.action == "deactivate":
         user.active = False
-        audit.record(session, actor, "user.disable", "user", user.id, name=user.name,
-                     employee_id=row.employee_id, source="headcount")
+        audits.append(("user.disable", user, {"employee_id": row.employee_id}))
         return True
     changes: dict = {}
 
@@ -77,8 +91,7 @@ async def _change(session, row: PlannedRow, team_locations: dict, actor: str) ->
         change("active", True)
     if changes:
         action = {"reactivate": "user.enable", "move": "user.move"}.get(row.action, "user.update")
-        audit.record(session, actor, action, "user", user.id, name=user.name,
-                     employee_id=row.employee_id, source="headcount", **changes)
+        audits.append((action, user, {"employee_id": row.employee_id, **changes}))
     return moved
 
 
@@ -110,20 +123,39 @@ async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload
 
     result = HeadcountResult(upload.id, total=len(checked.rows))
     team_locations = dict((await session.execute(select(Team.id, Team.location_id))).all())
+    known = await _load_users(session, [r.user_id for r in checked.rows
+                                        if r.user_id is not None and r.action != "unchanged"])
     leaving: list[int] = []
-    for row in checked.rows:
-        if row.action == "create":
-            await _create(session, settings, row, actor)
-            result.created += 1
-        elif row.action == "unchanged":
-            result.unchanged += 1
-        else:
-            if await _change(session, row, team_locations, actor):
-                leaving.append(row.user_id)
-            counter = {"deactivate": "deactivated", "reactivate": "reactivated", "move": "moved",
-                       "update": "updated"}[row.action]
-            setattr(result, counter, getattr(result, counter) + 1)
+    created: list[User] = []
+    audits: list[tuple] = []
+    with session.no_autoflush:
+        for row in checked.rows:
+            if row.action == "create":
+                created.append(_new_executive(row))
+            elif row.action == "unchanged":
+                result.unchanged += 1
+            else:
+                if _change(known[row.user_id], row, team_locations, audits):
+                    leaving.append(row.user_id)
+                counter = {"deactivate": "deactivated", "reactivate": "reactivated", "move": "moved",
+                           "update": "updated"}[row.action]
+                setattr(result, counter, getattr(result, counter) + 1)
+    session.add_all(created)
     await session.flush()
+    result.created = len(created)
+    # One audit row per user changed, written in executemany batches.
+    audits.extend(("user.add", u, {
+        "role": "agent", "phone_mode": "mobile", "mobile": u.mobile, "login_password": False,
+        "display_name": u.display_name, "employee_id": u.employee_id, "agent_kind": "store",
+        "languages": u.languages, "location_id": u.location_id, "store_id": u.store_id})
+        for u in created)
+    now = utcnow()
+    entries = [{"at": now, "actor": actor[:60], "action": action, "entity": "user",
+                "entity_id": str(user.id), "details": {"name": user.name, **details,
+                                                       "source": "headcount"}}
+               for action, user, details in audits]
+    for start in range(0, len(entries), CHUNK):
+        await session.execute(insert(AuditEntry.__table__), entries[start:start + CHUNK])
     result.work_reallocated, result.work_unallocated = await hand_over_work(session, leaving, actor=actor)
     counts = result.as_dict()
     await session.execute(update(Upload).where(Upload.id == upload.id).values(
