@@ -189,9 +189,12 @@ async def commit_and_allocate(sessions, scope: Scope, upload_id: int, *, actor: 
             done = await allocate_items(session, scope, campaign_id, allocate, actor=actor,
                                         team_id=team_id, agent_ids=agent_ids, today=today,
                                         timezone=settings.web.timezone)
-            await session.commit()
             result["allocation"] = {"how": allocate, "allocated": done.allocated,
                                     "unallocated": done.unallocated, "reasons": done.reasons}
         except DomainError as exc:
+            await session.rollback()
             result["allocation"] = {"how": allocate, "error": exc.error_id, "message": exc.message}
+        upload = await session.get(Upload, upload_id)
+        upload.report = {**upload.report, "allocation": result["allocation"]}
+        await session.commit()
     return result
