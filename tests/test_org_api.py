@@ -156,3 +156,27 @@ async def test_agents_and_team_leads_change_nothing(api):
     assert resp.status == 403
     teams = await (await api.client.get("/api/v1/teams", headers=api.headers("lead_n"))).json()
     assert [t["name"] for t in teams["teams"]] == ["north-1"]
+
+
+async def test_store_import_from_an_xlsx_file(api, sessions):
+    import io
+
+    import openpyxl
+    from aiohttp import FormData
+
+    book = openpyxl.Workbook()
+    book.active.append(["Store Code", "Store Name", "City", "Zone", "Language", "Location"])
+    book.active.append(["CHN01", "T Nagar", "Chennai", "south", "Tamil", "south"])
+    book.active.append(["CHN02", "Adyar", "Chennai", "south", "ta", "atlantis"])
+    out = io.BytesIO()
+    book.save(out)
+    form = FormData()
+    form.add_field("file", out.getvalue(), filename="stores.xlsx")
+    resp = await api.client.post("/api/v1/stores/import", data=form, headers=api.headers("admin"))
+    body = await resp.json()
+    assert resp.status == 422 and [(e["row"], e["error"]) for e in body["errors"]] == [(3, "unknown_location")]
+    assert await count(sessions, Store, Store.code.like("CHN%")) == 0
+    resp = await api.client.post("/api/v1/stores/import?dry_run=true", data=b"code,name,location\nCHN01,T Nagar,south\n",
+                                 headers={**api.headers("admin"), "Content-Type": "text/csv"})
+    assert resp.status == 200 and (await resp.json())["created"] == 1
+    assert await count(sessions, Store, Store.code.like("CHN%")) == 0

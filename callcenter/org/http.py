@@ -11,6 +11,7 @@ from callcenter.org.http_common import (
     scoped, store_json, team_json,
 )
 from web.auth import at_least
+from web.keys import SERVICES
 
 STORE_FIELDS = {"code", "name", "city", "region", "language", "location", "location_id", "active"}
 
@@ -84,8 +85,12 @@ async def update_store(request: web.Request) -> web.Response:
 
 async def import_stores(request: web.Request) -> web.Response:
     """JSON ``{"stores": [{code, name, city, region, language, location}...],
-    "dry_run": false}``: every row checked, then all written or none (422
-    ``import_rejected`` with the row numbers, counted from 1)."""
+    "dry_run": false}`` (rows counted from 1), or a CSV/XLSX file (multipart
+    field ``file`` or the raw body; ``?dry_run=true``; rows numbered as in the
+    file): every row checked, then all written or none (422 ``import_rejected``
+    with the rows)."""
+    if request.content_type != "application/json":
+        return await _import_store_file(request)
     body = await json_body(request, {"stores", "dry_run"})
     stores, dry_run = body.get("stores"), body.get("dry_run", False)
     if not isinstance(stores, list) or not all(isinstance(s, dict) for s in stores):
@@ -99,6 +104,22 @@ async def import_stores(request: web.Request) -> web.Response:
     async with scoped(request, write=True) as (session, scope):
         result = await store_import.import_stores(session, scope, rows, actor=actor_of(request),
                                                   dry_run=dry_run)
+    return web.json_response(result.as_dict(), status=200 if dry_run else 201)
+
+
+async def _import_store_file(request: web.Request) -> web.Response:
+    from callcenter.org.headcount_http import receive_file
+    from callcenter.uploads import store as files
+
+    dry_run = bool_param(request, "dry_run") or False
+    saved = await receive_file(request)
+    try:
+        rows = store_import.read_store_file(saved.path, name=saved.original_name)
+        async with scoped(request, write=True) as (session, scope):
+            result = await store_import.import_stores(session, scope, rows, actor=actor_of(request),
+                                                      dry_run=dry_run)
+    finally:
+        files.delete(request.app[SERVICES].settings.uploads_dir, saved.stored_name)
     return web.json_response(result.as_dict(), status=200 if dry_run else 201)
 
 
@@ -152,7 +173,7 @@ def _routes() -> list:
          "Stores in your scope (filters location_id, q, active; limit, offset)"),
         ("POST", "/api/v1/stores", create_store, ("admin",), "Create a store"),
         ("POST", "/api/v1/stores/import", import_stores, ("admin",),
-         "Create or update many stores, all or nothing (dry_run: check only)"),
+         "Create or update many stores (JSON or a CSV/XLSX file), all or nothing (dry_run: check only)"),
         ("GET", "/api/v1/stores/{id}", get_store, at_least("teamlead"), "A store"),
         ("PATCH", "/api/v1/stores/{id}", update_store, ("admin",),
          "Change a store (a new location moves its executives too)"),
