@@ -29,6 +29,8 @@ from callcenter.trunks.accounting import TrunkAccounting
 from callcenter.work import sweeper as work_sweeper
 from dialer.effects import CallEffects
 from dialer.service import ClickToCall
+from ivr.metrics import IvrMetrics
+from ivr.service import CustomerHooks, IvrService
 from monitoring.metrics import Metrics, gauge
 from web.hub import Hub
 from web.live_calls import LiveCallReporter
@@ -62,6 +64,7 @@ class Services:
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
     reconciled_at: float | None = None
+    ivr: IvrService | None = None
 
     # -- trunks ---------------------------------------------------------------
     async def on_trunks(self, _trunks=None) -> None:
@@ -199,6 +202,9 @@ async def _open(s: Services) -> None:
         await s.pbx_sync.write()
     else:
         await s.on_trunks(None)
+    if settings.ivr.enabled:  # listening before Asterisk sends it calls
+        s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), CustomerHooks(s.sessions))
+        await s.ivr.start()
     if settings.pbx.managed:
         s.asterisk = AsteriskProcess(settings)
         await s.asterisk.start()
@@ -211,6 +217,8 @@ async def _open(s: Services) -> None:
 
 
 async def close_services(s: Services) -> None:
+    if s.ivr is not None:
+        await s.ivr.close()
     for task in s.tasks:
         task.cancel()
     await asyncio.gather(*s.tasks, return_exceptions=True)

@@ -131,6 +131,8 @@ def _check_settings(settings: Settings) -> None:
         raise ValueError("ami.username and ami.admin_username must differ")
     _check(SECRET_RE, ami.secret, "ami.secret (16-128 of A-Z a-z 0-9 _ . ~ + / = -)")
     _check(SECRET_RE, ami.admin_secret, "ami.admin_secret (16-128 of A-Z a-z 0-9 _ . ~ + / = -)")
+    check_ipv4(settings.ivr.host, "ivr.host")
+    check_port(settings.ivr.port, "ivr.port")
 
 
 def _environment() -> jinja2.Environment:
@@ -170,6 +172,7 @@ def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phon
         "trunks": trunks,
         "phones": phones,
         "event_names": AMI_EVENTS,
+        "ivr": settings.ivr,
     }
     out = {}
     for template in sorted(env.list_templates(extensions=["j2"])):
