@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 missing=""
-for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium; do
+for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium espeak-ng sox; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $pkg"
     fi
@@ -57,3 +57,8 @@ if ! cmp -s web/node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.mi
 fi
 
 "$REPO/scripts/build-pbx-root.sh"
+
+# IVR prompts from their texts (ivr/flows/prompts.yaml): espeak-ng + sox into
+# a cache keyed by a hash of each text, so only new or changed texts are rendered.
+"$VENV/bin/python" -m ivr.prompts --root "${PBX_ROOT:-/var/cache/callcenter/pbx-root-sid-v1}" \
+    --cache "${IVR_PROMPTS:-/var/cache/callcenter/prompts}"
