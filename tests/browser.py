@@ -10,8 +10,7 @@
   ``login(page, user, password)``; ``screenshot(page, name)`` saves under
   ``test-artifacts/screenshots/``.
 
-Until tests/conftest.py lists "tests.browser" in pytest_plugins, a test
-module uses these with ``from tests.browser import *``.
+tests/conftest.py lists this module in ``pytest_plugins``.
 """
 from __future__ import annotations
 

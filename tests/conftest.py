@@ -5,7 +5,7 @@ import pytest
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
 
-pytest_plugins = ["tests.stack", "tests.harness"]
+pytest_plugins = ["tests.stack", "tests.harness", "tests.browser"]
 
 
 @pytest.fixture

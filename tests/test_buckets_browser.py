@@ -16,7 +16,6 @@ from callcenter.models import User, utcnow
 from callcenter.work.models import WorkItem
 from callcenter.work.sweeper import WorkLoop
 from tests import factories as f
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebUser, login, screenshot
 from tests.harness import TrunkSpec
 

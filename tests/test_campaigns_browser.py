@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from callcenter.work.models import WorkItem
 from tests import factories as f
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebUser, add_web_user, login, screenshot
 from tests.harness import TrunkSpec
 

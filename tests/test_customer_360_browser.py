@@ -14,7 +14,6 @@ from sqlalchemy import select
 from callcenter.models import Trunk, User
 from callcenter.work.models import WorkItem
 from tests import factories as f
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebUser, login, screenshot
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebUser, add_web_user, login, screenshot
 from tests.harness import TrunkSpec
 from tests.test_reports_service import DAY, build_world

@@ -8,7 +8,6 @@ import datetime as dt
 
 import pytest
 
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebUser, login, screenshot
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port

@@ -12,7 +12,6 @@ import pytest
 
 from callcenter.calls.tracker import STATES
 from tests import factories
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebClient, WebUser, add_web_user
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select, update
 
 from callcenter.models import AuditEntry, User
-from tests.browser import *  # noqa: F403 - fixtures (until conftest lists tests.browser)
 from tests.browser import WebClient, WebUser
 from web.throttle import ADDRESS_FACTOR
 

@@ -97,7 +97,9 @@ async def api_middleware(request: web.Request, handler):
     started = time.perf_counter()
     services.metrics.api_requests.labels(route, request.method).inc()
     try:
-        roles = getattr(handler, "roles", None) or _ROLES.get(request.match_info.route.handler)
+        resource = request.match_info.route.resource
+        roles = getattr(handler, "roles", None) or (
+            _ROLES.get((request.method, resource.canonical)) if resource is not None else None)
         if isinstance(request.match_info.route.resource, web.StaticResource):
             roles = (PUBLIC,)  # the files under web/static only
         if roles is None:  # deny by default: a route without declared roles is closed
@@ -132,7 +134,8 @@ async def api_middleware(request: web.Request, handler):
     return response
 
 
-_ROLES = {handler: roles for _m, _p, handler, roles, _s in ROUTES}
+# Roles by (method, path): one handler may serve GET and POST with different roles.
+_ROLES = {(method, path): roles for method, path, _h, roles, _s in ROUTES}
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -37,23 +37,36 @@ _PLACE = {"type": "object", "required": ["agent", "number"], "additionalProperti
                          "mode": {"enum": ["desktop", "mobile"]}, "trunk": {"type": "string"}}}
 _RESPONSES = {
     ("POST", "/api/v1/calls"): {"202": "_CALL", "404": "agent_not_found", "409": "agent_busy",
-                                "422": "invalid_number, invalid_request, agent_has_no_phone",
+                                "422": "invalid_number, invalid_request, agent_has_no_phone, number_dnd",
                                 "503": "trunk_full (with Retry-After), no_trunk, pbx_unavailable"},
     ("GET", "/api/v1/calls/{call_id}"): {"200": "_CALL", "404": "call_not_found"},
     ("POST", "/api/v1/calls/{call_id}/hangup"): {"202": "_CALL", "404": "call_not_found", "409": "call_ended"},
+    ("POST", "/api/v1/work/{item_id}/call"): {
+        "202": "_CALL", "404": "work_item_not_found",
+        "409": "disposition_required, campaign_not_callable, agent_busy",
+        "422": "number_dnd, invalid_number", "503": "trunk_full, no_trunk, pbx_unavailable"},
+    ("POST", "/api/v1/work/{item_id}/dispositions"): {
+        "201": "the disposition and the item's new bucket", "404": "work_item_not_found, call_not_found",
+        "409": "already_disposed, call_not_ended, call_not_for_item, work_item_closed",
+        "422": "invalid_answers (errors per question)"},
 }
 
 
 def document(routes) -> dict:
     paths: dict = {}
     for method, path, _handler, roles, summary in routes:
+        if not path.startswith("/api/") and path not in ("/healthz", "/metrics"):
+            continue  # browser pages (HTML, session cookie) are not part of the API
         op: dict = {"summary": summary, "x-roles": list(roles)}
         if PUBLIC not in roles:
-            op["security"] = [{"bearer": []}]
+            # a bearer token, or the browser session cookie plus X-CSRF-Token on changes
+            op["security"] = [{"bearer": []}, {"session": []}]
         params = re.findall(r"{(\w+)}", path)
         if params:
             op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                 for p in params]
+        if method in ("POST", "PUT", "PATCH") and (method, path) != ("POST", "/api/v1/calls"):
+            op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
         if (method, path) == ("POST", "/api/v1/calls"):
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _PLACE}}}
         responses = {}
@@ -71,5 +84,7 @@ def document(routes) -> dict:
         paths.setdefault(path, {})[method.lower()] = op
     return {"openapi": "3.1.0",
             "info": {"title": "callcenter API", "version": "1"},
-            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "cc_session"}}},
             "paths": paths}

@@ -7,6 +7,8 @@ the ``localtime`` filter (UTC -> settings.web.timezone) and ``mobile(number)``
 / ``|masked`` (the number as the caller's role may see it)."""
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 import datetime as dt
 import zoneinfo
 from functools import lru_cache
@@ -28,12 +30,18 @@ TIME_FORMAT = "%d %b %Y, %H:%M"
 # (label, href, lowest role that sees it): the navigation of base.html.
 NAV = [
     ("Buckets", "/buckets", "agent"),
+    ("Appointments", "/appointments", "agent"),
     ("Campaigns", "/campaigns", "manager"),
     ("Uploads", "/uploads", "manager"),
-    ("Team", "/team", "teamlead"),
+    ("Allocate", "/allocate", "manager"),
+    ("DND", "/dnd", "manager"),
+    ("Reassign", "/work/reassign", "teamlead"),
+    ("People", "/admin/users", "teamlead"),
     ("Reports", "/reports", "teamlead"),
     ("Admin", "/admin", "admin"),
 ]
+# A one-shot message for the next page a browser renders (set by ``flash``).
+FLASH_COOKIE = "cc_flash"
 
 
 @lru_cache(maxsize=8)
@@ -124,6 +132,20 @@ def render_text(request: web.Request, template: str, context: dict | None = None
 
 def render(request: web.Request, template: str, context: dict | None = None,
            status: int = 200) -> web.Response:
-    """The page ``template`` (a path under web/templates) as an HTML response."""
-    return web.Response(text=render_text(request, template, context), status=status,
-                        content_type="text/html", charset="utf-8")
+    """The page ``template`` (a path under web/templates) as an HTML response;
+    a flash message left by the previous step is shown once (``flash`` in base.html)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    context = dict(context or {})
+    if raw:
+        context.setdefault("flash", unquote(raw)[:200])
+    response = web.Response(text=render_text(request, template, context), status=status,
+                            content_type="text/html", charset="utf-8")
+    if raw:
+        response.del_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def flash(response: web.StreamResponse, message: str) -> None:
+    """Leave ``message`` for the next page this browser renders (e.g. after a redirect)."""
+    response.set_cookie(FLASH_COOKIE, quote(message[:200]), max_age=60, path="/", httponly=True,
+                        samesite="Lax")

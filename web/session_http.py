@@ -129,7 +129,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def start_page(request: web.Request) -> web.Response:
-    return _redirect(START_PAGE)
+    query = request.query_string
+    return _redirect(START_PAGE + ("?" + query if query else ""))
 
 
 ROUTES = [

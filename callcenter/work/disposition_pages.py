@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -18,11 +17,11 @@ from callcenter.work import dispositions, exceptions as exc
 from callcenter.work.form_answers import LANGUAGES, RANGES, evaluate
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.render import flash
 
 log = logging.getLogger(__name__)
 
 ANSWER_PREFIX = "a."
-FLASH_COOKIE = "cc_flash"
 BUCKET_LABELS = {"non_contact": "Non-contact", "future_followup": "Future follow-up",
                  "appointment": "Appointment booked", "closed": "Closed",
                  "pending_followup": "Pending follow-up", "fresh": "Fresh calls"}
@@ -62,23 +61,6 @@ def form_view(form: dict, answers: dict | None, errors: dict | None, now: dt.dat
     return {"start": " ".join(form["start"]), "questions": questions,
             "remarks_label": (form.get("remarks") or {}).get("label", "Remarks"),
             "remarks_max": (form.get("remarks") or {}).get("max_length", dispositions.REMARKS_MAX)}
-
-
-def flash(response: web.StreamResponse, message: str) -> None:
-    """A one-shot message for the next page (read and cleared by the page that shows it)."""
-    response.set_cookie(FLASH_COOKIE, quote(message[:200]), max_age=60, path="/", httponly=True,
-                        samesite="Lax")
-
-
-def read_flash(request: web.Request) -> str | None:
-    """The flash message the previous step left, for the page being rendered
-    (show it, then ``clear_flash(response)``)."""
-    raw = request.cookies.get(FLASH_COOKIE)
-    return unquote(raw)[:200] if raw else None
-
-
-def clear_flash(response: web.StreamResponse) -> None:
-    response.del_cookie(FLASH_COOKIE, path="/")
 
 
 def saved_message(done) -> str:
