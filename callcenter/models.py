@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -78,6 +78,7 @@ class Trunk(Base):
 class Call(Base):
     """The call detail record of one click-to-call."""
     __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_agent_requested", "agent_id", "requested_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     requested_by: Mapped[str] = mapped_column(String(60))

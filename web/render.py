@@ -37,6 +37,7 @@ NAV = [
     ("DND", "/dnd", "manager"),
     ("Reassign", "/work/reassign", "teamlead"),
     ("People", "/admin/users", "teamlead"),
+    ("My figures", "/reports/me", "agent"),
     ("Reports", "/reports", "teamlead"),
     ("Admin", "/admin", "admin"),
 ]

@@ -21,6 +21,7 @@ class WorkItem(Base):
         Index("ix_work_agent_bucket", "agent_id", "bucket", "campaign_id"),
         Index("ix_work_bucket_due", "bucket", "followup_at"),
         Index("ix_work_campaign_store", "campaign_id", "store_id", "agent_id"),
+        Index("ix_work_bucket_retry", "bucket", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
@@ -42,6 +43,7 @@ class WorkItem(Base):
 
 class Disposition(Base):
     __tablename__ = "dispositions"
+    __table_args__ = (Index("ix_disposition_agent_created", "agent_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True)
