@@ -116,6 +116,7 @@ class Walk:
         self.language = language or flow.language
         self.languages = languages  # those a customer's stored language may switch to
         self.node: Node | None = None
+        self.language_chosen = False  # a set_language node ran: a customer's stored language no longer applies
         self.attempts = 0
         self.done = False
         self.events: list[tuple] = []
@@ -175,7 +176,7 @@ class Walk:
                 self._exit(node, "next")
                 node_id = node.next
             elif kind == "set_language":
-                self.language = node.language
+                self.language, self.language_chosen = node.language, True
                 actions.append(SetLanguage(node.language))
                 self._exit(node, "next")
                 node_id = node.next
@@ -246,7 +247,7 @@ class Walk:
 
     def _answer_customer_lookup(self, node: Node, answer: Lookup) -> list:
         actions = []
-        if answer.known and node.use_customer_language and answer.language \
+        if answer.known and node.use_customer_language and answer.language and not self.language_chosen \
                 and answer.language != self.language and (self.languages is None or answer.language in self.languages):
             self.language = answer.language
             actions.append(SetLanguage(answer.language))

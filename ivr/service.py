@@ -55,6 +55,7 @@ class IvrService:
         self.dids = None
         self.prompts = prompt_files.PromptBook()
         self._listener: asyncio.Task | None = None
+        self.clock = None  # None: the real time (tests pin it for hours checks)
 
     async def start(self) -> None:
         """Load flows and prompts (errors here stop the start), then listen."""
@@ -100,7 +101,7 @@ class IvrService:
 
     async def _session(self, connection: AgiConnection) -> None:
         session = IvrSession(connection, self.flows, self.dids, self.prompts, self.hooks, self.metrics,
-                             self.recent, region=self.settings.calls.default_region)
+                             self.recent, region=self.settings.calls.default_region, clock=self.clock)
         await session.run()
 
     @property

@@ -98,12 +98,31 @@ def test_language_lookup_hours_queue_and_callback():
                          ("callback_booked", "hangup")]
 
 
-def test_a_known_customer_gets_their_own_language_and_a_declined_offer_waits_again():
+LOOKUP_FIRST = parse_flow("l", {"start": "lookup", "nodes": {
+    "lookup": {"kind": "customer_lookup", "known": "hi_there", "unknown": "menu"},
+    "hi_there": {"kind": "prompt", "prompt": "welcome-back", "next": "bye"},
+    "menu": {"kind": "menu", "prompt": "choose", "options": {"2": "hindi"}},
+    "hindi": {"kind": "set_language", "language": "hi", "next": "lookup_again"},
+    "lookup_again": {"kind": "customer_lookup", "known": "bye", "unknown": "bye"},
+    "bye": {"kind": "hangup"}}})
+
+
+def test_a_known_customer_gets_their_stored_language_unless_the_caller_chose_one():
+    walk = Walk(LOOKUP_FIRST, languages={"en", "hi", "ta"})
+    walk.start()
+    assert walk.feed(Lookup(known=True, language="ta")) == [SetLanguage("ta"), Play("welcome-back", "ta"), HangUp()]
+    walk = Walk(LOOKUP_FIRST, languages={"en", "hi", "ta"})
+    walk.start()
+    walk.feed(Lookup(known=False))
+    assert walk.feed(Digits("2")) == [SetLanguage("hi"), LookUpCaller()]
+    assert walk.feed(Lookup(known=True, language="ta")) == [HangUp()] and walk.language == "hi"
+
+
+def test_a_declined_offer_waits_again_and_an_answered_call_says_goodbye():
     walk = Walk(load_flows(SHIPPED)["main"], languages={"en", "hi"})
     walk.start()
-    walk.feed(Digits("1"))
-    assert walk.feed(Lookup(known=True, language="hi")) == [SetLanguage("hi"), Play("welcome-back", "hi"),
-                                                            CheckTime()]
+    walk.feed(Digits("2"))
+    assert walk.feed(Lookup(known=True, language="ta")) == [Play("welcome-back", "hi"), CheckTime()]
     walk.feed(OPEN)
     assert walk.feed(QueueOutcome("timeout")) == [Read("callback-offer", "hi", 6.0, 1)]
     assert walk.feed(Digits("")) == [Play("please-hold", "hi"), Enqueue("support-hi", 180, "hi")]
@@ -111,10 +130,9 @@ def test_a_known_customer_gets_their_own_language_and_a_declined_offer_waits_aga
 
 
 def test_a_customer_language_we_have_no_prompts_for_is_ignored():
-    walk = Walk(load_flows(SHIPPED)["main"], languages={"en", "hi"})
+    walk = Walk(LOOKUP_FIRST, languages={"en", "hi"})
     walk.start()
-    walk.feed(Digits("1"))
-    assert walk.feed(Lookup(known=True, language="fr")) == [Play("welcome-back", "en"), CheckTime()]
+    assert walk.feed(Lookup(known=True, language="fr")) == [Play("welcome-back", "en"), HangUp()]
 
 
 def test_closed_hours_and_no_agents():
