@@ -109,6 +109,10 @@ class Call(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     disposed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # outbound (click-to-call) or inbound (a queue call answered by the agent;
+    # ``inbound_call_id`` links its IVR and queue record).
+    direction: Mapped[str] = mapped_column(String(10), default="outbound")
+    inbound_call_id: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class Recording(Base):
@@ -137,3 +141,6 @@ from callcenter.org.models import Location, Store, Team  # noqa: E402,F401
 from callcenter.campaigns.models import Campaign  # noqa: E402,F401
 from callcenter.customers.models import Customer, DndNumber, Upload  # noqa: E402,F401
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem  # noqa: E402,F401
+from callcenter.queues.models import AgentPause, InboundCall, Queue, QueueSession  # noqa: E402,F401
+from callcenter.complaints.models import Complaint, ComplaintCategory, ComplaintEvent  # noqa: E402,F401
+from callcenter.notifications.models import Notification, NotificationAttempt  # noqa: E402,F401

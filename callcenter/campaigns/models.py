@@ -11,7 +11,7 @@ from callcenter.models import Base, utcnow
 
 CAMPAIGN_TYPES = ("birthday", "anniversary", "general_enquiry", "gold_coin", "loyalty_rewards",
                   "inactive_customers", "festival", "new_walkin_survey",
-                  "existing_customer_survey", "custom")
+                  "existing_customer_survey", "custom", "inbound_callback")
 SURVEY_TYPES = ("new_walkin_survey", "existing_customer_survey")
 CALLING_MODES = ("agent", "desktop", "mobile")  # "agent": each agent's own phone mode
 
