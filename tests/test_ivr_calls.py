@@ -186,3 +186,21 @@ async def test_a_hostile_caller_id_never_reaches_an_agi_command(line, caller, di
     # and the server is healthy: the next caller goes through
     record = await line.call(MAIN_DID, [("pause", 2500), ("dtmf", "2")])
     assert record.outcome == "completed" and record.path[-1] == ("two", "hangup")
+
+
+async def test_with_the_ivr_down_the_caller_hears_the_busy_prompt(line, pbx_stack):
+    await line.service.server.close()
+    ami = await pbx_stack.ami(unfiltered=True)
+    try:
+        scenario = write_caller(line.tmp_path / "down", [("pause", 200)], "wait_bye")
+        caller = line.sipp(str(scenario), CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+                           [f"{line.sip.sip_host}:{line.sip.sip_port}", "-s", MAIN_DID, "-m", "1"], timeout=30)
+        hangup = await ami.wait_event(lambda e: e.get("Event") == "Hangup" and e.get("Context") == "cc-ivr",
+                                      timeout=20)
+        assert hangup["Cause"] == "34"  # after the busy prompt: no circuit available
+        while caller.running:
+            await asyncio.sleep(0.1)
+        assert caller.proc.returncode == 0, caller.log_tail()  # answered, then hung up by the PBX
+    finally:
+        await ami.close()
+    assert not line.service.recent
