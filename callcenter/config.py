@@ -138,6 +138,40 @@ class IvrSettings:
 
 
 @dataclass
+class NotificationSettings:
+    # The notification outbox (callcenter/notifications): a provider per channel.
+    log_provider: str = "log"
+    email_provider: str = "log"     # log | smtp
+    sms_provider: str = "log"       # log | http_sms
+    dispatch_interval: float = 5.0
+    max_attempts: int = 5
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+    batch: int = 50
+    send_timeout: float = 20.0
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: str = ""         # a secret: empty unless the server needs a login
+    sms_url: str = ""
+    sms_method: str = "POST"        # POST | PUT (template as the body) | GET (as the query)
+    sms_body_format: str = "json"   # json | form
+    sms_template: str = '{"to": "{to}", "text": "{text}"}'
+    sms_auth_header: str = "Authorization"
+    sms_auth_value: str = ""        # a secret: empty sends no auth header
+    customer_sms: bool = True       # the customer gets their ticket number by SMS
+    staff_sms: bool = False         # owners also get an SMS at their users.mobile
+
+
+@dataclass
+class ComplaintSettings:
+    ticket_prefix: str = "TK"
+    escalation_interval: float = 60.0
+
+
+@dataclass
 class SecuritySettings:
     session_secret: str = ""
 
@@ -157,6 +191,8 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     work: WorkSettings = field(default_factory=WorkSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
 
     @property
     def uploads_dir(self) -> Path:
@@ -172,6 +208,7 @@ _SECTIONS = {
     "pbx": PbxSettings, "ami": AmiSettings, "calls": CallSettings,
     "trunks": TrunkDefaults, "security": SecuritySettings, "privacy": PrivacySettings,
     "work": WorkSettings, "ivr": IvrSettings,
+    "notifications": NotificationSettings, "complaints": ComplaintSettings,
 }
 _REQUIRED_SECRETS = [("ami", "secret"), ("ami", "admin_secret"), ("security", "session_secret")]
 
@@ -228,6 +265,11 @@ def load(path: str | Path) -> Settings:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"[web] timezone {settings.web.timezone!r} is not a known time zone") from None
     _check_ivr(settings.ivr)
+    from callcenter.notifications.providers import check_settings
+    try:
+        check_settings(settings.notifications, settings.complaints)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
     return settings

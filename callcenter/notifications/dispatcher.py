@@ -1,0 +1,134 @@
+"""The dispatcher: every ``[notifications] dispatch_interval`` seconds (or at
+once when woken) it claims up to ``batch`` due rows of the outbox, sends each
+through the provider of its channel, and records every attempt.
+
+Several ``serve`` processes may run a dispatcher on one database: a row is
+claimed with a conditional UPDATE (outbox.claim), so only one of them sends
+it. Sends of one pass run concurrently; each provider has its own timeouts and
+the whole send is bounded as well."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from callcenter.models import User, utcnow
+from callcenter.notifications import outbox
+from callcenter.notifications.models import Notification
+from callcenter.notifications.providers import ERROR_CHARS, Message, build_providers
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, settings, sessions, providers: dict | None = None, *,
+                 clock: Callable[[], dt.datetime] = utcnow, push=None) -> None:
+        self.settings = settings  # the [notifications] section
+        self.sessions = sessions
+        self.providers = providers if providers is not None else build_providers(settings, push)
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.settings.send_timeout * 3 + 30
+
+    def wake(self) -> None:
+        """Send what is due now rather than at the next interval (same process only)."""
+        self._wake.set()
+
+    async def _send(self, row: Notification) -> tuple[str, str | None]:
+        provider = self.providers.get(row.channel)
+        if provider is None:
+            return "none", f"no provider for channel {row.channel!r}"
+        message = Message(id=row.id, channel=row.channel, recipient=row.recipient, subject=row.subject,
+                          body=row.body, entity=row.entity, entity_id=row.entity_id)
+        try:
+            await asyncio.wait_for(provider.send(message), self.settings.send_timeout * 3 + 5)
+        except asyncio.CancelledError:
+            raise
+        except asyncio.TimeoutError:
+            return provider.name, "timed out"
+        except Exception as exc:  # noqa: BLE001 - any failure is an attempt to record and retry
+            log.warning("notification %s via %s failed: %s", row.id, provider.name, exc)
+            return provider.name, (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:ERROR_CHARS]
+        return provider.name, None
+
+    async def tick(self) -> dict:
+        """One pass; returns how many rows ended sent / pending (to retry) / failed / lost."""
+        now = self.clock()
+        lease_until = now + dt.timedelta(seconds=self.lease_seconds)
+        async with self.sessions() as session:
+            ids = await outbox.due(session, now, self.settings.batch)
+            claimed = [i for i in ids if await outbox.claim(session, i, now, lease_until)]
+            await session.commit()
+            rows = (await session.scalars(select(Notification).where(Notification.id.in_(claimed))
+                                          .order_by(Notification.id))).all() if claimed else []
+        if not rows:
+            return {}
+        results = await asyncio.gather(*(self._send(row) for row in rows))
+        finished_at = self.clock()
+        counts: Counter = Counter()
+        async with self.sessions() as session:
+            for row, (provider, error) in zip(rows, results):
+                counts[await outbox.finish(session, row, provider, error, finished_at, lease_until,
+                                           self.settings)] += 1
+            await session.commit()
+        if counts.get("failed"):
+            log.warning("%d notification(s) failed for good after %d attempts",
+                        counts["failed"], self.settings.max_attempts)
+        return dict(counts)
+
+    async def run(self) -> None:
+        interval = max(0.2, float(self.settings.dispatch_interval))
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the loop must outlive one bad pass
+                    log.exception("notification dispatch failed")
+                try:
+                    await asyncio.wait_for(self._wake.wait(), interval)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        for provider in {id(p): p for p in self.providers.values()}.values():
+            try:
+                await provider.close()
+            except Exception:  # noqa: BLE001 - closing must not mask the shutdown
+                log.exception("closing provider %s failed", getattr(provider, "name", provider))
+
+
+def panel_push(services):
+    """The log provider's nudge: a ``user:<name>`` message appears on that
+    user's open panels (as a note, through services.hub) when the hub runs."""
+    async def push(message: Message) -> None:
+        hub = getattr(services, "hub", None)
+        if hub is None:
+            return
+        name = message.recipient.split(":", 1)[1]
+        async with services.sessions() as session:
+            user_id = await session.scalar(select(User.id).where(User.name == name, User.active.is_(True)))
+        if user_id is None:
+            return
+        url = f"/complaints/{message.entity_id}" if message.entity == "complaint" and message.entity_id else None
+        await hub.publish({"type": "reminder", "id": f"notification-{message.id}", "title": message.subject,
+                           "text": message.body[:300], "url": url}, user_ids=[user_id])
+    return push
+
+
+def start(services) -> tuple[Dispatcher, asyncio.Task]:
+    """The dispatcher and its task (services.py keeps the task in ``tasks``;
+    cancelling it closes the providers)."""
+    dispatcher = Dispatcher(services.settings.notifications, services.sessions, push=panel_push(services))
+    return dispatcher, asyncio.create_task(dispatcher.run(), name="notification-dispatcher")

@@ -1,0 +1,15 @@
+"""Errors of the notification outbox, each with a stable error id."""
+from __future__ import annotations
+
+from callcenter.errors import DomainError
+
+
+class InvalidNotification(DomainError):
+    """A message that could never be delivered (unknown channel, bad recipient)."""
+    error_id = "invalid_notification"
+    status = 422
+
+
+class NotificationNotFound(DomainError):
+    error_id = "notification_not_found"
+    status = 404

@@ -1,0 +1,123 @@
+"""The notification outbox: ``enqueue`` writes a row in the caller's
+transaction, so a notification exists if and only if the change it reports
+was committed. The dispatcher (dispatcher.py) sends the rows later.
+
+A row's life: ``pending`` (due at ``next_attempt_at``) -> ``sending`` (claimed
+by one dispatcher with a conditional UPDATE, which also pushes
+``next_attempt_at`` to the end of a lease) -> ``sent``, or back to ``pending``
+with an exponential backoff, or ``failed`` after ``max_attempts``. A
+``sending`` row whose lease ran out (its process died mid-send) is claimable
+again, so a message is delivered at least once, never lost; the lease's end
+doubles as the claim's token, so a late finisher never overwrites a newer claim."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.models import utcnow
+from callcenter.notifications.exceptions import InvalidNotification
+from callcenter.notifications.models import CHANNELS, Notification, NotificationAttempt
+from callcenter.notifications.providers import E164, ERROR_CHARS
+
+EMAIL = re.compile(r"^[^@\s<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
+USER = re.compile(r"^user:[A-Za-z0-9_.@-]{1,40}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_N = Notification.__table__
+
+
+def user_recipient(name: str) -> str:
+    """The log channel's address of a person of the organisation (their panel)."""
+    return f"user:{name}"
+
+
+def _check_recipient(channel: str, recipient: str) -> None:
+    if not isinstance(recipient, str) or not recipient or len(recipient) > 200:
+        raise InvalidNotification("a notification needs a recipient", channel=channel)
+    if channel == "sms" and not E164.fullmatch(recipient):
+        raise InvalidNotification("an SMS goes to an E.164 number (+919876543210)", channel=channel)
+    if channel == "email" and not EMAIL.fullmatch(recipient):
+        raise InvalidNotification("not an email address", channel=channel)
+    if any(ord(c) < 32 or ord(c) == 127 for c in recipient):
+        raise InvalidNotification("the recipient may not hold control characters", channel=channel)
+
+
+def enqueue(session: AsyncSession, channel: str, recipient: str, subject: str, body: str,
+            entity: str = "", entity_id=None, *, now: dt.datetime | None = None) -> Notification:
+    """Add a pending notification to ``session`` (no flush, no commit): it is
+    committed, or rolled back, with the caller's change."""
+    if channel not in CHANNELS:
+        raise InvalidNotification(f"unknown channel {channel!r}", channel=channel)
+    _check_recipient(channel, recipient)
+    subject = " ".join(_CONTROL.sub(" ", str(subject or "")).replace("\n", " ").split())[:200]
+    body = _CONTROL.sub(" ", str(body or "")).replace("\r", "")[:4000]
+    if not body.strip():
+        raise InvalidNotification("a notification needs a body", channel=channel)
+    row = Notification(channel=channel, recipient=recipient, subject=subject, body=body,
+                       status="pending", attempts=0, next_attempt_at=now or utcnow(),
+                       entity=str(entity or "")[:40], entity_id="" if entity_id is None else str(entity_id)[:64],
+                       created_at=now or utcnow())
+    session.add(row)
+    return row
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt: base, 2*base, 4*base... up to cap."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+def _claimable(now: dt.datetime):
+    return and_(_N.c.status.in_(("pending", "sending")), _N.c.next_attempt_at <= now)
+
+
+async def due(session: AsyncSession, now: dt.datetime, limit: int) -> list[int]:
+    """Ids of rows ready to send (the ix_notification_status_next index finds them)."""
+    rows = await session.execute(
+        select(Notification.id)
+        .where(Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
+    return [r.id for r in rows]
+
+
+async def claim(session: AsyncSession, notification_id: int, now: dt.datetime,
+                lease_until: dt.datetime) -> bool:
+    """Take the row for this dispatcher until ``lease_until``; False when
+    another one took it first (the UPDATE's condition no longer holds)."""
+    result = await session.execute(
+        update(_N).where(_N.c.id == notification_id, _claimable(now))
+        .values(status="sending", next_attempt_at=lease_until))
+    return result.rowcount == 1
+
+
+async def finish(session: AsyncSession, row: Notification, provider: str, error: str | None,
+                 now: dt.datetime, lease_until: dt.datetime, settings) -> str:
+    """Record the attempt and the row's next state; returns that state
+    ('sent', 'pending' or 'failed'; 'lost' when the claim had expired and been
+    taken over: the attempt is kept, the row left to its new holder)."""
+    session.add(NotificationAttempt(notification_id=row.id, at=now, provider=provider[:40],
+                                    ok=error is None, error=(error or "")[:ERROR_CHARS]))
+    attempts = row.attempts + 1
+    if error is None:
+        values = {"status": "sent", "sent_at": now, "attempts": attempts}
+    elif attempts >= settings.max_attempts:
+        values = {"status": "failed", "attempts": attempts}
+    else:
+        wait = backoff(attempts, settings.backoff_seconds, settings.backoff_max_seconds)
+        values = {"status": "pending", "attempts": attempts,
+                  "next_attempt_at": now + dt.timedelta(seconds=wait)}
+    result = await session.execute(
+        update(_N).where(_N.c.id == row.id, _N.c.status == "sending", _N.c.next_attempt_at == lease_until)
+        .values(**values))
+    return values["status"] if result.rowcount == 1 else "lost"
+
+
+async def attempts_of(session: AsyncSession, ids: list[int]) -> dict[int, list[NotificationAttempt]]:
+    out: dict[int, list] = {i: [] for i in ids}
+    if ids:
+        rows = (await session.scalars(select(NotificationAttempt).where(
+            NotificationAttempt.notification_id.in_(ids)).order_by(NotificationAttempt.id))).all()
+        for attempt in rows:
+            out[attempt.notification_id].append(attempt)
+    return out
