@@ -475,3 +475,68 @@ def test_user_set_password(cfg, capsys, monkeypatch):
     assert generated not in everything and "second password" not in everything
     code, out, err = run(capsys, "user", "set-password", "nobody", "--config", cfg)
     assert code == 1 and "no user named" in err
+
+
+# ---------------------------------------------------------------- first start (make run)
+
+@pytest.fixture
+def served(monkeypatch) -> list:
+    """``serve`` without the server: the settings it would have served with."""
+    calls = []
+
+    async def run_server(settings):
+        calls.append(settings)
+
+    monkeypatch.setattr("callcenter.server.run", run_server)
+    return calls
+
+
+def test_first_serve_creates_the_admin_login_and_prints_its_password_once(cfg, capsys, served, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setattr("callcenter.cli.admin._on_a_terminal", lambda: True)
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0 and len(served) == 1, err
+    (password,) = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("  password:")]
+    assert "user name: admin" in out and "/login" in out and password not in err
+    (role, active, pw_hash), = db_rows(cfg, "SELECT role, active, password_hash FROM users WHERE name='admin'")
+    assert (role, active) == ("admin", 1) and PasswordHasher().verify(pw_hash, password)
+    assert db_rows(cfg, "SELECT action, entity_id FROM audit_log") == [("user.add", "1")]
+    for path in Path(cfg).parent.rglob("*"):  # the config, the database, anything in the state folder
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+
+    # the next start finds the admin: nothing created, nothing printed
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0 and len(served) == 2 and "admin" not in out and "password" not in out
+    assert db_rows(cfg, "SELECT count(*) FROM users") == [(1,)]
+
+
+def test_first_serve_without_a_terminal_prints_no_password(cfg, capsys, served, monkeypatch):
+    monkeypatch.setattr("callcenter.cli.admin._on_a_terminal", lambda: False)
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0, err
+    assert "set-password admin" in out and "password:" not in out
+    assert db_rows(cfg, "SELECT role, password_hash FROM users WHERE name='admin'") == [("admin", None)]
+    code, out, err = run(capsys, "user", "set-password", "admin", "--config", cfg)
+    (pw_hash,), = db_rows(cfg, "SELECT password_hash FROM users WHERE name='admin'")
+    assert code == 0 and PasswordHasher().verify(pw_hash, field(out, "login password"))
+
+
+def test_an_admin_added_with_user_add_is_kept_and_no_other_is_made(cfg, capsys, served, monkeypatch):
+    monkeypatch.setattr("callcenter.cli.admin._on_a_terminal", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("boss password 123\n"))
+    code, out, err = run(capsys, "user", "add", "boss", "--role", "admin", "--password-stdin", "--config", cfg)
+    assert code == 0, err
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0 and "password" not in out
+    assert db_rows(cfg, "SELECT name, role FROM users") == [("boss", "admin")]
+
+
+def test_first_serve_when_the_name_admin_is_taken_by_another_role(cfg, capsys, served, monkeypatch):
+    monkeypatch.setattr("callcenter.cli.admin._on_a_terminal", lambda: True)
+    assert run(capsys, "user", "add", "admin", "--role", "agent", "--config", cfg)[0] == 0
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0 and len(served) == 1
+    assert "user add NAME --role admin" in err and "password" not in out
+    assert db_rows(cfg, "SELECT name, role FROM users") == [("admin", "agent")]

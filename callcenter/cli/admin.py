@@ -1,11 +1,18 @@
-"""Setting up and running: ``init``, ``serve`` and ``db upgrade``."""
+"""Setting up and running: ``init``, ``serve`` and ``db upgrade``.
+
+The first ``serve`` of a database without any admin creates the login
+``admin`` with a generated password and prints it once to the terminal (never
+to a log); without a terminal (a service manager's journal) the admin is
+created without a password and ``callcenter user set-password admin`` gives it
+one."""
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 
-from callcenter.cli.common import CliError, settings_of, upgrade_schema
+from callcenter.cli.common import CliError, actor, database, settings_of, upgrade_schema
 from callcenter.config import load, render_new
 
 
@@ -45,9 +52,71 @@ def _write_private(path: Path, text: str) -> None:
         os.close(fd)
 
 
+FIRST_ADMIN = "admin"
+
+
+def _on_a_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+async def _create_first_admin(settings, with_password: bool) -> tuple[str, str | None] | None:
+    """When no user has the admin role: create ``admin`` (with a generated
+    password when ``with_password``); (outcome, password). None: an admin exists."""
+    from sqlalchemy import exists, select
+    from sqlalchemy.exc import IntegrityError
+
+    from callcenter.auth.passwords import generate_password
+    from callcenter.db import sessionmaker
+    from callcenter.models import User
+    from callcenter.users.service import create_user
+
+    async with database(settings, upgrade=True) as engine:
+        password = generate_password() if with_password else None
+        try:
+            async with sessionmaker(engine)() as session, session.begin():
+                if await session.scalar(select(exists().where(User.role == "admin"))):
+                    return None
+                if await session.scalar(select(exists().where(User.name == FIRST_ADMIN))):
+                    return "name_taken", None
+                await create_user(session, settings, FIRST_ADMIN, "admin", password=password,
+                                  actor=actor(), display_name="Administrator")
+        except IntegrityError:  # another serve process created it first, and printed it
+            return None
+        return "created", password
+
+
+def _announce_first_admin(settings, outcome: str, password: str | None) -> None:
+    config = f" --config {settings.path}"
+    if outcome == "name_taken":
+        print(f"No user has the admin role and the name '{FIRST_ADMIN}' is taken: create an administrator "
+              f"with 'callcenter user add NAME --role admin{config}'.", file=sys.stderr, flush=True)
+        return
+    url = f"http://{settings.web.host}:{settings.web.port}/login"
+    rule = "=" * 72
+    if password is None:
+        print(f"{rule}\nCreated the administrator login '{FIRST_ADMIN}' without a password (no terminal to "
+              f"show one on).\nGive it one with: callcenter user set-password {FIRST_ADMIN}{config}\n{rule}",
+              flush=True)
+        return
+    print(f"{rule}\nFirst start: created the administrator login.\n"
+          f"  user name: {FIRST_ADMIN}\n  password:  {password}\n"
+          f"Log in at {url}. The password is shown only now and is stored only as a hash;\n"
+          f"a lost one is replaced with: callcenter user set-password {FIRST_ADMIN}{config}\n{rule}",
+          flush=True)
+
+
+def ensure_first_admin(settings) -> None:
+    """The first-start administrator (see the module's doc)."""
+    result = asyncio.run(_create_first_admin(settings, with_password=_on_a_terminal()))
+    if result is not None:
+        _announce_first_admin(settings, *result)
+
+
 def cmd_serve(args) -> int:
     settings = settings_of(args)
     from callcenter.server import run
+
+    ensure_first_admin(settings)
 
     try:
         asyncio.run(run(settings))
