@@ -1,0 +1,231 @@
+"""The SMTP provider against a tiny SMTP responder on 127.0.0.1 (written here,
+bounded in time and size), the HTTP SMS provider against a local aiohttp
+gateway, and the [notifications] settings check."""
+import asyncio
+import email
+import json
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from callcenter.config import ConfigError, NotificationSettings, load, render_new
+from callcenter.notifications.providers import (DeliveryError, HttpSmsProvider, Message, SmtpProvider,
+                                                build_providers, check_settings)
+
+LIMIT = 1_000_000
+
+
+class TinySmtp:
+    """Enough of RFC 5321 for smtplib: greeting, EHLO, MAIL, RCPT, DATA, QUIT."""
+
+    def __init__(self, *, starttls=False, reject_rcpt=False, greet=True):
+        self.starttls, self.reject_rcpt, self.greet = starttls, reject_rcpt, greet
+        self.commands, self.messages = [], []
+        self.stop = asyncio.Event()
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc):
+        self.stop.set()
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _handle(self, reader, writer):
+        try:
+            await asyncio.wait_for(self._session(reader, writer), 10)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _session(self, reader, writer):
+        if not self.greet:
+            await self.stop.wait()
+            return
+        writer.write(b"220 tiny ESMTP\r\n")
+        data, total, lines = False, 0, []
+        while True:
+            line = await reader.readline()
+            total += len(line)
+            if not line or total > LIMIT:
+                return
+            if data:
+                if line == b".\r\n":
+                    data = False
+                    self.messages.append(b"".join(lines))
+                    lines = []
+                    writer.write(b"250 2.0.0 queued\r\n")
+                else:
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+                continue
+            command = line.decode("ascii", "replace").strip()
+            self.commands.append(command)
+            verb = command.split(" ", 1)[0].upper()
+            if verb == "EHLO":
+                writer.write(b"250-tiny\r\n" + (b"250-STARTTLS\r\n" if self.starttls else b"") + b"250 8BITMIME\r\n")
+            elif verb in ("HELO", "MAIL", "RSET", "NOOP"):
+                writer.write(b"250 OK\r\n")
+            elif verb == "RCPT":
+                writer.write(b"550 5.1.1 no such user\r\n" if self.reject_rcpt else b"250 OK\r\n")
+            elif verb == "DATA":
+                data = True
+                writer.write(b"354 go ahead\r\n")
+            elif verb == "QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"454 4.7.0 not available\r\n")
+            await writer.drain()
+
+
+def smtp_settings(port, **changes):
+    values = dict(email_provider="smtp", smtp_host="127.0.0.1", smtp_port=port, smtp_from="cc@example.org",
+                  smtp_starttls=False, send_timeout=2.0)
+    values.update(changes)
+    return NotificationSettings(**values)
+
+
+MAIL = Message(7, "email", "manager@example.org", "Complaint TK-261123-0001 escalated to you",
+               "Late delivery · priority high\nशिकायत: the ring was late\n.\nDue 23 Nov 2026 13:30")
+
+
+async def test_smtp_delivers_the_message_as_written():
+    async with TinySmtp() as server:
+        await SmtpProvider(smtp_settings(server.port)).send(MAIL)
+    commands = [c.upper() for c in server.commands]
+    assert [c for c in commands if c.startswith(("MAIL", "RCPT"))] == [
+        "MAIL FROM:<CC@EXAMPLE.ORG>", "RCPT TO:<MANAGER@EXAMPLE.ORG>"]
+    received = email.message_from_bytes(server.messages[0], policy=email.policy.default)
+    assert received["Subject"] == MAIL.subject and received["From"] == "cc@example.org"
+    assert received["To"] == "manager@example.org" and received["Message-ID"]
+    assert received.get_content().replace("\r\n", "\n").rstrip("\n") == MAIL.body  # non-ASCII and a lone '.' line survive
+
+
+async def test_smtp_failures_raise_delivery_errors_without_sending():
+    async with TinySmtp(reject_rcpt=True) as server:
+        with pytest.raises(DeliveryError, match="550|refused"):
+            await SmtpProvider(smtp_settings(server.port)).send(MAIL)
+        assert server.messages == []
+    async with TinySmtp() as server:  # STARTTLS required but not offered: never sent in clear
+        with pytest.raises(DeliveryError, match="STARTTLS"):
+            await SmtpProvider(smtp_settings(server.port, smtp_starttls=True)).send(MAIL)
+        assert not any(c.upper().startswith("MAIL") for c in server.commands)
+    async with TinySmtp(starttls=True) as server:  # offered, but the upgrade is refused
+        with pytest.raises(DeliveryError):
+            await SmtpProvider(smtp_settings(server.port, smtp_starttls=True)).send(MAIL)
+        commands = [c.upper() for c in server.commands]
+        assert "STARTTLS" in commands and not any(c.startswith("MAIL") for c in commands)
+    async with TinySmtp(greet=False) as server:  # a server that never answers: the timeout ends it
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(DeliveryError, match="[Tt]imeout|timed out"):
+            await SmtpProvider(smtp_settings(server.port, send_timeout=0.5)).send(MAIL)
+        assert asyncio.get_running_loop().time() - started < 5
+    with pytest.raises(DeliveryError):  # nothing listening
+        await SmtpProvider(smtp_settings(1)).send(MAIL)
+
+
+class Gateway:
+    def __init__(self, status=200):
+        self.status, self.requests = status, []
+
+    async def __aenter__(self):
+        app = web.Application()
+        app.router.add_route("*", "/sms", self.handle)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+        self.url = str(self.server.make_url("/sms"))
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.server.close()
+
+    async def handle(self, request):
+        body = await request.read()
+        self.requests.append({"method": request.method, "headers": dict(request.headers),
+                              "query": dict(request.query), "body": body,
+                              "content_type": request.content_type})
+        if self.status == "slow":
+            await asyncio.sleep(5)
+        return web.Response(status=200 if self.status == "slow" else self.status, text="accepted")
+
+
+def sms_settings(url, **changes):
+    values = dict(sms_provider="http_sms", sms_url=url, sms_auth_value="Bearer s3cret", send_timeout=2.0,
+                  sms_template='{"to": "{to}", "message": "{text}", "sender": "JWLCC", "unicode": 1}')
+    values.update(changes)
+    return NotificationSettings(**values)
+
+
+SMS = Message(3, "sms", "+919812345678", "", 'Ticket TK-261123-0042 "registered"\n}, {"to": "+1"')
+
+
+async def test_http_sms_posts_the_filled_template_with_the_credential():
+    async with Gateway() as gateway:
+        provider = HttpSmsProvider(sms_settings(gateway.url))
+        await provider.send(SMS)
+        await provider.close()
+    (request,) = gateway.requests
+    assert request["method"] == "POST" and request["headers"]["Authorization"] == "Bearer s3cret"
+    assert json.loads(request["body"]) == {"to": "+919812345678", "message": SMS.body, "sender": "JWLCC",
+                                           "unicode": 1}  # the text never changes the template's shape
+
+
+async def test_http_sms_as_a_form_or_a_query_and_its_failures():
+    async with Gateway() as gateway:
+        form = HttpSmsProvider(sms_settings(gateway.url, sms_body_format="form", sms_auth_value=""))
+        await form.send(SMS)
+        query = HttpSmsProvider(sms_settings(gateway.url, sms_method="GET"))
+        await query.send(SMS)
+        await form.close()
+        await query.close()
+    posted, got = gateway.requests
+    assert posted["content_type"] == "application/x-www-form-urlencoded" and "Authorization" not in posted["headers"]
+    assert got["method"] == "GET" and got["query"]["to"] == "+919812345678" and got["query"]["message"] == SMS.body
+    async with Gateway(status=503) as gateway:
+        provider = HttpSmsProvider(sms_settings(gateway.url))
+        with pytest.raises(DeliveryError, match="503"):
+            await provider.send(SMS)
+        with pytest.raises(DeliveryError, match="E.164"):
+            await provider.send(Message(4, "sms", "98123 45678", "", "x"))
+        await provider.close()
+    async with Gateway(status="slow") as gateway:
+        provider = HttpSmsProvider(sms_settings(gateway.url, send_timeout=0.3))
+        with pytest.raises(DeliveryError, match="Timeout"):
+            await provider.send(SMS)
+        await provider.close()
+
+
+def test_the_settings_are_checked():
+    check_settings(NotificationSettings())  # the defaults: log everywhere
+    providers = build_providers(NotificationSettings())
+    assert {c: p.name for c, p in providers.items()} == {"log": "log", "email": "log", "sms": "log"}
+    bad = [dict(sms_provider="smtp"), dict(email_provider="http_sms"), dict(max_attempts=0),
+           dict(email_provider="smtp"), dict(email_provider="smtp", smtp_host="mail.example.org",
+                                             smtp_from="cc@example.org", smtp_username="cc",
+                                             smtp_starttls=False),
+           dict(sms_provider="http_sms", sms_url="ftp://x"),
+           dict(sms_provider="http_sms", sms_url="https://sms.example.org", sms_template="{to}"),
+           dict(sms_provider="http_sms", sms_url="https://sms.example.org", sms_auth_value="a\r\nX-Evil: 1")]
+    for changes in bad:
+        with pytest.raises(ValueError):
+            check_settings(NotificationSettings(**changes))
+
+
+def test_the_config_file_has_the_sections_and_no_default_secret(tmp_path):
+    path = tmp_path / "cc.toml"
+    text = render_new()
+    path.write_text(text)
+    settings = load(path)
+    assert settings.notifications.smtp_password == "" and settings.notifications.sms_auth_value == ""
+    assert settings.complaints.ticket_prefix == "TK" and settings.notifications.email_provider == "log"
+    path.write_text(text.replace('ticket_prefix = "TK"', 'ticket_prefix = "tk-1"'))
+    with pytest.raises(ConfigError, match="ticket_prefix"):
+        load(path)
+    path.write_text(text.replace('sms_provider = "log"', 'sms_provider = "http_sms"'))
+    with pytest.raises(ConfigError, match="sms_url"):
+        load(path)
