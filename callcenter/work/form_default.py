@@ -87,5 +87,6 @@ def build(survey: bool) -> dict:
         wished = next(q for q in form["questions"] if q["key"] == "wished")
         yes = next(o for o in wished["options"] if o["value"] == "yes")
         yes["next"] = [q["key"] for q in survey_questions] + yes["next"]
-        form["questions"].extend(survey_questions)
+        at = next(i for i, q in enumerate(form["questions"]) if q["key"] == "visit")
+        form["questions"][at:at] = survey_questions  # shown in the order they are asked
     return form
