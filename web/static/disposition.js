@@ -131,9 +131,15 @@
       (call.work_item_id !== undefined && call.work_item_id !== null && String(call.work_item_id) === itemId);
     if (mine) { openForm(call.id); }
   }
+  var STEPS = {
+    customer_ringing: "Ringing the customer…",
+    connected: "Connected: the form opens when the call ends."
+  };
   function onCall(event) {
     var call = callOf(event);
-    if (call && placedCall && call.id === placedCall && callButton) { callButton.disabled = true; }
+    if (!call || !placedCall || call.id !== placedCall) { return; }
+    if (callButton) { callButton.disabled = true; }
+    if (STEPS[call.state]) { say(STEPS[call.state]); }
   }
   var handled = {};
   function once(handler) {
