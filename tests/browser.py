@@ -200,6 +200,16 @@ async def login(page, user: str, password: str, base_url: str | None = None) -> 
         await page.click("button[type=submit]")
 
 
+def watch_console(page) -> list[str]:
+    """The page's console errors and uncaught exceptions, collected as they happen
+    (a failed resource load, e.g. an expected 404, is left out)."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
 async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -208,4 +218,4 @@ async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 
 __all__ = ["WebUser", "WebClient", "add_web_user", "base_url", "web_server", "web_client",
-           "browser", "page", "login", "screenshot", "CHROMIUM", "SCREENSHOTS"]
+           "browser", "page", "login", "watch_console", "screenshot", "CHROMIUM", "SCREENSHOTS"]
