@@ -19,9 +19,11 @@ from sqlalchemy import select
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
 from callcenter.calls.tracker import CallTracker, call_id_of
+from callcenter.complaints import escalation as complaint_escalation
 from callcenter.config import Settings
 from callcenter.directory import Directory
 from callcenter.models import Recording, Trunk
+from callcenter.notifications import dispatcher as notification_dispatcher
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.redis_server import RedisProcess, ensure_redis
@@ -65,6 +67,7 @@ class Services:
     tasks: list[asyncio.Task] = field(default_factory=list)
     reconciled_at: float | None = None
     ivr: IvrService | None = None
+    dispatcher: object = None  # the notification outbox's sender (callcenter/notifications)
 
     # -- trunks ---------------------------------------------------------------
     async def on_trunks(self, _trunks=None) -> None:
@@ -214,6 +217,9 @@ async def _open(s: Services) -> None:
     if syncing:
         s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
     s.tasks.append(work_sweeper.start(s))  # follow-ups to pending, reminders to panels
+    s.dispatcher, task = notification_dispatcher.start(s)  # the outbox; cancelling closes providers
+    s.tasks.append(task)
+    s.tasks.append(complaint_escalation.start(s))  # complaints past their SLA move up
 
 
 async def close_services(s: Services) -> None:

@@ -7,6 +7,8 @@ from callcenter.reports import http as reports_http, pages as reports_pages
 from callcenter.work import http as work_http, pages as work_pages
 from callcenter.work import disposition_http, disposition_pages
 from callcenter.customers import profile_http, profile_pages
+from callcenter.complaints import http as complaints_http, pages as complaints_pages
+from callcenter.notifications import http as notifications_http
 from web import session_http
 
 FEATURE_ROUTES = [
@@ -18,4 +20,5 @@ FEATURE_ROUTES = [
     *disposition_http.ROUTES, *disposition_pages.ROUTES,
     *profile_http.ROUTES, *profile_pages.ROUTES,
     *reports_http.ROUTES, *reports_pages.ROUTES,
+    *complaints_http.ROUTES, *complaints_pages.ROUTES, *notifications_http.ROUTES,
 ]

@@ -31,6 +31,7 @@ TIME_FORMAT = "%d %b %Y, %H:%M"
 NAV = [
     ("Buckets", "/buckets", "agent"),
     ("Appointments", "/appointments", "agent"),
+    ("Complaints", "/complaints", "agent"),
     ("Campaigns", "/campaigns", "manager"),
     ("Uploads", "/uploads", "manager"),
     ("Allocate", "/allocate", "manager"),

@@ -67,7 +67,8 @@ async def create_category(session: AsyncSession, actor: str, code, name, sla_hou
     return row
 
 
-async def update_category(session: AsyncSession, actor: str, category_id: int, changes: dict) -> ComplaintCategory:
+async def update_category(session: AsyncSession, actor: str, category_id: int,
+                          changes: dict) -> ComplaintCategory:
     row = await session.get(ComplaintCategory, category_id)
     if row is None:
         raise CategoryNotFound("no such category")

@@ -22,7 +22,8 @@ from callcenter.complaints import notices, tickets
 from callcenter.complaints.escalation import ACTIVE, load_chain, owner_from, starting_level
 from callcenter.complaints.exceptions import (ComplaintCallNotFound, ComplaintCustomerNotFound,
                                               ComplaintNotFound, InvalidComplaint, InvalidTransition)
-from callcenter.complaints.models import LEVELS, PRIORITIES, STATUSES, Complaint, ComplaintCategory, ComplaintEvent
+from callcenter.complaints.models import (LEVELS, PRIORITIES, STATUSES, Complaint, ComplaintCategory,
+                                          ComplaintEvent)
 from callcenter.customers.models import Customer
 from callcenter.models import Call, User, utcnow
 from callcenter.org.models import Store
@@ -80,7 +81,8 @@ async def _category(session, category_id) -> ComplaintCategory:
 
 
 async def create(session: AsyncSession, scope, settings, actor: str, *, category_id, description,
-                 priority="normal", customer_id=None, call_id=None, now: dt.datetime | None = None) -> Complaint:
+                 priority="normal", customer_id=None, call_id=None,
+                 now: dt.datetime | None = None) -> Complaint:
     """A new complaint about a customer and/or a call in the caller's scope,
     owned by its creator, due within the category's SLA; the customer's SMS
     with the ticket number is queued. The caller commits."""
@@ -93,9 +95,12 @@ async def create(session: AsyncSession, scope, settings, actor: str, *, category
         raise InvalidComplaint("a complaint is about a customer or a call", field="customer_id")
     call = None
     if call_id:
-        if not isinstance(call_id, str) or len(call_id) > 32:
+        if not isinstance(call_id, str):
+            raise InvalidComplaint("call_id must be text", field="call_id")
+        if len(call_id) > 32:
             raise ComplaintCallNotFound("no such call")
-        call = (await session.execute(select(Call).where(Call.id == call_id, scope.calls()))).scalar_one_or_none()
+        call = (await session.execute(select(Call).where(Call.id == call_id, scope.calls()))
+                ).scalar_one_or_none()
         if call is None:
             raise ComplaintCallNotFound("no such call", call_id=call_id)
         if customer_id is None:
@@ -105,7 +110,7 @@ async def create(session: AsyncSession, scope, settings, actor: str, *, category
     customer = None
     if customer_id is not None:
         if isinstance(customer_id, bool) or not isinstance(customer_id, int):
-            raise ComplaintCustomerNotFound("no such customer")
+            raise InvalidComplaint("customer_id must be a customer id", field="customer_id")
         customer = (await session.execute(select(Customer).where(
             Customer.id == customer_id, scope.customers()))).scalar_one_or_none()
         if customer is None and call is None:
@@ -181,9 +186,10 @@ async def change(session: AsyncSession, scope, settings, actor: str, complaint_i
             category = await session.get(ComplaintCategory, complaint.category_id)
             complaint.resolved_at = None
             complaint.due_at = now + dt.timedelta(hours=category.sla_hours)
+        reopened = before == "resolved" and status == "in_progress"
         events.append(ComplaintEvent(complaint_id=complaint.id, at=now, actor=actor[:60],
-                                     action="reopened" if before == "resolved" and status == "in_progress"
-                                     else status, note=resolution if status in ("resolved", "closed") else ""))
+                                     action="reopened" if reopened else status,
+                                     note=resolution if status in ("resolved", "closed") else ""))
         audit.record(session, actor, "complaint.status", "complaint", complaint.id, ticket=complaint.ticket,
                      before=before, after=status)
         if status == "resolved" or (status == "closed" and before in ACTIVE):
@@ -239,8 +245,9 @@ async def list_complaints(session: AsyncSession, scope, *, status=None, level=No
 
 
 async def events_of(session: AsyncSession, complaint_id: int) -> list[ComplaintEvent]:
-    return list((await session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
-                                       .order_by(ComplaintEvent.at, ComplaintEvent.id))).all())
+    return list((await session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.at, ComplaintEvent.id))).all())
 
 
 def is_overdue(complaint: Complaint, now: dt.datetime) -> bool:

@@ -55,7 +55,8 @@ class Dispatcher:
             return provider.name, "timed out"
         except Exception as exc:  # noqa: BLE001 - any failure is an attempt to record and retry
             log.warning("notification %s via %s failed: %s", row.id, provider.name, exc)
-            return provider.name, (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:ERROR_CHARS]
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return provider.name, error[:ERROR_CHARS]
         return provider.name, None
 
     async def tick(self) -> dict:
@@ -121,7 +122,8 @@ def panel_push(services):
             user_id = await session.scalar(select(User.id).where(User.name == name, User.active.is_(True)))
         if user_id is None:
             return
-        url = f"/complaints/{message.entity_id}" if message.entity == "complaint" and message.entity_id else None
+        url = (f"/complaints/{message.entity_id}"
+               if message.entity == "complaint" and message.entity_id.isdigit() else None)
         await hub.publish({"type": "reminder", "id": f"notification-{message.id}", "title": message.subject,
                            "text": message.body[:300], "url": url}, user_ids=[user_id])
     return push

@@ -57,7 +57,8 @@ def enqueue(session: AsyncSession, channel: str, recipient: str, subject: str, b
         raise InvalidNotification("a notification needs a body", channel=channel)
     row = Notification(channel=channel, recipient=recipient, subject=subject, body=body,
                        status="pending", attempts=0, next_attempt_at=now or utcnow(),
-                       entity=str(entity or "")[:40], entity_id="" if entity_id is None else str(entity_id)[:64],
+                       entity=str(entity or "")[:40],
+                       entity_id="" if entity_id is None else str(entity_id)[:64],
                        created_at=now or utcnow())
     session.add(row)
     return row

@@ -1,0 +1,59 @@
+"""The outbox for admins: GET /api/v1/notifications lists messages (newest
+first) with every delivery attempt."""
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from callcenter.customers.profile_http import jsonable
+from callcenter.notifications import outbox
+from callcenter.notifications.exceptions import InvalidNotification
+from callcenter.notifications.models import CHANNELS, Notification
+from callcenter.org.http_common import paging
+from web.auth import at_least
+from web.keys import SERVICES
+
+STATUSES = ("pending", "sending", "sent", "failed")
+
+
+def notification_json(row: Notification, attempts) -> dict:
+    return jsonable({
+        "id": row.id, "channel": row.channel, "recipient": row.recipient, "subject": row.subject,
+        "body": row.body, "status": row.status, "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at if row.status in ("pending", "sending") else None,
+        "entity": row.entity, "entity_id": row.entity_id, "created_at": row.created_at,
+        "sent_at": row.sent_at,
+        "attempt_log": [{"at": a.at, "provider": a.provider, "ok": a.ok, "error": a.error} for a in attempts],
+    })
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    limit, offset = paging(request)
+    where = []
+    status, channel = request.query.get("status"), request.query.get("channel")
+    if status:
+        if status not in STATUSES:
+            raise InvalidNotification(f"status must be one of {', '.join(STATUSES)}", field="status")
+        where.append(Notification.status == status)
+    if channel:
+        if channel not in CHANNELS:
+            raise InvalidNotification(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        where.append(Notification.channel == channel)
+    for key, column in (("entity", Notification.entity), ("entity_id", Notification.entity_id)):
+        if request.query.get(key):
+            where.append(column == request.query[key][:64])
+    async with services.sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(Notification).where(*where))
+        rows = (await session.scalars(select(Notification).where(*where).order_by(Notification.id.desc())
+                                      .limit(limit).offset(offset))).all()
+        attempts = await outbox.attempts_of(session, [r.id for r in rows])
+    return web.json_response({"total": total, "notifications": [
+        notification_json(r, attempts[r.id]) for r in rows]})
+
+
+ROUTES = [
+    ("GET", "/api/v1/notifications", list_notifications, at_least("admin"),
+     "The notification outbox, newest first, with every delivery attempt "
+     "(?status=pending|sending|sent|failed, channel, entity, entity_id, limit, offset)"),
+]
