@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from callcenter.config import Settings
+from callcenter.queues import conf as queue_conf, hold_music
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "asterisk-conf"
 
@@ -27,7 +28,7 @@ AMI_EVENTS = (
 )
 
 # Folders of an instance, under PbxSettings.instance_dir.
-INSTANCE_FOLDERS = ("etc", "spool", "run", "log", "lib", "lib/keys", "recordings")
+INSTANCE_FOLDERS = ("etc", "spool", "run", "log", "lib", "lib/keys", "lib/moh", "recordings")
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 AMI_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -146,9 +147,12 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[PhoneConf]) -> dict[str, str]:
-    """File name -> text of every Asterisk config file of the instance."""
+def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[PhoneConf],
+                  queues: list = ()) -> dict[str, str]:
+    """File name -> text of every Asterisk config file of the instance
+    (``queues``: :class:`callcenter.queues.conf.QueueConf`, checked)."""
     _check_settings(settings)
+    queues = queue_conf.check_queues(queues)
     seen: set[str] = set()
     for t in trunks:
         _check_trunk(t)
@@ -171,8 +175,10 @@ def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phon
         "ami": settings.ami,
         "trunks": trunks,
         "phones": phones,
-        "event_names": AMI_EVENTS,
+        "event_names": AMI_EVENTS + queue_conf.QUEUE_EVENTS,
         "ivr": settings.ivr,
+        "queues": queues,
+        "queue_timing": queue_conf,
     }
     out = {}
     for template in sorted(env.list_templates(extensions=["j2"])):
@@ -199,11 +205,12 @@ def instance_paths(settings: Settings) -> dict[str, Path]:
     return {name: settings.pbx.host_path(f"{base}/{name}") for name in INSTANCE_FOLDERS}
 
 
-def write_config(settings: Settings, trunks: list[TrunkConf], phones: list[PhoneConf]) -> Path:
+def write_config(settings: Settings, trunks: list[TrunkConf], phones: list[PhoneConf],
+                 queues: list = ()) -> Path:
     """Render and write the config into <root><instance_dir>/etc (each file
     replaced atomically), create the instance folders owned by the root's
     Asterisk user. Returns the host path of the etc folder."""
-    files = render_config(settings, trunks, phones)
+    files = render_config(settings, trunks, phones, queues)
     root = Path(settings.pbx.root)
     if not root.is_dir():
         raise FileNotFoundError(f"PBX root {root} is missing: run scripts/build-pbx-root.sh")
@@ -217,6 +224,7 @@ def write_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phone
         path.mkdir(mode=0o750, parents=True, exist_ok=True)
         if am_root:
             os.chown(path, uid, gid)
+    hold_music.ensure(paths["lib/moh"], uid if am_root else None, gid if am_root else None)
     etc = paths["etc"]
     for name, text in files.items():
         fd, tmp = tempfile.mkstemp(dir=etc, prefix=f".{name}.")

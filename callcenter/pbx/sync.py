@@ -1,7 +1,8 @@
-"""Keep Asterisk's PJSIP config in step with the database: trunks and agents'
-desktop phones are rows; when they change the config is rendered again and
-``res_pjsip`` reloaded through the admin AMI user (the call-work user has no
-config rights)."""
+"""Keep Asterisk's PJSIP and queue config in step with the database: trunks,
+agents' desktop phones and queues are rows; when they change the config is
+rendered again and ``res_pjsip`` (trunks, phones) or ``app_queue`` (queues:
+dynamic members stay logged in) reloaded through the admin AMI user (the
+call-work user has no config rights)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,8 @@ from sqlalchemy import select
 from callcenter.ami import AmiError, AmiLink
 from callcenter.models import Trunk, User
 from callcenter.pbx.render import PhoneConf, TrunkConf, write_config
+from callcenter.queues.conf import QueueConf, queue_conf
+from callcenter.queues.models import Queue
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +29,27 @@ async def load_pbx_objects(sessions) -> tuple[list[TrunkConf], list[PhoneConf]]:
             [PhoneConf(u.sip_endpoint, u.sip_md5_cred, u.sip_contact) for u in phones])
 
 
-async def reload_pjsip(settings, timeout: float = 10.0) -> None:
-    """One short admin login: Reload res_pjsip.so."""
+async def load_queues(sessions) -> list[QueueConf]:
+    async with sessions() as session:
+        rows = (await session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name))).all()
+    return [queue_conf(q) for q in rows]
+
+
+async def reload_modules(settings, modules=("res_pjsip.so",), timeout: float = 10.0) -> None:
+    """One short admin login: Reload each module."""
     link = AmiLink(settings.ami, username=settings.ami.admin_username, secret=settings.ami.admin_secret)
     await link.start()
     try:
         await link.wait_connected(timeout)
-        await link.action("Reload", {"Module": "res_pjsip.so"}, timeout=timeout)
+        for module in modules:
+            await link.action("Reload", {"Module": module}, timeout=timeout)
     finally:
         await link.close()
+
+
+async def reload_pjsip(settings, timeout: float = 10.0) -> None:
+    """One short admin login: Reload res_pjsip.so."""
+    await reload_modules(settings, ("res_pjsip.so",), timeout)
 
 
 class PbxConfigSync:
@@ -48,15 +63,30 @@ class PbxConfigSync:
         self.interval = interval
         self.current: tuple | None = None
         self.changed = asyncio.Event()
+        self.queues_loaded = asyncio.Event()  # set after each app_queue reload
+        self.queue_names: set[str] = set()     # the queues Asterisk has been told about
+        self._reload: set[str] = set()
+        self._rendered_queues: set[str] = set()
+        self._poke = asyncio.Event()
+
+    def poke(self) -> None:
+        """Look at the database now rather than at the next interval."""
+        self._poke.set()
 
     async def write(self) -> bool:
         """Render if anything changed; True when it did."""
         trunks, phones = await load_pbx_objects(self.sessions)
-        state = (tuple(map(repr, trunks)), tuple(map(repr, phones)))
+        queues = await load_queues(self.sessions)
+        state = (tuple(map(repr, trunks)), tuple(map(repr, phones)), tuple(map(repr, queues)))
         if state == self.current:
             return False
-        write_config(self.settings, trunks, phones)
+        write_config(self.settings, trunks, phones, queues)
         first = self.current is None
+        if first or state[:2] != self.current[:2]:
+            self._reload.add("res_pjsip.so")
+        if first or state[2] != self.current[2]:
+            self._reload.add("app_queue.so")
+            self._rendered_queues = {q.name for q in queues}
         self.current = state
         if self.on_trunks is not None:
             await self.on_trunks(trunks)
@@ -66,14 +96,26 @@ class PbxConfigSync:
 
     async def run(self, reload_first: bool = False) -> None:
         reload_due = reload_first
+        if not reload_first:  # Asterisk started on the config just written
+            self._reload.clear()
+            self.queue_names = set(self._rendered_queues)
         while True:
             if not reload_due:
-                await asyncio.sleep(self.interval)
+                try:
+                    await asyncio.wait_for(self._poke.wait(), self.interval)
+                except asyncio.TimeoutError:
+                    pass
+                self._poke.clear()
             try:
                 reload_due = await self.write() or reload_due
                 if reload_due:
-                    await reload_pjsip(self.settings)
+                    modules = sorted(self._reload) or ["res_pjsip.so"]
+                    await reload_modules(self.settings, modules)
+                    self._reload.clear()
                     reload_due = False
+                    if "app_queue.so" in modules:
+                        self.queue_names = set(self._rendered_queues)
+                        self.queues_loaded.set()
                     self.changed.set()
             except (AmiError, OSError, ValueError) as error:
                 log.warning("PBX config sync failed (retrying): %s", error)
