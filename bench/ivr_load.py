@@ -36,6 +36,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -225,6 +226,8 @@ async def run_mode(mode: str, args) -> dict:
         if child is not None:
             child.kill()
         await stack.stop()
+        shutil.rmtree(stack.settings.pbx.host_path(stack.settings.pbx.instance_dir), ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def main() -> None:
