@@ -244,3 +244,22 @@ async def test_a_store_executive_without_a_team_escalates_to_the_manager(session
     assert [(s.from_level, s.to_level, s.owner_id) for s in steps] == [("agent", "manager", org["manager_n"])]
     async with sessions() as s:
         assert (await s.get(Complaint, complaint.id)).level == "manager"
+
+
+async def test_reopening_restarts_the_sla_and_a_same_status_patch_changes_nothing(sessions, settings, org):
+    complaint = await make(sessions, settings, org, category_id=org["cat_fast"])
+    later = NOW + dt.timedelta(hours=5)
+    async with sessions() as s, s.begin():
+        scope = await scope_for(s, org, "agent_n")
+        await service.change(s, scope, settings, "agent_n", complaint.id, status="resolved",
+                             resolution="Sent again", now=NOW)
+        same = await service.change(s, scope, settings, "agent_n", complaint.id, status="resolved", now=later)
+        assert same.updated_at.replace(tzinfo=dt.timezone.utc) == NOW
+        again = await service.change(s, scope, settings, "agent_n", complaint.id, status="in_progress",
+                                     comment="Customer says it never came", now=later)
+        assert again.resolved_at is None and again.due_at == later + dt.timedelta(hours=2)
+    async with sessions() as s:
+        assert [e.action for e in await service.events_of(s, complaint.id)] == [
+            "created", "resolved", "commented", "reopened"]
+    assert await escalate(sessions, settings, later + dt.timedelta(hours=1)) == []
+    assert len(await escalate(sessions, settings, later + dt.timedelta(hours=2))) == 1

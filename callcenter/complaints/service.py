@@ -196,6 +196,8 @@ async def change(session: AsyncSession, scope, settings, actor: str, complaint_i
             await notices.resolved(session, settings, complaint, now)
     elif status is not None and resolution:
         raise InvalidComplaint(f"the complaint is already {status}", field="status")
+    if not events:
+        return complaint  # the status it already has, nothing else: no change
     if comment:
         audit.record(session, actor, "complaint.comment", "complaint", complaint.id, ticket=complaint.ticket)
     complaint.updated_at = now
