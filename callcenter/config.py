@@ -40,7 +40,8 @@ class PrivacySettings:
 @dataclass
 class WorkSettings:
     # Defaults of a new campaign: minutes before a non-contact is retried, and
-    # attempts before it is closed as unreachable.
+    # calls placed (attempts, connected or not) after which a customer not
+    # reached is closed as unreachable.
     retry_delay_minutes: int = 120
     max_attempts: int = 3
     # The panel reminds an agent this many minutes before a follow-up is due.

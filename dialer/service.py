@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import bindparam, exists, insert, select, update
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter import audit
@@ -25,6 +25,7 @@ from callcenter.directory import Directory
 from callcenter.customers.models import DndNumber
 from callcenter.models import Call, Trunk, User
 from callcenter.trunks.service import pick_caller_id
+from callcenter.work.models import WorkItem
 from dialer import exceptions as exc
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,12 @@ _INSERT_CALL = insert(Call.__table__).from_select(
     _CALL_COLUMNS,
     select(*(bindparam(name, type_=Call.__table__.c[name].type) for name in _CALL_COLUMNS))
     .where(~exists().where(_DND.c.number == bindparam("number"))))
+# A call placed from a work item counts as one of the item's attempts ("calls
+# placed"), in the transaction that inserts the call row: every call counts,
+# connected or not, and a call refused (DND) counts for nothing.
+_ITEMS = WorkItem.__table__
+COUNT_ATTEMPT = (update(_ITEMS).where(_ITEMS.c.id == bindparam("item_id"))
+                 .values(attempts=_ITEMS.c.attempts + 1))
 AGENT_CLAIM_SECONDS = 6 * 3600
 C2C_CONTEXT = "cc-c2c"
 HANGUP_ATTEMPTS = 10
@@ -199,6 +206,8 @@ class ClickToCall:
                       **{name: link.get(name) for name in LINKS})
         async with self._engine.begin() as connection:  # Core, no ORM session
             inserted = await connection.execute(_INSERT_CALL, values)
+            if inserted.rowcount == 1 and link.get("work_item_id") is not None:
+                await connection.execute(COUNT_ATTEMPT, {"item_id": link["work_item_id"]})
         if inserted.rowcount != 1:
             log.info("call %s refused: the number is on the DND list", placed.call_id)
             raise exc.NumberDnd("this number is on the do-not-disturb list and may not be called")

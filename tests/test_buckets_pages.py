@@ -44,7 +44,7 @@ async def page(app, who, url, status=200, method="GET", data=None):
 
 async def test_the_buckets_page_shows_tabs_counts_rows_and_links(app):
     item = await add(app, "exec1", name="Meera Iyer", mobile="+919812345678")
-    await add(app, "exec1", bucket="pending_followup", followup_at=utcnow() - dt.timedelta(hours=3))
+    await add(app, "exec1", bucket="pending_followup", followup_at=utcnow() - dt.timedelta(hours=3), attempts=2)
     await add(app, "exec2", name="Not Hers")
     html = await page(app, "exec1", "/buckets")
     assert "Meera Iyer" in html and "Not Hers" not in html
@@ -55,6 +55,7 @@ async def test_the_buckets_page_shows_tabs_counts_rows_and_links(app):
     assert '<script src="/static/buckets.js"' in html and "<script>" not in html  # no inline script
     pending = await page(app, "exec1", "/buckets?bucket=pending_followup")
     assert "is-missed" in pending and "Missed: was due" in pending
+    assert "2 calls placed" in pending and "attempt" not in pending
 
 
 async def test_search_paging_and_a_short_search(app):

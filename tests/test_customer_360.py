@@ -144,6 +144,7 @@ async def test_the_page_shows_profile_history_recordings_and_the_form(app):
     assert "hidden disabled" in fieldset_tag(html, "sp_greeting")
     assert "<script>" not in html and 'src="/static/disposition.js"' in html  # no inline script (CSP)
     assert "call after 6" in html and "bridal" in html
+    assert "1 call placed" in html  # the item's attempts, in words
 
 
 async def test_a_dnd_customer_page_shows_it_and_disables_the_call_button(app, sessions):

@@ -1,6 +1,8 @@
 """Dispositions against a real (SQLite) database: each branch of the form
 lands the work item in the right bucket, non-contacts are retried and then
-closed, survey scores and enrichment are kept, and the rules on calls hold."""
+closed, survey scores and enrichment are kept, and the rules on calls hold.
+An item's ``attempts`` are the calls placed from it, counted by the dialer as
+it writes each call row (``add_call`` here writes the row the same way)."""
 import datetime as dt
 import uuid
 
@@ -8,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from callcenter.auth.tokens import Principal
-from callcenter.customers.models import Customer
+from callcenter.customers.models import Customer, DndNumber
 from callcenter.models import AuditEntry, Call, Trunk
 from callcenter.org.scope import load_scope
 from callcenter.work import dispositions, exceptions as exc
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
+from dialer import exceptions as dialer_exc
+from dialer.service import COUNT_ATTEMPT, ClickToCall, PlacedCall
 from tests import factories as f
 
 NOW = dt.datetime(2025, 3, 10, 6, 30, tzinfo=dt.timezone.utc)  # 12:00 in Kolkata
@@ -59,6 +63,8 @@ async def add_call(sessions, world, item_key="item", agent="asha", state="ended"
                    channels=2, state=state, requested_at=NOW - dt.timedelta(minutes=3),
                    work_item_id=item.id, customer_id=item.customer_id, campaign_id=item.campaign_id,
                    ended_at=NOW - dt.timedelta(minutes=1) if state == "ended" else None, **fields))
+        await s.flush()
+        await s.execute(COUNT_ATTEMPT, {"item_id": item.id})  # as the dialer does with the row
     return call_id
 
 
@@ -95,7 +101,10 @@ async def test_not_talked_goes_to_non_contact_and_is_retried_after_the_delay(ses
 
 
 async def test_closed_as_unreachable_once_attempts_reach_the_maximum(sessions, settings, world):
+    await add_call(sessions, world)
     await submit(sessions, settings, world, NOT_TALKED)
+    assert (await item_of(sessions, world)).bucket == "non_contact"
+    await add_call(sessions, world)
     await submit(sessions, settings, world, {"talked": "no", "not_talked_reason": "switched_off"},
                  now=NOW + dt.timedelta(hours=2))
     item = await item_of(sessions, world)
@@ -104,13 +113,56 @@ async def test_closed_as_unreachable_once_attempts_reach_the_maximum(sessions, s
         await submit(sessions, settings, world, NOT_TALKED, now=NOW + dt.timedelta(hours=4))
 
 
+async def test_a_connected_call_is_an_attempt_too(sessions, settings, world):
+    # max_attempts=2: a talked call (call me later), then a call that does not reach them
+    await add_call(sessions, world)
+    await submit(sessions, settings, world,
+                 {"talked": "yes", "wished": "call_later", "followup_at": "2025-03-12T18:45"})
+    item = await item_of(sessions, world)
+    assert (item.bucket, item.attempts) == ("future_followup", 1)
+    await add_call(sessions, world)
+    await submit(sessions, settings, world, NOT_TALKED, now=NOW + dt.timedelta(days=2))
+    item = await item_of(sessions, world)
+    assert (item.bucket, item.outcome, item.attempts) == ("closed", "unreachable", 2)
+
+
+async def test_notes_without_a_call_place_no_attempt_and_never_close(sessions, settings, world):
+    for hours in (0, 2, 4):
+        await submit(sessions, settings, world, NOT_TALKED, now=NOW + dt.timedelta(hours=hours))
+    item = await item_of(sessions, world)
+    assert (item.bucket, item.attempts) == ("non_contact", 0)
+
+
+async def test_the_dialer_counts_each_call_row_it_writes_for_an_item(sessions, settings, world):
+    """The call-row insert of the dialer (no PBX needed for it) counts the
+    attempt in its own transaction; a DND refusal writes nothing and counts nothing."""
+    dialer = ClickToCall(settings, sessions, None, None, None, None)
+    principal = Principal("asha", "agent", world["asha"])
+    link = {"work_item_id": world["item"], "customer_id": world["customer"], "campaign_id": world["campaign"]}
+
+    async def insert(number):
+        placed = PlacedCall(uuid.uuid4().hex, world["asha"], "asha", "t1", "desktop", "PJSIP/asha",
+                            number[1:], "8062247000", NOW.timestamp())
+        return await dialer._insert(principal, placed, world["trunk"], number, "agent_ringing", link)
+
+    await insert("+919800000001")
+    await insert("+919800000001")
+    assert (await item_of(sessions, world)).attempts == 2
+    async with sessions() as s, s.begin():
+        s.add(DndNumber(number="+919800000003", added_by="test"))
+    with pytest.raises(dialer_exc.NumberDnd):
+        await insert("+919800000003")
+    assert (await item_of(sessions, world)).attempts == 2
+    assert (await item_of(sessions, world, "other")).attempts == 0
+
+
 async def test_call_me_later_goes_to_future_followup(sessions, settings, world):
     await submit(sessions, settings, world,
                  {"talked": "yes", "wished": "call_later", "followup_at": "2025-03-12T18:45"})
     item = await item_of(sessions, world)
     assert (item.bucket, item.outcome) == ("future_followup", "call_later")
     assert utc(item.followup_at) == dt.datetime(2025, 3, 12, 13, 15, tzinfo=dt.timezone.utc)
-    assert item.attempts == 0
+    assert item.attempts == 0  # a note without a call
 
 
 async def test_a_past_followup_is_refused_and_nothing_changes(sessions, settings, world):

@@ -124,6 +124,7 @@ async def test_call_from_a_work_item_is_linked_and_a_disposition_is_owed_before_
                                            "followup_at": tomorrow_at(11)}})
     assert status == 201, done
     assert done["work_item"]["bucket"] == "future_followup" and done["disposition"]["call_id"] == first["id"]
+    assert done["work_item"]["attempts"] == 1  # the connected call was an attempt: calls placed
     status, owed = await get(server, "/api/v1/dispositions/owed", asha)
     assert owed == {"call": None}
 
@@ -190,5 +191,7 @@ async def test_dnd_and_campaigns_that_are_not_callable_are_refused_before_any_am
     status, call = await post(server, f"/api/v1/work/{w['item1']}/call", asha)
     assert status == 202, call
     assert len(originates) == 1
+    async with server.services.sessions() as s:  # only the call placed counts as an attempt
+        assert [(await s.get(WorkItem, w[k])).attempts for k in ("item1", "dnd_item", "expired_item")] == [1, 0, 0]
     await server.wait_state(call["id"], "ended")
     assert (await server.trunks())["carrier"]["reserved"] == 0

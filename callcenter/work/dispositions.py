@@ -25,7 +25,7 @@ from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkI
 log = logging.getLogger(__name__)
 
 REMARKS_MAX = 1000
-UNREACHABLE = "unreachable"  # the item's outcome when non-contact attempts run out
+UNREACHABLE = "unreachable"  # the item's outcome when a not-talked call was its last allowed one
 
 
 @dataclass
@@ -94,7 +94,8 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
     before = item.bucket
     bucket, outcome = result.bucket, result.outcome
     if bucket == "non_contact":
-        item.attempts += 1
+        # attempts = calls placed from the item (counted as each call's row is
+        # written, dialer/service.py): the calls ran out without reaching them
         if item.attempts >= campaign.max_attempts:
             bucket, outcome = "closed", UNREACHABLE
             item.next_attempt_at = None
