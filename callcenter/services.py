@@ -26,6 +26,7 @@ from callcenter.models import Recording, Trunk
 from callcenter.notifications import dispatcher as notification_dispatcher
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
+from callcenter.queues.live import QueueLive
 from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.trunks.accounting import TrunkAccounting
 from callcenter.work import sweeper as work_sweeper
@@ -67,6 +68,7 @@ class Services:
     tasks: list[asyncio.Task] = field(default_factory=list)
     reconciled_at: float | None = None
     ivr: IvrService | None = None
+    queues: QueueLive | None = None             # queue state, agents in queues (callcenter/queues)
     dispatcher: object = None  # the notification outbox's sender (callcenter/notifications)
 
     # -- trunks ---------------------------------------------------------------
@@ -134,6 +136,12 @@ class Services:
             await self.reconcile()
         except AmiError as error:
             log.warning("reconciliation after connect failed: %s", error)
+        if self.queues is not None:
+            await self.queues.reconcile()  # QueueStatus into the queue tracker, sessions back into Asterisk
+
+    def _on_ami_event(self, event: dict) -> None:
+        self.tracker.on_event(event)
+        self.queues.tracker.on_event(event)
 
     # -- recordings -------------------------------------------------------------
     async def recording_path(self, call) -> Path | None:
@@ -187,7 +195,9 @@ async def _open(s: Services) -> None:
     s.redis = Redis.from_url(settings.redis.url)
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
     s.tracker = CallTracker(reporter=None)
-    s.ami = AmiLink(settings.ami, on_event=s.tracker.on_event, on_connected=s._on_ami_connected)
+    s.queues = QueueLive(s)
+    s.ami = AmiLink(settings.ami, on_event=s._on_ami_event, on_connected=s._on_ami_connected)
+    s.queues.bind(s.ami)
     s.directory = Directory(s.sessions)
     await s.directory.refresh()
     s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
@@ -217,6 +227,7 @@ async def _open(s: Services) -> None:
     if syncing:
         s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
     s.tasks.append(work_sweeper.start(s))  # follow-ups to pending, reminders to panels
+    s.tasks.append(asyncio.create_task(s.queues.run()))  # queue state to the hub, wrap-ups, settings
     s.dispatcher, task = notification_dispatcher.start(s)  # the outbox; cancelling closes providers
     s.tasks.append(task)
     s.tasks.append(complaint_escalation.start(s))  # complaints past their SLA move up
