@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import DndNumber
 from callcenter.models import AuditEntry, Call, Recording, Trunk
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
@@ -186,6 +187,61 @@ async def test_a_refused_form_comes_back_with_the_errors_and_nothing_lost(app, s
     assert "hidden disabled" in fieldset_tag(html, "visit")
     async with sessions() as s:
         assert (await s.get(WorkItem, app.ids["item"])).bucket == "non_contact"
+
+
+async def add_call(sessions, item_id, agent, state):
+    call_id = uuid.uuid4().hex
+    async with sessions() as s, s.begin():
+        item = await s.get(WorkItem, item_id)
+        s.add(Call(id=call_id, agent_id=item.agent_id, requested_by=agent, mode="desktop", number=MOBILE,
+                   trunk_id=(await s.execute(select(Trunk.id))).scalar_one(), caller_id="8062247000",
+                   channels=1, state=state, requested_at=NOW, work_item_id=item.id,
+                   customer_id=item.customer_id, campaign_id=item.campaign_id,
+                   ended_at=NOW if state == "ended" else None))
+    return call_id
+
+
+async def customer_html(app, who="exec1"):
+    resp = await app.client.get(f"/customers/{app.ids['customer']}?item={app.ids['item']}",
+                                headers=app.headers(who))
+    assert resp.status == 200
+    return await resp.text()
+
+
+CALL_LESS = "Record a disposition without a call"
+
+
+async def test_no_disposition_without_a_call_while_a_call_is_live_or_another_is_owed(app, sessions):
+    assert CALL_LESS in await customer_html(app)
+    # this item's call is live: no note without a call, the form waits for the end of the call
+    live = await add_call(sessions, app.ids["item"], "exec1", "connected")
+    html = await customer_html(app)
+    assert CALL_LESS not in html and "A call with this customer is in progress" in html
+    assert 'id="disposition" hidden' in html and 'data-owed-call=""' in html
+    resp = await app.client.post(f"/work/{app.ids['item']}/disposition", headers=app.headers("exec1"),
+                                 data={"a.talked": "no", "a.not_talked_reason": "busy", "call_id": ""},
+                                 allow_redirects=False)
+    assert resp.status == 409 and "still going on" in await resp.text()
+    resp = await app.client.post(f"/api/v1/work/{app.ids['item']}/dispositions", headers=app.headers("exec1"),
+                                 json={"answers": {"talked": "no", "not_talked_reason": "busy"}})
+    assert resp.status == 409 and (await resp.json())["error"] == "call_not_ended"
+    # it ended: the form opens with the call; still no note without a call
+    async with sessions() as s, s.begin():
+        call = await s.get(Call, live)
+        call.state, call.ended_at = "ended", NOW
+    html = await customer_html(app)
+    assert CALL_LESS not in html and f'data-owed-call="{live}"' in html
+    assert 'id="disposition" hidden' not in html
+    # another customer's page while this disposition is owed: no note there either
+    async with sessions() as s, s.begin():
+        from callcenter.models import User
+        from callcenter.org.models import Store
+        exec1 = await s.get(User, app.rows["exec1"])
+        cust = await f.customer(s, store=await s.get(Store, app.rows["s1"]))
+        other = await f.work_item(s, await s.get(Campaign, app.ids["campaign"]), cust, exec1)
+    resp = await app.client.get(f"/customers/{cust.id}?item={other.id}", headers=app.headers("exec1"))
+    html = await resp.text()
+    assert resp.status == 200 and "still needs its disposition" in html and CALL_LESS not in html
 
 
 async def test_campaign_form_api_is_scoped(app):

@@ -61,10 +61,13 @@ async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
     assert "Meera Iyer" in await page.inner_text("h1")
     assert "+919812345678" not in await page.content()  # masked for an agent
     assert await page.is_hidden("#disposition")
+    assert await page.is_visible("#disposition-open")  # a note without a call, before any call
     await screenshot(page, "customer-360")
 
     await page.click("#call-button")
     await page.wait_for_selector("#call-panel:not([hidden])")
+    await page.wait_for_selector("#disposition-open", state="detached")  # not during the call
+    assert await page.inner_text("#item-attempts") == "1 call placed"
     await page.wait_for_selector("#call-panel[data-state=connected]", timeout=20_000)
     await screenshot(page, "customer-360-connected")
     # the form opens by itself when the panel reports the end of this call
@@ -78,11 +81,7 @@ async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
     await page.goto(f"{server.base_url}/customers/{ids['ravi']}?item={ids['other']}")
     assert "still needs its disposition" in await page.inner_text(".alert")
     assert await page.is_disabled("#call-button")
-    await page.click("#disposition-open")  # the survey form, for a look at its branches
-    await page.check('fieldset[data-q="talked"] input[value="yes"]')
-    await page.check('fieldset[data-q="wished"] input[value="yes"]')
-    assert await page.is_visible('fieldset[data-q="sp_greeting"]')
-    await screenshot(page, "disposition-survey")
+    assert await page.locator("#disposition-open").count() == 0  # no note while a disposition is owed
 
     # back to Meera: the owed form is open again after a reload; submit it
     await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
@@ -101,6 +100,14 @@ async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
     async with server.services.sessions() as s:
         row = await s.get(WorkItem, ids["item"])
     assert row.bucket == "future_followup" and row.last_call_id
+    # nothing owed now: Ravi's page offers a note without a call (the survey form: its branches)
+    await page.goto(f"{server.base_url}/customers/{ids['ravi']}?item={ids['other']}")
+    await page.click("#disposition-open")
+    assert await page.is_enabled("#call-button")  # a note without a call holds no call
+    await page.check('fieldset[data-q="talked"] input[value="yes"]')
+    await page.check('fieldset[data-q="wished"] input[value="yes"]')
+    assert await page.is_visible('fieldset[data-q="sp_greeting"]')
+    await screenshot(page, "disposition-survey")
     # the call button works again
     await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
     assert await page.is_enabled("#call-button")

@@ -252,6 +252,19 @@ async def test_a_call_still_live_is_refused(sessions, settings, world):
         await submit(sessions, settings, world, NOT_TALKED, call_id=call_id)
 
 
+async def test_no_disposition_without_a_call_while_the_items_call_is_live(sessions, settings, world):
+    live = await add_call(sessions, world, state="customer_ringing")
+    with pytest.raises(exc.CallNotEnded) as caught:
+        await submit(sessions, settings, world, NOT_TALKED)
+    assert caught.value.status == 409 and caught.value.details["call_id"] == live
+    with pytest.raises(exc.CallNotEnded):  # nor for the agent's team lead
+        await submit(sessions, settings, world, NOT_TALKED, who="lead", role="teamlead")
+    assert (await item_of(sessions, world)).bucket == "fresh"
+    # a note for another item of the customer is not held by this call
+    await submit(sessions, settings, world, NOT_TALKED, item="survey_item")
+    assert (await item_of(sessions, world, "survey_item")).bucket == "non_contact"
+
+
 async def test_another_items_call_is_refused(sessions, settings, world):
     call_id = await add_call(sessions, world, item_key="survey_item")
     with pytest.raises(exc.CallNotForItem):

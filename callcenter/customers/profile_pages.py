@@ -13,7 +13,7 @@ from callcenter.campaigns.service import not_callable_reason
 from callcenter.customers.profile import profile
 from callcenter.customers.profile_http import customer_id_of
 from callcenter.models import utcnow
-from callcenter.work import calling
+from callcenter.work import calling, dispositions
 from callcenter.work.disposition_pages import BUCKET_LABELS, form_view
 from callcenter.work.exceptions import WorkItemNotFound
 from web.auth import at_least, principal_of, scope_of
@@ -45,6 +45,8 @@ async def customer_page(request: web.Request, customer_id: int, item_id: int | N
                              actor=principal.name, work_item_id=item_id)
         item = _chosen(view["work_items"], item_id)
         owed = await calling.owed_disposition(session, principal.user_id)
+        # a call of this item not ended yet (whoever placed it): no disposition without a call meanwhile
+        live = await dispositions.live_call(session, item["id"]) if item else None
         campaign = await session.get(Campaign, item["campaign_id"]) if item else None
         form = None
         not_callable = None
@@ -54,13 +56,18 @@ async def customer_page(request: web.Request, customer_id: int, item_id: int | N
                              settings.web.timezone, campaign.expires_on)
             not_callable = not_callable_reason(campaign, today)
     owed_here = owed is not None and item is not None and owed.work_item_id == item["id"]
+    ended_here = owed_here and owed.state == "ended"  # the form opens at once
     call_id = (submitted or {}).get("call_id") or (owed.id if owed_here else "")
+    open_form = bool(ended_here or submitted)
     return render(request, "customer/profile.html", {
         "view": view, "c": view["customer"], "item": item, "form": form, "campaign": campaign,
-        "owed": owed, "owed_here": owed_here, "call_id": call_id,
+        "owed": owed, "owed_here": owed_here, "ended_here": ended_here, "call_id": call_id,
+        "call_live": live is not None,
         "not_callable": not_callable if item and item["bucket"] != "closed" else None,
         "submitted": submitted or {}, "bucket_labels": BUCKET_LABELS,
-        "open_form": bool(owed_here or submitted),
+        "open_form": open_form,
+        # a note without a call: not while a call is live or another call's disposition is owed
+        "call_less": not open_form and owed is None and live is None,
         "duration": _duration,
         "labels": {q["key"]: q["label"] for q in campaign.form.get("questions", [])} if campaign else {},
     }, status=status)

@@ -63,11 +63,20 @@ async def pending_call(session, agent_id: int | None, work_item_id: int | None =
     return (await session.execute(query.order_by(Call.requested_at.desc()).limit(1))).scalar_one_or_none()
 
 
+async def live_call(session, work_item_id: int) -> Call | None:
+    """A call placed from this item that has not ended yet: its disposition
+    (the form opens when it ends) is the only one the item may take meanwhile."""
+    return (await session.execute(select(Call).where(
+        Call.work_item_id == work_item_id, Call.state != "ended", Call.disposed_at.is_(None))
+        .order_by(Call.requested_at.desc()).limit(1))).scalar_one_or_none()
+
+
 async def submit(session, scope, work_item_id: int, call_id: str | None, answers: dict,
                  remarks: str, actor: str, settings, now: dt.datetime) -> Submitted:
     """Record a disposition for ``work_item_id`` (and the call ``call_id``, which
     must be this item's and have ended). Without ``call_id`` the item's ended,
-    undisposed call, if any, is the one disposed."""
+    undisposed call, if any, is the one disposed; while a call of the item is
+    live, a disposition without a call is refused (CallNotEnded, 409)."""
     item = await item_in_scope(session, scope, work_item_id)
     if item.bucket == "closed":
         raise exc.WorkItemClosed("this work item is closed", work_item_id=item.id)
@@ -137,6 +146,10 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
 
 async def _the_call(session, scope, item: WorkItem, call_id) -> Call | None:
     if call_id is None:
+        live = await live_call(session, item.id)
+        if live is not None:
+            raise exc.CallNotEnded("a call with this customer is still going on: its disposition "
+                                   "form opens when it ends", call_id=live.id)
         return await pending_call(session, item.agent_id, item.id)
     if not isinstance(call_id, str) or len(call_id) > 32:
         raise exc.CallNotFound("no such call")

@@ -1,7 +1,9 @@
 // The customer page: the call button (POST to the work item's call route
 // with the CSRF token) and the disposition form, which shows the questions on
 // the path the answers take and opens when the live panel (panel.js) reports
-// that this item's call ended (DOM event "cc:call-ended").
+// that this item's call ended (DOM event "cc:call-ended"). "Record a
+// disposition without a call" goes away once a call of mine is live (the
+// server refuses such a note while this item's call is live).
 (function () {
   "use strict";
   var page = document.getElementById("customer-page");
@@ -51,14 +53,33 @@
     });
   }
 
+  // No note without a call from now on (a call is live; its disposition comes first).
+  function noCallLess() {
+    var box = document.getElementById("disposition-open-box");
+    if (box) { box.remove(); }
+    var callField = document.getElementById("disposition-call");
+    if (section && !section.hidden && callField && !callField.value) { section.hidden = true; }
+  }
+
+  // The call just placed is one more attempt (the server counted it with the call).
+  function countAttempt() {
+    var el = document.getElementById("item-attempts");
+    if (!el) { return; }
+    var n = (Number(el.dataset.attempts) || 0) + 1;
+    el.dataset.attempts = String(n);
+    el.textContent = n + (n === 1 ? " call placed" : " calls placed");
+  }
+
   function openForm(callId) {
     if (!section) { return; }
     if (callId) { document.getElementById("disposition-call").value = callId; }
     section.hidden = false;
-    var opener = document.getElementById("disposition-open");
-    if (opener) { opener.hidden = true; }
-    if (callButton) { callButton.disabled = true; }
-    say("The call has ended: submit the disposition before your next call.");
+    var box = document.getElementById("disposition-open-box");
+    if (box) { box.remove(); }
+    if (callId) {  // a call's disposition holds the next call; a note without a call does not
+      if (callButton) { callButton.disabled = true; }
+      say("The call has ended: submit the disposition before your next call.");
+    }
     var first = form.querySelector("fieldset:not([hidden]) input, fieldset:not([hidden]) select");
     section.scrollIntoView({behavior: "smooth", block: "start"});
     if (first) { first.focus({preventScroll: true}); }
@@ -99,6 +120,8 @@
       }).then(function (result) {
         if (result.ok) {
           placedCall = result.body.id;
+          noCallLess();
+          countAttempt();
           say("Calling: your phone rings first.");
           return;
         }
@@ -137,7 +160,9 @@
   };
   function onCall(event) {
     var call = callOf(event);
-    if (!call || !placedCall || call.id !== placedCall) { return; }
+    if (!call) { return; }
+    if ((event.detail || {}).mine && call.state !== "ended") { noCallLess(); }
+    if (!placedCall || call.id !== placedCall) { return; }
     if (callButton) { callButton.disabled = true; }
     if (STEPS[call.state]) { say(STEPS[call.state]); }
   }
