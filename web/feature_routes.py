@@ -9,7 +9,7 @@ from callcenter.work import disposition_http, disposition_pages
 from callcenter.customers import profile_http, profile_pages
 from callcenter.complaints import http as complaints_http, pages as complaints_pages
 from callcenter.notifications import http as notifications_http
-from callcenter.queues import http as queues_http
+from callcenter.queues import http as queues_http, pages as queues_pages
 from web import session_http
 
 FEATURE_ROUTES = [
@@ -22,5 +22,5 @@ FEATURE_ROUTES = [
     *profile_http.ROUTES, *profile_pages.ROUTES,
     *reports_http.ROUTES, *reports_pages.ROUTES,
     *complaints_http.ROUTES, *complaints_pages.ROUTES, *notifications_http.ROUTES,
-    *queues_http.ROUTES,
+    *queues_http.ROUTES, *queues_pages.ROUTES,
 ]

@@ -36,6 +36,7 @@ NAV = [
     ("Uploads", "/uploads", "manager"),
     ("Allocate", "/allocate", "manager"),
     ("DND", "/dnd", "manager"),
+    ("Queues", "/queues", "teamlead"),
     ("Reassign", "/work/reassign", "teamlead"),
     ("People", "/admin/users", "teamlead"),
     ("My figures", "/reports/me", "agent"),
