@@ -130,17 +130,16 @@
     if (!bar || !mine) return;
     bar.textContent = "";
     var inQueues = mine.logged_in || [];
-    if (!inQueues.length && !(mine.offered || []).length) { bar.hidden = true; return; }
+    if (!inQueues.length && (!(mine.offered || []).length || !mine.phone)) { bar.hidden = true; return; }
     bar.hidden = false;
     bar.setAttribute("data-state", inQueues.length ? (mine.paused ? "paused" : "in") : "out");
     if (!inQueues.length) {
       bar.appendChild(el("span", "what", "Inbound queues: " + mine.offered.map(function (q) { return q.name; }).join(", ")));
       var login = el("button", null, "Log in");
       login.type = "button";
-      login.disabled = busy || !mine.phone;
+      login.disabled = busy;
       login.addEventListener("click", function () { act("login", {}); });
       bar.appendChild(login);
-      if (!mine.phone) bar.appendChild(el("span", "muted", "(no phone set up for you)"));
     } else {
       var waiting = inQueues.reduce(function (n, q) { return n + (q.waiting || 0); }, 0);
       var states = inQueues.map(function (q) { return q.state; });
