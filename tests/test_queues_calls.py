@@ -193,3 +193,25 @@ async def test_agents_and_queues_out_of_reach(call_server, sipp):
     assert status == 200 and me["agent"] == "asha" and len(me["logged_in"]) == 1
     status, me = await post(server, "logout", {"agent": "asha"}, headers=server.headers(server.admin))
     assert status == 200 and me["logged_in"] == []
+
+
+async def test_after_a_reconnect_asterisk_is_put_back_in_line_with_the_sessions(call_server, sipp):
+    server = await start(call_server, sipp)
+    assert (await post(server, "login"))[0] == 200
+    assert (await post(server, "pause", {"reason": "lunch"}))[0] == 200
+    [member] = await asterisk_members(server)
+    ami = server.services.ami
+    # Asterisk restarted and lost its dynamic members; a user of ours is there without a session
+    await ami.action("QueueRemove", {"Queue": QUEUE, "Interface": member["Location"]})
+    async with server.services.sessions() as session, session.begin():
+        session.add(User(name="ravi", role="agent", languages="en", active=True))
+    await ami.action("QueueAdd", {"Queue": QUEUE, "Interface": "PJSIP/ravi-old", "MemberName": "ravi"})
+    await ami.action("QueueAdd", {"Queue": QUEUE, "Interface": "PJSIP/not-ours", "MemberName": "visitor"})
+    await server.services._on_ami_connected()
+    found = {m["Name"]: m for m in await asterisk_members(server)}
+    assert set(found) == {"asha", "visitor"}        # ravi had no session; a stranger is left alone
+    assert (found["asha"]["Paused"], found["asha"]["PausedReason"]) == ("1", "lunch")
+    assert found["asha"]["Location"] == member["Location"]
+    view = await until(lambda: _member_state(server, "paused"), what="the board after the reconcile")
+    assert view["reason"] == "lunch"
+    await ami.action("QueueRemove", {"Queue": QUEUE, "Interface": "PJSIP/not-ours"})
