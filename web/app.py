@@ -48,19 +48,6 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def list_trunks(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    in_use = services.channels_in_use()
-    trunks = []
-    for name in sorted(services.trunk_limits):
-        usage = await services.accounting.usage(name)
-        trunks.append({"name": name, "max_channels": usage["max_channels"],
-                       "inbound_headroom": usage["headroom"], "in_use": in_use.get(name, 0),
-                       "reserved": usage["reserved"], "foreign": usage["foreign"],
-                       "queued": usage["queued"]})
-    return web.json_response({"trunks": trunks})
-
-
 async def openapi_doc(request: web.Request) -> web.Response:
     return web.json_response(openapi.document(ROUTES))
 
@@ -75,7 +62,6 @@ ROUTES = [
     ("POST", "/api/v1/calls/{call_id}/hangup", calls_http.hangup_call, at_least("agent"), "Hang up both legs"),
     ("GET", "/api/v1/calls/{call_id}/recording", calls_http.get_recording, at_least("agent"),
      "The call's recording (WAV, HTTP range requests)"),
-    ("GET", "/api/v1/trunks", list_trunks, at_least("teamlead"), "Channels per trunk"),
     ("GET", "/ws", live_calls.live_socket, at_least("agent"),
      "The page's live socket (WebSocket): calls, reminders, bucket counts"),
     *FEATURE_ROUTES,

@@ -9,11 +9,13 @@ from callcenter.work import disposition_http, disposition_pages
 from callcenter.customers import profile_http, profile_pages
 from callcenter.complaints import http as complaints_http, pages as complaints_pages
 from callcenter.notifications import http as notifications_http
+from callcenter.trunks import http as trunks_http, pages as trunks_pages
 from callcenter.queues import http as queues_http, pages as queues_pages
 from web import session_http
 
 FEATURE_ROUTES = [
     *session_http.ROUTES,
+    *trunks_http.ROUTES, *trunks_pages.ROUTES,
     *org_http.ROUTES, *org_pages.ROUTES,
     *campaigns_http.ROUTES, *campaigns_pages.ROUTES,
     *customers_http.ROUTES, *customers_pages.ROUTES,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from callcenter.customers.models import Upload
 from callcenter.errors import DomainError
-from callcenter.models import User
+from callcenter.models import Trunk, User
 from callcenter.org import service, store_import
 from callcenter.org.exceptions import InvalidField
 from callcenter.org.languages import INDIAN
@@ -53,7 +53,8 @@ async def admin_index(request: web.Request) -> web.Response:
         counts = {"locations": await _count(session, Location), "stores": await _count(session, Store),
                   "teams": await _count(session, Team),
                   "users": await _count(session, User, User.active.is_(True)),
-                  "headcounts": await _count(session, Upload, Upload.kind == "headcount")}
+                  "headcounts": await _count(session, Upload, Upload.kind == "headcount"),
+                  "trunks": await _count(session, Trunk, Trunk.removed_at.is_(None))}
     return render(request, "org/index.html", {"counts": counts})
 
 

@@ -166,9 +166,13 @@ async def add_trunk(session: AsyncSession, name: str, host: str, port: int, dids
 
 
 async def remove_trunk(session: AsyncSession, name: str, *, actor: str) -> Trunk:
-    """Remove a trunk. Refused (TrunkInUse) while it has calls not ended.
-    A trunk no call refers to is deleted; one with call records is marked
-    removed (``removed_at``) and kept for them."""
+    """Remove a trunk. Refused (TrunkInUse) while it has calls not ended or
+    a campaign that is not closed calls through it. A trunk nothing refers to
+    is deleted; one with call records (outbound or inbound calls, closed
+    campaigns) is marked removed (``removed_at``) and kept for them."""
+    from callcenter.campaigns.models import Campaign
+    from callcenter.queues.models import InboundCall
+
     trunk = await get_trunk(session, name)
     if trunk is None:
         raise TrunkNotFound(f"no trunk named {name!r}")
@@ -176,7 +180,16 @@ async def remove_trunk(session: AsyncSession, name: str, *, actor: str) -> Trunk
         Call.trunk_id == trunk.id, Call.ended_at.is_(None)))
     if live:
         raise TrunkInUse(f"trunk {name!r} has {live} call(s) not ended; remove it when they are over")
-    records = await session.scalar(select(func.count()).select_from(Call).where(Call.trunk_id == trunk.id))
+    campaigns = list((await session.execute(select(Campaign.name).where(
+        Campaign.trunk_id == trunk.id, Campaign.status != "closed").order_by(Campaign.name).limit(6))).scalars())
+    if campaigns:
+        shown = ", ".join(campaigns[:5]) + (" and more" if len(campaigns) > 5 else "")
+        raise TrunkInUse(f"trunk {name!r} is the trunk of campaign(s) {shown}: give them another trunk "
+                         "or close them first")
+    records = 0
+    for model in (Call, Campaign, InboundCall):
+        records += await session.scalar(select(func.count()).select_from(model).where(
+            model.trunk_id == trunk.id))
     audit.record(session, actor, "trunk.remove", "trunk", trunk.id, name=name,
                  kept_for_call_records=bool(records))
     if records:
