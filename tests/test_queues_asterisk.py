@@ -77,13 +77,21 @@ def line(pbx_stack):
     return line
 
 
+async def clear_members(ami) -> None:
+    """Dynamic members outlive tests and app_queue reloads: none before or after each test."""
+    _, events = await ami.list_action("QueueStatus")
+    for e in events:
+        if e.get("Event") == "QueueMember":
+            await ami.action("QueueRemove", Queue=e["Queue"], Interface=e["Location"])
+
+
 @pytest.fixture
 async def ami(line):
     client = await line.stack.ami()
+    await clear_members(client)
     yield client
-    for member in (desktop_interface(PHONE), mobile_interface(AGENT_MOBILE, TRUNK, "8062247000")):
-        await client.action("QueueRemove", Queue=QUEUE, Interface=member)
     await wait_idle(client)
+    await clear_members(client)
     await client.close()
 
 

@@ -29,6 +29,31 @@ CARRIER_IP, PHONE_IP = "127.0.0.2", "127.0.0.10"
 QUEUE = "support-en"
 
 
+async def clear_members(ami) -> None:
+    """Leave Asterisk's queues empty (dynamic members outlive a test and app_queue reloads)."""
+    if ami is None or not ami.connected:
+        return
+    for e in await ami.action_list("QueueStatus"):
+        if e.get("Event") == "QueueMember":
+            await ami.action("QueueRemove", {"Queue": e["Queue"], "Interface": e["Location"]})
+
+
+@pytest.fixture
+async def call_server(call_server):
+    """The harness's call_server, leaving no queue member behind."""
+    servers = []
+
+    async def make(*args, **kw):
+        server = await call_server(*args, **kw)
+        servers.append(server)
+        await clear_members(server.services.ami)
+        return server
+
+    yield make
+    for server in servers:
+        await clear_members(server.services.ami)
+
+
 async def start(call_server, sipp, phone="uas_answer", carrier="uas_answer", phone_args=(), carrier_args=()):
     phone_sipp = sipp(phone, PHONE_IP, free_port(PHONE_IP, tcp=False), phone_args, timeout=60)
     carrier_sipp = sipp(carrier, CARRIER_IP, free_port(CARRIER_IP, tcp=False), carrier_args, timeout=60)
