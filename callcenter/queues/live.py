@@ -99,6 +99,13 @@ class QueueLive:
         found = self.tracker.members_named(agent)
         return bool(found) and all(m.state(now) == "available" for _q, m in found)
 
+    def free_interface(self, agent: str) -> str | None:
+        """Where to ring ``agent`` directly (the interface Asterisk has them in
+        their queues: ``PJSIP/<endpoint>`` or their mobile's Local channel) when
+        they are logged in and free; None otherwise."""
+        return next((m.interface for _q, m in self.tracker.members_named(agent)), None) \
+            if self.is_free(agent) else None
+
     def logged_in(self, queue: str) -> list[str]:
         q = self.tracker.queues.get(queue)
         return sorted(m.name for m in q.members.values()) if q else []
