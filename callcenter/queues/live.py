@@ -164,8 +164,9 @@ class QueueLive:
         """After each AMI (re)connect: QueueStatus into the tracker, then the
         open sessions back into Asterisk."""
         try:
+            status = await self.members.status()   # first: right after the call reconciliation's action
             await self.refresh()
-            self.tracker.snapshot(await self.members.status())
+            self.tracker.snapshot(status)
             async with self.services.sessions() as session:
                 added, removed = await self.agents.restore(session)
             if added or removed:
