@@ -108,6 +108,7 @@ class AmiLink:
         self.disconnects = 0
         self.events_received = 0
         self.actions_sent = 0
+        self.actions_by_name: dict[str, int] = {}  # per Action name, for tests and metrics
         self.action_timeouts = 0
         self.ping_failures = 0
         self.connect_failures = 0
@@ -337,6 +338,7 @@ class AmiLink:
         fut.add_done_callback(lambda _f: self._forget(action_id, p))
         proto.send(action)
         self.actions_sent += 1
+        self.actions_by_name[name] = self.actions_by_name.get(name, 0) + 1
         if name != "Login":
             log.debug("AMI -> %s %s", name, action_id)
         return await fut
