@@ -21,6 +21,7 @@ from callcenter.uploads import store as files
 from callcenter.uploads.cells import CellError, parse_mobile
 from callcenter.uploads.exceptions import (EmptySpreadsheet, UploadNotCommittable,
                                            UploadNotFound)
+from callcenter.uploads.seen import SeenNumbers
 from callcenter.uploads.spreadsheet import open_spreadsheet
 from callcenter.uploads.validate import SHOWN_PROBLEMS, staged_path
 
@@ -42,7 +43,8 @@ def _read_lines(f, count: int) -> list[str]:
     return [line.strip() for _, line in zip(range(count), f) if line.strip()]
 
 
-def _parse_batch(rows, region: str) -> list:
+def _parse_batch(rows, region: str, seen: SeenNumbers) -> list:
+    """Up to BATCH rows: (row, number or None, reason, earlier row of that number)."""
     out = []
     for number, cells in rows:
         try:
@@ -53,7 +55,8 @@ def _parse_batch(rows, region: str) -> list:
         out.append((number, mobile, reason))
         if len(out) == BATCH:
             break
-    return out
+    firsts = iter(seen.first_rows([(mobile, number) for number, mobile, _ in out if mobile]))
+    return [(number, mobile, reason, next(firsts) if mobile else None) for number, mobile, reason in out]
 
 
 async def validate_dnd_upload(session: AsyncSession, scope: Scope, saved: files.SavedFile, *,
@@ -66,23 +69,21 @@ async def validate_dnd_upload(session: AsyncSession, scope: Scope, saved: files.
     try:
         sheet = await asyncio.to_thread(open_spreadsheet, saved.path, "dnd", name=saved.original_name,
                                         max_bytes=settings.work.upload_max_mb * 1024 * 1024)
-        seen: dict[str, int] = {}
+        region = settings.calls.default_region
         with sheet, files.ReportWriter(files.report_path(directory, saved.stored_name)) as report, \
-                open(staged, "w") as stage:
+                open(staged, "w") as stage, SeenNumbers(directory) as seen:
             rows = iter(sheet)
-            while batch := await asyncio.to_thread(_parse_batch, rows, settings.calls.default_region):
-                on_list = await dnd.listed(session, {m for _, m, _ in batch if m})
-                for number, mobile, reason in batch:
+            while batch := await asyncio.to_thread(_parse_batch, rows, region, seen):
+                on_list = await dnd.listed(session, {m for _, m, _, _ in batch if m})
+                for number, mobile, reason, first in batch:
                     counts["total"] += 1
                     status, note = "new", ""
                     if reason:
                         status, note = "invalid", reason
-                    elif mobile in seen:
-                        status, note = "duplicate", f"the same number as row {seen[mobile]}: skipped"
+                    elif first is not None:
+                        status, note = "duplicate", f"the same number as row {first}: skipped"
                     elif mobile in on_list:
                         status, note = "listed", "on the DND list already"
-                    if mobile and mobile not in seen:
-                        seen[mobile] = number
                     counts[{"new": "new", "invalid": "invalid", "duplicate": "duplicates",
                             "listed": "listed"}[status]] += 1
                     report.add(number, status, note, mobile)

@@ -11,9 +11,9 @@ are kept under their normalised header (a customer upload stores them in
 ``Customer.data``).
 
 Memory does not grow with the number of rows: CSV is read line by line and
-XLSX with openpyxl's read-only (streaming) reader.  (openpyxl still keeps the
-workbook's shared-strings table in memory: its size is that of the distinct
-texts, not of the rows.)
+XLSX with openpyxl's read-only workbook and its row parser, each row dropped
+once read (xlsx_rows.py).  (openpyxl keeps the workbook's shared-strings
+table in memory: its size is that of the distinct texts, not of the rows.)
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from typing import Iterator
 from callcenter.uploads.exceptions import (
     DuplicateColumns, EmptySpreadsheet, MissingColumns, NotASpreadsheet, SpreadsheetError, TooLarge)
 from callcenter.uploads.layouts import CUSTOMERS, DND, HEADCOUNT, LAYOUTS, Layout, normalise_header
+from callcenter.uploads.xlsx_rows import sheet_rows
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +176,9 @@ class Spreadsheet:
         if not workbook.worksheets:
             raise EmptySpreadsheet("the workbook has no sheet")
         sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some writers store a wrong size: read every row there is
 
         def rows():
-            source = sheet.iter_rows(values_only=True)
+            source = sheet_rows(workbook, sheet)
             while True:
                 try:
                     with warnings.catch_warnings():

@@ -10,9 +10,9 @@ list: excluded), ``invalid`` (a reason per problem; any invalid row makes the
 upload ``rejected``: nothing of it can be committed).
 
 Nothing holds all rows: they are parsed in batches (in a worker thread, so
-the server keeps answering) and looked up in the database per batch. The one
-thing that grows with the file is the set of mobiles already seen (for the
-duplicates), about 100 bytes per row."""
+the server keeps answering) and looked up in the database per batch; the
+mobiles already met (for the duplicates) are kept in a throw-away SQLite file
+(callcenter/uploads/seen.py), so memory does not grow with the file."""
 from __future__ import annotations
 
 import asyncio
@@ -32,6 +32,7 @@ from callcenter.org.scope import Scope
 from callcenter.uploads import store as files
 from callcenter.uploads.customer_rows import RowChecker, StoreRef
 from callcenter.uploads.exceptions import EmptySpreadsheet
+from callcenter.uploads.seen import SeenNumbers
 from callcenter.uploads.spreadsheet import open_spreadsheet
 from callcenter.work.models import WorkItem
 
@@ -45,13 +46,16 @@ def staged_path(directory: Path, stored_name: str) -> Path:
     return files.stored_path(directory, stored_name).with_suffix(".rows.jsonl")
 
 
-def _next_batch(rows, checker: RowChecker) -> list:
+def _next_batch(rows, checker: RowChecker, seen: SeenNumbers) -> list:
+    """Up to BATCH rows: (row, values or None, reasons, mobile, earlier row of that mobile)."""
     out = []
     for number, cells in rows:
         out.append((number, *checker.check(number, cells)))
         if len(out) == BATCH:
             break
-    return out
+    firsts = iter(seen.first_rows([(mobile, number) for number, _, _, mobile in out if mobile]))
+    return [(number, row, reasons, mobile, next(firsts) if mobile else None)
+            for number, row, reasons, mobile in out]
 
 
 class _Tally:
@@ -103,8 +107,9 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
         max_bytes = settings.work.upload_max_mb * 1024 * 1024
         sheet = await asyncio.to_thread(open_spreadsheet, saved.path, "customers",
                                         name=saved.original_name, max_bytes=max_bytes)
-        with sheet, files.ReportWriter(report_file) as report, open(staged, "w") as stage:
-            tally = await _pass(session, campaign.id, sheet, checker, report, stage)
+        with sheet, files.ReportWriter(report_file) as report, open(staged, "w") as stage, \
+                SeenNumbers(directory) as seen:
+            tally = await _pass(session, campaign.id, sheet, checker, seen, report, stage)
         if tally.total == 0:
             raise EmptySpreadsheet("the file has a header but no customer rows")
     except BaseException:
@@ -133,16 +138,15 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
     return upload
 
 
-async def _pass(session, campaign_id, sheet, checker, report, stage) -> _Tally:
+async def _pass(session, campaign_id, sheet, checker, seen, report, stage) -> _Tally:
     tally = _Tally()
-    seen: dict[str, int] = {}
     rows = iter(sheet)
     # The next batch is parsed (in a thread) while this one is looked up.
-    pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows, checker))
+    pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows, checker, seen))
     try:
         while batch := await pending:
-            pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows, checker))
-            await _judge(session, campaign_id, batch, seen, tally, report, stage)
+            pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows, checker, seen))
+            await _judge(session, campaign_id, batch, tally, report, stage)
     finally:
         # Let the thread finish before the file is closed; an error of its own
         # after ours is not news.
@@ -152,16 +156,13 @@ async def _pass(session, campaign_id, sheet, checker, report, stage) -> _Tally:
     return tally
 
 
-async def _judge(session, campaign_id, batch, seen, tally, report, stage) -> None:
-    mobiles = list({m for _, row, _, m in batch if row is not None and m not in seen})
+async def _judge(session, campaign_id, batch, tally, report, stage) -> None:
+    mobiles = list({m for _, row, _, m, first in batch if row is not None and first is None})
     existing, dnd, in_campaign = await _lookups(session, campaign_id, mobiles)
-    for number, row, reasons, mobile in batch:
+    for number, row, reasons, mobile, first in batch:
         tally.total += 1
-        first = seen.get(mobile) if mobile else None
         if first is not None:
             reasons = reasons + [f"the same mobile as row {first}"]
-        elif mobile:
-            seen[mobile] = number
         if row is None:
             tally.invalid += 1
             reason = "; ".join(reasons)
