@@ -201,3 +201,22 @@ def test_report_written_and_read_back(tmp_path):
         (2, "valid", ""), (3, "invalid", "bad, date")]
     with pytest.raises(Exception):
         store.stored_path(tmp_path, "../x.csv")
+
+
+def test_xlsx_rows_missing_from_the_sheet_keep_their_numbers(tmp_path):
+    # Excel leaves empty rows out of the file; row heights on every row
+    path = tmp_path / "gaps.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"], ws["B1"], ws["C1"] = "Mobile", "Name", "Anniversary"
+    ws["A2"], ws["B2"] = "9876543210", "Asha"
+    ws["A6"], ws["C6"] = 9876543211, dt.date(2015, 11, 12)
+    ws["C6"].number_format = "DD/MM/YYYY"
+    for row in range(1, 7):
+        ws.row_dimensions[row].height = 18
+    ws2 = wb.create_sheet("second")
+    ws2["A1"] = "ignored"
+    wb.save(path)
+    sheet, rows = rows_of(path)
+    assert rows == [(2, {"mobile": "9876543210", "name": "Asha", "anniversary": ""}),
+                    (6, {"mobile": "9876543211", "name": "", "anniversary": "2015-11-12"})]
