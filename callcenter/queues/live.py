@@ -84,7 +84,7 @@ class QueueLive:
 
     def agent_event(self, kind: str, queue, member, event: dict) -> None:
         self._notify(f"agent_{kind}", {
-            "queue": queue.name, "agent": member.name, "agent_id": self._user_ids.get(member.name),
+            "queue": queue.name, "agent": member.name, "agent_id": self.user_id(member.name),
             "caller_uniqueid": event.get("Uniqueid"), "caller_linkedid": event.get("Linkedid"),
             "caller_number": event.get("CallerIDNum"), "agent_channel": event.get("DestChannel")})
 
@@ -127,11 +127,19 @@ class QueueLive:
         self._user_ids = {u.name: u.id for u in users}
         self._refreshed = time.monotonic()
 
+    def user_id(self, name: str) -> int | None:
+        """A member's user id (the directory knows new users within 2 s)."""
+        found = self._user_ids.get(name)
+        directory = self.services.directory
+        if found is None and directory is not None and name in directory.agents:
+            found = self._user_ids[name] = directory.agents[name].id
+        return found
+
     def audience(self, name: str) -> set[int]:
         location = self.locations.get(name)
         ids = {uid for uid, role, loc in self._supervisors
                if role == "admin" or location is None or loc == location}
-        ids |= {self._user_ids[n] for n in self.logged_in(name) if n in self._user_ids}
+        ids |= {uid for uid in map(self.user_id, self.logged_in(name)) if uid is not None}
         return ids
 
     async def publish(self, name: str) -> None:
