@@ -22,6 +22,9 @@ from callcenter.calls.tracker import CallTracker, call_id_of
 from callcenter.complaints import escalation as complaint_escalation
 from callcenter.config import Settings
 from callcenter.directory import Directory
+from callcenter.inbound.hooks import InboundHooks
+from callcenter.inbound.live import InboundLive
+from callcenter.inbound.metrics import InboundMetrics
 from callcenter.models import Recording, Trunk
 from callcenter.notifications import dispatcher as notification_dispatcher
 from callcenter.pbx.process import AsteriskProcess
@@ -33,7 +36,7 @@ from callcenter.work import sweeper as work_sweeper
 from dialer.effects import CallEffects
 from dialer.service import ClickToCall
 from ivr.metrics import IvrMetrics
-from ivr.service import CustomerHooks, IvrService
+from ivr.service import IvrService
 from monitoring.metrics import Metrics, gauge
 from web.hub import Hub
 from web.live_calls import LiveCallReporter
@@ -69,6 +72,7 @@ class Services:
     reconciled_at: float | None = None
     ivr: IvrService | None = None
     queues: QueueLive | None = None             # queue state, agents in queues (callcenter/queues)
+    inbound: InboundLive | None = None          # inbound calls while their IVR session runs (callcenter/inbound)
     dispatcher: object = None  # the notification outbox's sender (callcenter/notifications)
 
     # -- trunks ---------------------------------------------------------------
@@ -142,6 +146,7 @@ class Services:
     def _on_ami_event(self, event: dict) -> None:
         self.tracker.on_event(event)
         self.queues.tracker.on_event(event)
+        self.inbound.on_ami_event(event)
 
     # -- recordings -------------------------------------------------------------
     async def recording_path(self, call) -> Path | None:
@@ -198,6 +203,8 @@ async def _open(s: Services) -> None:
     s.queues = QueueLive(s)
     s.ami = AmiLink(settings.ami, on_event=s._on_ami_event, on_connected=s._on_ami_connected)
     s.queues.bind(s.ami)
+    s.inbound = InboundLive(s, InboundMetrics(s.metrics.registry))
+    s.queues.listen(s.inbound.on_queue_event)  # screen pops and answers of the IVR's queue calls
     s.directory = Directory(s.sessions)
     await s.directory.refresh()
     s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
@@ -216,7 +223,7 @@ async def _open(s: Services) -> None:
     else:
         await s.on_trunks(None)
     if settings.ivr.enabled:  # listening before Asterisk sends it calls
-        s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), CustomerHooks(s.sessions))
+        s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), InboundHooks(s, s.inbound))
         await s.ivr.start()
     if settings.pbx.managed:
         s.asterisk = AsteriskProcess(settings)
@@ -236,6 +243,8 @@ async def _open(s: Services) -> None:
 async def close_services(s: Services) -> None:
     if s.ivr is not None:
         await s.ivr.close()
+    if s.inbound is not None:
+        await s.inbound.close()  # the last calls' rows written
     for task in s.tasks:
         task.cancel()
     await asyncio.gather(*s.tasks, return_exceptions=True)

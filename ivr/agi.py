@@ -16,7 +16,8 @@ from dataclasses import dataclass
 # agi_threadid is the last of them, so a block without it ended early.
 REQUIRED_KEYS = ("agi_request", "agi_channel", "agi_uniqueid", "agi_callerid", "agi_threadid")
 _KEY = re.compile(r"^agi_[a-z0-9_]{1,40}$")
-_RESULT = re.compile(r"^200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?$")
+# GOSUB's reply ends with words of its own ("200 result=0 Gosub complete").
+_RESULT = re.compile(r"^200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?(?: [A-Za-z][A-Za-z ]{0,40})?$")
 
 
 class AgiError(Exception):

@@ -6,7 +6,9 @@ never turns into something else on the wire.
 Allowed: prompt files ``[a-z0-9/_-]`` (an absolute path under the instance
 or a core sound name), DTMF escape sets ``[0-9*#]``, whole numbers in a
 range, queue names ``[a-z0-9_-]``, languages ``[a-z]{2}``, channel variable
-names ``CC_[A-Z0-9_]`` with values ``[A-Za-z0-9_.+-]``."""
+names ``CC_[A-Z0-9_]`` with values ``[A-Za-z0-9_.+-]``, interfaces to ring
+(``PJSIP/<endpoint>`` or a mobile agent's ``Local/...@cc-queue-mobile/n``),
+subroutine contexts ``cc-[a-z0-9-]``."""
 from __future__ import annotations
 
 import re
@@ -18,7 +20,12 @@ _QUEUE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 _VARIABLE = re.compile(r"^CC_[A-Z0-9_]{1,30}$")
 _VALUE = re.compile(r"^[A-Za-z0-9_.+-]{0,64}$")
-_READ_VARIABLES = frozenset({"QUEUESTATUS", "CHANNEL(language)"})
+_READ_VARIABLES = frozenset({"QUEUESTATUS", "DIALSTATUS", "CHANNEL(language)"})
+# What the IVR may ring directly: a desktop phone, or a mobile agent's Local
+# channel into cc-queue-mobile (callcenter.queues.conf builds both).
+_INTERFACE = re.compile(r"^(?:PJSIP/[a-z0-9][a-z0-9_-]{0,39}"
+                        r"|Local/[0-9]{6,15}[.][a-z0-9][a-z0-9_-]{0,39}[.][0-9]{1,15}@cc-queue-mobile/n)$")
+_CONTEXT = re.compile(r"^cc-[a-z0-9][a-z0-9-]{0,30}$")
 
 
 class UnsafeArgument(ValueError):
@@ -100,11 +107,36 @@ def get_variable(name: str) -> AgiCommand:
     return AgiCommand(f"GET VARIABLE {name}", name="get_variable")
 
 
-def queue(name: str, max_wait: int) -> AgiCommand:
-    """Asterisk's Queue() for a named queue, leaving after ``max_wait`` s."""
+def queue(name: str, max_wait: int, continue_after: bool = False) -> AgiCommand:
+    """Asterisk's Queue() for a named queue, leaving after ``max_wait`` s;
+    ``continue_after``: option c, the caller goes on in the IVR when the agent
+    hangs up, and option I: no connected-line update (a re-INVITE naming the
+    agent) is sent to the caller's carrier."""
     _check(_QUEUE, name, "queue")
     _number(max_wait, 1, 7200, "queue wait")
-    return AgiCommand(f"EXEC Queue {name},,,,{max_wait}", waits=float(max_wait) + 4 * 3600.0, name="queue")  # + the talk
+    options = "cI" if continue_after else ""
+    return AgiCommand(f"EXEC Queue {name},{options},,,{max_wait}", waits=float(max_wait) + 4 * 3600.0,
+                      name="queue")  # + the talk
+
+
+def dial(interface: str, ring_seconds: int) -> AgiCommand:
+    """Ring one agent's phone for ``ring_seconds`` and bridge the caller when
+    they answer (the caller goes on in the IVR when the agent hangs up; no
+    connected-line update to the caller's carrier, option I)."""
+    _check(_INTERFACE, interface, "interface")
+    _number(ring_seconds, 1, 120, "ring time")
+    return AgiCommand(f"EXEC Dial {interface},{ring_seconds},I", waits=float(ring_seconds) + 4 * 3600.0,
+                      name="dial")
+
+
+def gosub(context: str) -> AgiCommand:
+    """Run a dialplan subroutine (``context``,s,1) of ours and come back."""
+    _check(_CONTEXT, context, "context")
+    return AgiCommand(f"GOSUB {context} s 1", waits=10.0, name="gosub")
+
+
+def stop_mixmonitor() -> AgiCommand:
+    return AgiCommand("EXEC StopMixMonitor", name="stop_mixmonitor")
 
 
 def verbose(message: str) -> AgiCommand:

@@ -91,6 +91,7 @@ class Digits:
 class Lookup:
     known: bool
     language: str | None = None
+    customer_id: int | None = None  # for the hooks (the walk itself needs only known/language)
 
 
 @dataclass(frozen=True)

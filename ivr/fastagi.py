@@ -105,6 +105,8 @@ class AgiConnection:
             if line == "HANGUP":  # FastAGI's notice; the command's own reply follows
                 self.hung_up = True
                 continue
+            if line.startswith("100 "):  # provisional ("100 result=0 Trying..." of GOSUB): the reply follows
+                continue
             if is_usage_start(line):
                 for _ in range(USAGE_LINES_LIMIT):
                     if (await _read_line(self._reader)).startswith(b"520 "):

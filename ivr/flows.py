@@ -49,7 +49,7 @@ SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
                         "invalid_prompt": (False, "prompt"), "no_input_prompt": (False, "prompt")},
     "hangup": {"prompt": (False, "prompt")},
 }
-DEFAULTS = {"timeout": 5.0, "retries": 2, "max_wait": 300, "digit": "1", "timezone": "Asia/Kolkata",
+DEFAULTS = {"timeout": 5.0, "retries": 2, "max_wait": 300, "digit": "1", "timezone": zoneinfo.ZoneInfo("Asia/Kolkata"),
             "use_customer_language": True, "holidays": frozenset()}
 
 

@@ -19,7 +19,7 @@ class IvrMetrics:
         self.sessions_active = Gauge("callcenter_ivr_sessions_active", "IVR sessions under way", registry=r)
         self.errors = Counter(
             "callcenter_ivr_errors_total", "FastAGI faults by kind (header_timeout, "
-            "header_too_large, protocol, command_timeout, refused_command, closed, internal)",
+            "header_too_large, protocol, command_timeout, refused_command, closed, lookup, hook, internal)",
             ["kind"], registry=r)
         self.node_visits = Counter("callcenter_ivr_node_visits_total", "IVR node entries",
                                    ["flow", "node"], registry=r)

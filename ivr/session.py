@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SCRIPT = "flow"
 LOOKUP_TIMEOUT = 2.0
 _UNIQUEID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
+_CHANNEL = re.compile(r"^PJSIP/([a-z0-9][a-z0-9_-]{0,39})-[0-9a-f]{8}$")
 # Asterisk's QUEUESTATUS -> the engine's queue outcome
 QUEUE_STATUS = {"TIMEOUT": "timeout", "FULL": "full", "JOINEMPTY": "joinempty", "LEAVEEMPTY": "leaveempty",
                 "JOINUNAVAIL": "unavailable", "LEAVEUNAVAIL": "unavailable", "CONTINUE": "answered"}
@@ -46,6 +47,9 @@ class SessionRecord:
     path: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)
     callback_requested: bool = False
+    channel: str | None = None      # agi_channel (PJSIP/<trunk>-<8 hex>), when well-formed
+    trunk: str | None = None        # the PJSIP endpoint the call came in on
+    customer_id: int | None = None  # from the look-up, when the caller is a known customer
     outcome: str = "running"
     started: float = field(default_factory=time.time)
     ended: float | None = None
@@ -53,8 +57,23 @@ class SessionRecord:
 
 class IvrHooks:
     """What the IVR asks of the rest of the server. The defaults do nothing
-    but log; ``ivr.service`` plugs in the customer look-up, and the queue,
-    call-back and survey services of issue 4 replace the others."""
+    but log; ``ivr.service`` plugs in the customer look-up, and
+    ``callcenter.inbound`` the inbound-call records, routing, recording,
+    call-backs and the survey store.
+
+    ``started``, ``callback_offered`` and ``finished`` are bookkeeping: a
+    failure there is logged and the caller's session goes on."""
+
+    async def started(self, record: SessionRecord) -> None:
+        """The session has its DID, flow and caller; nothing was played yet."""
+
+    async def finished(self, record: SessionRecord) -> None:
+        """The session is over (``record.outcome`` and ``record.path`` are final)."""
+
+    async def callback_offered(self, record: SessionRecord) -> bool:
+        """A call-back offer is about to be made; False skips it (as if the
+        caller pressed nothing), e.g. for a caller without a number to call back."""
+        return record.caller is not None
 
     async def lookup(self, caller: str) -> Lookup:
         return Lookup(False)
@@ -93,9 +112,13 @@ class IvrSession:
                                caller_input.did(args[0]) if args else None,
                                caller_input.caller_id(env.get("agi_callerid"), self.region))
         record.flow = self.dids.flow_for(record.did)
+        record.trunk = _endpoint(env.get("agi_channel", ""))
+        record.channel = env.get("agi_channel") if record.trunk else None
         flow = self.flows.get(record.flow) if record.flow else None
         walk = Walk(flow, languages=self.prompts.languages) if flow else None
         try:
+            if walk is not None:
+                await self._quietly("started", self.hooks.started(record))
             if walk is None:
                 log.warning("no IVR flow for DID %s: hanging up", record.did)
                 await self.conn.send(commands.hangup())
@@ -115,7 +138,19 @@ class IvrSession:
             raise
         finally:
             self._finish(walk, record)
+            if walk is not None:
+                await self._quietly("finished", asyncio.shield(self.hooks.finished(record)))
         return record
+
+    async def _quietly(self, what: str, awaitable) -> None:
+        """A bookkeeping hook: its failure is logged, never the caller's problem."""
+        try:
+            await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            self.metrics.errors.labels("hook").inc()
+            log.exception("IVR hook %s failed", what)
 
     async def _walk(self, walk: Walk, record: SessionRecord) -> None:
         await self.conn.send(commands.answer())
@@ -138,6 +173,9 @@ class IvrSession:
                 if result.failed:
                     log.warning("prompt %s (%s) did not play", action.prompt, action.language)
         elif isinstance(action, Read):
+            if walk.node is not None and walk.node.kind == "callback_offer" \
+                    and not await self.hooks.callback_offered(record):
+                return Digits("")
             return Digits(await self._read(action))
         elif isinstance(action, SetLanguage):
             record.language = action.language
@@ -191,7 +229,9 @@ class IvrSession:
             return Lookup(False)
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT):
-                return await self.hooks.lookup(record.caller)
+                found = await self.hooks.lookup(record.caller)
+            record.customer_id = found.customer_id if found.known else None
+            return found
         except Exception as error:  # noqa: BLE001 - an unknown caller rather than a dead IVR
             self.metrics.errors.labels("lookup").inc()
             log.warning("customer look-up failed (%s): treating the caller as unknown", error)
@@ -215,3 +255,9 @@ class IvrSession:
         log.info("IVR session %s did=%s caller=%s flow=%s outcome=%s path=%s", record.uniqueid, record.did,
                  "known-format" if record.caller else "none", record.flow, record.outcome,
                  " > ".join(f"{node}:{way}" for node, way in record.path))
+
+
+def _endpoint(channel: str) -> str | None:
+    """'PJSIP/carrier-0000002a' -> 'carrier' (None for anything else)."""
+    match = _CHANNEL.fullmatch(channel) if isinstance(channel, str) else None
+    return match.group(1) if match else None

@@ -118,7 +118,7 @@ def test_a_known_customer_gets_their_stored_language_unless_the_caller_chose_one
     assert walk.feed(Lookup(known=True, language="ta")) == [HangUp()] and walk.language == "hi"
 
 
-def test_a_declined_offer_waits_again_and_an_answered_call_says_goodbye():
+def test_a_declined_offer_waits_again_and_an_answered_call_goes_to_the_survey():
     walk = Walk(load_flows(SHIPPED)["main"], languages={"en", "hi"})
     walk.start()
     walk.feed(Digits("2"))
@@ -126,7 +126,11 @@ def test_a_declined_offer_waits_again_and_an_answered_call_says_goodbye():
     walk.feed(OPEN)
     assert walk.feed(QueueOutcome("timeout")) == [Read("callback-offer", "hi", 6.0, 1)]
     assert walk.feed(Digits("")) == [Play("please-hold", "hi"), Enqueue("support-hi", 180, "hi")]
-    assert walk.feed(QueueOutcome("answered")) == [Play("goodbye", "hi"), HangUp()]
+    # the agent hung up: the post-call survey (NPS, then the agent's rating), then goodbye
+    assert walk.feed(QueueOutcome("answered")) == [Play("survey-intro", "hi"), Read("nps-question", "hi", 6.0, 2)]
+    assert walk.feed(Digits("9#")) == [StoreAnswer("nps", "nps", 9), Read("rating-question", "hi", 6.0, 1)]
+    assert walk.feed(Digits("4")) == [StoreAnswer("agent_rating", "rating", 4), Play("survey-thanks", "hi"),
+                                      HangUp()]
 
 
 def test_a_customer_language_we_have_no_prompts_for_is_ignored():

@@ -11,6 +11,7 @@ from callcenter.complaints import http as complaints_http, pages as complaints_p
 from callcenter.notifications import http as notifications_http
 from callcenter.trunks import http as trunks_http, pages as trunks_pages
 from callcenter.queues import http as queues_http, pages as queues_pages
+from callcenter.inbound import http as inbound_http, pages as inbound_pages
 from web import session_http
 
 FEATURE_ROUTES = [
@@ -21,6 +22,7 @@ FEATURE_ROUTES = [
     *customers_http.ROUTES, *customers_pages.ROUTES,
     *work_http.ROUTES, *work_pages.ROUTES,
     *disposition_http.ROUTES, *disposition_pages.ROUTES,
+    *inbound_http.ROUTES, *inbound_pages.ROUTES,  # before the 360's /customers/{id}: /customers/new
     *profile_http.ROUTES, *profile_pages.ROUTES,
     *reports_http.ROUTES, *reports_pages.ROUTES,
     *complaints_http.ROUTES, *complaints_pages.ROUTES, *notifications_http.ROUTES,

@@ -37,6 +37,7 @@ NAV = [
     ("Allocate", "/allocate", "manager"),
     ("DND", "/dnd", "manager"),
     ("Queues", "/queues", "teamlead"),
+    ("Inbound", "/inbound", "teamlead"),
     ("Reassign", "/work/reassign", "teamlead"),
     ("People", "/admin/users", "teamlead"),
     ("My figures", "/reports/me", "agent"),

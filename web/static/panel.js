@@ -7,6 +7,9 @@
  *                                                 recovered: learnt from hello after a reconnect)
  *   cc:reminder     detail: the reminder message
  *   cc:bucket-counts detail: the bucket_counts message
+ *   cc:screen-pop   detail: the screen_pop message (a queue call is ringing me): the page
+ *                   goes to the caller's 360 page (or the new-customer form) at once,
+ *                   unless a form here has unsaved input: then a note links to it
  *   cc:message      detail: any message (including the above)
  * window.ccLive: {calls, serverNow(), csrfToken(), postJSON(url, body), localTime(iso)}.
  * No framework; no inline script (the pages' CSP forbids it). */
@@ -124,7 +127,9 @@
       hang.type = "button";
       hang.addEventListener("click", function () {
         hang.disabled = true;
-        postJSON("/api/v1/calls/" + encodeURIComponent(call.id) + "/hangup").catch(function () {
+        var url = localUrl(call.hangup_url) ? call.hangup_url  // an inbound call: its own route
+          : "/api/v1/calls/" + encodeURIComponent(call.id) + "/hangup";
+        postJSON(url).catch(function () {
           hang.disabled = false;
         });
       });
@@ -187,6 +192,42 @@
     notes.appendChild(note);
   }
 
+  // -- screen pop: a queue call rings me ------------------------------------------
+  var dirty = false;  // a form with method=post on this page has unsaved input
+  document.addEventListener("input", function (event) {
+    var form = event.target && event.target.form;
+    if (form && (form.getAttribute("method") || "").toLowerCase() === "post") dirty = true;
+  });
+  document.addEventListener("submit", function () { dirty = false; });
+
+  function localUrl(url) {
+    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" && url.charAt(1) !== "\\";
+  }
+
+  function onScreenPop(msg) {
+    emit("cc:screen-pop", msg);
+    if (!localUrl(msg.url)) return;
+    var here = location.pathname + location.search;
+    if (here === msg.url) return;
+    if (!dirty) { location.assign(msg.url); return; }
+    if (!notes) return;
+    var note = el("div", "note incoming");
+    note.setAttribute("role", "alert");
+    var dismiss = el("button", "secondary", "×");
+    dismiss.type = "button";
+    dismiss.setAttribute("aria-label", "Dismiss");
+    dismiss.addEventListener("click", function () { note.remove(); });
+    note.appendChild(dismiss);
+    note.appendChild(el("strong", null, "Incoming call" + (msg.queue ? " · " + msg.queue : "")));
+    note.appendChild(document.createElement("br"));
+    note.appendChild(el("span", null, (msg.customer_name || (msg.customer_id ? "A customer" : "New caller")) +
+      (msg.number ? " · " + msg.number : "") + (msg.language ? " · " + msg.language : "")));
+    var link = el("a", "open", msg.customer_id ? "Open the customer" : "New customer");
+    link.href = msg.url;
+    note.appendChild(link);
+    notes.appendChild(note);
+  }
+
   // -- the socket ----------------------------------------------------------------
   function onMessage(event) {
     var msg;
@@ -203,6 +244,8 @@
       onReminder(msg);
     } else if (msg.type === "bucket_counts") {
       emit("cc:bucket-counts", msg);
+    } else if (msg.type === "screen_pop") {
+      onScreenPop(msg);
     }
   }
 

@@ -1,0 +1,34 @@
+"""Errors of inbound calls, call-backs and the NPS report, each with a stable error id."""
+from __future__ import annotations
+
+from callcenter.errors import DomainError
+
+
+class InboundCallNotFound(DomainError):
+    """No such inbound call, or not one the caller may see (ids do not leak)."""
+    error_id = "inbound_call_not_found"
+    status = 404
+
+
+class NoCallerNumber(DomainError):
+    """The caller's number was withheld or not a phone number: nothing to make a customer of."""
+    error_id = "no_caller_number"
+    status = 409
+
+
+class CustomerInvalid(DomainError):
+    """A field of the new customer is wrong; ``field`` names it."""
+    error_id = "invalid_customer"
+    status = 422
+
+
+class ReportInvalid(DomainError):
+    """A parameter of the NPS report is wrong; ``field`` names it."""
+    error_id = "invalid_report"
+    status = 422
+
+
+class CallNotLive(DomainError):
+    """The inbound call is not in a conversation this server can hang up."""
+    error_id = "call_not_live"
+    status = 409

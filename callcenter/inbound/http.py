@@ -1,0 +1,124 @@
+"""Inbound JSON API: the day's inbound calls, the NPS report of the post-call
+survey, a customer made from an unknown caller, and hanging up an inbound
+call from the panel (the caller goes on to the survey). Thin: the rules are
+in service modules."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from aiohttp import web
+from sqlalchemy import select
+
+from callcenter.customers.privacy import mobile_for
+from callcenter.inbound import customers, survey
+from callcenter.inbound.exceptions import CallNotLive, CustomerInvalid
+from callcenter.inbound.live import screen_pop_url
+from callcenter.models import User
+from callcenter.queues.models import InboundCall, Queue
+from callcenter.reports.period import local_day, parse_date
+from web.auth import at_least, principal_of, scope_of
+from web.hub import utc_iso
+from web.keys import SERVICES
+
+CALLS_LIMIT = 1000
+
+
+def day_range(request: web.Request) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+    """``?date=`` (default today) and optional ``?to=`` (inclusive), in the configured zone."""
+    zone = request.app[SERVICES].settings.web.timezone
+    first = parse_date(request.query.get("date"), zone)
+    last = parse_date(request.query.get("to"), zone) if request.query.get("to") else first
+    survey.check_range(first, last)
+    return first, last, local_day(first, zone).start, local_day(last, zone).end
+
+
+async def nps_report(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    by = survey.check_grouping(request.query.get("by", "agent"))
+    first, last, start, end = day_range(request)
+    async with services.sessions() as session:
+        report = await survey.nps_report(session, scope, by, start, end)
+    return web.json_response({"date": first.isoformat(), "to": last.isoformat(), **report})
+
+
+def call_json(row: InboundCall, queue: str | None, agent: str | None, settings, role: str) -> dict:
+    return {"id": row.id, "did": row.did, "caller": mobile_for(settings, role, row.caller),
+            "customer_id": row.customer_id, "flow": row.flow, "language": row.language, "queue": queue,
+            "agent": agent, "agent_id": row.agent_id, "call_id": row.call_id, "outcome": row.outcome,
+            "started_at": utc_iso(row.started_at), "entered_queue_at": utc_iso(row.entered_queue_at),
+            "answered_at": utc_iso(row.answered_at), "ended_at": utc_iso(row.ended_at),
+            "wait_seconds": row.wait_seconds, "talk_seconds": row.talk_seconds}
+
+
+async def day_calls(services, scope, role: str, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    async with services.sessions() as session:
+        rows = (await session.execute(
+            select(InboundCall, Queue.name, User.name).outerjoin(Queue, Queue.id == InboundCall.queue_id)
+            .outerjoin(User, User.id == InboundCall.agent_id)
+            .where(InboundCall.started_at >= start, InboundCall.started_at < end, customers.visible(scope))
+            .order_by(InboundCall.started_at.desc()).limit(CALLS_LIMIT))).all()
+    return [call_json(row, queue, agent, services.settings, role) for row, queue, agent in rows]
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    first, last, start, end = day_range(request)
+    calls = await day_calls(services, scope, principal_of(request).role, start, end)
+    return web.json_response({"date": first.isoformat(), "to": last.isoformat(), "calls": calls})
+
+
+async def json_object(request: web.Request) -> dict:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CustomerInvalid("the body must be a JSON object", field="body") from None
+    if not isinstance(body, dict):
+        raise CustomerInvalid("the body must be a JSON object", field="body")
+    return body
+
+
+async def make_customer(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    body = await json_object(request)
+    async with services.sessions() as session, session.begin():
+        customer, item_id, created = await customers.create_from_call(
+            session, scope, services.settings, request.match_info["id"], body,
+            actor=principal_of(request).name, live=services.inbound)
+        out = {"customer_id": customer.id, "work_item_id": item_id, "created": created,
+               "url": screen_pop_url(request.match_info["id"], customer.id, item_id)}
+    return web.json_response(out, status=201 if created else 200)
+
+
+async def hang_up(request: web.Request) -> web.Response:
+    """Hang up the agent's side of a live inbound call (the caller hears the survey)."""
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        call = await customers.inbound_call(session, scope, request.match_info["id"])
+    entry = services.inbound.get(call.id) if services.inbound is not None else None
+    if entry is None or entry.answered_at is None or entry.talk_ended_at is not None or not entry.agent_channel:
+        raise CallNotLive("this inbound call is not in a conversation on this server")
+    try:
+        await services.ami.action("Hangup", {"Channel": entry.agent_channel})
+    except Exception as error:  # noqa: BLE001 - gone already, or the PBX away
+        raise CallNotLive(f"the phone system did not hang up: {error}") from None
+    return web.json_response({"id": call.id, "hangup": "requested"}, status=202)
+
+
+ROUTES = [
+    ("GET", "/api/v1/reports/nps", nps_report, at_least("teamlead"),
+     "NPS (-100..100) of the post-call IVR survey by agent, team or queue, with the agents' average "
+     "1-5 rating (?by=agent|team|queue ?date=YYYY-MM-DD ?to=YYYY-MM-DD)"),
+    ("GET", "/api/v1/inbound/calls", list_calls, at_least("agent"),
+     "Inbound calls of a day (?date ?to): IVR flow, language, queue, agent, wait, talk, outcome "
+     "(an agent: the calls that rang them)"),
+    ("POST", "/api/v1/inbound/calls/{id}/customer", make_customer, at_least("agent"),
+     "Make the caller of an inbound call a customer ({name, language, city, email, store_id}); "
+     "their item in the inbound campaign is the agent's and the call is linked to it"),
+    ("POST", "/api/v1/inbound/calls/{id}/hangup", hang_up, at_least("agent"),
+     "Hang up the agent's side of a live inbound call (the caller goes on to the survey)"),
+]
