@@ -162,9 +162,9 @@ class InboundLive:
         if entry.answered_at is not None and entry.talk_ended_at is None:
             await self.talk_ended(entry, "customer")
         outcome = service.outcome_of(entry, record)
+        self.calls.pop(entry.id, None)
         await service.finish(self.services.sessions, entry, outcome, now)
         self.metrics.calls.labels(outcome).inc()
-        self.calls.pop(entry.id, None)
 
     # -- out -------------------------------------------------------------------------------
     async def _publish(self, message: dict, **audience) -> None:

@@ -3,6 +3,8 @@ caller (/customers/new?inbound=<id>), the day's inbound calls (/inbound)
 and the post-call survey's NPS by agent, team and queue (/reports/nps)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from callcenter.customers.privacy import mobile_for
@@ -71,6 +73,7 @@ async def calls_page(request: web.Request) -> web.Response:
     calls = await day_calls(services, scope, principal_of(request).role, start, end)
     counts = {}
     for c in calls:
+        c["started"] = dt.datetime.fromisoformat(c["started_at"]) if c["started_at"] else None
         counts[c["outcome"]] = counts.get(c["outcome"], 0) + 1
     answered = [c for c in calls if c["outcome"] == "answered" and c["wait_seconds"] is not None]
     return render(request, "inbound/calls.html", {
