@@ -313,8 +313,12 @@ async def test_with_nobody_logged_in_the_call_back_offer_books_items(call_server
 
 
 async def test_the_customers_last_agent_is_rung_first(call_server, pbx_stack, sipp, tmp_path, inbound_ivr):
-    asha_phone = sipp(ringing_phone(tmp_path, 500), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 2000],
-                      timeout=60)
+    text = (SIPP_DIR / "uas_answer.xml").read_text()  # answers after half a second, never hangs up itself
+    phone = tmp_path / "uas_ring_answer.xml"
+    phone.write_text(text.replace("  <send retrans=\"500\">\n    <![CDATA[\n\n      SIP/2.0 200 OK",
+                                  "  <pause milliseconds=\"500\"/>\n  <send retrans=\"500\">\n    <![CDATA[\n\n"
+                                  "      SIP/2.0 200 OK", 1))
+    asha_phone = sipp(str(phone), ASHA_IP, free_port(ASHA_IP, tcp=False), timeout=60)
     line = await open_line(call_server, pbx_stack, sipp, tmp_path,
                            agents=[Agent("asha", contact=f"sip:{ASHA_IP}:{asha_phone.port}"),
                                    Agent("bala", contact=f"sip:{BALA_IP}:5999")])
@@ -329,13 +333,23 @@ async def test_the_customers_last_agent_is_rung_first(call_server, pbx_stack, si
     await log_in(line, "asha")
     await log_in(line, "bala", pause="meeting")  # in the queue too, but the call goes to asha first
     ws = await socket_of(line, "asha")
-    row = await line.call([("pause", 1500), ("dtmf", "1"), ("pause", 6000)], end="bye")
-    seen = await messages(ws, lambda m: m["type"] == "call" and m["call"]["state"] == "ended", timeout=10)
+    call_task = asyncio.create_task(line.call([("pause", 1500), ("dtmf", "1"), ("pause", 7000)], end="bye"))
+    seen = await messages(ws, lambda m: m["type"] == "call" and m["call"]["state"] == "connected")
+    connected = seen[-1]["call"]
+    # the panel's hang-up button for an inbound call: the agent's leg ends, the caller goes on to the survey
+    server = line.server
+    resp = await server.client.post(connected["hangup_url"], headers=server.headers(server.agent_tokens["asha"]))
+    assert resp.status == 202, await resp.text()
+    seen += await messages(ws, lambda m: m["type"] == "call" and m["call"]["state"] == "ended", timeout=10)
+    row = await call_task
     assert [m["type"] for m in seen if m["type"] in ("screen_pop", "call")] == ["screen_pop", "call", "call"], seen
     assert (row.outcome, row.agent_id) == ("answered", asha.id)
     assert line.metric("callcenter_inbound_routed_total", route="last_agent") == 1
     assert line.metric("callcenter_queue_answered_total", queue="support-en") == 0  # not through the queue
     async with line.services.sessions() as session:
         call = await session.get(Call, row.call_id)
-    assert call.direction == "inbound" and call.agent_id == asha.id and call.recording_id is not None
+    assert (call.direction, call.agent_id, call.hangup_by) == ("inbound", asha.id, "agent")
+    assert call.recording_id is not None
+    path = line.services.ivr.recent[-1].path
+    assert ("queue", "answered") in path and path[-1] == ("nps", "caller_hangup"), path  # in the survey
     await ws.close()

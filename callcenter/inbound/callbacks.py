@@ -32,7 +32,7 @@ async def customer_for(session, mobile: str, language: str | None, reason: str) 
     found = (await session.scalars(select(Customer).where(Customer.mobile == mobile))).first()
     if found is not None:
         return found
-    customer = Customer(mobile=mobile, name="", language=language, data={"source": reason})
+    customer = Customer(mobile=mobile, name="", language=language, data={})  # the audit says where from
     try:
         async with session.begin_nested():
             session.add(customer)

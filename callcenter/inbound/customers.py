@@ -91,7 +91,7 @@ async def create_from_call(session, scope: Scope, settings, inbound_id, fields: 
     customer = (await session.scalars(select(Customer).where(Customer.mobile == call.caller))).first()
     created = customer is None
     if created:
-        customer = Customer(mobile=call.caller, data={"source": "inbound call"}, **values)
+        customer = Customer(mobile=call.caller, data={}, **values)  # the audit says where from
         session.add(customer)
         await session.flush()
         audit.record(session, actor, "customer.create", "customer", customer.id, source="inbound call",

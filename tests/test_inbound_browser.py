@@ -1,0 +1,81 @@
+"""The screen pop in chromium against the real stack: an agent sits on her
+buckets page, logged in to the queue; an unknown caller walks the IVR and
+the queue rings her phone. Before she answers, her page goes to the
+new-customer form (the number masked); she saves the caller as a customer
+while they talk, lands on the 360 page with the inbound item, and when she
+hangs up the disposition form opens by itself."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import select
+
+from callcenter.customers.models import Customer
+from callcenter.models import Call
+from tests.browser import WebUser, add_web_user, login, screenshot, watch_console
+from tests.harness import Agent, TrunkSpec
+from tests.sipp.inbound_caller import write_caller
+from tests.stack import free_port
+from tests.test_inbound_calls import (ASHA_IP, CARRIER_IP, DID, IST, inbound_ivr, log_in, organise,  # noqa: F401
+                                      ringing_phone)
+
+pytestmark = [pytest.mark.pbx, pytest.mark.timeout(180)]
+STRANGER = "+919812300009"
+
+
+async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
+        web_server, pbx_stack, sipp, tmp_path, page, inbound_ivr):  # noqa: F811
+    import datetime as dt
+
+    phone = sipp(ringing_phone(tmp_path, 4000), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 9000], timeout=90)
+    server = await web_server(agents=[Agent("asha", contact=f"sip:{ASHA_IP}:{phone.port}")],
+                              trunks=[TrunkSpec("carrier", CARRIER_IP, 5099)])
+    [(resp, _)] = pbx_stack.admin_actions([{"Action": "Reload", "Module": "pbx_config.so"}])
+    assert resp["Response"] == "Success", resp
+    server.services.ivr.clock = lambda: dt.datetime(2026, 11, 23, 12, 0, tzinfo=IST)
+    line = type("Line", (), {"server": server, "services": server.services})()
+    await organise(server.services, ["asha"])
+    asha = WebUser("asha")
+    await add_web_user(server, asha)
+    await log_in(line, "asha")
+    problems = watch_console(page)
+    await login(page, "asha", asha.password)
+    await page.goto(server.base_url + "/buckets")
+    await page.wait_for_function("document.getElementById('live-status').dataset.state === 'online'")
+
+    scenario = write_caller(tmp_path / "caller", [("pause", 1500), ("dtmf", "1"), ("pause", 20000)], "bye",
+                            STRANGER)
+    sip = server.settings.pbx
+    caller = sipp(str(scenario), CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+                  [f"{sip.sip_host}:{sip.sip_port}", "-s", DID, "-m", "1"], timeout=60)
+
+    # the phone rings for 4 s: the page is on the form before she answers
+    await page.wait_for_url("**/customers/new?inbound=*", timeout=15_000)
+    async with server.services.sessions() as session:
+        assert (await session.scalars(select(Call))).all() == [], "answered before the screen pop"
+    assert "+91 98xxxxxx09" in await page.inner_text("h1")
+    await screenshot(page, "inbound-new-customer")
+    await page.fill("#nc-name", "Kavya Rao")
+    await page.select_option("#nc-language", "kn")
+    async with page.expect_navigation():
+        await page.click("form.inbound-customer button[type=submit]")
+    assert "/customers/" in page.url and "?item=" in page.url
+    assert "Kavya Rao" in await page.inner_text("main")
+
+    # she hangs up after the talk: the form opens by itself, for this call
+    await page.wait_for_selector("#disposition:not([hidden])", timeout=20_000)
+    call_id = await page.input_value("#disposition-call")
+    async with server.services.sessions() as session:
+        customer = (await session.scalars(select(Customer).where(Customer.mobile == STRANGER))).one()
+        call = await session.get(Call, call_id)
+    assert (call.direction, call.customer_id, customer.name, customer.language) == \
+        ("inbound", customer.id, "Kavya Rao", "kn")
+    assert f"item={call.work_item_id}" in page.url
+    await screenshot(page, "inbound-disposition")
+    deadline = time.monotonic() + 40
+    while caller.running:
+        assert time.monotonic() < deadline, caller.log_tail()
+        await asyncio.sleep(0.2)
+    assert problems == [], problems
