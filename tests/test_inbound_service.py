@@ -317,3 +317,35 @@ async def test_a_withheld_caller_is_not_offered_a_call_back(hooked_ivr, sessions
     assert recent[-1].path == [("queue", "joinempty"), ("offer", "no_input"), ("bye", "hangup")]
     row = await finished_row(sessions)
     assert (row.caller, row.outcome, row.entered_queue_at) == (None, "ivr_only", None)
+
+
+# -- the IVR pieces inbound calls rely on ------------------------------------------------------------
+def test_commands_for_the_queue_node_refuse_anything_but_our_own_values():
+    from ivr import commands
+    from ivr.commands import UnsafeArgument
+
+    assert commands.queue("north-en", 60, continue_after=True).line == "EXEC Queue north-en,cI,,,60"
+    assert commands.dial("PJSIP/asha", 15).line == "EXEC Dial PJSIP/asha,15,I"
+    mobile = "Local/919812345678.carrier.8062247000@cc-queue-mobile/n"
+    assert commands.dial(mobile, 15).line == f"EXEC Dial {mobile},15,I"
+    assert commands.gosub("cc-inbound-record").line == "GOSUB cc-inbound-record s 1"
+    for bad in ("PJSIP/asha&PJSIP/bala", "SIP/asha", "Local/1@other/n", "PJSIP/asha,30,G(x)", "PJSIP/ASHA"):
+        with pytest.raises(UnsafeArgument):
+            commands.dial(bad, 15)
+    for bad in ("default", "cc-c2c,s,1", "cc-x s 1", "CC-X"):
+        with pytest.raises(UnsafeArgument):
+            commands.gosub(bad)
+    assert commands.set_variable("CC_REC_DAY", "20261123").line == 'SET VARIABLE CC_REC_DAY "20261123"'
+
+
+def test_an_hours_check_without_a_time_zone_uses_the_default_one():
+    from ivr.engine import CheckTime, Clock, Walk
+
+    flow = parse_flow("h", {"start": "hours", "nodes": {
+        "hours": {"kind": "hours_check", "windows": [{"days": "daily", "from": "10:00", "to": "20:00"}],
+                  "open": "open", "closed": "closed"},
+        "open": {"kind": "hangup", "prompt": "beep"}, "closed": {"kind": "hangup"}}})
+    walk = Walk(flow)
+    assert walk.start() == [CheckTime()]
+    walk.feed(Clock(dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.timezone.utc)))  # 11:30 in Asia/Kolkata
+    assert walk.path == [("hours", "open"), ("open", "hangup")]
