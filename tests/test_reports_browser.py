@@ -53,7 +53,8 @@ async def test_team_lead_reads_the_reports_on_a_phone(web_server, page):
     assert f"date={DAY.isoformat()}" in page.url
     assert "Tue 05 Nov 2024" in await page.inner_text("h1")
     asha = page.locator("table.stack tbody tr", has_text="Asha")
-    assert "2:30" in await asha.inner_text()          # talk time 150.5 s
+    assert "4:30" in await asha.inner_text()          # talk time 270.5 s, of it inbound 2:00
+    assert "2:00" in await asha.locator('td[data-label="Inbound talk"]').inner_text()
     assert await fits_the_screen(page)
     await screenshot(page, "reports-daily-phone")
     async with page.expect_download() as download:

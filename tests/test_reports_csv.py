@@ -32,11 +32,13 @@ def test_file_names_are_server_made():
 
 def test_daily_rows_have_every_hour_and_other_outcomes():
     row = AgentDay(agent=Agent(1, "asha", "Asha", "E1", None, None), attempts=3, connected=1,
-                   talk_seconds=12.34, dispositions={"closed": 1, "wrong_person": 2}, hours={9: 3})
+                   talk_seconds=72.34, inbound_answered=2, inbound_talk_seconds=60.04,
+                   dispositions={"closed": 1, "wrong_person": 2}, hours={9: 3})
     [cells] = csv_export.daily_rows([row], dt.date(2024, 11, 5))
     line = dict(zip(csv_export.DAILY_HEADER, cells))
     assert line["calls_09h"] == 3 and line["calls_10h"] == 0 and line["disposition_other"] == 2
-    assert line["talk_seconds"] == 12.3
+    assert line["talk_seconds"] == 72.3
+    assert (line["attempts"], line["inbound_answered"], line["inbound_talk_seconds"]) == (3, 2, 60.0)
     assert len(cells) == len(csv_export.DAILY_HEADER)
 
 

@@ -59,7 +59,8 @@ async def test_daily_report_json_in_the_callers_scope(reports):
     by_name = {a["agent"]["name"]: a for a in body["agents"]}
     assert set(by_name) == {"asha", "arjun"}   # not bala (team B) nor chitra (south)
     asha = by_name["asha"]
-    assert (asha["attempts"], asha["connected"], asha["talk_seconds"]) == (4, 2, 150.5)
+    assert (asha["attempts"], asha["connected"], asha["talk_seconds"]) == (4, 2, 270.5)
+    assert (asha["inbound_answered"], asha["inbound_talk_seconds"]) == (1, 120)
     assert asha["hours"] == {"0": 1, "9": 2, "23": 1}
     assert body["totals"]["appointments"] == 1
     # another team: 404, whether it exists or not
@@ -111,7 +112,8 @@ async def test_daily_csv_download(reports):
     assert header[:4] == ["agent_id", "login", "name", "employee_id"]
     assert set(data) == {"asha", "arjun"}
     asha = data["asha"]
-    assert (asha["attempts"], asha["connected"], asha["talk_seconds"]) == ("4", "2", "150.5")
+    assert (asha["attempts"], asha["connected"], asha["talk_seconds"]) == ("4", "2", "270.5")
+    assert (asha["inbound_answered"], asha["inbound_talk_seconds"]) == ("1", "120.0")
     assert (asha["calls_00h"], asha["calls_09h"], asha["calls_23h"]) == ("1", "2", "1")
     assert asha["disposition_not_talked"] == "1" and asha["appointments"] == "1"
     # the formula is text in a spreadsheet

@@ -65,7 +65,8 @@ async def test_daily_report_of_a_picked_day(site):
     assert resp.status == 200
     text = cells(await resp.text())
     assert "Tue 05 Nov 2024" in text
-    assert "Asha 4 2 2:30 1" in text        # calls, connected, talk time, appointments
+    # calls placed, connected, inbound answered, talk time, inbound talk, appointments
+    assert "Asha 4 2 1 4:30 2:00 1" in text
     assert 'value="2024-11-05"' in await resp.text()
     bad = await browser.get("/reports/daily?date=yesterday")
     assert bad.status == 422

@@ -1,7 +1,9 @@
 """Team lead / manager reports against a migrated SQLite database: the figures
 (attempts, connected, talk time, dispositions, appointments, calls per hour,
 contact and appointment rates, NPS), the hierarchy scope, and the local day
-in Asia/Kolkata (UTC+05:30)."""
+in Asia/Kolkata (UTC+05:30). Attempts, connected calls and contact rates are
+outbound calls only: asha's answered inbound call counts as an inbound call
+answered and as talk time, never as a call placed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -31,13 +33,14 @@ def utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.timezone.utc)
 
 
-async def add_call(s, trunk, agent, item, at, *, talk=None, campaign=None):
+async def add_call(s, trunk, agent, item, at, *, talk=None, campaign=None, direction="outbound"):
     answered = at + dt.timedelta(seconds=5) if talk is not None else None
     call = Call(id=f"c{next(_ids):06d}", agent_id=agent.id, requested_by=agent.name, mode="mobile",
                 number=f"+9198{next(_ids):08d}", trunk_id=trunk.id, caller_id="8062247000", channels=2,
                 state="ended", requested_at=at, customer_answered_at=answered, talk_seconds=talk,
                 work_item_id=item.id if item else None, customer_id=item.customer_id if item else None,
-                campaign_id=campaign.id if campaign else (item.campaign_id if item else None))
+                campaign_id=campaign.id if campaign else (item.campaign_id if item else None),
+                direction=direction, inbound_call_id=f"in{next(_ids)}" if direction == "inbound" else None)
     s.add(call)
     await s.flush()
     return call
@@ -90,6 +93,8 @@ async def build_world(sessions) -> SimpleNamespace:
         await add_call(s, w.trunk, w.a1, i1, utc(2024, 11, 5, 18, 29))            # 23:59
         await add_call(s, w.trunk, w.a1, i4, utc(2024, 11, 5, 18, 30))            # 00:00 the 6th
         await add_call(s, w.trunk, w.a1, i5, utc(2024, 11, 4, 18, 29))            # 23:59 the 4th
+        # the customer of i4 called in and asha answered: not an attempt, 2 min of talk
+        await add_call(s, w.trunk, w.a1, i4, utc(2024, 11, 5, 7, 0), talk=120, direction="inbound")  # 12:30
         await add_call(s, w.trunk, w.b1, w.j1, utc(2024, 11, 5, 10, 0), talk=30)
         await add_call(s, w.trunk, w.c1, None, utc(2024, 11, 5, 10, 0), talk=45)
         day = utc(2024, 11, 5, 6, 0)
@@ -143,13 +148,15 @@ async def test_daily_report_counts_the_local_day(sessions, world):
     by_name = {r.agent.name: r for r in rows}
     assert set(by_name) == {"asha", "arjun"}
     asha = by_name["asha"]
-    assert (asha.attempts, asha.connected, asha.talk_seconds) == (4, 2, 150.5)
-    assert asha.hours == {0: 1, 9: 2, 23: 1}
+    assert (asha.attempts, asha.connected, asha.talk_seconds) == (4, 2, 270.5)
+    assert (asha.inbound_answered, asha.inbound_talk_seconds) == (1, 120)
+    assert asha.hours == {0: 1, 9: 2, 23: 1}   # calls placed: the inbound call at 12:30 is none
     assert asha.dispositions == {"not_talked": 1, "appointment": 1, "closed": 1}
     assert asha.appointments == 1
     assert by_name["arjun"].attempts == 0 and by_name["arjun"].hours == {}
     totals = day_totals(rows)
     assert totals["attempts"] == 4 and totals["connected"] == 2 and totals["hours"] == {"0": 1, "9": 2, "23": 1}
+    assert (totals["inbound_answered"], totals["inbound_talk_seconds"], totals["talk_seconds"]) == (1, 120, 270.5)
 
 
 async def test_the_next_day_gets_the_calls_after_local_midnight(sessions, world):
@@ -201,7 +208,8 @@ async def test_campaign_report_rates_and_survey(sessions, world):
     assert (everyone.items, everyone.attempted, everyone.contacted) == (6, 6, 3)
     assert everyone.contact_rate == 0.5 and everyone.appointments == 1
     assert everyone.appointment_rate == pytest.approx(0.3333)
-    assert everyone.buckets["closed"] == 2 and everyone.calls == 7 and everyone.talk_seconds == 180.5
+    assert everyone.buckets["closed"] == 2 and everyone.calls == 7 and everyone.talk_seconds == 300.5
+    assert (everyone.connected_calls, everyone.inbound_answered, everyone.inbound_talk_seconds) == (3, 1, 120)
     assert everyone.dispositions == {"not_talked": 2, "appointment": 1, "closed": 3}
     assert everyone.nps == {"score": 40.0, "promoters": 3, "passives": 1, "detractors": 1, "answers": 5}
     greeting = next(r for r in everyone.ratings if r["question"] == "sp_greeting")
@@ -210,8 +218,10 @@ async def test_campaign_report_rates_and_survey(sessions, world):
     assert (team_a.items, team_a.attempted, team_a.contacted) == (5, 5, 2)
     assert team_a.contact_rate == 0.4 and team_a.appointment_rate == 0.5
     assert team_a.nps["score"] == 75.0  # 3 of 4: b1's detractor is another team's
-    # one day: calls of the 5th only (i1 twice, i2, i3 and b1's j1)
+    # one day: calls of the 5th only (i1 twice, i2, i3 and b1's j1); i4's inbound call reached
+    # its customer but is no attempt
     assert (one_day.calls, one_day.attempted, one_day.contacted) == (5, 4, 3)
+    assert one_day.inbound_answered == 1
 
 
 async def test_campaign_outside_scope_is_not_found(sessions, world):
@@ -235,7 +245,8 @@ async def test_store_report_sums_executives(sessions, world):
     assert set(by_code) == {"N001", "N002"}
     n1 = by_code["N001"]
     assert (n1.executives, n1.attempts, n1.connected, n1.talk_seconds, n1.dispositions, n1.appointments) \
-        == (2, 4, 2, 150.5, 3, 1)
+        == (2, 4, 2, 270.5, 3, 1)
+    assert (n1.inbound_answered, n1.inbound_talk_seconds) == (1, 120)
     assert by_code["N002"].attempts == 1
 
 
@@ -245,6 +256,7 @@ async def test_me_is_the_callers_own_figures(sessions, world):
     assert mine["overview"]["agent"]["name"] == "asha"
     assert mine["overview"]["progress"] == 0.4
     assert mine["day"]["attempts"] == 4 and mine["day"]["hours"] == {"0": 1, "9": 2, "23": 1}
+    assert mine["day"]["inbound_answered"] == 1 and mine["overview"]["calls_today"] == 4
 
 
 async def test_many_agents_read_by_time_give_the_same_figures(sessions, world, monkeypatch):
@@ -263,7 +275,7 @@ async def test_many_agents_read_by_time_give_the_same_figures(sessions, world, m
         assert [r.as_dict() for r in await daily(s, scope_of(world, "admin"), Filters(), day)] == narrow_daily
         assert [r.as_dict() for r in await overview(s, scope_of(world, "admin"), Filters(), day)] == narrow_overview
     asha = next(r for r in narrow_daily if r["agent"]["name"] == "asha")
-    assert asha["attempts"] == 4
+    assert (asha["attempts"], asha["inbound_answered"]) == (4, 1)
 
 
 async def test_an_agent_who_left_later_is_still_in_that_days_report(sessions, world):

@@ -3,8 +3,11 @@ customers were reached and booked, the dispositions, and for survey campaigns
 the average ratings and the NPS.
 
 Definitions (the caller's scope only):
-- items: the campaign's work items; attempted: items with at least one call;
-  contacted: items with at least one call the customer answered;
+- items: the campaign's work items; attempted: items with at least one
+  outbound call; contacted: items with at least one outbound call the
+  customer answered; calls and connected calls are outbound calls placed;
+  inbound calls answered (an inbound campaign's callers) count on their own;
+  talk time is both directions;
 - contact rate = contacted / attempted; appointment rate = items with an
   appointment / contacted;
 - NPS = % promoters (9-10) - % detractors (0-6) of the answers to ``nps``,
@@ -20,6 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.campaigns.models import SURVEY_TYPES, Campaign
 from callcenter.models import Call
 from callcenter.org.scope import Scope
+from callcenter.reports.call_counts import (
+    inbound_answered, inbound_talk, items_attempted, items_contacted, placed, placed_connected, talk,
+)
 from callcenter.reports.period import Day
 from callcenter.reports.service import visible_campaign
 from callcenter.work.models import ALL_BUCKETS, Appointment, Disposition, SurveyAnswer, WorkItem
@@ -52,6 +58,8 @@ class CampaignReport:
     calls: int = 0
     connected_calls: int = 0
     talk_seconds: float = 0.0
+    inbound_answered: int = 0
+    inbound_talk_seconds: float = 0.0
     attempted: int = 0
     contacted: int = 0
     appointments: int = 0
@@ -73,7 +81,8 @@ class CampaignReport:
                 "date": self.date.isoformat() if self.date else None,
                 "items": self.items, "allocated": self.allocated, "buckets": dict(self.buckets),
                 "calls": self.calls, "connected_calls": self.connected_calls,
-                "talk_seconds": round(self.talk_seconds, 1),
+                "talk_seconds": round(self.talk_seconds, 1), "inbound_answered": self.inbound_answered,
+                "inbound_talk_seconds": round(self.inbound_talk_seconds, 1),
                 "attempted": self.attempted, "contacted": self.contacted,
                 "contact_rate": self.contact_rate, "appointments": self.appointments,
                 "appointment_rate": self.appointment_rate, "dispositions": dict(self.dispositions),
@@ -119,15 +128,13 @@ async def campaign_report(session: AsyncSession, scope: Scope, campaign_id: int,
         report.allocated += n if agent_id is not None else 0
     report.buckets = counts
 
-    answered = Call.customer_answered_at.is_not(None)
-    calls = (select(func.count(), func.count(Call.customer_answered_at),
-                    func.coalesce(func.sum(Call.talk_seconds), 0),
-                    func.count(distinct(Call.work_item_id)),
-                    func.count(distinct(case((answered, Call.work_item_id)))))
+    calls = (select(placed(), placed_connected(), talk(), items_attempted(), items_contacted(),
+                    inbound_answered(), inbound_talk())
              .where(Call.campaign_id == campaign.id, by_agent(Call.agent_id), *within(Call.requested_at)))
     row = (await session.execute(calls)).one()
     report.calls, report.connected_calls = row[0], row[1]
     report.talk_seconds, report.attempted, report.contacted = float(row[2] or 0), row[3], row[4]
+    report.inbound_answered, report.inbound_talk_seconds = row[5], float(row[6] or 0)
 
     booked = (select(func.count(distinct(Appointment.work_item_id)))
               .join(WorkItem, WorkItem.id == Appointment.work_item_id)

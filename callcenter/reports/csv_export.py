@@ -1,5 +1,10 @@
 """Reports as CSV: rows streamed chunk by chunk, safe to open in a spreadsheet.
 
+Columns: ``attempts``/``connected`` are outbound calls placed (and answered by
+the customer), ``inbound_answered`` the inbound calls the agent answered,
+``talk_seconds`` both directions' talk and ``inbound_talk_seconds`` the
+inbound part; ``calls_NNh`` the calls placed in that local hour.
+
 A text cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage
 return) is prefixed with a single quote, so a spreadsheet shows it as text
 instead of running it as a formula (CSV injection). Numbers are written as
@@ -73,11 +78,12 @@ def _agent_cells(agent) -> list:
 AGENT_HEADER = ["agent_id", "login", "name", "employee_id"]
 OVERVIEW_HEADER = [*AGENT_HEADER, *BUCKETS, "open", "closed", "allocated", "progress_percent",
                    "closed_today", "calls_today", "connected_today"]
-DAILY_HEADER = [*AGENT_HEADER, "date", "attempts", "connected", "talk_seconds", "appointments",
+DAILY_HEADER = [*AGENT_HEADER, "date", "attempts", "connected", "talk_seconds", "inbound_answered",
+                "inbound_talk_seconds", "appointments",
                 *(f"disposition_{o}" for o in OUTCOMES), "disposition_other",
                 *(f"calls_{h:02d}h" for h in HOURS)]
 STORE_HEADER = ["store_code", "store", "city", "date", "executives", "attempts", "connected",
-                "talk_seconds", "dispositions", "appointments"]
+                "talk_seconds", "inbound_answered", "inbound_talk_seconds", "dispositions", "appointments"]
 CAMPAIGN_HEADER = ["section", "key", "label", "value"]
 
 
@@ -92,7 +98,8 @@ def daily_rows(rows, date) -> list[list]:
     for r in rows:
         other = sum(n for o, n in r.dispositions.items() if o not in OUTCOMES)
         out.append([*_agent_cells(r.agent), date.isoformat(), r.attempts, r.connected,
-                    round(r.talk_seconds, 1), r.appointments,
+                    round(r.talk_seconds, 1), r.inbound_answered, round(r.inbound_talk_seconds, 1),
+                    r.appointments,
                     *(r.dispositions.get(o, 0) for o in OUTCOMES), other,
                     *(r.hours.get(h, 0) for h in HOURS)])
     return out
@@ -100,7 +107,8 @@ def daily_rows(rows, date) -> list[list]:
 
 def store_rows(rows, date) -> list[list]:
     return [[r.code, r.name, r.city, date.isoformat(), r.executives, r.attempts, r.connected,
-             round(r.talk_seconds, 1), r.dispositions, r.appointments] for r in rows]
+             round(r.talk_seconds, 1), r.inbound_answered, round(r.inbound_talk_seconds, 1), r.dispositions,
+             r.appointments] for r in rows]
 
 
 def campaign_rows(report) -> list[list]:
@@ -109,7 +117,8 @@ def campaign_rows(report) -> list[list]:
     rows = [["campaign", "name", "Campaign", report.name], ["campaign", "type", "Type", report.type],
             ["campaign", "date", "Day", d["date"] or "all"]]
     for key in ("items", "allocated", "attempted", "contacted", "contact_rate", "appointments",
-                "appointment_rate", "calls", "connected_calls", "talk_seconds"):
+                "appointment_rate", "calls", "connected_calls", "talk_seconds", "inbound_answered",
+                "inbound_talk_seconds"):
         rows.append(["figures", key, key.replace("_", " ").capitalize(), d[key]])
     rows += [["buckets", b, b.replace("_", " "), n] for b, n in d["buckets"].items()]
     rows += [["dispositions", o, o.replace("_", " "), n] for o, n in sorted(d["dispositions"].items())]

@@ -155,7 +155,8 @@ ROUTES = [
      "Per agent in scope: bucket counts, progress, today's calls (?team ?location ?store ?campaign "
      "?limit ?offset ?format=csv)"),
     ("GET", "/api/v1/reports/agents", agents_report, LEAD,
-     "Daily report per agent: attempts, connected, talk time, dispositions, appointments, calls per hour "
+     "Daily report per agent: attempts and connected (outbound calls placed), inbound calls answered, "
+     "talk time (both directions) and inbound talk, dispositions, appointments, calls placed per hour "
      "(?date=YYYY-MM-DD ?team ?location ?store ?campaign ?format=csv)"),
     ("GET", "/api/v1/reports/stores", stores_report, LEAD,
      "Daily figures of store executives summed per store (?date ?location ?store ?format=csv)"),

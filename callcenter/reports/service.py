@@ -2,6 +2,10 @@
 five bucket counts and progress (the overview), and a day's calls, talk time,
 dispositions and appointments (the daily report).
 
+Attempts, connected calls and the contact rate count outbound calls only;
+answered inbound calls and their talk time are figures of their own, and the
+talk time is both (:mod:`callcenter.reports.call_counts`).
+
 Every query is narrowed by the caller's :class:`~callcenter.org.scope.Scope`
 and grouped in SQL over indexed columns: one grouped query per figure for a
 page of agents, never one query per agent. Per-campaign figures are in
@@ -19,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.models import Call, User
 from callcenter.org.scope import Scope
 from callcenter.reports import exceptions
+from callcenter.reports.call_counts import inbound_answered, inbound_talk, placed, placed_connected, talk
 from callcenter.reports.period import Day, hour_key, local_hour
 from callcenter.reports.selection import (
     MAX_PAGE, WIDE, Agent, Filters, Members, agents, agents_clause, check_filters, count_agents, members,
@@ -38,8 +43,8 @@ class AgentOverview:
     buckets: dict = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
     closed: int = 0
     closed_today: int = 0
-    calls_today: int = 0
-    connected_today: int = 0
+    calls_today: int = 0        # outbound calls placed today
+    connected_today: int = 0    # of them, the customer answered
 
     @property
     def open_items(self) -> int:
@@ -66,16 +71,20 @@ class AgentOverview:
 @dataclass
 class AgentDay:
     agent: Agent
-    attempts: int = 0
-    connected: int = 0
-    talk_seconds: float = 0.0
+    attempts: int = 0                   # outbound calls placed
+    connected: int = 0                  # outbound calls the customer answered
+    talk_seconds: float = 0.0           # outbound and inbound talk
+    inbound_answered: int = 0           # inbound calls the agent answered
+    inbound_talk_seconds: float = 0.0
     dispositions: dict = field(default_factory=dict)   # outcome -> count
     appointments: int = 0
-    hours: dict = field(default_factory=dict)           # local hour (0-23) -> calls
+    hours: dict = field(default_factory=dict)           # local hour (0-23) -> calls placed
 
     def as_dict(self) -> dict:
         return {"agent": asdict(self.agent), "attempts": self.attempts, "connected": self.connected,
-                "talk_seconds": round(self.talk_seconds, 1), "dispositions": dict(self.dispositions),
+                "talk_seconds": round(self.talk_seconds, 1), "inbound_answered": self.inbound_answered,
+                "inbound_talk_seconds": round(self.inbound_talk_seconds, 1),
+                "dispositions": dict(self.dispositions),
                 "appointments": self.appointments,
                 "hours": {str(h): n for h, n in sorted(self.hours.items())}}
 
@@ -117,7 +126,7 @@ async def overview_for(session: AsyncSession, page: list[Agent], day: Day, filte
               .group_by(Disposition.agent_id))
     for agent_id, n in (await session.execute(closed)).all():
         rows[agent_id].closed_today = n
-    calls = (select(Call.agent_id, func.count(), func.count(Call.customer_answered_at))
+    calls = (select(Call.agent_id, placed(), placed_connected())
              .where(who.on_day(Call.agent_id), Call.requested_at >= day.start, Call.requested_at < day.end,
                     *_campaign(Call.campaign_id, filters))
              .group_by(Call.agent_id))
@@ -128,8 +137,9 @@ async def overview_for(session: AsyncSession, page: list[Agent], day: Day, filte
 
 async def daily(session: AsyncSession, scope: Scope, filters: Filters, day: Day, *,
                 limit: int | None = None, offset: int = 0) -> list[AgentDay]:
-    """Per agent, the day's attempts, connected calls, talk time, dispositions by
-    outcome, appointments booked and calls per local hour. Agents who left
+    """Per agent, the day's attempts (outbound calls placed), connected calls,
+    inbound calls answered, talk time (both directions and inbound alone),
+    dispositions by outcome, appointments booked and calls placed per local hour. Agents who left
     after the day began are still listed."""
     page = await agents(session, scope, filters, limit=limit, offset=offset, since=day.start)
     everyone = scope if limit is None and offset == 0 else None
@@ -144,16 +154,20 @@ async def daily_for(session: AsyncSession, page: list[Agent], day: Day, filters:
     who, dialect = who or members(page), _dialect(session)
     in_day = (Call.requested_at >= day.start, Call.requested_at < day.end)
     key = hour_key(Call.requested_at, day, dialect).label("hour_key")
-    calls = (select(Call.agent_id, key, func.count(), func.count(Call.customer_answered_at),
-                    func.coalesce(func.sum(Call.talk_seconds), 0))
+    calls = (select(Call.agent_id, key, placed(), placed_connected(),
+                    talk(), inbound_answered(), inbound_talk())
              .where(who.on_day(Call.agent_id), *in_day, *_campaign(Call.campaign_id, filters))
              .group_by(Call.agent_id, key))
-    for agent_id, k, n, connected, talk in (await session.execute(calls)).all():
-        row, hour = rows[agent_id], local_hour(k, day, dialect)
-        row.hours[hour] = row.hours.get(hour, 0) + n
+    for agent_id, k, n, connected, seconds, inbound, inbound_seconds in (await session.execute(calls)).all():
+        row = rows[agent_id]
+        if n:
+            hour = local_hour(k, day, dialect)
+            row.hours[hour] = row.hours.get(hour, 0) + n
         row.attempts += n
         row.connected += connected
-        row.talk_seconds += float(talk or 0)
+        row.talk_seconds += float(seconds or 0)
+        row.inbound_answered += inbound
+        row.inbound_talk_seconds += float(inbound_seconds or 0)
     outcomes = (select(Disposition.agent_id, Disposition.outcome, func.count())
                 .where(who.on_day(Disposition.agent_id), Disposition.created_at >= day.start,
                        Disposition.created_at < day.end, *_campaign(Disposition.campaign_id, filters))
@@ -184,6 +198,8 @@ def day_totals(rows: list[AgentDay]) -> dict:
     return {"agents": len(rows), "attempts": sum(r.attempts for r in rows),
             "connected": sum(r.connected for r in rows),
             "talk_seconds": round(sum(r.talk_seconds for r in rows), 1),
+            "inbound_answered": sum(r.inbound_answered for r in rows),
+            "inbound_talk_seconds": round(sum(r.inbound_talk_seconds for r in rows), 1),
             "dispositions": dict(outcomes), "appointments": sum(r.appointments for r in rows),
             "hours": {str(h): n for h, n in sorted(hours.items())}}
 

@@ -1,5 +1,7 @@
 """The per-store report: a day's figures of a store's executives summed per
-store (the executive's store, ``users.store_id``), within the caller's scope."""
+store (the executive's store, ``users.store_id``), within the caller's scope.
+Attempts and connected are outbound calls; inbound calls answered count on
+their own; talk time is both directions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.models import Call, User
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
+from callcenter.reports.call_counts import inbound_answered, inbound_talk, placed, placed_connected, talk
 from callcenter.reports.period import Day
 from callcenter.reports.service import Filters, agents_clause
 from callcenter.work.models import Appointment, Disposition
@@ -25,13 +28,16 @@ class StoreDay:
     attempts: int = 0
     connected: int = 0
     talk_seconds: float = 0.0
+    inbound_answered: int = 0
+    inbound_talk_seconds: float = 0.0
     dispositions: int = 0
     appointments: int = 0
 
     def as_dict(self) -> dict:
         return {"store": {"id": self.store_id, "code": self.code, "name": self.name, "city": self.city},
                 "executives": self.executives, "attempts": self.attempts, "connected": self.connected,
-                "talk_seconds": round(self.talk_seconds, 1), "dispositions": self.dispositions,
+                "talk_seconds": round(self.talk_seconds, 1), "inbound_answered": self.inbound_answered,
+                "inbound_talk_seconds": round(self.inbound_talk_seconds, 1), "dispositions": self.dispositions,
                 "appointments": self.appointments}
 
 
@@ -44,13 +50,14 @@ async def store_daily(session: AsyncSession, scope: Scope, filters: Filters, day
             for sid, code, name, city, n in (await session.execute(stores)).all()}
     if not rows:
         return []
-    calls = (select(User.store_id, func.count(), func.count(Call.customer_answered_at),
-                    func.coalesce(func.sum(Call.talk_seconds), 0))
+    calls = (select(User.store_id, placed(), placed_connected(), talk(), inbound_answered(), inbound_talk())
              .select_from(Call).join(User, User.id == Call.agent_id)
              .where(executives, Call.requested_at >= day.start, Call.requested_at < day.end)
              .group_by(User.store_id))
-    for sid, n, connected, talk in (await session.execute(calls)).all():
-        rows[sid].attempts, rows[sid].connected, rows[sid].talk_seconds = n, connected, float(talk or 0)
+    for sid, n, connected, seconds, inbound, inbound_seconds in (await session.execute(calls)).all():
+        row = rows[sid]
+        row.attempts, row.connected, row.talk_seconds = n, connected, float(seconds or 0)
+        row.inbound_answered, row.inbound_talk_seconds = inbound, float(inbound_seconds or 0)
     done = (select(User.store_id, func.count())
             .select_from(Disposition).join(User, User.id == Disposition.agent_id)
             .where(executives, Disposition.created_at >= day.start, Disposition.created_at < day.end)
