@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import and_, or_, select
@@ -48,15 +49,27 @@ def call_view(call: TrackedCall, meta: dict) -> dict:
             "end_reason": call.end_reason, "talk_seconds": call.talk_seconds}
 
 
+def direction_view(call: Call) -> dict:
+    """The call's direction; an inbound call also its IVR/queue record and its
+    own hang-up route (``POST /api/v1/inbound/calls/{id}/hangup``, the shape
+    callcenter.inbound.live publishes), which the panel's Hang up button posts
+    to instead of the click-to-call route."""
+    if call.direction == "inbound" and call.inbound_call_id:
+        return {"direction": "inbound", "inbound_call_id": call.inbound_call_id,
+                "hangup_url": f"/api/v1/inbound/calls/{quote(call.inbound_call_id, safe='')}/hangup"}
+    return {"direction": call.direction or "outbound"}
+
+
 def row_view(call: Call, agent_name: str, tracked: TrackedCall | None = None) -> dict:
+    """A call row as the hello message shows it (the tracker's state wins)."""
     meta = {"agent": agent_name, "agent_id": call.agent_id, "work_item_id": call.work_item_id,
             "customer_id": call.customer_id, "requested_at": utc_iso(call.requested_at)}
     if tracked is not None:
-        return call_view(tracked, meta)
+        return {**call_view(tracked, meta), **direction_view(call)}
     return {"id": call.id, "state": call.state, **meta,
             "agent_answered_at": utc_iso(call.agent_answered_at),
             "connected_at": utc_iso(call.customer_answered_at), "ended_at": utc_iso(call.ended_at),
-            "end_reason": call.end_reason, "talk_seconds": call.talk_seconds}
+            "end_reason": call.end_reason, "talk_seconds": call.talk_seconds, **direction_view(call)}
 
 
 class LiveCallReporter:
