@@ -501,7 +501,7 @@ def test_first_serve_creates_the_admin_login_and_prints_its_password_once(cfg, c
     assert "user name: admin" in out and "/login" in out and password not in err
     (role, active, pw_hash), = db_rows(cfg, "SELECT role, active, password_hash FROM users WHERE name='admin'")
     assert (role, active) == ("admin", 1) and PasswordHasher().verify(pw_hash, password)
-    assert db_rows(cfg, "SELECT action, entity_id FROM audit_log") == [("user.add", "1")]
+    assert db_rows(cfg, "SELECT action, entity_id FROM audit_log WHERE actor != 'system'") == [("user.add", "1")]
     for path in Path(cfg).parent.rglob("*"):  # the config, the database, anything in the state folder
         if path.is_file():
             assert password.encode() not in path.read_bytes(), path
@@ -510,6 +510,23 @@ def test_first_serve_creates_the_admin_login_and_prints_its_password_once(cfg, c
     code, out, err = run(capsys, "serve", "--config", cfg)
     assert code == 0 and len(served) == 2 and "admin" not in out and "password" not in out
     assert db_rows(cfg, "SELECT count(*) FROM users") == [(1,)]
+
+
+def test_first_serve_creates_the_queues_the_ivr_sends_callers_to_once(cfg, capsys, served, monkeypatch):
+    monkeypatch.setattr("callcenter.cli.admin._on_a_terminal", lambda: False)
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0 and len(served) == 1, err
+    names = ["support-en", "support-hi", "support-kn", "support-ml", "support-ta", "support-te"]
+    assert [r[0] for r in db_rows(cfg, "SELECT name FROM queues ORDER BY name")] == names
+    assert db_rows(cfg, "SELECT actor FROM audit_log WHERE action = 'queue.seed'") == [("system",)]
+    from pathlib import Path
+    con = sqlite3.connect(Path(cfg).parent / "var" / "callcenter.db")
+    con.execute("DELETE FROM queues")   # emptied on purpose: stays so
+    con.commit()
+    con.close()
+    code, out, err = run(capsys, "serve", "--config", cfg)
+    assert code == 0 and len(served) == 2, err
+    assert db_rows(cfg, "SELECT count(*) FROM queues") == [(0,)]
 
 
 def test_first_serve_without_a_terminal_prints_no_password(cfg, capsys, served, monkeypatch):

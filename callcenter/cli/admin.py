@@ -4,7 +4,8 @@ The first ``serve`` of a database without any admin creates the login
 ``admin`` with a generated password and prints it once to the terminal (never
 to a log); without a terminal (a service manager's journal) the admin is
 created without a password and ``callcenter user set-password admin`` gives it
-one."""
+one. The same first start creates the queues the IVR flows name
+(callcenter.queues.seed) when there are none and none were ever created so."""
 from __future__ import annotations
 
 import asyncio
@@ -112,11 +113,20 @@ def ensure_first_admin(settings) -> None:
         _announce_first_admin(settings, *result)
 
 
+async def _create_first_queues(settings) -> list[str]:
+    from callcenter.db import sessionmaker
+    from callcenter.queues.seed import ensure_first_queues
+
+    async with database(settings, upgrade=True) as engine:
+        return await ensure_first_queues(settings, sessionmaker(engine))
+
+
 def cmd_serve(args) -> int:
     settings = settings_of(args)
     from callcenter.server import run
 
     ensure_first_admin(settings)
+    asyncio.run(_create_first_queues(settings))  # before serve renders queues.conf
 
     try:
         asyncio.run(run(settings))
