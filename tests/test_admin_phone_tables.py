@@ -9,7 +9,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from callcenter.customers.models import DndNumber, Upload
 from callcenter.models import User
+from callcenter.queues.models import Queue
 from callcenter.trunks.service import add_trunk
 from tests import factories as f
 from tests.browser import WebUser, login, screenshot, watch_console
@@ -26,7 +28,8 @@ STORES_CSV = "code,name,location\r\nDEL05,Karol Bagh,north\r\nDEL06,Rajouri Gard
 # (screenshot name, path) of the pages whose tables must fit a phone
 PAGES = [("users", "/admin/users"), ("locations", "/admin/locations"), ("stores", "/admin/stores"),
          ("teams", "/admin/teams"), ("trunks", "/admin/trunks"), ("headcount", "/admin/headcount"),
-         ("campaigns", "/campaigns"), ("reassign", None)]
+         ("campaigns", "/campaigns"), ("reassign", None), ("dnd", "/dnd"), ("uploads", "/uploads"),
+         ("queues-manage", "/queues/manage")]
 
 
 async def overflow(page) -> list[str]:
@@ -75,6 +78,19 @@ async def test_admin_tables_fit_a_phone_as_labelled_cards(web_server, page, tmp_
             customer = await f.customer(s, name=f"Customer with a long name {n}", store=store)
             await f.work_item(s, campaign, customer, agents[0])
         agent_id = agents[0].id
+        for n in range(3):
+            s.add(DndNumber(number=f"+9198700400{n}", source="import" if n else "manual",
+                            added_by="manager_of_the_north_region"))
+        s.add_all([
+            Upload(kind="customers", campaign_id=campaign.id, stored_name="u1.csv", status="committed", total=12000,
+                   valid=11950, invalid=50, created_by="manager_of_the_north_region",
+                   original_name="Diwali platinum members export from the CRM, November final v3.xlsx"),
+            Upload(kind="dnd", stored_name="u2.csv", status="validated", total=300, valid=300,
+                   created_by="root", original_name="Do-not-disturb registry extract.csv"),
+        ])
+        s.add_all([Queue(name="support-hi", language="hi", region="north and central India"),
+                   Queue(name="north-platinum-members-ta", language="ta", location_id=north.id, region="north",
+                         strategy="rrmemory", max_wait_seconds=300, active=False)])
         assert lead.id and executive.id
         (await s.execute(select(User).where(User.name == "root"))).scalar_one().location_id = None
     problems = watch_console(page)
@@ -111,4 +127,7 @@ async def test_admin_tables_fit_a_phone_as_labelled_cards(web_server, page, tmp_
     await page.goto(server.base_url + "/admin/users")
     assert await page.evaluate("getComputedStyle(document.querySelector('table.stack thead')).position") != "absolute"
     await screenshot(page, "laptop-users")
+    await page.goto(server.base_url + "/queues/manage")
+    assert await page.evaluate("getComputedStyle(document.querySelector('#queues thead')).position") != "absolute"
+    await screenshot(page, "laptop-queues-manage")
     assert not problems, problems
