@@ -4,7 +4,9 @@ Everything else gets Asterisk events as plain ``dict[str, str]`` (header names
 exactly as Asterisk sends them) through ``on_event`` and sends actions through
 :meth:`AmiLink.action`, :meth:`AmiLink.action_list` and
 :meth:`AmiLink.originate` (the style of cacofonisk's ``runners/ami_runner.py``).
-Only modules of :mod:`callcenter.ami` import panoramisk.
+Only modules of :mod:`callcenter.ami` import panoramisk. This module keeps
+the connection (connect, login, ping, reconnect) and routes what arrives;
+sending actions and matching their replies is :mod:`callcenter.ami.actions`.
 
 What of panoramisk is used
 --------------------------
@@ -61,12 +63,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-from panoramisk.actions import Action
 
 from callcenter.config import AmiSettings
 
+from .actions import AmiActions
 from .errors import AmiError, AmiNotConnected, AmiTimeout
 from .protocol import SLICE, _Pending, _Protocol, build_action
 
@@ -77,11 +77,9 @@ log = logging.getLogger(__name__)
 #: first reconnect delay (seconds); doubles up to settings.reconnect_backoff_max
 BACKOFF_BASE = 0.25
 
-_OK = frozenset(("Success", "Follows", "Goodbye"))
-
-
-class AmiLink:
-    """One authenticated AMI connection, kept up forever (see module doc)."""
+class AmiLink(AmiActions):
+    """One authenticated AMI connection, kept up forever (see module doc);
+    sending actions and matching replies: :class:`~callcenter.ami.actions.AmiActions`."""
 
     def __init__(self, settings: AmiSettings, *, username: str | None = None, secret: str | None = None,
                  on_event: Callable[[dict[str, str]], None] | None = None,
@@ -290,92 +288,6 @@ class AmiLink:
                 except Exception:
                     log.exception("AMI on_disconnected handler failed")
 
-    # ---------------------------------------------------------------- actions
-    async def action(self, name: str, headers: dict[str, str] | None = None, *,
-                     variables: dict[str, str] | None = None,
-                     timeout: float | None = None) -> dict[str, str]:
-        """Send one action, return its reply; ``AmiError`` on ``Response:
-        Error``, ``AmiTimeout``, ``AmiNotConnected``; ``ValueError`` on an
-        unsafe header (nothing is sent)."""
-        action = build_action(name, headers, variables)
-        proto = self._require()
-        return await self._send(proto, action, False, self._timeout(timeout))
-
-    async def action_list(self, name: str, headers: dict[str, str] | None = None, *,
-                          timeout: float | None = None) -> list[dict[str, str]]:
-        """Send a list action (``CoreShowChannels``...) and return its list
-        events, without the initial response and the ``...Complete`` event."""
-        action = build_action(name, headers)
-        proto = self._require()
-        return await self._send(proto, action, True, self._timeout(timeout))
-
-    async def originate(self, headers: dict[str, str], variables: dict[str, str], *,
-                        timeout: float) -> dict[str, str]:
-        """``Originate``; fails at once with ``AmiNotConnected`` when the link
-        is down and is never re-sent after a reconnect."""
-        return await self.action("Originate", headers, variables=variables, timeout=timeout)
-
-    def _timeout(self, timeout: float | None) -> float:
-        return self.settings.action_timeout if timeout is None else timeout
-
-    def _require(self) -> _Protocol:
-        proto = self._protocol
-        if proto is None or proto.lost or not self._logged_in:
-            raise AmiNotConnected("AMI is not connected")
-        return proto
-
-    async def _send(self, proto: _Protocol, action: Action, multi: bool, timeout: float) -> Any:
-        if proto.lost:
-            raise AmiNotConnected("AMI is not connected")
-        loop = proto._loop
-        fut = loop.create_future()
-        name = action["Action"]
-        action_id = action.id
-        p = _Pending(action_id, fut, name, multi, proto, timeout)
-        self._pending[action_id] = p
-        p.deadline = loop.time() + 3 * timeout  # upper bound while our own backlog delays the reply
-        p.timer = loop.call_later(timeout, self._expire, action_id)
-        fut.add_done_callback(lambda _f: self._forget(action_id, p))
-        proto.send(action)
-        self.actions_sent += 1
-        self.actions_by_name[name] = self.actions_by_name.get(name, 0) + 1
-        if name != "Login":
-            log.debug("AMI -> %s %s", name, action_id)
-        return await fut
-
-    def _forget(self, action_id: str, p: _Pending) -> None:
-        if self._pending.get(action_id) is p:
-            del self._pending[action_id]
-        if p.timer is not None:
-            p.timer.cancel()
-
-    def _finish(self, p: _Pending, result: Any = None, exc: BaseException | None = None) -> None:
-        if self._pending.get(p.action_id) is p:
-            del self._pending[p.action_id]
-        if p.timer is not None:
-            p.timer.cancel()
-            p.timer = None
-        if not p.future.done():
-            if exc is not None:
-                p.future.set_exception(exc)
-            else:
-                p.future.set_result(result)
-
-    def _expire(self, action_id: str) -> None:
-        p = self._pending.get(action_id)
-        if p is None:
-            return
-        loop = p.proto._loop
-        if p.proto.backlog and not p.proto.lost and loop.time() < p.deadline:
-            # the reply may be sitting in our own unprocessed backlog
-            p.timer = loop.call_later(0.05, self._expire, action_id)
-            return
-        del self._pending[action_id]
-        p.timer = None
-        self.action_timeouts += 1
-        if not p.future.done():
-            p.future.set_exception(AmiTimeout(f"no reply to {p.name} within {p.timeout}s"))
-
     # --------------------------------------------------------------- inbound
     def _dispatch(self, msgs: list[dict[str, str]]) -> None:
         """Hot path: route replies to pending actions, events to on_event."""
@@ -406,20 +318,3 @@ class AmiLink:
                     continue
                 self._reply(p, m)
         self.events_received += events
-
-    def _reply(self, p: _Pending, m: dict[str, str]) -> None:
-        response = m["Response"]
-        if response not in _OK:
-            self._finish(p, exc=AmiError(m.get("Message") or response, m))
-        elif not p.multi:
-            self._finish(p, m)
-        elif m.get("EventList", "").lower() == "start" or "will follow" in m.get("Message", "").lower():
-            return  # list events follow
-        else:
-            self._finish(p, [])
-
-    def _list_item(self, p: _Pending, m: dict[str, str]) -> None:
-        if m.get("EventList", "").lower() == "complete" or m["Event"].endswith("Complete"):
-            self._finish(p, p.items)
-        else:
-            p.items.append(m)
