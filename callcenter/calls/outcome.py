@@ -1,6 +1,6 @@
 """Why a click-to-call ended and who hung up, from what the tracker saw.
 
-Pure functions of a :class:`~callcenter.calls.tracker.TrackedCall`; the
+Pure functions of a :class:`~callcenter.calls.tracked.TrackedCall`; the
 tracker calls :func:`outcome` once, when the call ends.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from callcenter.calls.tracker import TrackedCall
+    from callcenter.calls.tracked import TrackedCall
 
 AGENT, CUSTOMER = "agent", "customer"
 #: ``cause_txt`` of a leg that vanished from CoreShowChannels without a Hangup event
