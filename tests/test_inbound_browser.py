@@ -43,7 +43,7 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
     problems = watch_console(page)
     await login(page, "asha", asha.password)
     await page.goto(server.base_url + "/buckets")
-    await page.wait_for_function("document.getElementById('live-status').dataset.state === 'online'")
+    await page.wait_for_selector("#live-status[data-state=online]")
 
     scenario = write_caller(tmp_path / "caller", [("pause", 1500), ("dtmf", "1"), ("pause", 20000)], "bye",
                             STRANGER)

@@ -122,7 +122,9 @@
           placedCall = result.body.id;
           noCallLess();
           countAttempt();
-          say("Calling: your phone rings first.");
+          // the socket may have told this call's first steps before this reply came
+          var known = lastState[placedCall];
+          say(STEPS[known] || (known === "ended" ? "The call has ended." : "Calling: your phone rings first."));
           return;
         }
         var body = result.body || {};
@@ -158,9 +160,11 @@
     customer_ringing: "Ringing the customer…",
     connected: "Connected: the form opens when the call ends."
   };
+  var lastState = {};
   function onCall(event) {
     var call = callOf(event);
     if (!call) { return; }
+    if (call.id) { lastState[call.id] = call.state; }
     if ((event.detail || {}).mine && call.state !== "ended") { noCallLess(); }
     if (!placedCall || call.id !== placedCall) { return; }
     if (callButton) { callButton.disabled = true; }
