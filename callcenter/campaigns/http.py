@@ -1,53 +1,21 @@
 """Campaigns JSON API (thin: the rules are in service.py)."""
 from __future__ import annotations
 
-import datetime as dt
-import json
-import zoneinfo
-
 from aiohttp import web
 
 from callcenter.campaigns import service
 from callcenter.campaigns.exceptions import CampaignInvalid
 from callcenter.campaigns.models import CAMPAIGN_TYPES, SURVEY_TYPES
+from web import requests
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import local_today, path_int
 
 MAX_PAGE = 500
 
 
-def local_today(settings) -> dt.date:
-    return dt.datetime.now(zoneinfo.ZoneInfo(settings.web.timezone)).date()
-
-
-async def json_object(request: web.Request) -> dict:
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CampaignInvalid("the body must be a JSON object", field="body") from None
-    if not isinstance(body, dict):
-        raise CampaignInvalid("the body must be a JSON object", field="body")
-    return body
-
-
 def query_int(request: web.Request, name: str, default: int, low: int = 0, high: int = 10**9) -> int:
-    raw = request.query.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise CampaignInvalid(f"{name} must be a whole number", field=name) from None
-    if not low <= value <= high:
-        raise CampaignInvalid(f"{name} must be between {low} and {high}", field=name)
-    return value
-
-
-def path_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return requests.query_int(request, name, default, error=CampaignInvalid, low=low, high=high)
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
@@ -67,7 +35,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 async def create_campaign(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await requests.json_object(request, CampaignInvalid)
     async with services.sessions() as session:
         campaign = await service.create_campaign(session, scope, body, actor=principal_of(request).name,
                                                  settings=services.settings)
@@ -80,7 +48,7 @@ async def get_campaign(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        campaign = await service.get_campaign(session, scope, path_id(request))
+        campaign = await service.get_campaign(session, scope, path_int(request))
         out = service.campaign_json(campaign, with_form=True, today=local_today(services.settings))
         out["manageable"] = service.manages(scope, campaign)
     return web.json_response(out)
@@ -89,9 +57,9 @@ async def get_campaign(request: web.Request) -> web.Response:
 async def update_campaign(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await requests.json_object(request, CampaignInvalid)
     async with services.sessions() as session:
-        campaign = await service.update_campaign(session, scope, path_id(request), body,
+        campaign = await service.update_campaign(session, scope, path_int(request), body,
                                                  actor=principal_of(request).name)
         await session.commit()
         out = service.campaign_json(campaign, with_form=True, today=local_today(services.settings))

@@ -8,13 +8,13 @@ from aiohttp import web
 from sqlalchemy import select
 
 from callcenter.campaigns import service
-from callcenter.campaigns.http import local_today, path_id
 from callcenter.campaigns.models import CALLING_MODES, CAMPAIGN_TYPES
 from callcenter.errors import DomainError
 from callcenter.org.models import Location
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import local_today, path_int
 
 PAGE = 50
 TEXT_FIELDS = ("name", "type", "custom_type", "starts_on", "expires_on", "trunk_id", "calling_mode",
@@ -107,7 +107,7 @@ async def new_page(request: web.Request) -> web.Response:
 async def campaign_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    campaign_id = path_id(request)
+    campaign_id = path_int(request)
     error = notice = None
     async with services.sessions() as session:
         campaign = await service.get_campaign(session, scope, campaign_id)

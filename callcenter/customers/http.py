@@ -6,13 +6,15 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from callcenter.campaigns.http import json_object, query_int
+from callcenter.campaigns.exceptions import CampaignInvalid
+from callcenter.campaigns.http import query_int
 from callcenter.customers import dnd, dnd_import
 from callcenter.customers.exceptions import DndInvalid
 from callcenter.uploads import http as uploads_http
 from callcenter.uploads import service as uploads
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import json_object
 
 
 async def list_dnd(request: web.Request) -> web.Response:
@@ -36,7 +38,7 @@ async def check_dnd(request: web.Request) -> web.Response:
 
 async def add_dnd(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await json_object(request)
+    body = await json_object(request, CampaignInvalid)
     if set(body) != {"number"} or not isinstance(body["number"], str):
         raise DndInvalid("send {\"number\": \"...\"}", field="number")
     async with services.sessions() as session:

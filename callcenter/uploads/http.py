@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 
 from callcenter.campaigns import service as campaigns
-from callcenter.campaigns.http import local_today, path_id, query_int
+from callcenter.campaigns.http import query_int
 from callcenter.uploads import commit as committing
 from callcenter.uploads import service, store
 from callcenter.uploads.exceptions import SpreadsheetError, TooLarge, UploadNotCommittable
@@ -15,6 +15,7 @@ from callcenter.uploads.validate import validate_customers
 from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import local_today, path_int
 
 FILE_FIELD = "file"
 
@@ -48,7 +49,7 @@ async def upload_customers(request: web.Request) -> web.Response:
 async def receive_and_validate(request: web.Request):
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    campaign_id = path_id(request)
+    campaign_id = path_int(request)
     async with services.sessions() as session:   # refuse before storing anything
         await campaigns.get_managed(session, scope, campaign_id)
     saved = await receive_file(request)
@@ -65,7 +66,7 @@ async def list_campaign_uploads(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        campaign = await campaigns.get_managed(session, scope, path_id(request))
+        campaign = await campaigns.get_managed(session, scope, path_int(request))
         rows = await service.list_uploads(session, scope, campaign_id=campaign.id,
                                           limit=query_int(request, "limit", 50, 1, 500),
                                           offset=query_int(request, "offset", 0))
@@ -89,7 +90,7 @@ async def get_upload(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        upload = await service.get_upload(session, scope, path_id(request))
+        upload = await service.get_upload(session, scope, path_int(request))
     return web.json_response(service.upload_json(upload))
 
 
@@ -97,7 +98,7 @@ async def download_report(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        upload = await service.get_upload(session, scope, path_id(request))
+        upload = await service.get_upload(session, scope, path_int(request))
     path = service.report_file(services.settings, upload)
     return web.FileResponse(path, headers={
         "Content-Type": "text/csv; charset=utf-8",
@@ -121,7 +122,7 @@ async def commit_upload(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     body = await commit_body(request)
-    upload_id = path_id(request)
+    upload_id = path_int(request)
     async with services.sessions() as session:
         upload = await service.get_upload(session, scope, upload_id)
     if upload.kind == "dnd":

@@ -7,7 +7,6 @@ from aiohttp import web
 from sqlalchemy import select
 
 from callcenter.campaigns import service as campaigns
-from callcenter.campaigns.http import local_today, path_id
 from callcenter.campaigns.models import SURVEY_TYPES, Campaign
 from callcenter.errors import DomainError
 from callcenter.org.models import Team
@@ -17,6 +16,7 @@ from callcenter.uploads.http import receive_and_validate
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import local_today, path_int
 
 PAGE = 50
 ALLOCATION_LABELS = {"store": "Store-wise: each customer to an executive of their store",
@@ -31,7 +31,7 @@ async def upload_file(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         scope = await scope_of(request)
         async with services.sessions() as session:
-            campaign = await campaigns.get_campaign(session, scope, path_id(request))
+            campaign = await campaigns.get_campaign(session, scope, path_int(request))
         return render(request, "uploads/failed.html", {"error": exc, "campaign": campaign},
                       status=exc.status)
     raise web.HTTPSeeOther(f"/uploads/{upload.id}")
@@ -75,7 +75,7 @@ async def upload_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        upload = await service.get_upload(session, scope, path_id(request))
+        upload = await service.get_upload(session, scope, path_int(request))
         context = await _report_context(session, scope, upload, services.settings)
     return render(request, "uploads/report.html", {
         **context, "error": None, "committed_now": bool(request.query.get("committed"))})
@@ -84,7 +84,7 @@ async def upload_page(request: web.Request) -> web.Response:
 async def commit_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    upload_id = path_id(request)
+    upload_id = path_int(request)
     post = await request.post()
     try:
         async with services.sessions() as session:
