@@ -4,7 +4,6 @@ allocation.py and reminders.py). Every query is scoped to the caller."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from aiohttp import web
 from sqlalchemy import select
@@ -14,8 +13,10 @@ from callcenter.work import allocation, buckets, reminders
 from callcenter.work.exceptions import InvalidAllocation, WorkRequestInvalid
 from callcenter.work.models import WorkItem
 from callcenter.work.sweeper import publish
+from web import requests
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import local_today, path_int
 
 
 def plain(value):
@@ -30,30 +31,7 @@ def plain(value):
 
 
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
-    raw = request.query.get(name, "").strip()
-    if raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise WorkRequestInvalid(f"{name} must be a whole number", field=name) from None
-
-
-def path_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-
-
-async def json_object(request: web.Request) -> dict:
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise WorkRequestInvalid("the body must be a JSON object", field="body") from None
-    if not isinstance(body, dict):
-        raise WorkRequestInvalid("the body must be a JSON object", field="body")
-    return body
+    return requests.query_int(request, name, default, error=WorkRequestInvalid)
 
 
 def body_int(body: dict, name: str, required: bool = False) -> int | None:
@@ -75,10 +53,6 @@ def body_ids(body: dict, name: str, required: bool = False) -> list[int] | None:
     return value
 
 
-def today_of(settings) -> dt.date:
-    return buckets.local_today(settings.web.timezone)
-
-
 async def get_counts(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
@@ -89,11 +63,11 @@ async def get_counts(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         if by == "agent" and scope.role != "agent":
             per_agent = await buckets.counts_per_agent(session, scope, campaign_id=campaign_id,
-                                                       today=today_of(services.settings))
+                                                       today=local_today(services.settings))
             return web.json_response({"agents": [{"agent_id": k, "buckets": v}
                                                  for k, v in sorted(per_agent.items())]})
         found = await buckets.counts(session, scope, agent_id=agent_id, campaign_id=campaign_id,
-                                     today=today_of(services.settings))
+                                     today=local_today(services.settings))
     return web.json_response({"buckets": found, "labels": buckets.LABELS,
                               "agent_id": agent_id, "campaign_id": campaign_id})
 
@@ -108,7 +82,7 @@ async def list_bucket(request: web.Request) -> web.Response:
         found = await buckets.list_items(
             session, scope, bucket, campaign_id=query_int(request, "campaign"),
             search=request.query.get("q"), page=page, per_page=per_page,
-            agent_id=query_int(request, "agent"), now=utcnow(), today=today_of(services.settings),
+            agent_id=query_int(request, "agent"), now=utcnow(), today=local_today(services.settings),
             settings=services.settings, lead_minutes=services.settings.work.reminder_lead_minutes)
     return web.json_response(plain({"bucket": bucket, "total": found.total, "page": found.page,
                                     "per_page": found.per_page, "pages": found.pages,
@@ -119,24 +93,24 @@ async def get_work_item(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        item = await buckets.get_item(session, scope, path_id(request, "item_id"), now=utcnow(),
-                                      today=today_of(services.settings), settings=services.settings)
+        item = await buckets.get_item(session, scope, path_int(request, "item_id"), now=utcnow(),
+                                      today=local_today(services.settings), settings=services.settings)
     return web.json_response(plain(item))
 
 
 async def allocate_campaign(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await requests.json_object(request, WorkRequestInvalid)
     how = body.get("how")
     if not isinstance(how, str):
         raise InvalidAllocation(f"how must be one of {', '.join(allocation.MODES)}", field="how")
     async with services.sessions() as session:
         result = await allocation.allocate(
-            session, scope, path_id(request), how, actor=principal_of(request).name,
+            session, scope, path_int(request), how, actor=principal_of(request).name,
             team_id=body_int(body, "team_id"), agent_ids=body_ids(body, "agent_ids"),
             item_ids=body_ids(body, "item_ids"), agent_id=body_int(body, "agent_id"),
-            today=today_of(services.settings), timezone=services.settings.web.timezone)
+            today=local_today(services.settings), timezone=services.settings.web.timezone)
         await session.commit()
     await publish(services, {"type": "bucket_counts"}, result.per_agent)
     return web.json_response(result.as_dict())
@@ -145,14 +119,14 @@ async def allocate_campaign(request: web.Request) -> web.Response:
 async def reassign(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await requests.json_object(request, WorkRequestInvalid)
     item_ids = body_ids(body, "item_ids", required=True)
     agent_id = body_int(body, "agent_id", required=True)
     async with services.sessions() as session:
         before = set(await holders(session, item_ids))
         result = await allocation.allocate(
             session, scope, None, "manual", actor=principal_of(request).name, item_ids=item_ids,
-            agent_id=agent_id, today=today_of(services.settings), timezone=services.settings.web.timezone)
+            agent_id=agent_id, today=local_today(services.settings), timezone=services.settings.web.timezone)
         await session.commit()
     await publish(services, {"type": "bucket_counts"}, set(result.per_agent) | before)
     return web.json_response(result.as_dict())
@@ -168,15 +142,15 @@ async def holders(session, item_ids) -> list[int]:
 async def reallocate_agent(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await requests.json_object(request, WorkRequestInvalid)
     how = body.get("how")
     if not isinstance(how, str):
         raise InvalidAllocation(f"how must be one of {', '.join(allocation.REALLOCATE_MODES)}", field="how")
-    from_agent = path_id(request)
+    from_agent = path_int(request)
     async with services.sessions() as session:
         result = await allocation.reallocate_result(
             session, scope, from_agent, how, actor=principal_of(request).name,
-            to_agent_ids=body_ids(body, "to_agent_ids"), today=today_of(services.settings),
+            to_agent_ids=body_ids(body, "to_agent_ids"), today=local_today(services.settings),
             timezone=services.settings.web.timezone)
         await session.commit()
     await publish(services, {"type": "bucket_counts"}, set(result.per_agent) | {from_agent})
@@ -191,7 +165,7 @@ async def get_reminders(request: web.Request) -> web.Response:
     settings = services.settings
     agent_id = query_int(request, "agent")
     lead = settings.work.reminder_lead_minutes
-    now, today, tz = utcnow(), today_of(settings), settings.web.timezone
+    now, today, tz = utcnow(), local_today(settings), settings.web.timezone
     async with services.sessions() as session:
         await buckets.owner_clause(session, scope, agent_id)  # 404 outside scope
         agent_id = agent_id if agent_id is not None else scope.user_id
@@ -207,7 +181,7 @@ async def store_appointments(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     settings = services.settings
     async with services.sessions() as session:
-        found = await reminders.store_appointments(session, scope, path_id(request), today_of(settings),
+        found = await reminders.store_appointments(session, scope, path_int(request), local_today(settings),
                                                    settings.web.timezone, settings=settings)
     return web.json_response(found)
 

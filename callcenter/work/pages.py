@@ -13,12 +13,12 @@ from callcenter.errors import DomainError
 from callcenter.models import User, utcnow
 from callcenter.org.models import Store, Team
 from callcenter.work import allocation, buckets, reminders
-from callcenter.work.http import today_of
 from callcenter.work.models import BUCKETS, WorkItem
 from callcenter.work.sweeper import publish
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import local_today
 
 MAX_AGENTS_LISTED = 5000
 # Managers and admins pick an agent first: a whole location's buckets are the
@@ -81,7 +81,7 @@ async def buckets_page(request: web.Request) -> web.Response:
     agent_id = query_int(request, "agent") if scope.role != "agent" else None
     search = request.query.get("q", "").strip()
     page = max(query_int(request, "page") or 1, 1)
-    now, today, tz = utcnow(), today_of(settings), settings.web.timezone
+    now, today, tz = utcnow(), local_today(settings), settings.web.timezone
     lead = settings.work.reminder_lead_minutes
     error = None
     if agent_id is None and scope.role in PICK_AN_AGENT:
@@ -115,7 +115,7 @@ async def allocate_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     settings = services.settings
     scope = await scope_of(request)
-    today = today_of(settings)
+    today = local_today(settings)
     result, error, form = None, None, {}
     async with services.sessions() as session:
         if request.method == "POST":
@@ -151,7 +151,7 @@ async def reassign_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     settings = services.settings
     scope = await scope_of(request)
-    now, today = utcnow(), today_of(settings)
+    now, today = utcnow(), local_today(settings)
     notice, error = None, None
     async with services.sessions() as session:
         if request.method == "POST":
@@ -226,7 +226,7 @@ async def appointments_page(request: web.Request) -> web.Response:
             stores = (await session.execute(query)).all()
         if store_id is not None:
             try:
-                found = await reminders.store_appointments(session, scope, store_id, today_of(settings),
+                found = await reminders.store_appointments(session, scope, store_id, local_today(settings),
                                                            settings.web.timezone, settings=settings)
             except DomainError as exc:
                 error = exc.message
