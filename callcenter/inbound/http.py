@@ -5,7 +5,6 @@ in service modules."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from aiohttp import web
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from callcenter.reports.period import local_day, parse_date
 from web.auth import at_least, principal_of, scope_of
 from web.hub import utc_iso
 from web.keys import SERVICES
+from web.requests import json_object
 
 CALLS_LIMIT = 1000
 
@@ -70,20 +70,10 @@ async def list_calls(request: web.Request) -> web.Response:
     return web.json_response({"date": first.isoformat(), "to": last.isoformat(), "calls": calls})
 
 
-async def json_object(request: web.Request) -> dict:
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CustomerInvalid("the body must be a JSON object", field="body") from None
-    if not isinstance(body, dict):
-        raise CustomerInvalid("the body must be a JSON object", field="body")
-    return body
-
-
 async def make_customer(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await json_object(request, CustomerInvalid)
     async with services.sessions() as session, session.begin():
         customer, item_id, created = await customers.create_from_call(
             session, scope, services.settings, request.match_info["id"], body,

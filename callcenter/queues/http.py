@@ -1,8 +1,6 @@
 """Queues JSON API (thin: the rules are in service.py and agents.py)."""
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from callcenter.queues import service
@@ -11,25 +9,7 @@ from callcenter.models import User
 from callcenter.queues.models import PAUSE_REASONS, QUEUE_STRATEGIES
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-
-
-async def json_object(request: web.Request, *, empty_ok: bool = False) -> dict:
-    if empty_ok and not request.can_read_body:
-        return {}
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise QueueInvalid("the body must be a JSON object", field="body") from None
-    if not isinstance(body, dict):
-        raise QueueInvalid("the body must be a JSON object", field="body")
-    return body
-
-
-def path_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPNotFound()
-    return int(raw)
+from web.requests import json_object, path_int
 
 
 async def _caller(session, request) -> User | None:
@@ -58,7 +38,7 @@ async def _changed(services) -> None:
 async def create_queue(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await json_object(request, QueueInvalid)
     async with services.sessions() as session:
         q = await service.create_queue(session, scope, body, actor=principal_of(request).name)
         await session.commit()
@@ -71,7 +51,7 @@ async def get_queue(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        q = await service.get_queue(session, scope, path_id(request))
+        q = await service.get_queue(session, scope, path_int(request))
         if scope.role == "agent" and not service.offered(q, await _caller(session, request)):
             raise web.HTTPNotFound()
         return web.json_response(service.queue_json(q))
@@ -80,9 +60,9 @@ async def get_queue(request: web.Request) -> web.Response:
 async def update_queue(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    body = await json_object(request)
+    body = await json_object(request, QueueInvalid)
     async with services.sessions() as session:
-        q, changes = await service.update_queue(session, scope, path_id(request), body,
+        q, changes = await service.update_queue(session, scope, path_int(request), body,
                                                 actor=principal_of(request).name)
         if changes.get("active") is False:  # its agents leave it; Asterisk drops it at the reload
             await services.queues.agents.close_queue(session, q, actor=principal_of(request).name)
@@ -108,7 +88,7 @@ async def _agent_action(request: web.Request, action: str) -> web.Response:
     services = request.app[SERVICES]
     principal = principal_of(request)
     scope = await scope_of(request)
-    body = await json_object(request, empty_ok=True) if request.method == "POST" else {}
+    body = await json_object(request, QueueInvalid, empty_ok=True) if request.method == "POST" else {}
     name = body.get("agent") if request.method == "POST" else request.query.get("agent")
     agents = services.queues.agents
     async with services.sessions() as session:

@@ -10,11 +10,12 @@ from callcenter.errors import DomainError
 from callcenter.models import User
 from callcenter.queues import service
 from callcenter.queues.conf import LIMITS
-from callcenter.queues.http import _changed, path_id
+from callcenter.queues.http import _changed
 from callcenter.queues.models import QUEUE_STRATEGIES
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import path_int
 
 FIELDS = ("name", "language", "location_id", "region", "strategy", "wrapup_seconds", "max_wait_seconds",
           "service_level_seconds")
@@ -89,7 +90,7 @@ async def new_page(request: web.Request) -> web.Response:
 async def edit_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    queue_id = path_id(request)
+    queue_id = path_int(request)
     error = None
     async with services.sessions() as session:
         q = await service.get_queue(session, scope, queue_id)
