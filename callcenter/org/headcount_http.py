@@ -8,10 +8,11 @@ from aiohttp import web
 from callcenter.customers.models import Upload
 from callcenter.org import headcount
 from callcenter.org.headcount_apply import commit_headcount
-from callcenter.org.http_common import InvalidRequest, actor_of, int_param, iso, path_id, scoped
+from callcenter.org.http_common import InvalidRequest, actor_of, int_param, iso, scoped
 from callcenter.uploads import store as files
 from web.auth import at_least
 from web.keys import SERVICES
+from web.requests import path_int
 
 
 class _RawBody:
@@ -76,14 +77,14 @@ async def list_uploads(request: web.Request) -> web.Response:
 
 async def get_upload(request: web.Request) -> web.Response:
     async with scoped(request) as (session, scope):
-        upload = await headcount.get_upload(session, scope, path_id(request), actor_of(request))
+        upload = await headcount.get_upload(session, scope, path_int(request), actor_of(request))
         return web.json_response(upload_json(upload))
 
 
 async def report_csv(request: web.Request) -> web.StreamResponse:
     settings = request.app[SERVICES].settings
     async with scoped(request) as (session, scope):
-        upload = await headcount.get_upload(session, scope, path_id(request), actor_of(request))
+        upload = await headcount.get_upload(session, scope, path_int(request), actor_of(request))
     path = headcount.report_file(settings, upload)
     if not path.is_file():
         raise web.HTTPNotFound()
@@ -95,7 +96,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
 async def commit(request: web.Request) -> web.Response:
     settings = request.app[SERVICES].settings
     async with scoped(request, write=True) as (session, scope):
-        result = await commit_headcount(session, settings, scope, path_id(request),
+        result = await commit_headcount(session, settings, scope, path_int(request),
                                         actor=actor_of(request))
     return web.json_response({"status": "committed", **result.as_dict()})
 

@@ -8,12 +8,12 @@ from callcenter.errors import DomainError
 from callcenter.org import headcount
 from callcenter.org.exceptions import InvalidField
 from callcenter.org.headcount_apply import commit_headcount
-from callcenter.org.pages import path_int
 from callcenter.uploads import store as files
 from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import path_int
 
 
 async def headcount_page(request: web.Request) -> web.Response:

@@ -7,11 +7,12 @@ from aiohttp import web
 
 from callcenter.org import service, store_import
 from callcenter.org.http_common import (
-    InvalidRequest, actor_of, bool_param, int_param, json_body, location_json, paging, path_id,
+    InvalidRequest, actor_of, bool_param, int_param, json_body, location_json, paging,
     scoped, store_json, team_json,
 )
 from web.auth import at_least
 from web.keys import SERVICES
+from web.requests import path_int
 
 STORE_FIELDS = {"code", "name", "city", "region", "language", "location", "location_id", "active"}
 
@@ -35,14 +36,14 @@ async def create_location(request: web.Request) -> web.Response:
 
 async def get_location(request: web.Request) -> web.Response:
     async with scoped(request) as (session, scope):
-        row = await service.get_location(session, scope, path_id(request))
+        row = await service.get_location(session, scope, path_int(request))
         return web.json_response(location_json(row))
 
 
 async def update_location(request: web.Request) -> web.Response:
     body = await json_body(request, {"name"})
     async with scoped(request, write=True) as (session, scope):
-        row = await service.update_location(session, scope, path_id(request), name=body.get("name"),
+        row = await service.update_location(session, scope, path_int(request), name=body.get("name"),
                                             actor=actor_of(request))
         out = location_json(row)
     return web.json_response(out)
@@ -71,14 +72,14 @@ async def create_store(request: web.Request) -> web.Response:
 
 async def get_store(request: web.Request) -> web.Response:
     async with scoped(request) as (session, scope):
-        row = await service.get_store(session, scope, path_id(request))
+        row = await service.get_store(session, scope, path_int(request))
         return web.json_response(store_json(row))
 
 
 async def update_store(request: web.Request) -> web.Response:
     body = await json_body(request, STORE_FIELDS)
     async with scoped(request, write=True) as (session, scope):
-        row = await service.update_store(session, scope, path_id(request), body, actor=actor_of(request))
+        row = await service.update_store(session, scope, path_int(request), body, actor=actor_of(request))
         out = store_json(row)
     return web.json_response(out)
 
@@ -147,7 +148,7 @@ async def create_team(request: web.Request) -> web.Response:
 
 async def get_team(request: web.Request) -> web.Response:
     async with scoped(request) as (session, scope):
-        row = await service.get_team(session, scope, path_id(request))
+        row = await service.get_team(session, scope, path_int(request))
         sizes = await service.team_sizes(session, [row.id])
         return web.json_response(team_json(row, sizes.get(row.id, 0)))
 
@@ -155,7 +156,7 @@ async def get_team(request: web.Request) -> web.Response:
 async def update_team(request: web.Request) -> web.Response:
     body = await json_body(request, {"name", "location", "location_id"})
     async with scoped(request, write=True) as (session, scope):
-        row = await service.update_team(session, scope, path_id(request), name=body.get("name"),
+        row = await service.update_team(session, scope, path_int(request), name=body.get("name"),
                                         location_ref=_location_ref(body), actor=actor_of(request))
         out = team_json(row)
     return web.json_response(out)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 
 from aiohttp import web
 
@@ -14,6 +13,7 @@ from callcenter.org.models import Location, Store, Team
 from callcenter.org.scope import load_scope
 from web.auth import principal_of
 from web.keys import SERVICES
+from web.requests import json_object
 
 MAX_PAGE = 500
 
@@ -25,12 +25,7 @@ class InvalidRequest(DomainError):
 
 async def json_body(request: web.Request, allowed: set[str] | None = None) -> dict:
     """The JSON object of the request; unknown fields are refused when ``allowed`` is given."""
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidRequest("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
+    body = await json_object(request, InvalidRequest, field=None)
     if allowed is not None and (unknown := set(body) - allowed):
         raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")
     return body
@@ -59,13 +54,6 @@ def bool_param(request: web.Request, name: str) -> bool | None:
     if raw in ("0", "false", "no"):
         return False
     raise InvalidRequest(f"query parameter {name} must be true or false")
-
-
-def path_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise web.HTTPNotFound() from None
 
 
 def paging(request: web.Request, default: int = 50) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import path_int
 
 PAGE = 50
 
@@ -35,13 +36,6 @@ def int_or_none(value) -> int | None:
 
 def form_dict(post) -> dict:
     return {k: v.strip() for k, v in post.items() if k != csrf.FIELD and isinstance(v, str)}
-
-
-def path_int(request: web.Request) -> int:
-    value = int_or_none(request.match_info["id"])
-    if value is None:
-        raise web.HTTPNotFound()
-    return value
 
 
 async def _count(session, model, *where) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.org.http_common import (
-    InvalidRequest, actor_of, bool_param, int_param, json_body, paging, path_id, scoped, user_json,
+    InvalidRequest, actor_of, bool_param, int_param, json_body, paging, scoped, user_json,
 )
 from callcenter.users import hierarchy
 from web.auth import at_least
 from web.keys import SERVICES
+from web.requests import path_int
 
 PLACE = ("location", "team", "store")
 USER_FIELDS = {"role", "display_name", "employee_id", "agent_kind", "languages", "phone_mode",
@@ -59,7 +60,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def get_user(request: web.Request) -> web.Response:
     async with scoped(request) as (session, scope):
-        user = await hierarchy.get_user(session, scope, path_id(request))
+        user = await hierarchy.get_user(session, scope, path_int(request))
         return web.json_response(user_json(user))
 
 
@@ -67,7 +68,7 @@ async def update_user(request: web.Request) -> web.Response:
     body = _user_data(await json_body(request, USER_FIELDS))
     settings = request.app[SERVICES].settings
     async with scoped(request, write=True) as (session, scope):
-        user, sip_password = await hierarchy.update_user(session, settings, scope, path_id(request),
+        user, sip_password = await hierarchy.update_user(session, settings, scope, path_int(request),
                                                          body, actor=actor_of(request))
         out = {"user": user_json(user)}
     if sip_password:
@@ -77,7 +78,7 @@ async def update_user(request: web.Request) -> web.Response:
 
 async def _set_active(request: web.Request, active: bool) -> web.Response:
     async with scoped(request, write=True) as (session, scope):
-        user, moved, left = await hierarchy.set_active(session, scope, path_id(request), active,
+        user, moved, left = await hierarchy.set_active(session, scope, path_int(request), active,
                                                        actor=actor_of(request))
         out = {"user": user_json(user), "work_reallocated": moved, "work_unallocated": left}
     return web.json_response(out)
@@ -99,7 +100,7 @@ async def reset_password(request: web.Request) -> web.Response:
     if password is not None and not isinstance(password, str):
         raise InvalidRequest("'password' must be a string")
     async with scoped(request, write=True) as (session, scope):
-        generated = await hierarchy.reset_password(session, scope, path_id(request), password,
+        generated = await hierarchy.reset_password(session, scope, path_int(request), password,
                                                    actor=actor_of(request))
     out = {"password_set": True}
     if generated:

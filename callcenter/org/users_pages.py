@@ -10,11 +10,12 @@ from callcenter.errors import DomainError
 from callcenter.models import ROLES
 from callcenter.org import service as org
 from callcenter.org.languages import INDIAN
-from callcenter.org.pages import PAGE, form_dict, int_or_none, page_number, path_int
+from callcenter.org.pages import PAGE, form_dict, int_or_none, page_number
 from callcenter.users import hierarchy
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import path_int
 
 NO_STORE = {"Cache-Control": "no-store"}
 
