@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from aiohttp import web
 
@@ -11,6 +10,7 @@ from callcenter.customers.privacy import mobile_for
 from dialer.exceptions import InvalidRequest
 from web.keys import SERVICES
 from web.auth import principal_of, scope_of
+from web.requests import json_object
 
 
 async def _scope(request: web.Request):
@@ -59,18 +59,8 @@ def call_view(request: web.Request, call, agent, trunk) -> dict:
     }
 
 
-async def _json_body(request: web.Request) -> dict:
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidRequest("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return body
-
-
 async def place_call(request: web.Request) -> web.Response:
-    body = await _json_body(request)
+    body = await json_object(request, InvalidRequest, field=None)
     unknown = set(body) - {"agent", "number", "mode", "trunk"}
     if unknown:
         raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")

@@ -4,7 +4,6 @@ for admins adding and removing a trunk. Changes go through trunks/service.py
 them into Asterisk and is poked to look at once instead of at its next poll."""
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from callcenter.trunks.exceptions import TrunkError
 from callcenter.models import Trunk
 from web.auth import at_least, principal_of
 from web.keys import SERVICES
+from web.requests import json_object
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,7 @@ async def list_trunks(request: web.Request) -> web.Response:
 
 async def create_trunk(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidTrunkRequest("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidTrunkRequest("the body must be a JSON object")
+    body = await json_object(request, InvalidTrunkRequest, field=None)
     if unknown := set(body) - FIELDS:
         raise InvalidTrunkRequest(f"unknown fields: {', '.join(sorted(unknown))}")
     if missing := {"name", "host", "dids"} - set(body):

@@ -11,16 +11,14 @@ from callcenter.models import utcnow
 from callcenter.work import calling, dispositions
 from callcenter.work.exceptions import WorkItemNotFound
 from dialer.exceptions import InvalidRequest
-from dialer.http import _iso, _json_body, call_view
+from dialer.http import _iso, call_view
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import json_object, path_int
 
 
 def item_id_of(request: web.Request, key: str = "item_id") -> int:
-    raw = request.match_info[key]
-    if not raw.isdigit() or len(raw) > 12:
-        raise WorkItemNotFound("no such work item")
-    return int(raw)
+    return path_int(request, key, WorkItemNotFound("no such work item"))
 
 
 def item_view(item) -> dict:
@@ -50,7 +48,7 @@ async def call_work_item(request: web.Request) -> web.Response:
 
 async def submit_disposition(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await _json_body(request)
+    body = await json_object(request, InvalidRequest, field=None)
     unknown = set(body) - {"call_id", "answers", "remarks"}
     if unknown:
         raise InvalidRequest(f"unknown fields: {', '.join(sorted(unknown))}")

@@ -18,6 +18,7 @@ from callcenter.work.form_answers import LANGUAGES, RANGES, evaluate
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import flash
+from web.requests import path_int
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,7 @@ async def submit_form(request: web.Request) -> web.Response:
 
     services = request.app[SERVICES]
     principal = principal_of(request)
-    raw = request.match_info["item_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise exc.WorkItemNotFound("no such work item")
-    item_id = int(raw)
+    item_id = path_int(request, "item_id", exc.WorkItemNotFound("no such work item"))
     data = await request.post()
     answers = {k[len(ANSWER_PREFIX):]: v for k, v in data.items()
                if k.startswith(ANSWER_PREFIX) and isinstance(v, str)}
