@@ -14,16 +14,14 @@ from callcenter.models import User, utcnow
 from callcenter.org.http_common import bool_param, int_param, json_body, paging
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import path_int
 
 CREATE_FIELDS = {"customer_id", "call_id", "category_id", "priority", "description"}
 CHANGE_FIELDS = {"status", "comment", "resolution"}
 
 
 def complaint_id_of(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ComplaintNotFound("no such complaint")
-    return int(raw)
+    return path_int(request, "id", ComplaintNotFound("no such complaint"))
 
 
 def wake_dispatcher(services) -> None:
@@ -157,12 +155,10 @@ async def create_category(request: web.Request) -> web.Response:
 
 async def update_category(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise CategoryNotFound("no such category")
+    category_id = path_int(request, "id", CategoryNotFound("no such category"))
     body = await json_body(request)
     async with services.sessions() as session, session.begin():
-        row = await categories.update_category(session, principal_of(request).name, int(raw), body)
+        row = await categories.update_category(session, principal_of(request).name, category_id, body)
         out = categories.category_json(row)
     return web.json_response(out)
 

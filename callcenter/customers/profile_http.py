@@ -8,13 +8,11 @@ from aiohttp import web
 from callcenter.customers.profile import CustomerNotFound, profile
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import path_int
 
 
 def customer_id_of(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise CustomerNotFound("no such customer")
-    return int(raw)
+    return path_int(request, "id", CustomerNotFound("no such customer"))
 
 
 def jsonable(value):

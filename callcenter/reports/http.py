@@ -17,6 +17,7 @@ from callcenter.reports.period import local_day, parse_date
 from callcenter.reports.stores import store_daily
 from web.auth import at_least, scope_of
 from web.keys import SERVICES
+from web.requests import path_int
 
 log = logging.getLogger(__name__)
 CSV_CHUNK = 500          # report rows per write while streaming a CSV
@@ -128,13 +129,11 @@ async def campaigns_list(request: web.Request) -> web.Response:
 
 async def campaign_detail(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
-    raw = request.match_info["campaign_id"]
-    if not raw.isdigit():
-        raise CampaignNotFound("no such campaign")
+    campaign_id = path_int(request, "campaign_id", CampaignNotFound("no such campaign"))
     scope, csv = await scope_of(request), wants_csv(request)
     day = day_of(request) if request.query.get("date") else None
     async with services.sessions() as session:
-        report = await campaign_report(session, scope, int(raw), day)
+        report = await campaign_report(session, scope, campaign_id, day)
     if csv:
         name = csv_export.filename("campaign", report.campaign_id, report.name, day.date if day else "all")
         return await csv_export.stream(request, name, csv_export.CAMPAIGN_HEADER,

@@ -20,6 +20,7 @@ from callcenter.work.models import BUCKETS
 from web.auth import at_least, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import path_int
 
 PAGE_SIZE = 100
 BUCKET_LABELS = {"fresh": "Fresh", "non_contact": "Non-contact", "future_followup": "Future follow-up",
@@ -113,13 +114,11 @@ async def campaigns_page(request: web.Request) -> web.Response:
 
 async def campaign_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    raw = request.match_info["campaign_id"]
-    if not raw.isdigit():
-        raise CampaignNotFound("no such campaign")
+    campaign_id = path_int(request, "campaign_id", CampaignNotFound("no such campaign"))
     scope = await scope_of(request)
     day = day_of(request) if request.query.get("date") else None
     async with services.sessions() as session:
-        report = await campaign_report(session, scope, int(raw), day)
+        report = await campaign_report(session, scope, campaign_id, day)
     date = day.date.isoformat() if day else None
     return render(request, "reports/campaign.html", {
         "report": report, "day": day, "bucket_labels": BUCKET_LABELS, "duration": duration,
