@@ -64,3 +64,12 @@ def query_int(request: web.Request, name: str, default: int | None = None, *, er
 def local_today(settings) -> dt.date:
     """Today's date in the configured time zone (``settings.web.timezone``)."""
     return dt.datetime.now(zoneinfo.ZoneInfo(settings.web.timezone)).date()
+
+
+def csv_file(path, filename: str) -> web.FileResponse:
+    """A CSV file on disk as a download named ``filename``; 404 when it is not there."""
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -12,7 +12,7 @@ from callcenter.org.http_common import InvalidRequest, actor_of, int_param, iso,
 from callcenter.uploads import store as files
 from web.auth import at_least
 from web.keys import SERVICES
-from web.requests import path_int
+from web.requests import csv_file, path_int
 
 
 class _RawBody:
@@ -86,11 +86,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     async with scoped(request) as (session, scope):
         upload = await headcount.get_upload(session, scope, path_int(request), actor_of(request))
     path = headcount.report_file(settings, upload)
-    if not path.is_file():
-        raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="headcount-{upload.id}-report.csv"'})
+    return csv_file(path, f"headcount-{upload.id}-report.csv")
 
 
 async def commit(request: web.Request) -> web.Response:

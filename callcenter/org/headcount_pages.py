@@ -13,7 +13,7 @@ from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import path_int
+from web.requests import csv_file, path_int
 
 
 async def headcount_page(request: web.Request) -> web.Response:
@@ -65,11 +65,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     async with request.app[SERVICES].sessions() as session:
         upload = await headcount.get_upload(session, scope, path_int(request), principal_of(request).name)
     path = headcount.report_file(request.app[SERVICES].settings, upload)
-    if not path.is_file():
-        raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="headcount-{upload.id}-report.csv"'})
+    return csv_file(path, f"headcount-{upload.id}-report.csv")
 
 
 async def commit_action(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from callcenter.uploads.validate import validate_customers
 from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-from web.requests import local_today, path_int
+from web.requests import csv_file, local_today, path_int
 
 FILE_FIELD = "file"
 
@@ -100,9 +100,7 @@ async def download_report(request: web.Request) -> web.StreamResponse:
     async with services.sessions() as session:
         upload = await service.get_upload(session, scope, path_int(request))
     path = service.report_file(services.settings, upload)
-    return web.FileResponse(path, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="upload-{upload.id}-report.csv"'})
+    return csv_file(path, f"upload-{upload.id}-report.csv")
 
 
 async def commit_body(request: web.Request) -> dict:
