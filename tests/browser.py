@@ -210,6 +210,11 @@ def watch_console(page) -> list[str]:
     return problems
 
 
+async def fits_the_screen(page, slack: int = 0) -> bool:
+    """No sideways scrolling: the page is at most ``slack`` px wider than the window."""
+    return await page.evaluate(f"document.documentElement.scrollWidth <= window.innerWidth + {int(slack)}")
+
+
 async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -218,4 +223,5 @@ async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 
 __all__ = ["WebUser", "WebClient", "add_web_user", "base_url", "web_server", "web_client",
-           "browser", "page", "login", "watch_console", "screenshot", "CHROMIUM", "SCREENSHOTS"]
+           "browser", "page", "login", "watch_console", "fits_the_screen", "screenshot",
+           "CHROMIUM", "SCREENSHOTS"]

@@ -16,20 +16,12 @@ from callcenter.models import User, utcnow
 from callcenter.work.models import WorkItem
 from callcenter.work.sweeper import WorkLoop
 from tests import factories as f
-from tests.browser import WebUser, login, screenshot
+from tests.browser import WebUser, fits_the_screen, login, screenshot, watch_console
 from tests.harness import TrunkSpec
 
 pytestmark = pytest.mark.pbx
 
 MEENA = WebUser("meena", "agent", password="meena-password-1", display_name="Meena Pillai")
-
-
-def watch_console(page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 async def count_of(page, bucket: str) -> str:
@@ -59,7 +51,7 @@ async def test_a_followup_passing_its_time_lands_in_pending_on_the_open_page(web
     await page.wait_for_selector("#live-status[data-state=online]")
     assert [await count_of(page, b) for b in ("fresh", "future_followup", "pending_followup")] == ["2", "1", "0"]
     assert await page.locator("text=Not Meenas").count() == 0
-    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert await fits_the_screen(page)
     await screenshot(page, "buckets-fresh-phone")
 
     # the call-back time passes without a call; the sweeper runs (as its loop would)

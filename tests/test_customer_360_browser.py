@@ -14,7 +14,7 @@ from sqlalchemy import select
 from callcenter.models import Trunk, User
 from callcenter.work.models import WorkItem
 from tests import factories as f
-from tests.browser import WebUser, login, screenshot
+from tests.browser import WebUser, login, screenshot, watch_console
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.pbx
 CARRIER_IP = "127.0.0.2"
 PHONE_IP = "127.0.0.13"
 ASHA = WebUser("asha", "agent", password="asha-password-1", display_name="Asha Rao")
-
-
-def watch_console(page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):

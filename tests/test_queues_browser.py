@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from callcenter.auth.tokens import create_token
-from tests.browser import WebUser, login, screenshot, watch_console
+from tests.browser import WebUser, fits_the_screen, login, screenshot, watch_console
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 from tests.test_queues_calls import call_server, clear_members  # noqa: F401  (leaves no member behind)
@@ -75,5 +75,5 @@ async def test_agent_queue_bar_and_live_board(web_server, page, sipp):
     await expect(card.locator('[data-k="answered"]')).to_have_text("1", timeout=20_000)
     await expect(card.locator('[data-k="service_level"]')).to_have_text("100%")
     await screenshot(page, "queues-board-phone")
-    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert await fits_the_screen(page)
     assert problems == []

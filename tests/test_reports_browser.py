@@ -7,25 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import WebUser, add_web_user, login, screenshot
+from tests.browser import WebUser, add_web_user, fits_the_screen, login, screenshot, watch_console
 from tests.harness import TrunkSpec
 from tests.test_reports_service import DAY, build_world
 
 pytestmark = pytest.mark.pbx
 
 LEAD = WebUser("lead-a", "teamlead", password="lead-a-password-1")
-
-
-def watch_console(page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
-
-
-async def fits_the_screen(page) -> bool:
-    return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 async def test_team_lead_reads_the_reports_on_a_phone(web_server, page):

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.browser import WebUser, login, screenshot
+from tests.browser import WebUser, login, screenshot, watch_console
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 
@@ -17,16 +17,6 @@ pytestmark = pytest.mark.pbx
 CARRIER_IP = "127.0.0.2"
 PHONE_IP = "127.0.0.12"
 ASHA = WebUser("asha", "agent", password="asha-password-1", display_name="Asha Rao")
-
-
-def watch_console(page) -> list[str]:
-    """Errors the page's scripts report (CSP violations, exceptions); a response's
-    status is the test's own business, so "Failed to load resource" is left out."""
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 async def test_login_page_refuses_a_wrong_password_then_lets_the_agent_in(web_server, page):
