@@ -68,3 +68,15 @@ async def light_app(settings, sessions, aiohttp_client=None) -> LightApp:
     client = TestClient(TestServer(app))
     await client.start_server()
     return LightApp(client, services, tokens, ids)
+
+
+async def call(app: LightApp, method: str, path: str, who: str, body=None) -> tuple[int, object]:
+    """A JSON request as ``who``: (status, decoded JSON reply)."""
+    resp = await app.client.request(method, path, headers=app.headers(who), json=body)
+    return resp.status, await resp.json()
+
+
+async def page(app: LightApp, method: str, path: str, who: str, data=None):
+    """A page request as ``who`` (form ``data`` for a POST), redirects not followed: (response, text)."""
+    resp = await app.client.request(method, path, headers=app.headers(who), data=data, allow_redirects=False)
+    return resp, await resp.text()

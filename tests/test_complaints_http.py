@@ -15,7 +15,7 @@ from callcenter.models import Call, Trunk, utcnow
 from callcenter.notifications.dispatcher import Dispatcher, panel_push
 from callcenter.notifications.models import Notification
 from tests import factories as f
-from tests.light_app import light_app
+from tests.light_app import call, light_app, page
 
 MOBILE = "+919812345678"
 
@@ -49,16 +49,6 @@ async def app(settings, sessions):
     app.ids["category"] = cat["id"]
     yield app
     await app.client.close()
-
-
-async def call(app, method, path, who, body=None):
-    resp = await app.client.request(method, path, headers=app.headers(who), json=body)
-    return resp.status, await resp.json()
-
-
-async def page(app, method, path, who, data=None):
-    resp = await app.client.request(method, path, headers=app.headers(who), data=data, allow_redirects=False)
-    return resp, await resp.text()
 
 
 async def file(app, who="agent_n", **fields):

@@ -16,7 +16,7 @@ from callcenter.models import Call, Trunk, User
 from callcenter.queues.models import InboundCall, Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from tests import factories as f
-from tests.light_app import light_app
+from tests.light_app import call, light_app, page
 
 UNKNOWN = "+919812300005"
 
@@ -50,16 +50,6 @@ async def app(settings, sessions):
                                score=score))
     yield app
     await app.client.close()
-
-
-async def call(app, method, path, who, body=None):
-    resp = await app.client.request(method, path, headers=app.headers(who), json=body)
-    return resp.status, await resp.json()
-
-
-async def page(app, method, path, who, data=None):
-    resp = await app.client.request(method, path, headers=app.headers(who), data=data, allow_redirects=False)
-    return resp, await resp.text()
 
 
 async def test_the_days_calls_in_scope_with_masked_numbers(app):
