@@ -13,13 +13,10 @@ HERE = Path(__file__).resolve().parent
 HEAD = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
 
 
-def resp(code, cseq="[last_CSeq:]", extra="", sdp=False):
-    if sdp:
-        extra += "Content-Type: application/sdp\n      "
-        body = """Content-Length: [len]
-
-      v=0
-      o=cc 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+def sdp(origin: str) -> str:
+    """The SDP offer/answer both sides of our tests make: PCMA and RFC 4733 events."""
+    return f"""      v=0
+      o={origin} 53655765 2353687637 IN IP[local_ip_type] [local_ip]
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
@@ -30,6 +27,17 @@ def resp(code, cseq="[last_CSeq:]", extra="", sdp=False):
       a=ptime:20
       a=sendrecv
 """
+
+
+def play(pcap) -> str:
+    """Play a pcap's RTP to the other side."""
+    return f'  <nop>\n    <action>\n      <exec play_pcap_audio="{pcap}"/>\n    </action>\n  </nop>\n'
+
+
+def resp(code, cseq="[last_CSeq:]", extra="", sdp_body=False):
+    if sdp_body:
+        extra += "Content-Type: application/sdp\n      "
+        body = "Content-Length: [len]\n\n" + sdp("cc")
     else:
         body = "Content-Length: 0\n"
     return f"""      SIP/2.0 {code}
@@ -56,12 +64,7 @@ def send(text, retrans=False):
     return f"  <send{r}>\n    <![CDATA[\n\n{text}\n    ]]>\n  </send>\n"
 
 
-PLAY = """  <nop>
-    <action>
-      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>
-    </action>
-  </nop>
-"""
+PLAY = play("/usr/share/sip-tester/g711a.pcap")
 WAIT_BYE = """  <recv request="BYE"/>
 """ + send(resp("200 OK"))
 SEND_BYE = """  <!-- talk for the -d duration (milliseconds), then hang up -->
@@ -77,7 +80,7 @@ SEND_BYE = """  <!-- talk for the -d duration (milliseconds), then hang up -->
       Content-Length: 0
 """, True) + """  <recv response="200" crlf="true"/>
 """
-ANSWER = send(resp("180 Ringing")) + send(resp("200 OK", sdp=True), True) + '  <recv request="ACK" crlf="true"/>\n'
+ANSWER = send(resp("180 Ringing")) + send(resp("200 OK", sdp_body=True), True) + '  <recv request="ACK" crlf="true"/>\n'
 
 
 def scen(name, desc, body):
