@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from callcenter import audit
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
 from callcenter.org.models import Location
+from callcenter.work.buckets import local_today
 from callcenter.work.forms import default_form
 from callcenter.work.models import WorkItem
 
@@ -44,7 +44,7 @@ async def inbound_campaign(session, location_id: int | None, settings) -> Campai
     if found is not None:
         return found
     location = await session.get(Location, location_id) if location_id is not None else None
-    today = dt.datetime.now(ZoneInfo(settings.web.timezone)).date()
+    today = local_today(settings.web.timezone)
     name = campaign_name(location)
     if (await session.scalar(select(Campaign.id).where(Campaign.name == name))) is not None:
         name = f"{name} · {today.isoformat()}"  # the first one was paused or closed by a manager

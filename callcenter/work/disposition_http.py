@@ -6,6 +6,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from callcenter.campaigns.exceptions import CampaignNotFound
 from callcenter.campaigns.service import get_campaign
 from callcenter.models import utcnow
 from callcenter.work import calling, dispositions
@@ -82,10 +83,10 @@ async def owed_disposition(request: web.Request) -> web.Response:
 
 
 async def campaign_form(request: web.Request) -> web.Response:
-    raw = request.match_info["id"]
+    campaign_id = path_int(request, "id", CampaignNotFound("no such campaign"))
     scope = await scope_of(request)
     async with request.app[SERVICES].sessions() as session:
-        campaign = await get_campaign(session, scope, int(raw) if raw.isdigit() and len(raw) < 12 else -1)
+        campaign = await get_campaign(session, scope, campaign_id)
         return web.json_response({"campaign_id": campaign.id, "form": campaign.form,
                                   "expires_on": campaign.expires_on.isoformat()
                                   if isinstance(campaign.expires_on, dt.date) else None})
