@@ -18,11 +18,15 @@ def query_int(request: web.Request, name: str, default: int, low: int = 0, high:
     return requests.query_int(request, name, default, error=CampaignInvalid, low=low, high=high)
 
 
+def paging(request: web.Request) -> tuple[int, int]:
+    """(limit, offset) of a list request: limit 1..MAX_PAGE (50 when absent), offset from 0."""
+    return query_int(request, "limit", 50, 1, MAX_PAGE), query_int(request, "offset", 0)
+
+
 async def list_campaigns(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    limit = query_int(request, "limit", 50, 1, MAX_PAGE)
-    offset = query_int(request, "offset", 0)
+    limit, offset = paging(request)
     async with services.sessions() as session:
         rows, total, items = await service.list_campaigns(
             session, scope, status=request.query.get("status") or None,

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from callcenter.campaigns.exceptions import CampaignInvalid
-from callcenter.campaigns.http import query_int
+from callcenter.campaigns.http import paging
 from callcenter.customers import dnd, dnd_import
 from callcenter.customers.exceptions import DndInvalid
 from callcenter.uploads import http as uploads_http
@@ -19,8 +19,7 @@ from web.requests import json_object
 
 async def list_dnd(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    limit = query_int(request, "limit", 50, 1, 500)
-    offset = query_int(request, "offset", 0)
+    limit, offset = paging(request)
     async with services.sessions() as session:
         rows, total = await dnd.list_numbers(session, search=request.query.get("q") or None,
                                              limit=limit, offset=offset)

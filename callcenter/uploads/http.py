@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 
 from callcenter.campaigns import service as campaigns
-from callcenter.campaigns.http import query_int
+from callcenter.campaigns.http import paging
 from callcenter.uploads import commit as committing
 from callcenter.uploads import service, store
 from callcenter.uploads.exceptions import SpreadsheetError, TooLarge, UploadNotCommittable
@@ -67,9 +67,8 @@ async def list_campaign_uploads(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     async with services.sessions() as session:
         campaign = await campaigns.get_managed(session, scope, path_int(request))
-        rows = await service.list_uploads(session, scope, campaign_id=campaign.id,
-                                          limit=query_int(request, "limit", 50, 1, 500),
-                                          offset=query_int(request, "offset", 0))
+        limit, offset = paging(request)
+        rows = await service.list_uploads(session, scope, campaign_id=campaign.id, limit=limit, offset=offset)
     return web.json_response({"uploads": [service.upload_json(u, problems=False) for u in rows]})
 
 
@@ -80,9 +79,8 @@ async def list_uploads(request: web.Request) -> web.Response:
     if kind is not None and kind not in service.KINDS:
         raise UploadNotCommittable(f"kind must be one of {', '.join(service.KINDS)}")
     async with services.sessions() as session:
-        rows = await service.list_uploads(session, scope, kind=kind,
-                                          limit=query_int(request, "limit", 50, 1, 500),
-                                          offset=query_int(request, "offset", 0))
+        limit, offset = paging(request)
+        rows = await service.list_uploads(session, scope, kind=kind, limit=limit, offset=offset)
     return web.json_response({"uploads": [service.upload_json(u, problems=False) for u in rows]})
 
 
