@@ -1,8 +1,6 @@
 """HTTP handlers of click-to-call: thin, domain errors are mapped by the app."""
 from __future__ import annotations
 
-import datetime as dt
-
 from aiohttp import web
 
 from callcenter.calls.tracker import AGENT, CUSTOMER
@@ -10,6 +8,7 @@ from callcenter.customers.privacy import mobile_for
 from dialer.exceptions import InvalidRequest
 from web.keys import SERVICES
 from web.auth import principal_of, scope_of
+from web.hub import utc_iso
 from web.requests import json_object
 
 
@@ -20,15 +19,6 @@ async def _scope(request: web.Request):
     if principal.user_id is not None and principal.role in ("teamlead", "manager"):
         return await scope_of(request)
     return None
-
-
-def _iso(value):
-    """ISO 8601 in UTC; SQLite hands timestamps back without their offset."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
 
 
 def call_view(request: web.Request, call, agent, trunk) -> dict:
@@ -47,9 +37,9 @@ def call_view(request: web.Request, call, agent, trunk) -> dict:
         "number": mobile_for(services.settings, principal_of(request).role, call.number),
         "trunk": trunk.name, "channels": call.channels, "caller_id": call.caller_id,
         "legs": legs,
-        "requested_at": _iso(call.requested_at), "originated_at": _iso(call.originated_at),
-        "agent_answered_at": _iso(call.agent_answered_at),
-        "connected_at": _iso(call.customer_answered_at), "ended_at": _iso(call.ended_at),
+        "requested_at": utc_iso(call.requested_at), "originated_at": utc_iso(call.originated_at),
+        "agent_answered_at": utc_iso(call.agent_answered_at),
+        "connected_at": utc_iso(call.customer_answered_at), "ended_at": utc_iso(call.ended_at),
         "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds,
         "end_reason": call.end_reason, "hangup_cause": call.hangup_cause,
         "hangup_cause_txt": call.hangup_cause_txt, "hangup_by": call.hangup_by,

@@ -8,9 +8,10 @@ from aiohttp import web
 from callcenter.customers.models import Upload
 from callcenter.org import headcount
 from callcenter.org.headcount_apply import commit_headcount
-from callcenter.org.http_common import InvalidRequest, actor_of, int_param, iso, scoped
+from callcenter.org.http_common import InvalidRequest, actor_of, int_param, scoped
 from callcenter.uploads import store as files
 from web.auth import at_least
+from web.hub import utc_iso
 from web.keys import SERVICES
 from web.requests import csv_file, path_int
 
@@ -50,7 +51,7 @@ def upload_json(upload: Upload) -> dict:
             "known_employees": upload.duplicates_existing, "planned": report.get("planned", {}),
             "invalid_rows": report.get("invalid_rows", []), "changes": report.get("changes", []),
             "result": report.get("result"), "created_by": upload.created_by,
-            "created_at": iso(upload.created_at), "committed_at": iso(upload.committed_at),
+            "created_at": utc_iso(upload.created_at), "committed_at": utc_iso(upload.committed_at),
             "report_url": f"/api/v1/headcount/{upload.id}/report.csv"}
 
 

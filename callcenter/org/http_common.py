@@ -3,7 +3,6 @@ the caller's scope and audit name, and the JSON views of the rows."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 
 from aiohttp import web
 
@@ -12,6 +11,7 @@ from callcenter.models import User
 from callcenter.org.models import Location, Store, Team
 from callcenter.org.scope import load_scope
 from web.auth import principal_of
+from web.hub import utc_iso
 from web.keys import SERVICES
 from web.requests import json_object
 
@@ -77,14 +77,6 @@ async def scoped(request: web.Request, *, write: bool = False):
             await session.commit()
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
-
-
 def location_json(row: Location) -> dict:
     return {"id": row.id, "code": row.code, "name": row.name}
 
@@ -109,4 +101,4 @@ def user_json(row: User) -> dict:
             "location_id": row.location_id, "team_id": row.team_id, "store_id": row.store_id,
             "phone_mode": row.phone_mode, "mobile": row.mobile, "sip_endpoint": row.sip_endpoint,
             "sip_contact": row.sip_contact, "active": row.active,
-            "can_log_in": bool(row.password_hash), "created_at": iso(row.created_at)}
+            "can_log_in": bool(row.password_hash), "created_at": utc_iso(row.created_at)}

@@ -12,8 +12,9 @@ from callcenter.models import utcnow
 from callcenter.work import calling, dispositions
 from callcenter.work.exceptions import WorkItemNotFound
 from dialer.exceptions import InvalidRequest
-from dialer.http import _iso, call_view
+from dialer.http import call_view
 from web.auth import at_least, principal_of, scope_of
+from web.hub import utc_iso
 from web.keys import SERVICES
 from web.requests import json_object, path_int
 
@@ -25,8 +26,8 @@ def item_id_of(request: web.Request, key: str = "item_id") -> int:
 def item_view(item) -> dict:
     return {"id": item.id, "campaign_id": item.campaign_id, "customer_id": item.customer_id,
             "agent_id": item.agent_id, "bucket": item.bucket, "outcome": item.outcome,
-            "attempts": item.attempts, "next_attempt_at": _iso(item.next_attempt_at),
-            "followup_at": _iso(item.followup_at), "appointment_at": _iso(item.appointment_at),
+            "attempts": item.attempts, "next_attempt_at": utc_iso(item.next_attempt_at),
+            "followup_at": utc_iso(item.followup_at), "appointment_at": utc_iso(item.appointment_at),
             "last_call_id": item.last_call_id}
 
 
@@ -34,8 +35,8 @@ def disposition_view(d) -> dict:
     return {"id": d.id, "work_item_id": d.work_item_id, "call_id": d.call_id, "agent_id": d.agent_id,
             "campaign_id": d.campaign_id, "outcome": d.outcome, "reason": d.reason,
             "bucket_after": d.bucket_after, "answers": d.answers, "remarks": d.remarks,
-            "followup_at": _iso(d.followup_at), "appointment_at": _iso(d.appointment_at),
-            "created_at": _iso(d.created_at)}
+            "followup_at": utc_iso(d.followup_at), "appointment_at": utc_iso(d.appointment_at),
+            "created_at": utc_iso(d.created_at)}
 
 
 async def call_work_item(request: web.Request) -> web.Response:
@@ -79,7 +80,7 @@ async def owed_disposition(request: web.Request) -> web.Response:
     if call is None:
         return web.json_response({"call": None})
     return web.json_response({"call": {"id": call.id, "work_item_id": call.work_item_id,
-                                       "state": call.state, "ended_at": _iso(call.ended_at)}})
+                                       "state": call.state, "ended_at": utc_iso(call.ended_at)}})
 
 
 async def campaign_form(request: web.Request) -> web.Response:
