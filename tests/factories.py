@@ -1,5 +1,5 @@
 """Rows for tests, made directly with the ORM (no service rules): locations,
-stores, teams, users in the hierarchy, campaigns, customers and work items.
+stores, teams, users in the hierarchy, campaigns, customers, work items and trunks.
 Each function adds and flushes; the caller commits."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
-from callcenter.models import User
+from callcenter.models import Trunk, User
 from callcenter.org.models import Location, Store, Team
 from callcenter.work.models import WorkItem
 
@@ -71,3 +71,9 @@ async def work_item(session, camp, cust, agent=None, bucket="fresh", **fields):
         campaign_id=camp.id, customer_id=cust.id, agent_id=agent.id if agent else None,
         bucket=bucket, store_id=cust.store_id, language=cust.language,
         allocated_at=dt.datetime.now(dt.timezone.utc) if agent else None, **fields))
+
+
+async def trunk(session, name="t1", *, host="127.0.0.1", max_channels=10):
+    """A trunk with the DIDs 8062247000-749 (pilot 8062247000)."""
+    return await _add(session, Trunk(name=name, host=host, port=5060, max_channels=max_channels,
+                                     did_start="8062247000", did_end="8062247749", pilot="8062247000"))

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from callcenter.complaints.escalation import EscalationLoop
 from callcenter.complaints.models import Complaint
-from callcenter.models import Call, Trunk, utcnow
+from callcenter.models import Call, utcnow
 from callcenter.notifications.dispatcher import Dispatcher, panel_push
 from callcenter.notifications.models import Notification
 from tests import factories as f
@@ -32,10 +32,7 @@ async def app(settings, sessions):
         other = await f.customer(s, "+919812345679", "Ravi")
         await f.work_item(s, camp, cust, agent_n)
         await f.work_item(s, camp, other, exec2)
-        trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=10, did_start="8062247000",
-                      did_end="8062247749", pilot="8062247000")
-        s.add(trunk)
-        await s.flush()
+        trunk = await f.trunk(s)
         calls = {}
         for key, agent, c in (("call", agent_n, cust), ("other_call", exec2, other)):
             calls[key] = uuid.uuid4().hex

@@ -13,7 +13,7 @@ from callcenter.complaints.escalation import Chain, decide, owner_from
 from callcenter.complaints.exceptions import (ComplaintCallNotFound, ComplaintCustomerNotFound,
                                               ComplaintNotFound, InvalidComplaint, InvalidTransition)
 from callcenter.complaints.models import Complaint, ComplaintEvent
-from callcenter.models import AuditEntry, Call, Trunk, User
+from callcenter.models import AuditEntry, Call, User
 from callcenter.notifications.models import Notification
 from callcenter.org.scope import load_scope
 from callcenter.auth.tokens import Principal
@@ -35,10 +35,7 @@ async def org(sessions):
         await f.work_item(s, await f.campaign(s, "Anniversaries", loc=rows["north"]), rows["cust_n"],
                           rows["exec1"])
         await f.work_item(s, camp, rows["cust_e2"], rows["exec2"])
-        trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=10, did_start="8062247000",
-                      did_end="8062247749", pilot="8062247000")
-        s.add(trunk)
-        await s.flush()
+        trunk = await f.trunk(s)
         for key, agent, cust in (("call_n", rows["agent_n"], rows["cust_n"]),
                                  ("call_e2", rows["exec2"], rows["cust_e2"])):
             call = Call(id=uuid.uuid4().hex, agent_id=agent.id, requested_by=agent.name, mode="desktop",

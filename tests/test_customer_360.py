@@ -24,10 +24,7 @@ async def app(settings, sessions):
     app = await light_app(settings, sessions)
     r = app.rows
     async with sessions() as s, s.begin():
-        trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=10, did_start="8062247000",
-                      did_end="8062247749", pilot="8062247000")
-        s.add(trunk)
-        await s.flush()
+        trunk = await f.trunk(s)
         camp = await f.campaign(s, "Birthdays", type="new_walkin_survey")
         camp.location_id = r["north"]
         from callcenter.org.models import Store

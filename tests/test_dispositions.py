@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from callcenter.auth.tokens import Principal
 from callcenter.customers.models import Customer, DndNumber
-from callcenter.models import AuditEntry, Call, Trunk
+from callcenter.models import AuditEntry, Call
 from callcenter.org.scope import load_scope
 from callcenter.work import dispositions, exceptions as exc
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
@@ -45,10 +45,7 @@ async def world(sessions):
         item = await f.work_item(s, camp, cust, asha)
         survey_item = await f.work_item(s, survey, cust, asha)
         other = await f.work_item(s, camp, await f.customer(s, store=store), ravi)
-        trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=10, did_start="8062247000",
-                      did_end="8062247749", pilot="8062247000")
-        s.add(trunk)
-        await s.flush()
+        trunk = await f.trunk(s)
         ids = dict(asha=asha.id, ravi=ravi.id, lead=lead.id, item=item.id, survey_item=survey_item.id,
                    other=other.id, customer=cust.id, store=store.id, trunk=trunk.id, campaign=camp.id)
     return ids

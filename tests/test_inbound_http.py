@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.customers.models import Customer
-from callcenter.models import Call, Trunk, User
+from callcenter.models import Call, User
 from callcenter.queues.models import InboundCall, Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from tests import factories as f
@@ -27,11 +27,10 @@ async def app(settings, sessions):
     r = app.rows
     now = dt.datetime.now(dt.timezone.utc)
     async with sessions() as s, s.begin():
-        trunk = Trunk(name="t1", host="127.0.0.1", port=5060, max_channels=10, did_start="8062247000",
-                      did_end="8062247749", pilot="8062247000")
+        trunk = await f.trunk(s)
         north_q = Queue(name="north-en", language="en", location_id=r["north"])
         south_q = Queue(name="south-kn", language="kn", location_id=r["south"])
-        s.add_all([trunk, north_q, south_q])
+        s.add_all([north_q, south_q])
         await s.flush()
         s.add_all([
             InboundCall(id="100.1", did="8062247000", caller=UNKNOWN, queue_id=north_q.id, agent_id=r["agent_n"],

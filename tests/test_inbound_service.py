@@ -23,7 +23,7 @@ from callcenter.inbound.hooks import InboundHooks
 from callcenter.inbound.live import InboundLive
 from callcenter.inbound.metrics import InboundMetrics
 from callcenter.inbound.service import LiveCall, outcome_of
-from callcenter.models import Call, Trunk
+from callcenter.models import Call
 from callcenter.org.scope import Scope
 from callcenter.queues.models import InboundCall, Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
@@ -51,9 +51,7 @@ async def org(sessions):
         asha = await f.user(session, "asha", team=team_a, languages="en,hi")
         bala = await f.user(session, "bala", team=team_b, languages="en")
         lead = await f.user(session, "lead", role="teamlead", team=team_a)
-        trunk = Trunk(name="carrier", host="127.0.0.2", port=5060, max_channels=10, did_start="8062247000",
-                      did_end="8062247749", pilot="8062247000")
-        session.add(trunk)
+        trunk = await f.trunk(session, "carrier", host="127.0.0.2")
         for name, lang, loc, region in (("support-en", "en", None, ""), ("north-en", "en", north.id, "north"),
                                         ("south-kn", "kn", south.id, "south")):
             session.add(Queue(name=name, language=lang, location_id=loc, region=region))
