@@ -8,6 +8,7 @@ no Redis, Asterisk or AMI. Users of a small organisation come with bearer tokens
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -68,6 +69,17 @@ async def light_app(settings, sessions, aiohttp_client=None) -> LightApp:
     client = TestClient(TestServer(app))
     await client.start_server()
     return LightApp(client, services, tokens, ids)
+
+
+@contextlib.asynccontextmanager
+async def running_light_app(settings, sessions):
+    """``light_app`` whose client is closed when the block ends (for a fixture:
+    ``async with running_light_app(settings, sessions) as app: yield app``)."""
+    app = await light_app(settings, sessions)
+    try:
+        yield app
+    finally:
+        await app.client.close()
 
 
 async def call(app: LightApp, method: str, path: str, who: str, body=None) -> tuple[int, object]:

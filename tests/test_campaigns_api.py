@@ -7,16 +7,15 @@ import pytest
 from callcenter.campaigns.service import campaign_callable, not_callable_reason
 from callcenter.models import Trunk
 from tests import factories as f
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 TODAY = dt.date.today()
 
 
 @pytest.fixture
 async def app(settings, sessions):
-    app = await light_app(settings, sessions)
-    yield app
-    await app.client.close()
+    async with running_light_app(settings, sessions) as app:
+        yield app
 
 
 def body(**extra):

@@ -12,16 +12,15 @@ from sqlalchemy import func, select
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer, DndNumber
 from callcenter.work.models import WorkItem
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 TODAY = dt.date.today()
 
 
 @pytest.fixture
 async def app(settings, sessions):
-    app = await light_app(settings, sessions)
-    yield app
-    await app.client.close()
+    async with running_light_app(settings, sessions) as app:
+        yield app
 
 
 async def post_form(app, url, data, who="manager_n"):

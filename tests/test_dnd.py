@@ -11,14 +11,13 @@ from callcenter.customers.exceptions import DndInvalid
 from callcenter.customers.models import DndNumber
 from callcenter.models import AuditEntry
 from tests import factories as f
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 
 @pytest.fixture
 async def app(settings, sessions):
-    app = await light_app(settings, sessions)
-    yield app
-    await app.client.close()
+    async with running_light_app(settings, sessions) as app:
+        yield app
 
 
 async def test_is_dnd_and_add_numbers(sessions):

@@ -17,7 +17,7 @@ from callcenter.customers.models import Upload
 from callcenter.models import AuditEntry, User
 from callcenter.work.models import WorkItem
 from tests import factories as f
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 HEADER = ["Employee ID", "Name", "Store Code", "Status", "Languages", "Mobile"]
 ROWS = [
@@ -33,11 +33,8 @@ ROWS = [
 
 @pytest.fixture
 async def api(settings, sessions):
-    app = await light_app(settings, sessions)
-    try:
+    async with running_light_app(settings, sessions) as app:
         yield app
-    finally:
-        await app.client.close()
 
 
 @pytest.fixture

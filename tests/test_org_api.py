@@ -7,16 +7,13 @@ from sqlalchemy import func, select
 
 from callcenter.models import AuditEntry, User
 from callcenter.org.models import Location, Store, Team
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 
 @pytest.fixture
 async def api(settings, sessions):
-    app = await light_app(settings, sessions)
-    try:
+    async with running_light_app(settings, sessions) as app:
         yield app
-    finally:
-        await app.client.close()
 
 
 async def count(sessions, model, *where) -> int:

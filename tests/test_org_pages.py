@@ -13,16 +13,13 @@ from sqlalchemy import select
 from callcenter.auth import passwords
 from callcenter.models import User
 from callcenter.org.models import Location
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 
 @pytest.fixture
 async def api(settings, sessions):
-    app = await light_app(settings, sessions)
-    try:
+    async with running_light_app(settings, sessions) as app:
         yield app
-    finally:
-        await app.client.close()
 
 
 async def page(api, who, path, **kw):

@@ -12,16 +12,13 @@ from callcenter.models import AuditEntry, User
 from callcenter.org.models import Store
 from callcenter.work.models import WorkItem
 from tests import factories as f
-from tests.light_app import light_app
+from tests.light_app import running_light_app
 
 
 @pytest.fixture
 async def api(settings, sessions):
-    app = await light_app(settings, sessions)
-    try:
+    async with running_light_app(settings, sessions) as app:
         yield app
-    finally:
-        await app.client.close()
 
 
 async def post_user(api, who, **body):
