@@ -45,6 +45,18 @@ def path_int(request: web.Request, name: str = "id", not_found: Exception | None
     return int(raw)
 
 
+def whole_number(value, max_digits: int = 11) -> int | None:
+    """A form field or query value as a whole number, or None when it is blank,
+    not ASCII digits, or longer than ``max_digits`` (pages ignore such input)."""
+    raw = str(value or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= max_digits else None
+
+
+def page_number(request: web.Request) -> int:
+    """The list page asked for in ``?page=`` (1 when absent or not a number)."""
+    return max(1, whole_number(request.query.get("page"), max_digits=6) or 1)
+
+
 def query_int(request: web.Request, name: str, default: int | None = None, *, error,
               low: int | None = None, high: int | None = None) -> int | None:
     """The whole number in query parameter ``name`` (``default`` when absent or

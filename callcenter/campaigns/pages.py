@@ -14,7 +14,7 @@ from callcenter.org.models import Location
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import local_today, path_int
+from web.requests import local_today, page_number, path_int
 
 PAGE = 50
 TEXT_FIELDS = ("name", "type", "custom_type", "starts_on", "expires_on", "trunk_id", "calling_mode",
@@ -58,8 +58,7 @@ class FormJsonInvalid(DomainError):
 async def list_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    raw_page = request.query.get("page", "1")
-    page = max(1, int(raw_page)) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    page = page_number(request)
     status = request.query.get("status") or None
     status = status if status in service.STATUSES else None
     search = request.query.get("q", "").strip()[:80]

@@ -23,16 +23,12 @@ from callcenter.models import Call, utcnow
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import flash, render
+from web.requests import whole_number
 
 PAGE_SIZE = 50
 RECENT_CALL = dt.timedelta(hours=2)  # the 360 form picks the customer's last call when this recent
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
 COMMON = {"status_labels": STATUS_LABELS, "level_labels": LEVEL_LABELS, "priorities": PRIORITIES}
-
-
-def _int(raw) -> int | None:
-    raw = str(raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -54,7 +50,7 @@ async def list_page(request: web.Request) -> web.Response:
     status = status if status in (*STATUSES, "active", "all") else "active"
     level = q.get("level") if q.get("level") in LEVELS else None
     overdue, mine = q.get("overdue") == "1", q.get("mine") == "1"
-    page = max(_int(q.get("page")) or 1, 1)
+    page = max(whole_number(q.get("page")) or 1, 1)
     now = utcnow()
     async with services.sessions() as session:
         rows, total = await service.list_complaints(
@@ -127,7 +123,7 @@ async def new_page(request: web.Request, error: DomainError | None = None, value
     services = request.app[SERVICES]
     scope = await scope_of(request)
     source = values or request.query
-    customer_id = _int(source.get("customer_id") or source.get("customer"))
+    customer_id = whole_number(source.get("customer_id") or source.get("customer"))
     if customer_id is None:
         raise CustomerNotFound("open the customer's page to file a complaint")
     async with services.sessions() as session:
@@ -148,9 +144,9 @@ async def create(request: web.Request) -> web.Response:
     try:
         async with services.sessions() as session, session.begin():
             complaint = await service.create(
-                session, scope, services.settings, principal.name, category_id=_int(values["category_id"]),
+                session, scope, services.settings, principal.name, category_id=whole_number(values["category_id"]),
                 description=values["description"], priority=values["priority"] or "normal",
-                customer_id=_int(values["customer_id"]), call_id=values["call_id"] or None)
+                customer_id=whole_number(values["customer_id"]), call_id=values["call_id"] or None)
     except DomainError as error:
         if error.status == 404 and error.error_id == "customer_not_found":
             raise
@@ -188,8 +184,8 @@ async def categories_page(request: web.Request) -> web.Response:
                   ("id", "code", "name", "sla_hours", "active")}
         try:
             async with services.sessions() as session, session.begin():
-                if _int(values["id"]) is not None:
-                    row = await categories.update_category(session, principal.name, _int(values["id"]), {
+                if whole_number(values["id"]) is not None:
+                    row = await categories.update_category(session, principal.name, whole_number(values["id"]), {
                         "name": values["name"], "sla_hours": values["sla_hours"],
                         "active": values["active"] == "1"})
                 else:

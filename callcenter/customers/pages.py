@@ -15,14 +15,14 @@ from callcenter.uploads.http import receive_file
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import page_number
 
 PAGE = 50
 
 
 async def _dnd_context(request: web.Request, scope) -> dict:
     services = request.app[SERVICES]
-    raw = request.query.get("page", "1")
-    page = max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+    page = page_number(request)
     q = request.query.get("q", "").strip()[:20]
     async with services.sessions() as session:
         try:

@@ -19,6 +19,7 @@ from callcenter.work.exceptions import WorkItemNotFound
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
+from web.requests import whole_number
 
 
 def _chosen(work_items: list[dict], wanted: int | None) -> dict | None:
@@ -82,7 +83,7 @@ def _duration(seconds) -> str:
 
 async def customer_page_get(request: web.Request) -> web.Response:
     raw = request.query.get("item")
-    item_id = int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+    item_id = whole_number(raw)
     if raw and item_id is None:
         raise WorkItemNotFound("no such work item")
     return await customer_page(request, customer_id_of(request), item_id)

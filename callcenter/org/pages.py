@@ -19,19 +19,9 @@ from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import path_int
+from web.requests import page_number, path_int, whole_number
 
 PAGE = 50
-
-
-def page_number(request: web.Request) -> int:
-    raw = request.query.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
-
-
-def int_or_none(value) -> int | None:
-    value = (value or "").strip() if isinstance(value, str) else value
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 12 else None
 
 
 def form_dict(post) -> dict:
@@ -79,13 +69,13 @@ async def _store_choices(session, scope) -> dict:
 async def stores_page(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     error, values, page = None, {"language": "en"}, page_number(request)
-    location_id = int_or_none(request.query.get("location"))
+    location_id = whole_number(request.query.get("location"))
     q = request.query.get("q", "").strip()[:60]
     async with request.app[SERVICES].sessions() as session:
         if request.method == "POST":
             values = form_dict(await request.post())
             try:
-                data = {**values, "location": int_or_none(values.get("location"))}
+                data = {**values, "location": whole_number(values.get("location"))}
                 store = await service.create_store(session, scope, data, actor=principal_of(request).name)
                 await session.commit()
                 raise web.HTTPSeeOther(f"/admin/stores?q={store.code}&created=1")
@@ -119,7 +109,7 @@ async def store_page(request: web.Request) -> web.Response:
                   "active": store.active}
         if request.method == "POST":
             values = form_dict(await request.post())
-            data = {**values, "location": int_or_none(values.get("location")),
+            data = {**values, "location": whole_number(values.get("location")),
                     "active": values.get("active") == "on"}
             try:
                 await service.update_store(session, scope, store_id, data, actor=principal_of(request).name)
@@ -180,7 +170,7 @@ async def teams_page(request: web.Request) -> web.Response:
             values = form_dict(await request.post())
             try:
                 await service.create_team(session, scope, values.get("name"),
-                                          int_or_none(values.get("location")),
+                                          whole_number(values.get("location")),
                                           actor=principal_of(request).name)
                 await session.commit()
                 raise web.HTTPSeeOther("/admin/teams?created=1")
@@ -208,7 +198,7 @@ async def team_page(request: web.Request) -> web.Response:
             values = form_dict(await request.post())
             try:
                 await service.update_team(session, scope, team_id, name=values.get("name"),
-                                          location_ref=int_or_none(values.get("location")),
+                                          location_ref=whole_number(values.get("location")),
                                           actor=principal_of(request).name)
                 await session.commit()
                 raise web.HTTPSeeOther(f"/admin/teams/{team_id}?saved=1")

@@ -10,12 +10,12 @@ from callcenter.errors import DomainError
 from callcenter.models import ROLES
 from callcenter.org import service as org
 from callcenter.org.languages import INDIAN
-from callcenter.org.pages import PAGE, form_dict, int_or_none, page_number
+from callcenter.org.pages import PAGE, form_dict
 from callcenter.users import hierarchy
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import path_int
+from web.requests import page_number, path_int, whole_number
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -38,7 +38,7 @@ def _user_data(values: dict, user=None) -> dict:
     data["agent_kind"] = values.get("agent_kind") or None
     data["employee_id"] = values.get("employee_id") or None
     for place in ("location", "team", "store"):
-        data[place] = int_or_none(values.get(place))
+        data[place] = whole_number(values.get(place))
     phone = values.get("phone_mode") or None
     mobile = (values.get("mobile") or None) if phone == "mobile" else None
     contact = (values.get("contact") or None) if phone == "desktop" else None
@@ -57,8 +57,8 @@ async def users_page(request: web.Request) -> web.Response:
     q = request.query
     role = q.get("role") if q.get("role") in ROLES else None
     active = {"yes": True, "no": False}.get(q.get("active", "yes"))
-    filters = {"role": role or "", "team": int_or_none(q.get("team")), "store": int_or_none(q.get("store")),
-               "location": int_or_none(q.get("location")), "active": q.get("active", "yes"),
+    filters = {"role": role or "", "team": whole_number(q.get("team")), "store": whole_number(q.get("store")),
+               "location": whole_number(q.get("location")), "active": q.get("active", "yes"),
                "q": q.get("q", "").strip()[:60]}
     async with request.app[SERVICES].sessions() as session:
         rows, total = await hierarchy.list_users(

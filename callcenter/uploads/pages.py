@@ -16,7 +16,7 @@ from callcenter.uploads.http import receive_and_validate
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import local_today, path_int
+from web.requests import local_today, page_number, path_int, whole_number
 
 PAGE = 50
 ALLOCATION_LABELS = {"store": "Store-wise: each customer to an executive of their store",
@@ -40,8 +40,7 @@ async def upload_file(request: web.Request) -> web.Response:
 async def list_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
-    raw = request.query.get("page", "1")
-    page = max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+    page = page_number(request)
     kind = request.query.get("kind") if request.query.get("kind") in service.KINDS else None
     async with services.sessions() as session:
         rows = await service.list_uploads(session, scope, kind=kind, limit=PAGE, offset=(page - 1) * PAGE)
@@ -99,7 +98,7 @@ async def commit_page(request: web.Request) -> web.Response:
             await committing.commit_and_allocate(
                 services.sessions, scope, upload_id, actor=principal_of(request).name,
                 settings=services.settings, today=local_today(services.settings), allocate=how,
-                team_id=int(team) if team.isdigit() and len(team) < 10 else None)
+                team_id=whole_number(team, max_digits=9))
     except DomainError as exc:
         async with services.sessions() as session:
             upload = await service.get_upload(session, scope, upload_id)

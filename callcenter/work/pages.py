@@ -18,7 +18,7 @@ from callcenter.work.sweeper import publish
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import local_today
+from web.requests import local_today, page_number, whole_number
 
 MAX_AGENTS_LISTED = 5000
 # Managers and admins pick an agent first: a whole location's buckets are the
@@ -35,13 +35,11 @@ def link(path: str, **params) -> str:
 
 
 def query_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name, "").strip()
-    return int(raw) if raw.isdigit() else None
+    return whole_number(request.query.get(name))
 
 
 def form_int(form, name: str) -> int | None:
-    raw = str(form.get(name, "")).strip()
-    return int(raw) if raw.isdigit() else None
+    return whole_number(form.get(name))
 
 
 async def agent_choices(session, scope) -> list:
@@ -80,7 +78,7 @@ async def buckets_page(request: web.Request) -> web.Response:
     campaign_id = query_int(request, "campaign")
     agent_id = query_int(request, "agent") if scope.role != "agent" else None
     search = request.query.get("q", "").strip()
-    page = max(query_int(request, "page") or 1, 1)
+    page = page_number(request)
     now, today, tz = utcnow(), local_today(settings), settings.web.timezone
     lead = settings.work.reminder_lead_minutes
     error = None
@@ -164,7 +162,7 @@ async def reassign_page(request: web.Request) -> web.Response:
             page = form_int(form, "page") or 1
         else:
             agent_id, bucket = query_int(request, "agent"), request.query.get("bucket") or "fresh"
-            page = max(query_int(request, "page") or 1, 1)
+            page = page_number(request)
         bucket = bucket if bucket in BUCKETS else "fresh"
         agents = await agent_choices(session, scope)
         found, counts = None, None
