@@ -1,6 +1,7 @@
 """What the JSON and HTML handlers share when reading a request: the JSON
-body, whole numbers from the path and the query string, and today's date
-where the users are.
+body, whole numbers from the path, the query string and forms (strict for
+the API, forgiving for pages), today's date where the users are, and a CSV
+file sent as a download.
 
 Each feature passes its own DomainError class (or not-found error), so its
 error ids, messages and statuses stay its own."""
