@@ -50,3 +50,24 @@ async def migrate(engine: AsyncEngine) -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+async def refresh_statistics(engine: AsyncEngine) -> None:
+    """SQLite's query planner needs statistics (``sqlite_stat1``) to choose an
+    agent's index over a bucket-wide one at a million rows: run ``ANALYZE`` when
+    there are none yet (about a second at that size), else ``PRAGMA optimize``
+    (re-analyses only tables that changed a lot). Nothing for other databases."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        has_stats = (await conn.execute(text(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"))).scalar()
+        if has_stats:
+            has_stats = (await conn.execute(text("SELECT count(*) FROM sqlite_stat1"))).scalar()
+        if has_stats:
+            await conn.execute(text("PRAGMA optimize"))
+        else:
+            await conn.execute(text("ANALYZE"))
+            log.info("database statistics gathered (ANALYZE)")

@@ -43,6 +43,7 @@ from web.live_calls import LiveCallReporter
 
 log = logging.getLogger(__name__)
 ABANDONED_KEPT_SECONDS = 600
+STATISTICS_INTERVAL = 3600.0
 
 
 @dataclass
@@ -132,6 +133,15 @@ class Services:
                 except AmiError as error:
                     log.warning("reconciliation failed: %s", error)
 
+    async def _statistics_loop(self) -> None:
+        """Hourly, so the planner learns of a big upload without a restart."""
+        while True:
+            await asyncio.sleep(STATISTICS_INTERVAL)
+            try:
+                await db.refresh_statistics(self.engine)
+            except Exception:  # noqa: BLE001 - statistics are an optimisation; never stop the loop
+                log.exception("refreshing database statistics failed")
+
     async def _on_ami_connected(self) -> None:
         log.info("AMI connected; reconciling with Asterisk")
         if self.ami.reconnects:
@@ -196,6 +206,7 @@ async def _open(s: Services) -> None:
     s.redis_process = await ensure_redis(settings)
     s.engine = db.make_engine(settings.database_url)
     await db.migrate(s.engine)
+    await db.refresh_statistics(s.engine)
     s.sessions = db.sessionmaker(s.engine)
     s.redis = Redis.from_url(settings.redis.url)
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
@@ -231,6 +242,7 @@ async def _open(s: Services) -> None:
     await s.ami.start()
     s.tasks.append(asyncio.create_task(s._reconcile_loop()))
     s.tasks.append(asyncio.create_task(s.directory.run()))
+    s.tasks.append(asyncio.create_task(s._statistics_loop()))
     if syncing:
         s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
     s.tasks.append(work_sweeper.start(s))  # follow-ups to pending, reminders to panels

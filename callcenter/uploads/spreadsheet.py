@@ -18,9 +18,11 @@ table in memory: its size is that of the distinct texts, not of the rows.)
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import logging
+import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -113,6 +115,31 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+
+_SIZE_SCAN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_size_scan():
+    """Open a workbook without openpyxl's size scan: a read-only worksheet
+    whose file has no ``<dimension>`` (openpyxl's own write-only files, some
+    exporters) is parsed whole on opening to find its size, keeping ~77 bytes
+    per row until the scan ends. The rows are streamed by xlsx_rows anyway and
+    the size is never used. The lock keeps two uploads opening at once from
+    restoring each other's patch."""
+    try:
+        from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+        original = ReadOnlyWorksheet._get_size
+    except (ImportError, AttributeError):  # openpyxl changed: open it its own way
+        yield
+        return
+    with _SIZE_SCAN_LOCK:
+        ReadOnlyWorksheet._get_size = lambda self: None
+        try:
+            yield
+        finally:
+            ReadOnlyWorksheet._get_size = original
+
 class Spreadsheet:
     """An open spreadsheet: ``columns`` (in file order), ``header_row``, and
     iteration over ``(row_number, {column: text})`` of its non-blank rows."""
@@ -169,7 +196,8 @@ class Spreadsheet:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+                with _no_size_scan():
+                    workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken workbook
             raise NotASpreadsheet(f"the Excel workbook cannot be read ({exc.__class__.__name__})")
         self._closers.append(workbook.close)

@@ -86,7 +86,8 @@ async def counts(session: AsyncSession, scope: Scope, *, agent_id: int | None = 
     """Items per bucket (all five, zeros included)."""
     today = today or dt.date.today()
     query = (select(WorkItem.bucket, func.count())
-             .where(await owner_clause(session, scope, agent_id), WorkItem.bucket.in_(BUCKETS),
+             # "!= closed" (the five buckets) keeps SQLite on ix_work_agent_bucket even without statistics
+             .where(await owner_clause(session, scope, agent_id), WorkItem.bucket != "closed",
                     WorkItem.campaign_id.in_(callable_campaigns(today)))
              .group_by(WorkItem.bucket))
     if campaign_id is not None:
@@ -100,7 +101,7 @@ async def counts_per_agent(session: AsyncSession, scope: Scope, *, campaign_id: 
     """For team leads and managers: agent id -> items per bucket, over their scope."""
     today = today or dt.date.today()
     query = (select(WorkItem.agent_id, WorkItem.bucket, func.count())
-             .where(await owner_clause(session, scope, None), WorkItem.bucket.in_(BUCKETS),
+             .where(await owner_clause(session, scope, None), WorkItem.bucket != "closed",
                     WorkItem.campaign_id.in_(callable_campaigns(today)))
              .group_by(WorkItem.agent_id, WorkItem.bucket))
     if campaign_id is not None:
@@ -118,7 +119,8 @@ def search_clause(search: str):
         digits = re.sub(r"\D", "", text)
         if len(digits) < 4:
             raise WorkRequestInvalid("search by mobile needs at least its last 4 digits", field="q")
-        return Customer.mobile.like(f"%{digits[-10:]}")
+        # the equality on the last four digits uses ix_customer_mobile_last4 (LIKE '%…' cannot)
+        return (func.substr(Customer.mobile, -4) == digits[-4:]) & Customer.mobile.like(f"%{digits[-10:]}")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Customer.name.ilike(f"%{escaped}%", escape="\\")
 

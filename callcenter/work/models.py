@@ -22,6 +22,9 @@ class WorkItem(Base):
         Index("ix_work_bucket_due", "bucket", "followup_at"),
         Index("ix_work_campaign_store", "campaign_id", "store_id", "agent_id"),
         Index("ix_work_bucket_retry", "bucket", "next_attempt_at"),
+        # an agent's follow-up and non-contact lists in due order
+        Index("ix_work_agent_bucket_followup", "agent_id", "bucket", "followup_at"),
+        Index("ix_work_agent_bucket_retry", "agent_id", "bucket", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
