@@ -11,7 +11,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.campaigns.models import Campaign
@@ -120,7 +120,9 @@ def search_clause(search: str):
         if len(digits) < 4:
             raise WorkRequestInvalid("search by mobile needs at least its last 4 digits", field="q")
         # the equality on the last four digits uses ix_customer_mobile_last4 (LIKE '%…' cannot)
-        return (func.substr(Customer.mobile, -4) == digits[-4:]) & Customer.mobile.like(f"%{digits[-10:]}")
+        # (a literal -4, not a bound parameter: SQLite matches an expression index only so)
+        last4 = func.substr(Customer.mobile, literal_column("-4"))
+        return (last4 == digits[-4:]) & Customer.mobile.like(f"%{digits[-10:]}")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Customer.name.ilike(f"%{escaped}%", escape="\\")
 
