@@ -134,3 +134,18 @@ async def test_a_manager_picks_an_agent_first(app):
     assert f'<option value="{app.rows["exec1"]}">' in html
     assert f'<option value="{app.rows["exec3"]}">' not in html  # the south's agent
     assert "Someone" in await page(app, "manager_n", f"/buckets?agent={app.rows['exec1']}")
+
+
+async def test_a_managers_page_about_one_agent_offers_only_that_agents_team_or_store(app):
+    """A location has ~1,750 executives: the page about one of them lists the
+    agents near them (team, else store) and links back to the full picker."""
+    html = await page(app, "manager_n", f"/buckets?agent={app.rows['exec1']}")
+    assert f'<option value="{app.rows["exec1"]}" selected>' in html
+    assert f'<option value="{app.rows["exec2"]}">' not in html      # another store of the location
+    assert f'<option value="{app.rows["agent_n"]}">' not in html    # a call-centre agent of a team
+    assert '<a href="/buckets">Other agents</a>' in html
+    html = await page(app, "manager_n", f"/buckets?agent={app.rows['agent_n']}")
+    assert f'<option value="{app.rows["agent_n"]}" selected>' in html
+    assert f'<option value="{app.rows["exec1"]}">' not in html
+    lead = await page(app, "lead_n", f"/buckets?agent={app.rows['agent_n']}")  # a team lead keeps the team's list
+    assert "Other agents" not in lead

@@ -42,14 +42,22 @@ def form_int(form, name: str) -> int | None:
     return whole_number(form.get(name))
 
 
-async def agent_choices(session, scope) -> list:
-    """Active agents the caller may look at or give work to (team leads and up)."""
+async def agent_choices(session, scope, *, near: int | None = None) -> list:
+    """Active agents the caller may look at or give work to (team leads and up).
+    ``near``: only the agents of that agent's team (or store), so a manager's
+    page about one agent does not carry a picker of the whole location."""
     if scope.role == "agent":
         return []
+    query = (select(User.id, User.display_name, User.name, User.store_id)
+             .where(User.role == "agent", User.active.is_(True), scope.users()))
+    if near is not None:
+        place = (await session.execute(select(User.team_id, User.store_id).where(User.id == near))).first()
+        if place is not None and place.team_id is not None:
+            query = query.where(User.team_id == place.team_id)
+        elif place is not None and place.store_id is not None:
+            query = query.where(User.store_id == place.store_id)
     return (await session.execute(
-        select(User.id, User.display_name, User.name, User.store_id)
-        .where(User.role == "agent", User.active.is_(True), scope.users())
-        .order_by(User.display_name, User.name).limit(MAX_AGENTS_LISTED))).all()
+        query.order_by(User.display_name, User.name).limit(MAX_AGENTS_LISTED))).all()
 
 
 async def campaign_choices(session, scope, today, *, allocatable: bool = False) -> list:
@@ -100,13 +108,15 @@ async def buckets_page(request: web.Request) -> web.Response:
             due = await reminders.due_soon(session, whose, now, lead, today=today, tz=tz)
             missed = await reminders.missed(session, whose, now, today=today, tz=tz)
         campaigns = await campaign_choices(session, scope, today)
-        agents = await agent_choices(session, scope)
+        # managers and admins pick among the viewed agent's team; "Other agents" goes back to the picker
+        nearby = agent_id if scope.role in PICK_AN_AGENT else None
+        agents = await agent_choices(session, scope, near=nearby)
     params = {"campaign": campaign_id, "q": search, "agent": agent_id}
     return render(request, "work/buckets.html", {
         "bucket": bucket, "buckets": BUCKETS, "labels": buckets.LABELS, "counts": counts, "found": found,
         "error": error, "due": due, "missed": missed, "campaigns": campaigns, "agents": agents,
         "params": params, "link": link, "search": search, "campaign_id": campaign_id,
-        "agent_id": agent_id, "lead": lead})
+        "agent_id": agent_id, "lead": lead, "nearby": nearby})
 
 
 async def allocate_page(request: web.Request) -> web.Response:
