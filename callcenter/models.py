@@ -4,15 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-class Base(DeclarativeBase):
-    pass
+from callcenter.orm import Base, utcnow  # noqa: F401 - re-exported: the tables' base
 
 
 ROLES = ("agent", "teamlead", "manager", "admin")

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 CAMPAIGN_TYPES = ("birthday", "anniversary", "general_enquiry", "gold_coin", "loyalty_rewards",
                   "inactive_customers", "festival", "new_walkin_survey",

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATUSES = ("open", "in_progress", "resolved", "closed")

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 
 class Customer(Base):

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 CHANNELS = ("log", "email", "sms")
 

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 
 class Location(Base):

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 # Asterisk strategies: ring the longest-idle agent, round-robin with memory, linear.
 QUEUE_STRATEGIES = ("leastrecent", "rrmemory", "linear")

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.models import Base, utcnow
+from callcenter.orm import Base, utcnow
 
 # The five buckets agents see, plus "closed" (done: not shown as work).
 BUCKETS = ("fresh", "non_contact", "future_followup", "pending_followup", "appointment")
