@@ -337,15 +337,15 @@ async def run(args) -> dict:
         ami.originate = originate
 
         effects = services.effects
-        original_ended = effects._ended
+        original_finish = effects._finish
 
-        async def ended(call):
+        def finished(call):
             try:
-                await original_ended(call)
+                original_finish(call)
             finally:
                 if child is not None and child.stdin is not None and not child.stdin.is_closing():
                     child.stdin.write(f"{call.call_id}\n".encode())
-        effects._ended = ended
+        effects._finish = finished
 
         # -- the load generator
         child = await asyncio.create_subprocess_exec(

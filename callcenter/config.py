@@ -55,6 +55,7 @@ class WorkSettings:
 @dataclass
 class DatabaseSettings:
     url: str = ""  # empty: sqlite in state_dir
+    busy_timeout: float = 5.0  # seconds a request waits for a locked database before 503
 
 
 @dataclass

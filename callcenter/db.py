@@ -11,8 +11,15 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> AsyncEngine:
+# How long a SQLite statement waits for another writer's lock before the
+# request answers 503 database_unavailable (and the call writer retries): a
+# few seconds, never the 30 s an agent would take for a hung page.
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
     engine = create_async_engine(url)
+    busy_ms = int(busy_timeout * 1000)
     if url.startswith("sqlite"):
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -20,7 +27,7 @@ def make_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")  # a 100k-row upload commit holds the write lock for seconds
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
     return engine
 

@@ -55,6 +55,7 @@ class Directory:
         self.agents: dict[str, AgentEntry] = {}
         self.trunks: dict[str, TrunkEntry] = {}   # by trunk id, lowest first
         self.loaded = False
+        self.failed = None  # the server's Loops.failed, set by callcenter/services.py
 
     async def refresh(self) -> None:
         async with self.sessions() as session:
@@ -68,8 +69,11 @@ class Directory:
         while True:
             try:
                 await self.refresh()
-            except Exception:  # keep the last good copy; misses still go to the database
-                log.exception("refreshing the agent/trunk directory failed")
+            except Exception as error:  # noqa: BLE001 - keep the last good copy; misses go to the database
+                if self.failed is None:
+                    log.exception("refreshing the agent/trunk directory failed")
+                else:
+                    self.failed("directory", error)
             await asyncio.sleep(self.interval)
 
     async def agent(self, name: str) -> AgentEntry | None:

@@ -39,8 +39,10 @@ async def redis_answers(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 class RedisProcess:
-    """redis-server on 127.0.0.1:port, data folder ``data_dir``, no
-    persistence (``--save ""``), in the foreground as a child process."""
+    """redis-server on 127.0.0.1:port, data folder ``data_dir``, in the
+    foreground as a child process. It keeps an append-only file (fsync every
+    second, no RDB snapshots): started again after a crash it comes back with
+    the trunks' reservations, the agents' claims and the browser sessions."""
 
     def __init__(self, port: int, data_dir: str | Path, *, host: str = "127.0.0.1",
                  start_timeout: float = 10.0, stop_timeout: float = 3.0):
@@ -60,15 +62,21 @@ class RedisProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def exit_status(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
     async def start(self) -> None:
         if self.running:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.data_dir / "redis.log"
+        if self._log is not None:  # started again after it died
+            self._log.close()
         self._log = open(log_path, "ab")
         self._proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", self.host, "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.data_dir),
+             "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--dir", str(self.data_dir),
              "--protected-mode", "yes"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.start_timeout

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy import select
 
 from callcenter import db
@@ -25,25 +27,34 @@ from callcenter.directory import Directory
 from callcenter.inbound.hooks import InboundHooks
 from callcenter.inbound.live import InboundLive
 from callcenter.inbound.metrics import InboundMetrics
+from callcenter.loops import Loops
 from callcenter.models import Recording, Trunk
 from callcenter.notifications import dispatcher as notification_dispatcher
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.queues.live import QueueLive
 from callcenter.redis_server import RedisProcess, ensure_redis
+from callcenter.supervision import ManagedProcess, Supervisor
+from callcenter.trunks import rebuild as accounting_rebuild
 from callcenter.trunks.accounting import TrunkAccounting
 from callcenter.work import sweeper as work_sweeper
 from dialer.effects import CallEffects
-from dialer.service import ClickToCall
+from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
 from ivr.metrics import IvrMetrics
 from ivr.service import IvrService
 from monitoring.metrics import Metrics, gauge
 from web.hub import Hub
+from web.auth import write_token_uses
 from web.live_calls import LiveCallReporter
 
 log = logging.getLogger(__name__)
 ABANDONED_KEPT_SECONDS = 600
 STATISTICS_INTERVAL = 3600.0
+WATCH_INTERVAL = 1.0        # managed processes and Redis's accounting looked at
+TOKEN_USES_INTERVAL = 30.0  # the bearer tokens' last use written
+# A dependency that does not answer makes a request fail within seconds (503), never hang.
+REDIS_TIMEOUTS = dict(socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=15,
+                      retry=Retry(NoBackoff(), 1))
 
 
 @dataclass
@@ -64,12 +75,15 @@ class Services:
     directory: Directory | None = None
     # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
     token_cache: dict = field(default_factory=dict)
+    token_uses: set = field(default_factory=set)  # token ids used lately, written by a loop
     # web.sessions' user re-checks: user id -> (expires at, active, role)
     user_checks: dict = field(default_factory=dict)
     asterisk: AsteriskProcess | None = None
     redis_process: RedisProcess | None = None
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
+    loops: Loops | None = None                  # every background loop, kept alive (callcenter/loops.py)
+    supervisor: Supervisor = field(default_factory=Supervisor)  # managed redis-server and Asterisk
     reconciled_at: float | None = None
     ivr: IvrService | None = None
     queues: QueueLive | None = None             # queue state, agents in queues (callcenter/queues)
@@ -85,6 +99,30 @@ class Services:
         for name, (channels, headroom) in self.trunk_limits.items():
             await self.accounting.configure(name, channels, headroom)
         self.tracker.trunks = set(self.trunk_limits)
+
+    async def restore_accounting(self) -> None:
+        """Redis has no call accounting (first start, or it restarted empty):
+        write it back from the calls in progress before admitting new ones."""
+        await self.on_trunks()
+        await accounting_rebuild.rebuild(self.accounting, self.tracker, self.dialer, self.effects,
+                                         self.trunk_limits, self.sessions, AGENT_CLAIM_SECONDS)
+        self.dialer.channel_freed.set()
+
+    async def _watch(self) -> None:
+        """Each second: managed processes alive, Redis still holding the accounting."""
+        try:
+            await self.supervisor.check()
+        finally:
+            if not await self.accounting.restored():
+                log.warning("Redis holds no call accounting (it restarted empty?): rebuilding it")
+                await self.restore_accounting()
+                if self.ami.connected:
+                    await self.reconcile()
+
+    def _pbx_lost(self) -> None:
+        ended = self.tracker.pbx_lost("pbx_restarted")
+        if ended:
+            log.error("Asterisk died with %d calls up: they are ended (pbx_restarted)", ended)
 
     def channels_in_use(self) -> dict[str, int]:
         """Live channels on each trunk as the tracker sees them (ours + foreign)."""
@@ -109,6 +147,9 @@ class Services:
                     if await self.accounting.release(trunk, leg):
                         log.warning("released leaked reservation %s on %s", leg, trunk)
                         self.dialer.channel_freed.set()
+        if await accounting_rebuild.free_stale_claims(self.accounting, live, self.sessions,
+                                                      AGENT_CLAIM_SECONDS, setup):
+            self.dialer.channel_freed.set()
         self.reconciled_at = time.time()
 
     async def _hang_up_abandoned(self, channels) -> None:
@@ -124,23 +165,9 @@ class Services:
             if time.time() - at > ABANDONED_KEPT_SECONDS:
                 del abandoned[call_id]
 
-    async def _reconcile_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ami.reconcile_interval)
-            if self.ami.connected:
-                try:
-                    await self.reconcile()
-                except AmiError as error:
-                    log.warning("reconciliation failed: %s", error)
-
-    async def _statistics_loop(self) -> None:
-        """Hourly, so the planner learns of a big upload without a restart."""
-        while True:
-            await asyncio.sleep(STATISTICS_INTERVAL)
-            try:
-                await db.refresh_statistics(self.engine)
-            except Exception:  # noqa: BLE001 - statistics are an optimisation; never stop the loop
-                log.exception("refreshing database statistics failed")
+    async def _reconcile_tick(self) -> None:
+        if self.ami.connected:
+            await self.reconcile()
 
     async def _on_ami_connected(self) -> None:
         log.info("AMI connected; reconciling with Asterisk")
@@ -191,6 +218,7 @@ class Services:
 
 async def open_services(settings: Settings) -> Services:
     services = Services(settings=settings, metrics=Metrics())
+    services.loops = Loops(services.metrics)
     services.metrics.add_gauges(services.live_gauges)
     try:
         await _open(services)
@@ -204,11 +232,11 @@ async def _open(s: Services) -> None:
     settings = s.settings
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     s.redis_process = await ensure_redis(settings)
-    s.engine = db.make_engine(settings.database_url)
+    s.engine = db.make_engine(settings.database_url, settings.database.busy_timeout)
     await db.migrate(s.engine)
     await db.refresh_statistics(s.engine)
     s.sessions = db.sessionmaker(s.engine)
-    s.redis = Redis.from_url(settings.redis.url)
+    s.redis = Redis.from_url(settings.redis.url, **REDIS_TIMEOUTS)
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
     s.tracker = CallTracker(reporter=None)
     s.queues = QueueLive(s)
@@ -217,11 +245,13 @@ async def _open(s: Services) -> None:
     s.inbound = InboundLive(s, InboundMetrics(s.metrics.registry))
     s.queues.listen(s.inbound.on_queue_event)  # screen pops and answers of the IVR's queue calls
     s.directory = Directory(s.sessions)
+    s.directory.failed = s.loops.failed
     await s.directory.refresh()
     s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
-    s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings)
+    s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings, failed=s.loops.failed)
     s.tracker.reporter = s.effects
-    s.effects.start()
+    for name, run in s.effects.loops():
+        s.loops.start(name, run)
     s.hub = Hub(s)
     await s.hub.start()
     s.live_calls = LiveCallReporter(s.effects, s.hub, s.dialer, s.sessions)
@@ -233,23 +263,32 @@ async def _open(s: Services) -> None:
         await s.pbx_sync.write()
     else:
         await s.on_trunks(None)
+    if not await s.accounting.restored():  # a new (or emptied) Redis: the accounting starts whole
+        await s.restore_accounting()
     if settings.ivr.enabled:  # listening before Asterisk sends it calls
         s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), InboundHooks(s, s.inbound))
         await s.ivr.start()
     if settings.pbx.managed:
         s.asterisk = AsteriskProcess(settings)
         await s.asterisk.start()
+        s.supervisor.watch(ManagedProcess("asterisk", s.asterisk, s.metrics, on_death=s._pbx_lost))
+    if s.redis_process is not None:
+        s.supervisor.watch(ManagedProcess("redis", s.redis_process, s.metrics))
     await s.ami.start()
-    s.tasks.append(asyncio.create_task(s._reconcile_loop()))
-    s.tasks.append(asyncio.create_task(s.directory.run()))
-    s.tasks.append(asyncio.create_task(s._statistics_loop()))
+    loops = s.loops
+    loops.every("watch", WATCH_INTERVAL, s._watch)
+    loops.every("reconcile", settings.ami.reconcile_interval, s._reconcile_tick)
+    loops.start("directory", s.directory.run)
+    loops.every("statistics", STATISTICS_INTERVAL, lambda: db.refresh_statistics(s.engine))
+    loops.every("token_uses", TOKEN_USES_INTERVAL, lambda: write_token_uses(s))
     if syncing:
-        s.tasks.append(asyncio.create_task(s.pbx_sync.run(reload_first=not settings.pbx.managed)))
-    s.tasks.append(work_sweeper.start(s))  # follow-ups to pending, reminders to panels
-    s.tasks.append(asyncio.create_task(s.queues.run()))  # queue state to the hub, wrap-ups, settings
-    s.dispatcher, task = notification_dispatcher.start(s)  # the outbox; cancelling closes providers
-    s.tasks.append(task)
-    s.tasks.append(complaint_escalation.start(s))  # complaints past their SLA move up
+        reload_first = not settings.pbx.managed
+        loops.start("pbx_sync", lambda: s.pbx_sync.run(reload_first=reload_first))
+    loops.start("work", work_sweeper.loop(s))  # follow-ups to pending, reminders to panels
+    loops.start("queues", s.queues.run)  # queue state to the hub, wrap-ups, settings
+    s.dispatcher = notification_dispatcher.dispatcher_for(s)  # the outbox
+    loops.start("notifications", s.dispatcher.run)
+    loops.start("complaints", complaint_escalation.loop(s))  # complaints past their SLA move up
 
 
 async def close_services(s: Services) -> None:
@@ -260,6 +299,10 @@ async def close_services(s: Services) -> None:
     for task in s.tasks:
         task.cancel()
     await asyncio.gather(*s.tasks, return_exceptions=True)
+    if s.loops is not None:
+        await s.loops.close()
+    if s.dispatcher is not None:
+        await s.dispatcher.close()  # its providers
     if s.dialer is not None:
         await s.dialer.close()
     if s.ami is not None:

@@ -4,18 +4,30 @@ released, the agent freed, the recording registered, metrics counted.
 The tracker is synchronous and pure; this reporter turns each report into a
 small job run in order by one worker task, so the event loop never waits on
 Redis or the database while parsing AMI.
+
+Nothing is lost to a transient fault. A batch whose write fails goes back into
+the queue and is retried with back-off; an ended call stays in the tracker
+(and in the dialer's placed calls) until its row is written. The channels and
+the agent of an ended call are released at once, independently of the row;
+a release Redis refuses is owed and retried until Redis answers. Rows still
+unwritten at stop (or too many to keep in memory) go to
+``<state_dir>/unwritten-calls.jsonl`` (dialer/unwritten.py) and are written
+first when the database answers.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
 from callcenter.models import Call, Recording, Trunk
 from dialer.service import ClickToCall, to_datetime
+from dialer.unwritten import UnwrittenCalls
 
 log = logging.getLogger(__name__)
 RECORDING_SETTLE_SECONDS = 1.0
@@ -23,6 +35,12 @@ RECORDING_SETTLE_SECONDS = 1.0
 # reports of many calls (rows reach the database that much later; the tracker,
 # which GET reads the live state from, is not delayed).
 WRITE_BATCH_SECONDS = 0.05
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 10.0
+# Calls waiting for their row kept in memory; past that, while the database is
+# away, ended calls' rows go to the unwritten-calls file.
+MAX_PENDING = 20_000
+CLOSE_WRITE_SECONDS = 3.0
 
 _CALLS = Call.__table__
 # Columns a tracker report may fill in: a None keeps what the row holds
@@ -43,25 +61,42 @@ _LINK_RECORDING = update(_CALLS).where(_CALLS.c.id == bindparam("b_id")).values(
     .scalar_subquery())
 
 
+@dataclass
+class OwedRelease:
+    """An ended call's channels and agent, to be released in Redis."""
+    trunk: str | None          # None: the call was not placed here; looked up in its row
+    legs: list[str]
+    agent_id: int | None
+
+
 class CallEffects:
     """The tracker's :class:`~callcenter.calls.tracker.Reporter`."""
 
-    def __init__(self, dialer: ClickToCall, sessions, accounting, metrics, settings) -> None:
+    def __init__(self, dialer: ClickToCall, sessions, accounting, metrics, settings,
+                 failed: Callable[[str, BaseException], None] | None = None) -> None:
         self.dialer = dialer
         self.sessions = sessions
         self.accounting = accounting
         self.metrics = metrics
         self.settings = settings
+        self.failed = failed or (lambda name, error: log.warning("%s: %s", name, error))
         self._pending: dict[str, TrackedCall] = {}
         self._recordings: list[dict] = []   # recording rows to insert with the next batch
-        # legs of calls still placed that a release job already freed (so _ended skips them)
+        # legs of calls still placed that a release job already freed (so the end skips them)
         self._released: dict[str, set[str]] = {}
+        self._owed: dict[str, OwedRelease] = {}      # ended calls whose release Redis has not taken yet
+        self._release_due: set[str] = set()          # ended calls whose release was scheduled
+        self._foreign_owed: dict[str, int] = {}      # foreign channel counts Redis has not taken yet
+        self._failing = False
+        self.unwritten = UnwrittenCalls(settings.state_dir)
         self._jobs: asyncio.Queue = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.idle = asyncio.Event()
         # the engine itself: the writer runs Core statements, no ORM session needed
         self._engine = sessions.kw["bind"]
+        if self.unwritten:
+            self._wake.set()  # rows left by an earlier run: written first
 
     # -- Reporter ------------------------------------------------------------
     def call_changed(self, call: TrackedCall) -> None:
@@ -77,14 +112,42 @@ class CallEffects:
         self._jobs.put_nowait(("foreign", trunk, count))
         self.idle.clear()
 
+    # -- what is still owed --------------------------------------------------------
+    @property
+    def backlog(self) -> dict[str, int]:
+        """Work not done yet (for /healthz and the tests)."""
+        return {"rows": len(self._pending) + len(self._recordings), "releases": len(self._owed),
+                "spilled": int(bool(self.unwritten))}
+
+    def released_legs(self, call_id: str) -> set[str]:
+        """Roles of a live call's legs whose channel was released already."""
+        return set(self._released.get(call_id, ()))
+
+    def _settle_idle(self) -> None:
+        if (self._jobs.empty() and not self._pending and not self._recordings and not self._owed
+                and not self._foreign_owed and not self._failing):
+            self.idle.set()
+
     # -- workers -------------------------------------------------------------
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run_jobs()), asyncio.create_task(self._run_writes())]
+
+    def loops(self):
+        """(name, coroutine function) of each worker, for callcenter/loops.py to keep alive."""
+        return [("call_jobs", self._run_jobs), ("call_writer", self._run_writes)]
 
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:  # a last try; what is still unwritten goes to the file
+            await asyncio.wait_for(self._write_pending(), CLOSE_WRITE_SECONDS)
+            await asyncio.wait_for(self._settle_owed(), CLOSE_WRITE_SECONDS)
+        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - spilled below
+            pass
+        if self._pending or self._recordings:
+            self.unwritten.add([self._row(c) for c in self._pending.values()], self._recordings)
+            self._pending, self._recordings = {}, []
 
     async def _run_jobs(self) -> None:
         while True:
@@ -94,10 +157,14 @@ class CallEffects:
                     await self._release(job[1], job[2])
                 else:
                     await self.accounting.set_foreign(job[1], job[2])
-            except Exception:
-                log.exception("call job %r failed", job)
-            if self._jobs.empty() and not self._pending:
-                self.idle.set()
+                    self._foreign_owed.pop(job[1], None)
+            except Exception as error:  # noqa: BLE001 - counted; what it owes is settled later
+                self.failed("call_jobs", error)
+                if job[0] == "foreign":
+                    self._foreign_owed[job[1]] = job[2]
+                    self._wake.set()
+                # a leg whose release failed is released with the rest of its call when it ends
+            self._settle_idle()
 
     async def _trunk_of(self, call_id: str) -> tuple[str, int] | None:
         placed = self.dialer.placed.get(call_id)
@@ -113,47 +180,89 @@ class CallEffects:
         if placed is not None:
             if f"{call_id}:{role}" not in self.dialer._legs(placed):
                 return  # this leg never held a trunk channel (a desktop agent's phone)
+        if call_id in self._release_due:
+            return  # the call has ended: its end releases this leg with the others
         found = await self._trunk_of(call_id)
         if found is None:
             return
         if await self.accounting.release(found[0], f"{call_id}:{role}"):
             self.dialer.channel_freed.set()
-        if call_id in self.dialer.placed:  # done: _ended need not free this leg again
+        if call_id in self.dialer.placed:  # done: the end need not free this leg again
             self._released.setdefault(call_id, set()).add(role)
 
     async def _run_writes(self) -> None:
+        backoff = RETRY_FIRST_SECONDS
         while True:
-            await self._wake.wait()
+            owing = self._failing or self._owed or self._foreign_owed or self._pending
+            try:
+                await asyncio.wait_for(self._wake.wait(), backoff if owing else None)
+            except asyncio.TimeoutError:
+                pass
             await asyncio.sleep(WRITE_BATCH_SECONDS)
             self._wake.clear()
-            batch, self._pending = self._pending, {}
-            recordings, self._recordings = self._recordings, []
-            try:
-                await self._write(batch.values(), recordings)
-            except Exception:
-                log.exception("writing %d call rows (%d recordings) failed", len(batch), len(recordings))
-            for call in batch.values():
-                if call.state == "ended":
-                    await self._ended(call)
-            if self._jobs.empty() and not self._pending and not self._recordings:
-                self.idle.set()
+            written = await self._write_pending()
+            settled = await self._settle_owed()
+            backoff = RETRY_FIRST_SECONDS if written and settled else min(RETRY_MAX_SECONDS, backoff * 2)
+            self._settle_idle()
 
-    async def _write(self, calls, recordings=()) -> None:
-        rows = []
-        for call in calls:
-            ended = call.state == "ended"
-            cause, cause_txt = call.hangup_cause if ended else (None, None)
-            placed = self.dialer.placed.get(call.call_id)
-            rows.append({
-                "b_id": call.call_id, "b_state": call.state, "b_end_reason": call.end_reason,
-                "b_agent_channel": call.agent.channel, "b_customer_channel": call.customer.channel,
-                "b_originated_at": to_datetime(placed.originated_at) if placed is not None else None,
-                "b_agent_answered_at": to_datetime(call.agent.answered_at),
-                "b_customer_answered_at": to_datetime(call.customer.answered_at),
-                "b_ended_at": to_datetime(call.ended_at),
-                "b_ring_seconds": call.ring_seconds, "b_talk_seconds": call.talk_seconds,
-                "b_hangup_by": call.hangup_by, "b_hangup_cause": cause, "b_hangup_cause_txt": cause_txt,
-            })
+    async def _write_pending(self) -> bool:
+        """Write the queued rows; on failure put them back (newer reports win). True when written."""
+        batch, self._pending = self._pending, {}
+        recordings, self._recordings = self._recordings, []
+        for call in batch.values():
+            if call.state == "ended" and call.call_id not in self._release_due:
+                self._schedule_release(call)  # channels and agent now, whatever the row does
+        try:
+            if self.unwritten:
+                rows, spilled_recordings = self.unwritten.read()
+                await self._execute(rows, spilled_recordings)
+                self.unwritten.done()
+                log.info("%d call rows kept from an earlier outage or run written", len(rows))
+            await self._execute([self._row(call) for call in batch.values()], recordings)
+        except BaseException as error:
+            for call_id, call in batch.items():
+                self._pending.setdefault(call_id, call)
+            self._recordings[:0] = recordings
+            if isinstance(error, Exception):
+                self._failing = True
+                self.failed("call_writer", error)
+                self.metrics.call_writes_failed.inc()
+                self._overflow()
+                return False
+            raise
+        self._failing = False
+        for call in batch.values():
+            if call.state == "ended":
+                self._finish(call)
+        return True
+
+    def _overflow(self) -> None:
+        """Too many rows waiting: the ended calls' rows go to the file."""
+        if len(self._pending) <= MAX_PENDING:
+            return
+        ended = [c for c in self._pending.values() if c.state == "ended"]
+        self.unwritten.add([self._row(c) for c in ended], self._recordings)
+        self._recordings = []
+        for call in ended:
+            del self._pending[call.call_id]
+            self._finish(call)
+
+    def _row(self, call: TrackedCall) -> dict:
+        ended = call.state == "ended"
+        cause, cause_txt = call.hangup_cause if ended else (None, None)
+        placed = self.dialer.placed.get(call.call_id)
+        return {
+            "b_id": call.call_id, "b_state": call.state, "b_end_reason": call.end_reason,
+            "b_agent_channel": call.agent.channel, "b_customer_channel": call.customer.channel,
+            "b_originated_at": to_datetime(placed.originated_at) if placed is not None else None,
+            "b_agent_answered_at": to_datetime(call.agent.answered_at),
+            "b_customer_answered_at": to_datetime(call.customer.answered_at),
+            "b_ended_at": to_datetime(call.ended_at),
+            "b_ring_seconds": call.ring_seconds, "b_talk_seconds": call.talk_seconds,
+            "b_hangup_by": call.hangup_by, "b_hangup_cause": cause, "b_hangup_cause_txt": cause_txt,
+        }
+
+    async def _execute(self, rows: list[dict], recordings: list[dict]) -> None:
         if not rows and not recordings:
             return
         async with self._engine.begin() as connection:
@@ -163,15 +272,49 @@ class CallEffects:
                 await connection.execute(_INSERT_RECORDING, recordings)
                 await connection.execute(_LINK_RECORDING, [{"b_id": r["call_id"]} for r in recordings])
 
-    async def _ended(self, call: TrackedCall) -> None:
-        placed = self.dialer.placed.pop(call.call_id, None)
-        found = (placed.trunk, placed.agent_id) if placed else await self._trunk_of(call.call_id)
+    # -- the end of a call ---------------------------------------------------------
+    def _schedule_release(self, call: TrackedCall) -> None:
+        """The legs still held and the agent, owed to Redis from now on."""
+        self._release_due.add(call.call_id)
+        placed = self.dialer.placed.get(call.call_id)
         released = self._released.pop(call.call_id, set())
-        if found is not None:
-            held = self.dialer._legs(placed) if placed else [f"{call.call_id}:{r}" for r in (AGENT, CUSTOMER)]
-            held = [leg for leg in held if leg.rsplit(":", 1)[1] not in released]  # not freed by a release job yet
-            if await self.accounting.end_call(found[0], held, found[1], call.call_id):
-                self.dialer.channel_freed.set()
+        if placed is not None:
+            legs = [leg for leg in self.dialer._legs(placed) if leg.rsplit(":", 1)[1] not in released]
+            self._owed[call.call_id] = OwedRelease(placed.trunk, legs, placed.agent_id)
+        else:
+            legs = [f"{call.call_id}:{r}" for r in (AGENT, CUSTOMER) if r not in released]
+            self._owed[call.call_id] = OwedRelease(None, legs, None)
+
+    async def _settle_owed(self) -> bool:
+        """Release what ended calls owe Redis; True when nothing is owed any more."""
+        for call_id, owed in list(self._owed.items()):
+            try:
+                if owed.trunk is None:
+                    found = await self._trunk_of(call_id)
+                    if found is None:
+                        del self._owed[call_id]
+                        continue
+                    owed.trunk, owed.agent_id = found
+                if await self.accounting.end_call(owed.trunk, owed.legs, owed.agent_id, call_id):
+                    self.dialer.channel_freed.set()
+                del self._owed[call_id]
+            except Exception as error:  # noqa: BLE001 - Redis or the database away: later
+                self.failed("call_releases", error)
+                return False
+        for trunk, count in list(self._foreign_owed.items()):
+            try:
+                await self.accounting.set_foreign(trunk, count)
+            except Exception as error:  # noqa: BLE001
+                self.failed("call_releases", error)
+                return False
+            if self._foreign_owed.get(trunk) == count:
+                del self._foreign_owed[trunk]
+        return True
+
+    def _finish(self, call: TrackedCall) -> None:
+        """The row of an ended call is written (or kept in the file): count it, forget it."""
+        self._release_due.discard(call.call_id)
+        placed = self.dialer.placed.pop(call.call_id, None)
         mode = placed.mode if placed else "unknown"
         if call.customer.answered_at is not None:
             self.metrics.calls_connected.labels(mode).inc()

@@ -30,6 +30,10 @@ class Metrics:
         self.api_responses = Counter("callcenter_api_responses_total", "HTTP API responses by status class", ["route", "status"], registry=r)
         self.api_failures = Counter("callcenter_api_failures_total", "HTTP API responses with a 5xx status", ["route"], registry=r)
         self.api_rejected = Counter("callcenter_api_rejected_total", "HTTP API requests refused (401, 403, 409, 422, 429, 503)", ["route", "status"], registry=r)
+        self.loop_errors = Counter("callcenter_loop_errors_total", "Errors a background loop survived, by loop and kind (exception or outage id)", ["loop", "kind"], registry=r)
+        self.loop_restarts = Counter("callcenter_loop_restarts_total", "Background loops started again after they died", ["loop"], registry=r)
+        self.process_restarts = Counter("callcenter_process_restarts_total", "Managed processes (asterisk, redis) started again after they died", ["process"], registry=r)
+        self.call_writes_failed = Counter("callcenter_call_writes_failed_total", "Call-row batches whose write failed and was kept for retry", registry=r)
         self.api_latency = Histogram("callcenter_api_request_seconds", "HTTP API latency", ["route"], registry=r)
 
     def add_gauges(self, collect: Callable[[], Iterable[GaugeMetricFamily]]) -> None:

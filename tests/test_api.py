@@ -92,7 +92,8 @@ async def test_an_agent_cannot_see_another_agents_call(server, sipp):
 async def test_health_metrics_openapi(server):
     resp = await server.client.get("/healthz")
     assert resp.status == 200
-    assert (await resp.json())["checks"] == {"ami": True, "database": True, "redis": True}
+    assert (await resp.json())["checks"] == {"ami": True, "database": True, "redis": True, "loops": True,
+                                             "processes": True}
     await server.place("asha", "bad-number")
     metrics = await (await server.client.get("/metrics")).text()
     for name in ("callcenter_trunk_channels_in_use{trunk=\"carrier\"}", "callcenter_trunk_channels_max",

@@ -13,6 +13,8 @@ from sqlalchemy import text
 
 from callcenter.config import Settings
 from callcenter.errors import DomainError
+from callcenter.loops import RateLimitedLog
+from callcenter.outages import as_outage
 from callcenter.services import close_services, open_services
 from dialer import http as calls_http
 from web import errors, live_calls, openapi
@@ -21,10 +23,13 @@ from web.feature_routes import FEATURE_ROUTES
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
+outage_log = RateLimitedLog(log)  # one line per kind of outage a minute, not one per request
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """AMI, database and Redis reachable, every background loop and managed
+    process running; what the call writer still owes (rows, releases)."""
     services = request.app[SERVICES]
     checks = {"ami": services.ami.connected}
     try:
@@ -37,9 +42,13 @@ async def healthz(request: web.Request) -> web.Response:
         checks["redis"] = bool(await services.redis.ping())
     except Exception:  # noqa: BLE001
         checks["redis"] = False
+    checks["loops"] = services.loops.all_running()
+    checks["processes"] = all(p["up"] for p in services.supervisor.health().values())
     ok = all(checks.values())
     return web.json_response({"status": "ok" if ok else "unhealthy", "checks": checks,
-                              "ami_reconnects": services.ami.reconnects},
+                              "ami_reconnects": services.ami.reconnects,
+                              "loops": services.loops.health(), "processes": services.supervisor.health(),
+                              "backlog": services.effects.backlog},
                              status=200 if ok else 503)
 
 
@@ -106,9 +115,15 @@ async def api_middleware(request: web.Request, handler):
             raise
         response = await errors.respond(request, error.status, error.reason.lower().replace(" ", "_"),
                                   error.reason)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, route)
-        response = await errors.respond(request, 500, "internal_error", "internal error")
+    except Exception as error:  # noqa: BLE001 - an outage answers 503, anything else 500
+        outage = as_outage(error)
+        if outage is None:
+            log.exception("unhandled error on %s %s", request.method, route)
+            response = await errors.respond(request, 500, "internal_error", "internal error")
+        else:
+            outage_log.warning(outage.error_id, "%s on %s %s: %s", outage.error_id, request.method, route, error)
+            response = await errors.respond(request, outage.status, outage.error_id, outage.message)
+            response.headers["Retry-After"] = str(outage.retry_after)
     errors.secure_headers(request, response)
     status = response.status
     services.metrics.api_responses.labels(route, f"{status // 100}xx").inc()

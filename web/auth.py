@@ -11,8 +11,9 @@ import time
 
 from aiohttp import web
 
-from callcenter.auth.tokens import Principal, hash_token, verify_token
+from callcenter.auth.tokens import Principal, hash_token, record_uses, verify_token
 from callcenter.models import ROLE_RANK
+from callcenter.outages import is_outage
 from callcenter.org.scope import Scope, load_scope
 from web import csrf, sessions
 from web.keys import SERVICES
@@ -22,6 +23,7 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 SCOPE = web.RequestKey("scope", Scope)
 TOKEN_CACHE_SECONDS = 5.0
 TOKEN_CACHE_MAX = 10_000
+TOKEN_STALE_SECONDS = 300.0  # a verified token's grace while the database is unavailable
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -84,7 +86,13 @@ def at_least(role: str) -> tuple[str, ...]:
 
 
 async def cached_principal(services, raw: str, now: float | None = None) -> Principal | None:
-    """verify_token, answered from ``services.token_cache`` while fresh."""
+    """verify_token, answered from ``services.token_cache`` while fresh.
+
+    The token's last use is noted in ``services.token_uses`` and written by a
+    background loop, so checking a token never writes. While the database is
+    unavailable a token verified within ``TOKEN_STALE_SECONDS`` is still
+    accepted (reads that need no database keep working); else the outage
+    (503) propagates."""
     now = time.monotonic() if now is None else now
     if not raw.isascii():
         return None  # never a token (verify_token would refuse it too)
@@ -93,8 +101,13 @@ async def cached_principal(services, raw: str, now: float | None = None) -> Prin
     hit = cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    async with services.sessions() as session:
-        principal = await verify_token(session, raw)
+    try:
+        async with services.sessions() as session:
+            principal = await verify_token(session, raw, used=services.token_uses)
+    except Exception as error:
+        if hit is not None and hit[0] + TOKEN_STALE_SECONDS > now and is_outage(error):
+            return hit[1]
+        raise
     if principal is None:
         cache.pop(key, None)
     else:
@@ -102,3 +115,16 @@ async def cached_principal(services, raw: str, now: float | None = None) -> Prin
             cache.clear()
         cache[key] = (now + TOKEN_CACHE_SECONDS, principal)
     return principal
+
+
+async def write_token_uses(services) -> None:
+    """One pass of the loop that writes the tokens' last use (callcenter/services.py)."""
+    used, services.token_uses = services.token_uses, set()
+    if not used:
+        return
+    try:
+        async with services.sessions() as session, session.begin():
+            await record_uses(session, used)
+    except BaseException:
+        services.token_uses |= used  # kept for the next pass
+        raise

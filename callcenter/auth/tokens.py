@@ -14,7 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -141,13 +141,17 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-async def verify_token(session: AsyncSession, raw: str | None, *, commit: bool = True) -> Principal | None:
+async def verify_token(session: AsyncSession, raw: str | None, *, commit: bool = True,
+                       used: set | None = None) -> Principal | None:
     """The Principal a bearer token acts as, or None (unknown, malformed,
     revoked, or its user disabled).
 
-    Refreshes ``last_used_at`` at most once a minute; when it does and
-    ``commit`` is true it commits the session, so call it on a session that
-    holds no other pending change (or pass commit=False and commit yourself).
+    The token's ``last_used_at`` is refreshed at most once a minute. With
+    ``used`` (a set) the token's id is added to it instead of writing now: the
+    caller writes it later, off the request path (:func:`record_uses`), so a
+    read never waits for the database's write lock. Otherwise, when it writes
+    and ``commit`` is true it commits the session, so call it on a session
+    that holds no other pending change (or pass commit=False and commit yourself).
     """
     if not isinstance(raw, str) or not _RAW_RE.fullmatch(raw):
         return None
@@ -165,9 +169,27 @@ async def verify_token(session: AsyncSession, raw: str | None, *, commit: bool =
     now = utcnow()
     last = _aware(token.last_used_at)
     if last is None or now - last >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        if commit:
-            await session.commit()
+        if used is not None:
+            used.add(token.id)
         else:
-            await session.flush()
+            token.last_used_at = now
+            if commit:
+                await session.commit()
+            else:
+                await session.flush()
     return principal
+
+
+async def record_uses(session: AsyncSession, token_ids, now: dt.datetime | None = None) -> int:
+    """Write ``last_used_at`` of the tokens used lately (those not written
+    within the last minute). Returns how many rows changed."""
+    ids = sorted(token_ids)
+    if not ids:
+        return 0
+    now = now or utcnow()
+    result = await session.execute(
+        update(ApiToken).where(ApiToken.id.in_(ids),
+                               or_(ApiToken.last_used_at.is_(None),
+                                   ApiToken.last_used_at <= now - LAST_USED_RESOLUTION))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    return result.rowcount

@@ -46,6 +46,8 @@ def first_to_leave(call: TrackedCall) -> str | None:
 
 def outcome(call: TrackedCall) -> tuple[str, str | None]:
     """(end_reason, hangup_by) of a call that has just ended."""
+    if call.cut_reason:
+        return call.cut_reason, "system"
     if call.customer.answered_at is not None:
         return "completed", first_to_leave(call)
     # cc-c2c dials the customer only once the agent has answered: a customer

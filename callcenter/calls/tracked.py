@@ -61,6 +61,8 @@ class TrackedCall:
     end_reason: str | None = None
     hangup_by: str | None = None
     recovered: bool = False
+    # the system ended the call (e.g. pbx_restarted: Asterisk died under it)
+    cut_reason: str | None = None
 
     def leg(self, role: str) -> Leg:
         return self.agent if role == AGENT else self.customer

@@ -73,6 +73,10 @@ class CallTracker:
     def active_calls(self) -> list[TrackedCall]:
         return [c for c in self.calls.values() if c.state != "ended"]
 
+    def foreign_counts(self) -> dict[str, int]:
+        """Channels on each trunk that are not our calls' legs (inbound, other)."""
+        return {trunk: len(self._foreign.get(trunk, ())) for trunk in self.trunks}
+
     def trunk_channels(self) -> dict[str, int]:
         """Live channels on each trunk: our calls' legs plus foreign channels."""
         counts = {trunk: len(self._foreign.get(trunk, ())) for trunk in self.trunks}
@@ -258,6 +262,25 @@ class CallTracker:
             if ids != self._foreign.get(trunk, set()):
                 self._foreign[trunk] = ids
                 self.reporter.foreign_channels(trunk, len(ids))
+
+    def pbx_lost(self, reason: str) -> int:
+        """The PBX process died: every call it carried is over (calls still
+        queued for a channel never reached it and go on). Returns how many ended."""
+        ended = 0
+        for call in self.active_calls():
+            if call.state == "queued":
+                continue
+            call.cut_reason = reason
+            for leg in (call.agent, call.customer):
+                if leg.uniqueid and leg.hungup_at is None:
+                    leg.cause_txt = leg.cause_txt or RECONCILED
+            self._end(call)
+            ended += 1
+        for trunk, ids in self._foreign.items():
+            if ids:
+                self._foreign[trunk] = set()
+                self.reporter.foreign_channels(trunk, 0)
+        return ended
 
     def sweep(self, now: float, max_setup_seconds: float) -> None:
         """End calls whose agent leg never appeared within ``max_setup_seconds``."""

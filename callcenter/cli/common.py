@@ -91,7 +91,7 @@ async def database(settings: Settings, *, upgrade: bool = False):
             settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         elif not db_file.exists():
             raise CliError(f"no database at {db_file}; {upgrade_hint(settings)}")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout=30.0)  # a person waits; a page does not
     try:
         if upgrade:
             await migrate(engine)

@@ -166,10 +166,11 @@ class EscalationLoop:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad pass
-                log.exception("complaint escalation pass failed")
+            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad pass
+                self.services.loops.failed("complaints", error)
             await asyncio.sleep(interval)
 
 
-def start(services) -> asyncio.Task:
-    return asyncio.create_task(EscalationLoop(services).run(), name="complaint-escalation")
+def loop(services):
+    """The loop's coroutine function (callcenter/services.py runs it under its Loops)."""
+    return EscalationLoop(services).run

@@ -32,6 +32,9 @@ class Dispatcher:
         self.providers = providers if providers is not None else build_providers(settings, push)
         self.clock = clock
         self._wake = asyncio.Event()
+        # how a failed pass is reported (the server's Loops.failed counts and rate-limits it)
+        self.failed: Callable[[str, BaseException], None] = lambda name, error: log.exception(
+            "notification dispatch failed", exc_info=error)
 
     @property
     def lease_seconds(self) -> float:
@@ -85,22 +88,21 @@ class Dispatcher:
         return dict(counts)
 
     async def run(self) -> None:
+        """Send what is due, then wait for a wake-up or the interval; kept
+        alive by callcenter/loops.py, which counts a failed pass."""
         interval = max(0.2, float(self.settings.dispatch_interval))
-        try:
-            while True:
-                try:
-                    await self.tick()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # noqa: BLE001 - the loop must outlive one bad pass
-                    log.exception("notification dispatch failed")
-                try:
-                    await asyncio.wait_for(self._wake.wait(), interval)
-                except asyncio.TimeoutError:
-                    pass
-                self._wake.clear()
-        finally:
-            await self.close()
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad pass
+                self.failed("notifications", error)
+            try:
+                await asyncio.wait_for(self._wake.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
 
     async def close(self) -> None:
         for provider in {id(p): p for p in self.providers.values()}.values():
@@ -129,8 +131,9 @@ def panel_push(services):
     return push
 
 
-def start(services) -> tuple[Dispatcher, asyncio.Task]:
-    """The dispatcher and its task (services.py keeps the task in ``tasks``;
-    cancelling it closes the providers)."""
+def dispatcher_for(services) -> Dispatcher:
+    """The server's dispatcher (services.py runs ``run`` as a loop and calls
+    ``close`` at shutdown, which closes the providers)."""
     dispatcher = Dispatcher(services.settings.notifications, services.sessions, push=panel_push(services))
-    return dispatcher, asyncio.create_task(dispatcher.run(), name="notification-dispatcher")
+    dispatcher.failed = services.loops.failed
+    return dispatcher

@@ -69,6 +69,10 @@ class AsteriskProcess:
         return self._proc is not None and self._proc.poll() is None
 
     @property
+    def exit_status(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self.running else None
 
@@ -165,6 +169,8 @@ class AsteriskProcess:
             except FileNotFoundError:
                 pass
         t0 = time.monotonic()
+        if self._console is not None:  # started again after it died
+            self._console.close()
         self._console = open(self.log_dir / "console.log", "ab")
         self._proc = subprocess.Popen(
             ["chroot", str(self.root), ASTERISK_BIN, "-f", "-U", user, "-G", user, "-C", self.conf_inner],

@@ -164,8 +164,8 @@ class QueueLive:
                     await self.publish(name)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - Redis or the database away: try again next round
-                log.exception("queue publishing failed")
+            except Exception as error:  # noqa: BLE001 - Redis or the database away: try again next round
+                self.services.loops.failed("queues", error)
             await asyncio.sleep(PUBLISH_EVERY)
 
     async def reconcile(self) -> None:

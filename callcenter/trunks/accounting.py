@@ -6,6 +6,13 @@ Asterisk has on the trunk for other reasons, e.g. inbound calls).  A reservation
 is one Lua script, so 1,000 concurrent requests can never overbook a trunk:
 
     reserved + foreign + wanted <= max - headroom
+
+Redis may restart empty (a crash without its append-only file, a flush). So
+that an idle trunk is then never reported full nor a busy one over-booked,
+every admission checks the ``epoch`` key first: it is written last by
+:meth:`TrunkAccounting.restore`, after the trunks' limits, the legs still
+held and the agents' claims were rebuilt from the call tracker; until then
+new calls answer 503 (``RedisUnavailable``).
 """
 from __future__ import annotations
 
@@ -13,9 +20,25 @@ import logging
 
 from redis.asyncio import Redis
 
+from callcenter.outages import RedisUnavailable
+
 log = logging.getLogger(__name__)
+# Delete an agent's claim only if it still names the call found stale.
+_DROP_CLAIM = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class AccountingNotRestored(RedisUnavailable):
+    """Redis answers but has lost the accounting; it is being rebuilt."""
 
 _RESERVE = """
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return -2
+end
 local max = tonumber(redis.call('HGET', KEYS[2], 'max') or '0')
 local headroom = tonumber(redis.call('HGET', KEYS[2], 'headroom') or '0')
 local foreign = tonumber(redis.call('HGET', KEYS[2], 'foreign') or '0')
@@ -30,10 +53,14 @@ end
 return 1
 """
 # Claim the agent and reserve the call's legs in one step:
-#   KEYS: legs, meta, agent;  ARGV: now, call id, claim ttl, claim when full (0/1), legs...
+#   KEYS: legs, meta, agent, epoch;  ARGV: now, call id, claim ttl, claim when full (0/1), legs...
 #   -> {1, ""} reserved (agent claimed); {0, ""} trunk full (agent claimed only when
-#      asked, for a queued call); {-1, current call id} the agent already has a call.
+#      asked, for a queued call); {-1, current call id} the agent already has a call;
+#      {-2, ""} Redis lost its data and the accounting is not restored yet.
 _START_CALL = """
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  return {-2, ''}
+end
 local current = redis.call('GET', KEYS[3])
 if current then
   return {-1, current}
@@ -75,6 +102,11 @@ class TrunkAccounting:
         self._reserve = redis.register_script(_RESERVE)
         self._start_call = redis.register_script(_START_CALL)
         self._end_call = redis.register_script(_END_CALL)
+        self._drop_claim = redis.register_script(_DROP_CLAIM)
+
+    @property
+    def _epoch(self) -> str:
+        return f"{self.prefix}accounting:epoch"
 
     def _legs(self, trunk: str) -> str:
         return f"{self.prefix}trunk:{trunk}:legs"
@@ -90,7 +122,10 @@ class TrunkAccounting:
         await self.redis.hset(self._meta(trunk), mapping={"max": max_channels, "headroom": headroom})
 
     async def reserve(self, trunk: str, legs: list[str], now: float) -> bool:
-        ok = await self._reserve(keys=[self._legs(trunk), self._meta(trunk)], args=[f"{now:.3f}", *legs])
+        ok = await self._reserve(keys=[self._legs(trunk), self._meta(trunk), self._epoch],
+                                 args=[f"{now:.3f}", *legs])
+        if ok == -2:
+            raise AccountingNotRestored("the live store (Redis) restarted; calls resume in a moment")
         return bool(ok)
 
     async def start_call(self, trunk: str, legs: list[str], agent_id: int, call_id: str,
@@ -98,8 +133,10 @@ class TrunkAccounting:
         """One round trip for a new call: ("reserved", None), ("full", None) or
         ("agent_busy", the agent's current call id)."""
         status, current = await self._start_call(
-            keys=[self._legs(trunk), self._meta(trunk), self._agent(agent_id)],
+            keys=[self._legs(trunk), self._meta(trunk), self._agent(agent_id), self._epoch],
             args=[f"{now:.3f}", call_id, claim_seconds, "1" if claim_when_full else "0", *legs])
+        if status == -2:
+            raise AccountingNotRestored("the live store (Redis) restarted; calls resume in a moment")
         if status == -1:
             return "agent_busy", current.decode()
         return ("reserved" if status == 1 else "full"), None
@@ -134,3 +171,47 @@ class TrunkAccounting:
     async def next_caller_id(self, trunk: str) -> int:
         """0, 1, 2 ... shared by every server: the caller-ID rotation counter."""
         return await self.redis.incr(f"{self.prefix}trunk:{trunk}:cid") - 1
+
+    # -- Redis lost and found ------------------------------------------------------
+    async def restored(self) -> bool:
+        """True while Redis holds the accounting (its epoch key)."""
+        return bool(await self.redis.exists(self._epoch))
+
+    async def restore(self, limits: dict[str, tuple[int, int]], held: dict[str, dict[str, float]],
+                      claims: dict[int, str], foreign: dict[str, int], claim_seconds: int) -> None:
+        """Write the trunks' limits, the legs still held (trunk -> leg ->
+        reserved at), the agents' claims (agent id -> call id) and the foreign
+        counts, then the epoch key, in one transaction: calls are admitted
+        again only once all of it is there."""
+        pipe = self.redis.pipeline(transaction=True)
+        for trunk, (channels, headroom) in limits.items():
+            pipe.hset(self._meta(trunk), mapping={"max": channels, "headroom": headroom,
+                                                  "foreign": foreign.get(trunk, 0)})
+            legs = held.get(trunk)
+            if legs:
+                pipe.hset(self._legs(trunk), mapping={leg: f"{at:.3f}" for leg, at in legs.items()})
+        for agent_id, call_id in claims.items():
+            pipe.set(self._agent(agent_id), call_id, ex=claim_seconds, nx=True)
+        pipe.set(self._epoch, "1")
+        await pipe.execute()
+
+    async def claims(self) -> dict[int, tuple[str, int]]:
+        """Every agent's claim: agent id -> (call id, seconds left)."""
+        found: dict[int, tuple[str, int]] = {}
+        keys = [key async for key in self.redis.scan_iter(match=f"{self.prefix}agent:*:call", count=500)]
+        if not keys:
+            return found
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+        values = await pipe.execute()
+        for key, call_id, ttl in zip(keys, values[::2], values[1::2]):
+            agent = key.decode().rsplit(":", 2)[-2]
+            if call_id is not None and agent.isascii() and agent.isdigit():
+                found[int(agent)] = (call_id.decode(), int(ttl))
+        return found
+
+    async def drop_claim(self, agent_id: int, call_id: str) -> bool:
+        """Free the agent if their claim still names ``call_id``."""
+        return bool(await self._drop_claim(keys=[self._agent(agent_id)], args=[call_id]))

@@ -81,8 +81,8 @@ class WorkLoop:
                 await self.tick(utcnow())
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad tick
-                log.exception("work loop tick failed")
+            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad tick
+                self.services.loops.failed("work", error)
             await asyncio.sleep(interval)
 
     async def tick(self, now: dt.datetime) -> dict:
@@ -107,6 +107,6 @@ class WorkLoop:
         return {"moved": swept["moved"], "reminded": sum(len(v) for v in due.values())}
 
 
-def start(services) -> asyncio.Task:
-    """The loop as a task (callcenter/services.py keeps it in ``tasks`` and cancels it on close)."""
-    return asyncio.create_task(WorkLoop(services).run(), name="work-loop")
+def loop(services):
+    """The loop's coroutine function (callcenter/services.py runs it under its Loops)."""
+    return WorkLoop(services).run

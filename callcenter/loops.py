@@ -1,0 +1,144 @@
+"""The server's background loops, kept alive.
+
+Every loop (the call writer, reconciliation, config sync, sweepers, the
+notification dispatcher...) runs under :class:`Loops`: an exception of one
+iteration is counted (``callcenter_loop_errors_total{loop,kind}``) and logged
+at most once a minute per kind, and the loop goes on; a loop whose coroutine
+ends or dies is started again with back-off
+(``callcenter_loop_restarts_total{loop}``). ``/healthz`` reports each loop and
+is unhealthy while one is down."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from callcenter.outages import as_outage
+
+log = logging.getLogger(__name__)
+LOG_EVERY_SECONDS = 60.0
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+
+
+class RateLimitedLog:
+    """One log line per kind of trouble per ``every`` seconds, with how many
+    were left unsaid since the last one."""
+
+    def __init__(self, logger: logging.Logger, every: float = LOG_EVERY_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger, self.every, self.clock = logger, every, clock
+        self._last: dict[str, tuple[float, int]] = {}
+
+    def _due(self, kind: str) -> int | None:
+        now = self.clock()
+        last = self._last.get(kind)
+        if last is not None and now - last[0] < self.every:
+            self._last[kind] = (last[0], last[1] + 1)
+            return None
+        self._last[kind] = (now, 0)
+        return last[1] if last else 0
+
+    def warning(self, kind: str, message: str, *args, exc_info=None) -> None:
+        skipped = self._due(kind)
+        if skipped is not None:
+            suffix = f" ({skipped} more since the last report)" if skipped else ""
+            self.logger.warning(message + suffix, *args, exc_info=exc_info)
+
+
+@dataclass
+class LoopState:
+    name: str
+    running: bool | None = None  # None: errors counted for it, but it is no loop of its own
+    errors: int = 0
+    restarts: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+
+
+class Loops:
+    def __init__(self, metrics) -> None:
+        self.metrics = metrics
+        self.states: dict[str, LoopState] = {}
+        self.tasks: list[asyncio.Task] = []
+        self._log = RateLimitedLog(log)
+
+    # -- errors of one iteration ---------------------------------------------
+    def failed(self, name: str, error: BaseException) -> None:
+        """Count and (rate-limited) log an error a loop survived."""
+        state = self.states.setdefault(name, LoopState(name))
+        kind = type(error).__name__
+        outage = as_outage(error)
+        state.errors += 1
+        state.last_error, state.last_error_at = f"{kind}: {error}"[:300], time.time()
+        self.metrics.loop_errors.labels(name, outage.error_id if outage else kind).inc()
+        # an outage is expected and says enough in one line; anything else gets its traceback
+        self._log.warning(f"{name}:{kind}", "%s: %s: %s", name, kind, error,
+                          exc_info=None if outage else error)
+
+    # -- loops -----------------------------------------------------------------
+    def start(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task:
+        """Run ``run()`` for as long as the server runs: started again with
+        back-off whenever it raises or returns."""
+        state = self.states.setdefault(name, LoopState(name))
+        state.running = False
+        task = asyncio.create_task(self._keep(state, run), name=f"loop:{name}")
+        self.tasks.append(task)
+        return task
+
+    def every(self, name: str, interval: float | Callable[[], float],
+              iteration: Callable[[], Awaitable[None]], *, first: bool = False) -> asyncio.Task:
+        """Run ``iteration()`` every ``interval`` seconds; a failed iteration is
+        counted and the next one comes on time."""
+        async def run() -> None:
+            wait = not first
+            while True:
+                if wait:
+                    await asyncio.sleep(interval() if callable(interval) else interval)
+                wait = True
+                try:
+                    await iteration()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - counted, logged, and the loop goes on
+                    self.failed(name, error)
+        return self.start(name, run)
+
+    async def _keep(self, state: LoopState, run: Callable[[], Awaitable[None]]) -> None:
+        backoff = FIRST_BACKOFF
+        while True:
+            state.running = True
+            started = time.monotonic()
+            try:
+                await run()
+                raise RuntimeError("the loop returned")
+            except asyncio.CancelledError:
+                state.running = False
+                raise
+            except Exception as error:  # noqa: BLE001 - the loop is started again below
+                state.running = False
+                self.failed(state.name, error)
+            if time.monotonic() - started > 4 * MAX_BACKOFF:
+                backoff = FIRST_BACKOFF  # it ran well for a while: a fresh failure starts small
+            await asyncio.sleep(backoff)
+            backoff = min(MAX_BACKOFF, backoff * 2)
+            state.restarts += 1
+            self.metrics.loop_restarts.labels(state.name).inc()
+            log.warning("loop %s started again (restart %d)", state.name, state.restarts)
+
+    # -- health ----------------------------------------------------------------
+    def health(self) -> dict[str, dict]:
+        return {name: {"running": s.running, "errors": s.errors, "restarts": s.restarts,
+                       "last_error": s.last_error}
+                for name, s in sorted(self.states.items())}
+
+    def all_running(self) -> bool:
+        return all(s.running is not False for s in self.states.values())
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()

@@ -1,0 +1,75 @@
+"""Redis's call accounting put right from what the server knows.
+
+- :func:`rebuild`: Redis came back empty (or never had it): the legs still
+  held and the agents' claims of the calls in progress, taken from the call
+  tracker and the dialer, written back before new calls are admitted.
+- :func:`free_stale_claims`: an agent's claim whose call is over (its release
+  was lost, e.g. Redis was down when the call ended) is dropped, so the agent
+  is not refused as ``agent_busy`` for the claim's six hours."""
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy import select
+
+from callcenter.models import Call
+
+log = logging.getLogger(__name__)
+
+
+async def _agents_of(sessions, call_ids: set[str]) -> dict[str, int]:
+    if not call_ids:
+        return {}
+    async with sessions() as session:
+        rows = (await session.execute(select(Call.id, Call.agent_id).where(Call.id.in_(call_ids)))).all()
+    return {call_id: agent_id for call_id, agent_id in rows}
+
+
+async def rebuild(accounting, tracker, dialer, effects, limits: dict[str, tuple[int, int]], sessions,
+                  claim_seconds: int) -> dict[str, int]:
+    """Write the accounting of the calls in progress back into Redis. Returns counts."""
+    held: dict[str, dict[str, float]] = {trunk: {} for trunk in limits}
+    claims: dict[int, str] = {}
+    unplaced: set[str] = set()
+    for call in tracker.active_calls():
+        placed = dialer.placed.get(call.call_id)
+        if placed is not None:
+            freed = effects.released_legs(call.call_id)
+            if call.state != "queued":  # a queued call holds its agent, not yet channels
+                for leg in dialer._legs(placed):
+                    if leg.rsplit(":", 1)[1] not in freed and placed.trunk in held:
+                        held[placed.trunk][leg] = placed.requested_at
+            claims[placed.agent_id] = call.call_id
+            continue
+        for leg in (call.agent, call.customer):  # a call placed by another server, or before a restart
+            if leg.trunk in held and leg.uniqueid and leg.hungup_at is None:
+                held[leg.trunk][f"{call.call_id}:{leg.role}"] = leg.seen_at or time.time()
+        unplaced.add(call.call_id)
+    for call_id, agent_id in (await _agents_of(sessions, unplaced)).items():
+        claims.setdefault(agent_id, call_id)
+    foreign = tracker.foreign_counts()
+    await accounting.restore(limits, held, claims, foreign, claim_seconds)
+    counts = {"legs": sum(len(v) for v in held.values()), "claims": len(claims)}
+    log.info("call accounting rebuilt in Redis: %(legs)d channels held, %(claims)d agents on calls", counts)
+    return counts
+
+
+async def free_stale_claims(accounting, live: set[str], sessions, claim_seconds: int,
+                            older_than: float) -> int:
+    """Drop the claims of calls that are over: not live here, claimed more than
+    ``older_than`` seconds ago, and whose row is ended (or absent)."""
+    stale = {agent_id: call_id for agent_id, (call_id, ttl) in (await accounting.claims()).items()
+             if call_id not in live and claim_seconds - ttl > older_than}
+    if not stale:
+        return 0
+    async with sessions() as session:
+        states = dict((await session.execute(
+            select(Call.id, Call.state).where(Call.id.in_(set(stale.values()))))).all())
+    freed = 0
+    for agent_id, call_id in stale.items():
+        if states.get(call_id, "ended") == "ended" and await accounting.drop_claim(agent_id, call_id):
+            log.warning("agent %s freed: their claim named call %s, which is over", agent_id, call_id)
+            freed += 1
+    return freed
+
