@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 60.0
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
+CLOSE_ROUNDS = 10
+CLOSE_ROUND_SECONDS = 0.5
 
 
 class RateLimitedLog:
@@ -63,6 +65,7 @@ class Loops:
         self.metrics = metrics
         self.states: dict[str, LoopState] = {}
         self.tasks: list[asyncio.Task] = []
+        self.closing = False
         self._log = RateLimitedLog(log)
 
     # -- errors of one iteration ---------------------------------------------
@@ -94,7 +97,7 @@ class Loops:
         counted and the next one comes on time."""
         async def run() -> None:
             wait = not first
-            while True:
+            while not self.closing:
                 if wait:
                     await asyncio.sleep(interval() if callable(interval) else interval)
                 wait = True
@@ -108,11 +111,13 @@ class Loops:
 
     async def _keep(self, state: LoopState, run: Callable[[], Awaitable[None]]) -> None:
         backoff = FIRST_BACKOFF
-        while True:
+        while not self.closing:
             state.running = True
             started = time.monotonic()
             try:
                 await run()
+                if self.closing:
+                    return
                 raise RuntimeError("the loop returned")
             except asyncio.CancelledError:
                 state.running = False
@@ -138,7 +143,17 @@ class Loops:
         return all(s.running is not False for s in self.states.values())
 
     async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        """Stop every loop. A cancellation can be swallowed by a library caught
+        mid-call (redis-py, wait_for racing its inner future): ``closing`` ends
+        each loop at its next turn, and a task still running is cancelled again."""
+        self.closing = True
+        pending = set(self.tasks)
+        for _ in range(CLOSE_ROUNDS):
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=CLOSE_ROUND_SECONDS) if pending else ((), set())
+            if not pending:
+                break
+        for task in pending:
+            log.error("loop task %s did not stop", task.get_name())
         self.tasks.clear()

@@ -112,12 +112,13 @@ class Services:
         """Each second: managed processes alive, Redis still holding the accounting."""
         try:
             await self.supervisor.check()
-        finally:
-            if not await self.accounting.restored():
-                log.warning("Redis holds no call accounting (it restarted empty?): rebuilding it")
-                await self.restore_accounting()
-                if self.ami.connected:
-                    await self.reconcile()
+        except Exception as error:  # noqa: BLE001 - counted; the accounting check still runs
+            self.loops.failed("watch", error)
+        if not await self.accounting.restored():
+            log.warning("Redis holds no call accounting (it restarted empty?): rebuilding it")
+            await self.restore_accounting()
+            if self.ami.connected:
+                await self.reconcile()
 
     def _pbx_lost(self) -> None:
         ended = self.tracker.pbx_lost("pbx_restarted")

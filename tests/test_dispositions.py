@@ -276,6 +276,28 @@ async def test_a_call_is_disposed_once(sessions, settings, world):
         await submit(sessions, settings, world, NOT_TALKED, call_id=call_id)
 
 
+async def test_a_disposition_sent_again_is_saved_once(sessions, settings, world):
+    """A retry (after a 503, a lost reply, a double click) with the same answers
+    gets the saved disposition back: no second row, no 409, the item moved once."""
+    call_id = await add_call(sessions, world)
+    first = await submit(sessions, settings, world, NOT_TALKED, call_id=call_id, remarks="try evening")
+    again = await submit(sessions, settings, world, NOT_TALKED, call_id=call_id, remarks="try evening ",
+                         now=NOW + dt.timedelta(minutes=2))
+    assert again == first
+    # a note without a call, sent twice, is one note too
+    note = await submit(sessions, settings, world, NOT_TALKED, item="survey_item")
+    assert await submit(sessions, settings, world, NOT_TALKED, item="survey_item",
+                        now=NOW + dt.timedelta(seconds=30)) == note
+    async with sessions() as s:
+        rows = (await s.execute(select(func.count()).select_from(Disposition))).scalar_one()
+    assert rows == 2
+    assert (await item_of(sessions, world)).attempts == 1
+    # different answers for the same call are still refused
+    with pytest.raises(exc.AlreadyDisposed):
+        await submit(sessions, settings, world, {"talked": "yes", "wished": "call_later",
+                                                 "followup_at": "2025-03-12T10:00"}, call_id=call_id)
+
+
 async def test_an_agent_cannot_dispose_another_agents_item_or_call(sessions, settings, world):
     with pytest.raises(exc.WorkItemNotFound) as caught:
         await submit(sessions, settings, world, NOT_TALKED, item="other")

@@ -55,7 +55,10 @@ async def respond(request: web.Request, status: int, error_id: str, message: str
     from web.render import render  # imported here: render needs web.auth, which needs this module's callers
     try:
         if auth.PRINCIPAL not in request and request.headers.get("Authorization") is None:
-            session = await sessions.current(request)  # the page keeps its nav and CSRF token
+            try:
+                session = await sessions.current(request)  # the page keeps its nav and CSRF token
+            except Exception:  # noqa: BLE001 - Redis down: the error page says so without the nav
+                session = None
             if session is not None:
                 request[auth.PRINCIPAL] = sessions.principal_of_session(session)
         return render(request, "error.html", {"status": status, "error_id": error_id, "message": message,

@@ -70,7 +70,7 @@ async def submit_disposition(request: web.Request) -> web.Response:
                 "appointment_id": done.appointment.id if done.appointment else None,
                 "enriched": sorted(done.enriched)}
     await dispositions.nudge(services, done.item.agent_id, done.disposition.agent_id)
-    return web.json_response(view, status=201)
+    return web.json_response(view, status=200 if done.repeated else 201)
 
 
 async def owed_disposition(request: web.Request) -> web.Response:
@@ -98,7 +98,8 @@ ROUTES = [
      "Call the work item's customer (click-to-call through the campaign's trunk and mode); "
      "409 disposition_required while a disposition is owed, 422 number_dnd"),
     ("POST", "/api/v1/work/{item_id}/dispositions", submit_disposition, at_least("agent"),
-     "Submit a disposition (call_id optional; answers per the campaign's form; remarks)"),
+     "Submit a disposition (call_id optional; answers per the campaign's form; remarks); "
+     "sent again with the same answers it answers 200 with the one saved (never saved twice)"),
     ("GET", "/api/v1/dispositions/owed", owed_disposition, at_least("agent"),
      "The caller's call from a work item still waiting for its disposition, if any"),
     ("GET", "/api/v1/campaigns/{id}/form", campaign_form, at_least("agent"),

@@ -13,11 +13,12 @@ from aiohttp import web
 
 from callcenter.errors import DomainError
 from callcenter.models import utcnow
+from callcenter.outages import as_outage
 from callcenter.work import dispositions, exceptions as exc
 from callcenter.work.form_answers import LANGUAGES, RANGES, evaluate
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-from web.render import flash
+from web.render import flash, render
 from web.requests import path_int
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,20 @@ def form_view(form: dict, answers: dict | None, errors: dict | None, now: dt.dat
             "remarks_max": (form.get("remarks") or {}).get("max_length", dispositions.REMARKS_MAX)}
 
 
+def kept_page(request: web.Request, item_id: int, data, outage) -> web.Response:
+    """503 page holding what the agent sent (hidden fields, sent again after
+    Retry-After by static/disposition_kept.js): nothing typed is lost while the
+    database is unavailable, and the retry saves it once (dispositions.submit)."""
+    fields = [(k, v) for k, v in data.items() if isinstance(v, str)
+              and (k in ("call_id", "remarks") or k.startswith(ANSWER_PREFIX))]
+    response = render(request, "disposition/kept.html", {
+        "item_id": item_id, "fields": fields, "message": outage.message.replace(
+            "nothing was changed; ", ""), "error_id": outage.error_id,
+        "retry_after": outage.retry_after}, status=503)
+    response.headers["Retry-After"] = str(outage.retry_after)
+    return response
+
+
 def saved_message(done) -> str:
     item = done.item
     text = f"Disposition saved: {BUCKET_LABELS.get(item.bucket, item.bucket)}"
@@ -84,15 +99,25 @@ async def submit_form(request: web.Request) -> web.Response:
                if k.startswith(ANSWER_PREFIX) and isinstance(v, str)}
     call_id = data.get("call_id") or None
     remarks = data.get("remarks") or ""
-    scope = await scope_of(request)
     try:
+        scope = await scope_of(request)
         async with services.sessions() as session, session.begin():
             done = await dispositions.submit(session, scope, item_id, call_id, answers, remarks,
                                              principal.name, services.settings, utcnow())
             customer_id = done.item.customer_id
     except exc.WorkItemNotFound:
         raise
-    except DomainError as error:
+    except Exception as error:  # noqa: BLE001 - sorted below: an outage keeps the answers
+        outage = as_outage(error)
+        if outage is not None:
+            log.warning("disposition of work item %s not saved (%s): the answers are kept on the page",
+                        item_id, outage.error_id)
+            return kept_page(request, item_id, data, outage)
+        if not isinstance(error, DomainError):
+            raise
+        done = error
+    if isinstance(done, DomainError):
+        error = done
         async with services.sessions() as session:
             item = await dispositions.item_in_scope(session, scope, item_id)
         return await profile_pages.customer_page(

@@ -9,6 +9,7 @@ The caller commits; nothing here commits or talks to the network."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkI
 log = logging.getLogger(__name__)
 
 REMARKS_MAX = 1000
+# a disposition sent again (a retry after a 503, a double click, a lost reply)
+# with the same answers within this time is the one already saved, not a new one
+REPEAT_WINDOW = dt.timedelta(minutes=15)
 UNREACHABLE = "unreachable"  # the item's outcome when a not-talked call was its last allowed one
 
 
@@ -34,6 +38,7 @@ class Submitted:
     item: WorkItem
     appointment: Appointment | None
     enriched: dict  # Customer field -> {"old": ..., "new": ...}
+    repeated: bool = False  # the same disposition was saved already: nothing new was written
 
 
 async def item_in_scope(session, scope, work_item_id) -> WorkItem:
@@ -78,9 +83,14 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
     undisposed call, if any, is the one disposed; while a call of the item is
     live, a disposition without a call is refused (CallNotEnded, 409)."""
     item = await item_in_scope(session, scope, work_item_id)
+    campaign = await session.get(Campaign, item.campaign_id)
+    repeat = await _saved_already(session, item, campaign, call_id, answers, remarks, settings, now)
+    if repeat is not None:
+        log.info("work item %s: disposition %s sent again by %s; kept once", item.id,
+                 repeat.disposition.id, actor)
+        return repeat
     if item.bucket == "closed":
         raise exc.WorkItemClosed("this work item is closed", work_item_id=item.id)
-    campaign = await session.get(Campaign, item.campaign_id)
     call = await _the_call(session, scope, item, call_id)
     if not isinstance(remarks, str) or len(remarks) > REMARKS_MAX:
         raise exc.AnswersInvalid("the answers do not fit the form",
@@ -142,6 +152,37 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
     await session.flush()
     log.info("work item %s: %s -> %s (%s) by %s", item.id, before, bucket, result.outcome, actor)
     return Submitted(disposition, item, appointment, enriched)
+
+
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+async def _saved_already(session, item: WorkItem, campaign: Campaign, call_id, answers, remarks,
+                         settings, now: dt.datetime) -> Submitted | None:
+    """The disposition already saved for this call (or, without a call, the
+    item's latest one of the last minutes) when it holds exactly these answers
+    and remarks: a retry gets it back instead of a second one or a 409."""
+    query = select(Disposition).where(Disposition.work_item_id == item.id)
+    if call_id is not None:
+        if not isinstance(call_id, str) or len(call_id) > 32:
+            return None
+        query = query.where(Disposition.call_id == call_id)
+    else:
+        query = query.where(Disposition.created_at >= now - REPEAT_WINDOW)
+    saved = (await session.execute(query.order_by(Disposition.id.desc()).limit(1))).scalar_one_or_none()
+    if saved is None or not isinstance(remarks, str) or remarks.strip() != (saved.remarks or ""):
+        return None
+    result = evaluate(validate_form(campaign.form), answers, now, settings.web.timezone,
+                      expires_on=campaign.expires_on)
+    if not result.ok or not _same(result.answers, saved.answers):
+        return None
+    appointment = None
+    if saved.bucket_after == "appointment":
+        appointment = (await session.execute(select(Appointment).where(
+            Appointment.work_item_id == item.id, Appointment.status == "booked")
+            .order_by(Appointment.id.desc()).limit(1))).scalar_one_or_none()
+    return Submitted(saved, item, appointment, {}, repeated=True)
 
 
 async def _the_call(session, scope, item: WorkItem, call_id) -> Call | None:
