@@ -99,6 +99,10 @@ async def test_redis_stopped_mid_call_and_started_again_empty(server, pbx_stack)
         resp = await server.place("asha", "9876543211")
         assert resp.status == 503 and (await resp.json())["error"] == "redis_unavailable"
         assert time.monotonic() - started < 6
+        # a signed-in browser gets a page that says so (sessions live in Redis)
+        page = await server.client.get("/", headers={"Cookie": "cc_session=" + "s" * 43})
+        assert page.status == 503 and page.headers["Retry-After"] == "5"
+        assert "text/html" in page.headers["Content-Type"] and "redis_unavailable" in await page.text()
         # the customer hangs up while Redis is away: the row is written all the same
         # (the releases in Redis are owed: the harness's wait for a settled call would wait for Redis)
         call = await eventually(lambda: _ended(server, body["id"]), 20, "the call's row ended")
