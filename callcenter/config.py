@@ -116,6 +116,13 @@ class CallSettings:
     caller_id_rotation: str = "pilot"  # pilot | round_robin
     default_region: str = "IN"
     record: bool = True
+    # The fences of a call that never ends (callcenter/calls/fence.py): the
+    # server hangs up a call connected longer than max_call_seconds, or a leg
+    # ringing longer than max_ring_seconds; Asterisk itself cuts a call
+    # pbx_margin_seconds later if the server could not.
+    max_call_seconds: int = 4 * 3600
+    max_ring_seconds: int = 120
+    pbx_margin_seconds: int = 60
 
 
 @dataclass
@@ -274,7 +281,19 @@ def load(path: str | Path) -> Settings:
         raise ConfigError(str(exc)) from None
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
+    _check_call_limits(settings.calls)
     return settings
+
+
+def _check_call_limits(calls: CallSettings) -> None:
+    if min(calls.max_call_seconds, calls.pbx_margin_seconds) < 1 \
+            or calls.max_call_seconds + calls.pbx_margin_seconds > 999_999:
+        raise ConfigError("[calls] max_call_seconds and pbx_margin_seconds must be at least 1, "
+                          "and together at most 999999")
+    longest_ring = max(calls.agent_ring_timeout, calls.customer_ring_timeout)
+    if calls.max_ring_seconds <= longest_ring:
+        raise ConfigError(f"[calls] max_ring_seconds must be above agent_ring_timeout and "
+                          f"customer_ring_timeout ({longest_ring}): it cuts only rings that outlive them")
 
 
 def _check_ivr(ivr: IvrSettings) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
+from callcenter.calls.fence import CallFence
 from callcenter.calls.tracker import CallTracker, call_id_of
 from callcenter.complaints import escalation as complaint_escalation
 from callcenter.config import Settings
@@ -52,6 +53,7 @@ ABANDONED_KEPT_SECONDS = 600
 STATISTICS_INTERVAL = 3600.0
 WATCH_INTERVAL = 1.0        # managed processes and Redis's accounting looked at
 TOKEN_USES_INTERVAL = 30.0  # the bearer tokens' last use written
+FENCE_INTERVAL = 1.0        # calls past their maximum age or ring time hung up
 # A dependency that does not answer makes a request fail within seconds (503), never hang.
 REDIS_TIMEOUTS = dict(socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=15,
                       retry=Retry(NoBackoff(), 1))
@@ -66,6 +68,7 @@ class Services:
     redis: Redis | None = None
     accounting: TrunkAccounting | None = None
     tracker: CallTracker | None = None
+    fence: CallFence | None = None              # maximum call age and ring time (callcenter/calls/fence.py)
     dialer: ClickToCall | None = None
     effects: CallEffects | None = None
     hub: Hub | None = None                      # the pages' live sockets (web/hub.py)
@@ -183,6 +186,7 @@ class Services:
 
     def _on_ami_event(self, event: dict) -> None:
         self.tracker.on_event(event)
+        self.fence.on_event(event)
         self.queues.tracker.on_event(event)
         self.inbound.on_ami_event(event)
 
@@ -243,6 +247,7 @@ async def _open(s: Services) -> None:
     s.queues = QueueLive(s)
     s.ami = AmiLink(settings.ami, on_event=s._on_ami_event, on_connected=s._on_ami_connected)
     s.queues.bind(s.ami)
+    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls)
     s.inbound = InboundLive(s, InboundMetrics(s.metrics.registry))
     s.queues.listen(s.inbound.on_queue_event)  # screen pops and answers of the IVR's queue calls
     s.directory = Directory(s.sessions)
@@ -279,6 +284,7 @@ async def _open(s: Services) -> None:
     loops = s.loops
     loops.every("watch", WATCH_INTERVAL, s._watch)
     loops.every("reconcile", settings.ami.reconcile_interval, s._reconcile_tick)
+    loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()))
     loops.start("directory", s.directory.run)
     loops.every("statistics", STATISTICS_INTERVAL, lambda: db.refresh_statistics(s.engine))
     loops.every("token_uses", TOKEN_USES_INTERVAL, lambda: write_token_uses(s))

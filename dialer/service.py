@@ -229,6 +229,8 @@ class ClickToCall:
             "CC_CALL_ID": placed.call_id, "CC_DIAL": placed.dial, "CC_TRUNK": placed.trunk,
             "CC_CALLERID": placed.caller_id, "CC_RING_TIMEOUT": str(int(calls.customer_ring_timeout)),
             "CC_RECFILE": self.recording_inner_path(placed) if calls.record else "",
+            # Asterisk's own fence of the maximum call age (cc-c2c)
+            "CC_MAX_SECONDS": str(int(calls.max_call_seconds + calls.pbx_margin_seconds)),
         }
         placed.originated_at = time.time()
         try:

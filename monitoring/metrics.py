@@ -34,6 +34,7 @@ class Metrics:
         self.loop_restarts = Counter("callcenter_loop_restarts_total", "Background loops started again after they died", ["loop"], registry=r)
         self.process_restarts = Counter("callcenter_process_restarts_total", "Managed processes (asterisk, redis) started again after they died", ["process"], registry=r)
         self.call_writes_failed = Counter("callcenter_call_writes_failed_total", "Call-row batches whose write failed and was kept for retry", registry=r)
+        self.calls_cut = Counter("callcenter_calls_cut_total", "Calls hung up at their maximum age or ring time, by fence (server, pbx) and reason", ["fence", "reason"], registry=r)
         self.api_latency = Histogram("callcenter_api_request_seconds", "HTTP API latency", ["route"], registry=r)
 
     def add_gauges(self, collect: Callable[[], Iterable[GaugeMetricFamily]]) -> None:

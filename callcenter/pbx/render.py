@@ -25,6 +25,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "asterisk-conf"
 AMI_EVENTS = (
     "Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd",
     "BridgeEnter", "BridgeLeave", "OriginateResponse", "FullyBooted", "Shutdown",
+    "UserEvent",  # the dialplan's CallCut (maximum call age, callcenter/calls/fence.py)
 )
 
 # Folders of an instance, under PbxSettings.instance_dir.
