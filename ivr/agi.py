@@ -4,17 +4,29 @@
 and the ``HANGUP`` notice of FastAGI).
 
 Everything received is untrusted bytes: lines are decoded leniently, length
-and count limits are the caller's (``fastagi``), and an environment that is
-truncated, repeats a key or misses what Asterisk always sends is refused,
-since a caller ID holding line breaks could otherwise forge fields."""
+and count limits are the caller's (``fastagi``). A caller ID or name holding
+line breaks would otherwise forge the lines after it, and a blank line in it
+would end the environment early, so the environment must be exactly the key
+sequence Asterisk sends (``ENVIRONMENT_KEYS``, then ``agi_arg_1``..``N``);
+anything else is refused. A forgery that copies the whole sequence and ends
+it with its own blank line leaves Asterisk's real lines still to come:
+``fastagi`` finds those before any handler sees the environment: it asks
+Asterisk to echo a random token (``commands.echo``), and any line that comes
+before the echo was still part of the environment."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-# Sent by every Asterisk (res_agi setup_env) before the script's arguments;
-# agi_threadid is the last of them, so a block without it ended early.
-REQUIRED_KEYS = ("agi_request", "agi_channel", "agi_uniqueid", "agi_callerid", "agi_threadid")
+# What a FastAGI request starts with (res_agi launch_netscript; the script
+# line only when the URL names one), then what every Asterisk sends, in this
+# order (res_agi setup_env), then agi_arg_1..N and a blank line.
+NETWORK_KEYS = ("agi_network", "agi_network_script")
+ENVIRONMENT_KEYS = ("agi_request", "agi_channel", "agi_language", "agi_type", "agi_uniqueid", "agi_version",
+                    "agi_callerid", "agi_calleridname", "agi_callingpres", "agi_callingani2", "agi_callington",
+                    "agi_callingtns", "agi_dnid", "agi_rdnis", "agi_context", "agi_extension", "agi_priority",
+                    "agi_enhanced", "agi_accountcode", "agi_threadid")
+_ECHO = re.compile(r"^[0-9a-f]{32}$")
 _KEY = re.compile(r"^agi_[a-z0-9_]{1,40}$")
 # GOSUB's reply ends with words of its own ("200 result=0 Gosub complete").
 _RESULT = re.compile(r"^200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?(?: [A-Za-z][A-Za-z ]{0,40})?$")
@@ -53,10 +65,33 @@ def parse_environment(lines: list[bytes]) -> dict[str, str]:
         if key in env:
             raise AgiProtocolError(f"AGI environment repeats {key} (forged by a caller value?)")
         env[key] = value
-    missing = [k for k in REQUIRED_KEYS if k not in env]
-    if missing:
-        raise AgiProtocolError(f"AGI environment lacks {', '.join(missing)}")
+    check_sequence(list(env))
     return env
+
+
+def check_sequence(keys: list[str]) -> None:
+    """Refuse keys that are not Asterisk's sequence: optional network lines,
+    ``ENVIRONMENT_KEYS`` in order, then agi_arg_1, agi_arg_2... with no gap."""
+    at = 0
+    for network_key in NETWORK_KEYS:
+        if at < len(keys) and keys[at] == network_key:
+            at += 1
+    fixed = keys[at:at + len(ENVIRONMENT_KEYS)]
+    if tuple(fixed) != ENVIRONMENT_KEYS:
+        wrong = next((i for i, (a, b) in enumerate(zip(fixed, ENVIRONMENT_KEYS)) if a != b), len(fixed))
+        got = fixed[wrong] if wrong < len(fixed) else "the end"
+        want = ENVIRONMENT_KEYS[wrong] if wrong < len(ENVIRONMENT_KEYS) else "the end"
+        raise AgiProtocolError(f"AGI environment out of Asterisk's order: {got} where {want} belongs "
+                               f"(ended early or split by a caller value?)")
+    for n, key in enumerate(keys[at + len(ENVIRONMENT_KEYS):], start=1):
+        if key != f"agi_arg_{n}":
+            raise AgiProtocolError(f"AGI environment has {key} where agi_arg_{n} belongs "
+                                   f"(split by a caller value?)")
+
+
+def echo_reply_matches(line: str, token: str) -> bool:
+    """Is ``line`` Asterisk's reply to ``GET FULL VARIABLE <token>``?"""
+    return bool(_ECHO.fullmatch(token)) and line == f"200 result=1 ({token})"
 
 
 def script_of(env: dict[str, str]) -> str:

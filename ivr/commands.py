@@ -26,6 +26,7 @@ _READ_VARIABLES = frozenset({"QUEUESTATUS", "DIALSTATUS", "CHANNEL(language)"})
 _INTERFACE = re.compile(r"^(?:PJSIP/[a-z0-9][a-z0-9_-]{0,39}"
                         r"|Local/[0-9]{6,15}[.][a-z0-9][a-z0-9_-]{0,39}[.][0-9]{1,15}@cc-queue-mobile/n)$")
 _CONTEXT = re.compile(r"^cc-[a-z0-9][a-z0-9-]{0,30}$")
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class UnsafeArgument(ValueError):
@@ -137,6 +138,13 @@ def gosub(context: str) -> AgiCommand:
 
 def stop_mixmonitor() -> AgiCommand:
     return AgiCommand("EXEC StopMixMonitor", name="stop_mixmonitor")
+
+
+def echo(token: str) -> AgiCommand:
+    """Asterisk answers ``200 result=1 (<token>)``: a random hex token the
+    caller cannot guess, so the reply proves the environment had ended."""
+    _check(_TOKEN, token, "echo token")
+    return AgiCommand(f"GET FULL VARIABLE {token}", name="echo")
 
 
 def verbose(message: str) -> AgiCommand:

@@ -7,7 +7,12 @@ cancellation).
   one more is closed at once (Asterisk's AGI() then fails and the dialplan
   plays its busy prompt);
 - the environment must arrive within ``header_timeout`` seconds, in lines of
-  at most 4 kB, 64 kB and 256 lines in all;
+  at most 4 kB, 64 kB and 256 lines in all, as exactly the key sequence
+  Asterisk sends (``ivr.agi``), and Asterisk must echo a random token back
+  before anything else (``confirm_end``): a caller ID or name holding a blank
+  line ends the environment early, and the real lines that follow it would
+  come first. Either way the session is closed with a warning, before the
+  handler sees anything;
 - every reply is awaited at most ``command_timeout`` seconds plus what the
   command itself legitimately waits for (``AgiCommand.waits``);
 - ``close()`` stops listening, cancels the sessions and waits for them;
@@ -20,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import secrets
 import time
 from typing import Awaitable, Callable
 
-from ivr.agi import (AgiCommandError, AgiError, AgiHangup, AgiProtocolError, AgiResult, is_usage_start,
-                     parse_environment, parse_result)
+from ivr import commands
+from ivr.agi import (AgiCommandError, AgiError, AgiHangup, AgiProtocolError, AgiResult, echo_reply_matches,
+                     is_usage_start, parse_environment, parse_result)
 from ivr.commands import AgiCommand
 from ivr.metrics import IvrMetrics
 
@@ -65,6 +72,20 @@ async def read_environment(reader: asyncio.StreamReader) -> dict[str, str]:
         if line in (b"\n", b"\r\n"):
             return parse_environment(lines)
         lines.append(line)
+
+
+async def confirm_end(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Ask Asterisk to echo a random token: it reads commands only once its
+    whole environment is sent, so any line before the echo means the blank
+    line we stopped at came from a caller value (the environment was split)."""
+    token = secrets.token_hex(16)
+    writer.write(commands.echo(token).line.encode("ascii") + b"\n")
+    await writer.drain()
+    line = (await _read_line(reader)).decode("utf-8", "replace").rstrip("\r\n")
+    if line == "HANGUP":
+        raise AgiHangup("the channel hung up before the session began")
+    if not echo_reply_matches(line, token):
+        raise AgiProtocolError(f"AGI environment split by a caller value: {line[:60]!r} came after its end")
 
 
 class AgiConnection:
@@ -199,6 +220,7 @@ class FastAgiServer:
             try:
                 async with asyncio.timeout(self.settings.header_timeout):
                     env = await read_environment(reader)
+                    await confirm_end(reader, writer)
             except TimeoutError:
                 raise AgiTimeout("no complete AGI environment in time") from None
             connection = AgiConnection(reader, writer, env, self.settings.command_timeout, self.metrics)

@@ -188,6 +188,19 @@ async def test_a_hostile_caller_id_never_reaches_an_agi_command(line, caller, di
     assert record.outcome == "completed" and record.path[-1] == ("two", "hangup")
 
 
+# A caller ID ending the AGI environment early with a blank line of its own
+# and forging what Asterisk sends after it (the DID argument picks the flow).
+FORGED_DID = "1%0d%0aagi_threadid%3a%201%0d%0aagi_arg_1%3a%20" + QUICK_DID + "%0d%0a%0d%0ay"
+
+
+async def test_a_caller_id_with_a_blank_line_cannot_pick_another_flow(line):
+    record = await line.call(MAIN_DID, [("pause", 500)], caller=FORGED_DID)
+    assert record is None, record  # refused before any command: Asterisk plays its busy prompt
+    assert line.refused() == 1 and not line.sent
+    record = await line.call(MAIN_DID, [("pause", 2500), ("dtmf", "2")])
+    assert (record.did, record.flow, record.outcome) == (MAIN_DID, "test", "completed")
+
+
 async def test_with_the_ivr_down_the_caller_hears_the_busy_prompt(line, pbx_stack):
     await line.service.server.close()
     ami = await pbx_stack.ami(unfiltered=True)

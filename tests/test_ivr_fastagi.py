@@ -64,9 +64,36 @@ async def agi_server():
         await server.close()
 
 
-async def good_session(port: int, env: bytes = ENV, reply: bytes = b"200 result=0\n") -> bytes:
+def environment(callerid: str = "9876543210", calleridname: str = "unknown", args=("8062247000",)) -> bytes:
+    """The environment as Asterisk 22 writes it (res_agi setup_env): caller
+    values copied in as they are, line breaks and all."""
+    lines = ["agi_network: yes", "agi_network_script: flow", "agi_request: agi://127.0.0.1:4573/flow",
+             "agi_channel: PJSIP/carrier-00000001", "agi_language: en", "agi_type: PJSIP",
+             "agi_uniqueid: 1700000000.1", "agi_version: 22.0.0", f"agi_callerid: {callerid}",
+             f"agi_calleridname: {calleridname}", "agi_callingpres: 0", "agi_callingani2: 0", "agi_callington: 0",
+             "agi_callingtns: 0", "agi_dnid: 8062247000", "agi_rdnis: unknown", "agi_context: cc-inbound",
+             "agi_extension: 8062247000", "agi_priority: 4", "agi_enhanced: 0.0", "agi_accountcode: ",
+             "agi_threadid: 140000000000", *(f"agi_arg_{n}: {a}" for n, a in enumerate(args, start=1))]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+async def answer_echo(reader, writer) -> None:
+    """Asterisk's reply to the server's environment check (GET FULL VARIABLE <token>)."""
+    line = await asyncio.wait_for(reader.readline(), 2)
+    assert line.startswith(b"GET FULL VARIABLE "), line
+    writer.write(b"200 result=1 (" + line.split()[3] + b")\n")
+
+
+async def begin(port: int, env: bytes = ENV):
+    """Connect and play Asterisk's start of a session: the environment, the echo."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(env)
+    await answer_echo(reader, writer)
+    return reader, writer
+
+
+async def good_session(port: int, env: bytes = ENV, reply: bytes = b"200 result=0\n") -> bytes:
+    reader, writer = await begin(port, env)
     command = await asyncio.wait_for(reader.readline(), 2)
     writer.write(reply)
     await writer.drain()
@@ -139,8 +166,7 @@ async def test_a_peer_that_never_sends_times_out(agi_server):
 
 async def test_a_peer_that_never_replies_to_a_command_times_out(agi_server):
     server = await agi_server(command_timeout=0.3)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(ENV)
+    reader, writer = await begin(server.port)
     assert await asyncio.wait_for(reader.readline(), 2) == b"ANSWER\n"
     assert await asyncio.wait_for(reader.read(), 2) == b""
     writer.close()
@@ -169,8 +195,7 @@ async def test_sessions_beyond_the_limit_are_refused(agi_server):
     server = await agi_server(handler, max_sessions=2)
     held = []
     for _ in range(2):
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(ENV)
+        reader, writer = await begin(server.port)
         assert await reader.readline() == b"ANSWER\n"
         writer.write(b"200 result=0\n")
         held.append((reader, writer))
@@ -193,8 +218,7 @@ async def test_close_cancels_sessions_and_the_cancellation_reaches_them(agi_serv
     handler = Recorder()
     handler.hold = asyncio.Event()
     server = await agi_server(handler)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(ENV)
+    reader, writer = await begin(server.port)
     await reader.readline()
     writer.write(b"200 result=0\n")
     await until(lambda: handler.results)
@@ -209,8 +233,7 @@ async def test_hangup_notice_then_failed_result_raises_hangup(agi_server):
     handler.hold = asyncio.Event()
     handler.hold.set()
     server = await agi_server(handler)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(ENV)
+    reader, writer = await begin(server.port)
     await reader.readline()
     writer.write(b"200 result=0\n")
     assert await reader.readline() == b"WAIT FOR DIGIT 1000\n"
@@ -243,6 +266,52 @@ async def test_a_forged_or_truncated_environment_never_reaches_the_handler(agi_s
     writer.close()
     assert not server.handler.envs
     assert server.metrics.value("callcenter_ivr_errors_total", kind="protocol") == 1
+
+
+# What a caller value holding line breaks can make of the environment.
+FORGED_REST = ("agi_callingpres: 0\nagi_callingani2: 0\nagi_callington: 0\nagi_callingtns: 0\n"
+               "agi_dnid: 8062247999\nagi_rdnis: unknown\nagi_context: cc-inbound\nagi_extension: 8062247999\n"
+               "agi_priority: 4\nagi_enhanced: 0.0\nagi_accountcode: \nagi_threadid: 1\n"
+               "agi_arg_1: 8062247999\n")
+
+
+@pytest.mark.parametrize("name", [
+    # the whole rest of the sequence, ended by a blank line of its own: Asterisk's real lines follow
+    "x\n" + FORGED_REST + "\ny",
+    "x\n" + FORGED_REST + "\n200 result=1 (00000000000000000000000000000000)",
+    # what fits in Asterisk's 80 characters: the keys it needs, then a blank line
+    "x\nagi_threadid: 1\nagi_arg_1: 8062247999\n\ny",
+    # an argument slipped in among the fields
+    "x\nagi_arg_2: 8062247999",
+])
+async def test_a_caller_name_with_line_breaks_never_forges_the_environment(agi_server, name):
+    """Play Asterisk exactly: the environment with the caller's name copied in
+    as received, then (only after all of it) the reply to the server's check.
+    The session is refused with a warning before the handler sees anything;
+    the next caller is served."""
+    server = await agi_server()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(environment(calleridname=name))
+    try:
+        command = await asyncio.wait_for(reader.readline(), 2)
+        if command.startswith(b"GET FULL VARIABLE "):
+            writer.write(b"200 result=1 (" + command.split()[3] + b")\n")
+            command = await asyncio.wait_for(reader.readline(), 2)
+        assert command == b"", command  # no command for the forged session, closed
+    except ConnectionResetError:
+        pass
+    writer.close()
+    await until(lambda: server.metrics.value("callcenter_ivr_errors_total", kind="protocol") == 1)
+    assert not server.handler.envs
+    assert await good_session(server.port) == b"ANSWER\n"
+    assert server.handler.envs[0]["agi_arg_1"] == "8062247000"
+
+
+async def test_a_caller_name_without_line_breaks_is_kept_as_received(agi_server):
+    server = await agi_server()
+    assert await good_session(server.port, environment(calleridname='A "name": agi_arg_1: 1 ;')) == b"ANSWER\n"
+    env = server.handler.envs[0]
+    assert env["agi_calleridname"] == 'A "name": agi_arg_1: 1 ;' and env["agi_arg_1"] == "8062247000"
 
 
 def test_reply_parsing():

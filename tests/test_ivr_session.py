@@ -20,7 +20,7 @@ from ivr.flows import FlowError, parse_flow
 from ivr.metrics import IvrMetrics
 from ivr.prompts import PromptBook
 from ivr.session import IvrHooks, IvrSession
-from tests.test_ivr_fastagi import ENV
+from tests.test_ivr_fastagi import ENV, begin
 
 FLOW = parse_flow("t", {
     "start": "menu",
@@ -70,8 +70,7 @@ async def ivr():
 async def converse(port, replies: dict, env: bytes = ENV) -> list[str]:
     """Play Asterisk: answer each command by the first matching prefix in
     ``replies`` (a list of answers is used in turn); return the commands."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(env)
+    reader, writer = await begin(port, env)  # the environment and the server's check of its end
     seen = []
     turns = {k: list(v) if isinstance(v, list) else v for k, v in replies.items()}
     while True:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from callcenter.pbx.render import PhoneConf, TrunkConf
+from callcenter.pbx.sync import ADMIN_ACTIONS
 from tests.stack import PbxStack, free_port
 
 pytestmark = pytest.mark.pbx
@@ -146,6 +147,29 @@ async def test_ami_user_rights(lines, ami):
         assert resp["Response"] == "Error" and "ermission" in resp.get("Message", ""), resp
     resp, chans = await ami.list_action("CoreShowChannels")
     assert resp["Response"] == "Success" and chans == []
+
+
+async def test_admin_user_rights(lines):
+    """The admin user reloads (what the server sends it) and cannot write or
+    create config files, run CLI commands or place calls."""
+    admin = await lines.stack.ami(admin=True, events=False)
+    try:
+        listed = await admin.action("ListCommands")
+        assert "Reload" in listed, listed
+        for action in ADMIN_ACTIONS:
+            assert action in listed, action
+        assert not {"UpdateConfig", "CreateConfig", "Command", "Originate"} & set(listed), listed
+        for forbidden in ({"name": "CreateConfig", "Filename": "cc-probe.conf"},
+                          {"name": "UpdateConfig", "SrcFilename": "extensions.conf",
+                           "DstFilename": "extensions.conf", "Reload": "no", "Action-000000": "NewCat",
+                           "Cat-000000": "cc-probe"},
+                          {"name": "Command", "Command": "core show version"}):
+            resp = await admin.action(forbidden.pop("name"), **forbidden)
+            assert resp["Response"] == "Error" and "ermission" in resp.get("Message", ""), resp
+        resp = await admin.action("Reload", Module="res_pjsip.so")
+        assert resp["Response"] == "Success", resp
+    finally:
+        await admin.close()
 
 
 async def test_desktop_agent_hangs_up(lines, ami, sipp, tmp_path):

@@ -11,6 +11,7 @@ import wave
 import pytest
 
 from callcenter.pbx.render import TrunkConf, render_config
+from callcenter.pbx.sync import ADMIN_ACTIONS
 from callcenter.queues import hold_music
 from callcenter.queues.conf import (QUEUE_EVENTS, QueueConf, desktop_interface, mobile_interface, queue_conf,
                                     uses_trunk)
@@ -96,6 +97,15 @@ def test_call_work_user_drives_queues_and_hears_their_events(pbx_settings):
     text = render_config(pbx_settings, [], [])["manager.conf"]
     for name in QUEUE_EVENTS + ("Hangup", "DialEnd"):  # click-to-call's events stay
         assert f"eventfilter(action(include),name({name})) =" in text
+
+
+def test_the_admin_user_may_reload_but_not_write_config(pbx_settings):
+    """Reload (the only action sent as the admin, ADMIN_ACTIONS) needs "config"
+    or "system"; "config" would also allow UpdateConfig/CreateConfig."""
+    admin = parse(render_config(pbx_settings, [], [])["manager.conf"])[pbx_settings.ami.admin_username]
+    assert ADMIN_ACTIONS == ("Reload",)
+    assert admin["write"].split(",") == ["system"]
+    assert admin["read"].split(",") == ["system"]
 
 
 def test_mobile_members_dial_through_the_trunk(pbx_settings):

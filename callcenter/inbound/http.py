@@ -9,6 +9,7 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy import select
 
+from callcenter import audit
 from callcenter.customers.privacy import mobile_for
 from callcenter.inbound import customers, survey
 from callcenter.inbound.exceptions import CallNotLive, CustomerInvalid
@@ -16,6 +17,7 @@ from callcenter.inbound.live import screen_pop_url
 from callcenter.models import User
 from callcenter.queues.models import InboundCall, Queue
 from callcenter.reports.period import local_day, parse_date
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.hub import utc_iso
 from web.keys import SERVICES
@@ -67,6 +69,7 @@ async def list_calls(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     first, last, start, end = day_range(request)
     calls = await day_calls(services, scope, principal_of(request).role, start, end)
+    await viewed(request, audit.INBOUND_VIEWED, rows=len(calls), date=first.isoformat(), to=last.isoformat())
     return web.json_response({"date": first.isoformat(), "to": last.isoformat(), "calls": calls})
 
 

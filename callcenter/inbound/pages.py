@@ -7,6 +7,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from callcenter import audit
 from callcenter.customers.privacy import mobile_for
 from callcenter.errors import DomainError
 from callcenter.inbound import customers, survey
@@ -15,6 +16,7 @@ from callcenter.inbound.live import screen_pop_url
 from callcenter.org.languages import INDIAN
 from callcenter.reports.pages import link
 from callcenter.reports.period import today
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import flash, render
@@ -71,6 +73,7 @@ async def calls_page(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     first, last, start, end = day_range(request)
     calls = await day_calls(services, scope, principal_of(request).role, start, end)
+    await viewed(request, audit.INBOUND_VIEWED, rows=len(calls), date=first.isoformat(), to=last.isoformat())
     counts = {}
     for c in calls:
         c["started"] = dt.datetime.fromisoformat(c["started_at"]) if c["started_at"] else None

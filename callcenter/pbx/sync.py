@@ -18,6 +18,10 @@ from callcenter.queues.models import Queue
 
 log = logging.getLogger(__name__)
 
+# Every AMI action sent as the admin user (manager.conf grants it
+# ``write = system``, the least of the two classes Reload accepts).
+ADMIN_ACTIONS = ("Reload",)
+
 
 async def load_pbx_objects(sessions) -> tuple[list[TrunkConf], list[PhoneConf]]:
     async with sessions() as session:

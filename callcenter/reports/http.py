@@ -10,11 +10,13 @@ import logging
 
 from aiohttp import web
 
+from callcenter import audit
 from callcenter.reports import csv_export, service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound, InvalidReportParameter
 from callcenter.reports.period import local_day, parse_date
 from callcenter.reports.stores import store_daily
+from web.audit_views import viewed
 from web.auth import at_least, scope_of
 from web.keys import SERVICES
 from web.requests import path_int
@@ -63,6 +65,15 @@ def _filter_words(filters: service.Filters) -> list:
                                      ("store", filters.store_id), ("campaign", filters.campaign_id)) if v]
 
 
+async def _exported(request: web.Request, report: str, rows: int, day=None,
+                    filters: service.Filters | None = None, **more) -> None:
+    """The audit row of a CSV download (written before the file is sent)."""
+    f = filters or service.Filters()
+    await viewed(request, audit.REPORT_EXPORTED, rows=rows, report=report,
+                 date=day.date.isoformat() if day is not None else None, team=f.team_id,
+                 location=f.location_id, store=f.store_id, campaign=f.campaign_id, **more)
+
+
 async def _chunks(rows: list, to_rows):
     """CSV rows, CSV_CHUNK report rows at a time."""
     for start in range(0, len(rows), CSV_CHUNK):
@@ -79,6 +90,7 @@ async def overview_report(request: web.Request) -> web.StreamResponse:
         total = len(rows) if csv else await service.count_agents(session, scope, filters)
     if csv:
         name = csv_export.filename("overview", day.date, *_filter_words(filters))
+        await _exported(request, "overview", len(rows), day, filters)
         return await csv_export.stream(request, name, csv_export.OVERVIEW_HEADER,
                                        _chunks(rows, csv_export.overview_rows))
     return web.json_response({"date": day.date.isoformat(), "total_agents": total, "limit": limit,
@@ -96,6 +108,7 @@ async def agents_report(request: web.Request) -> web.StreamResponse:
         total = len(rows) if csv else await service.count_agents(session, scope, filters, day.start)
     if csv:
         name = csv_export.filename("agents", day.date, *_filter_words(filters))
+        await _exported(request, "agents", len(rows), day, filters)
         return await csv_export.stream(request, name, csv_export.DAILY_HEADER,
                                        _chunks(rows, lambda part: csv_export.daily_rows(part, day.date)))
     return web.json_response({"date": day.date.isoformat(), "timezone": day.zone, "total_agents": total,
@@ -111,6 +124,7 @@ async def stores_report(request: web.Request) -> web.StreamResponse:
         rows = await store_daily(session, scope, filters, day)
     if csv:
         name = csv_export.filename("stores", day.date, *_filter_words(filters))
+        await _exported(request, "stores", len(rows), day, filters)
         return await csv_export.stream(request, name, csv_export.STORE_HEADER,
                                        _once(csv_export.store_rows(rows, day.date)))
     return web.json_response({"date": day.date.isoformat(), "stores": [r.as_dict() for r in rows]})
@@ -136,6 +150,8 @@ async def campaign_detail(request: web.Request) -> web.StreamResponse:
         report = await campaign_report(session, scope, campaign_id, day)
     if csv:
         name = csv_export.filename("campaign", report.campaign_id, report.name, day.date if day else "all")
+        await _exported(request, "campaign", len(csv_export.campaign_rows(report)), day,
+                        service.Filters(campaign_id=report.campaign_id))
         return await csv_export.stream(request, name, csv_export.CAMPAIGN_HEADER,
                                        _once(csv_export.campaign_rows(report)))
     return web.json_response(report.as_dict())

@@ -6,6 +6,7 @@ import json
 
 from aiohttp import web
 
+from callcenter import audit
 from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.http import paging
 from callcenter.uploads import commit as committing
@@ -13,6 +14,7 @@ from callcenter.uploads import service, store
 from callcenter.uploads.exceptions import SpreadsheetError, TooLarge, UploadNotCommittable
 from callcenter.uploads.validate import validate_customers
 from web import csrf
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import csv_file, local_today, path_int
@@ -98,7 +100,10 @@ async def download_report(request: web.Request) -> web.StreamResponse:
     async with services.sessions() as session:
         upload = await service.get_upload(session, scope, path_int(request))
     path = service.report_file(services.settings, upload)
-    return csv_file(path, f"upload-{upload.id}-report.csv")
+    response = csv_file(path, f"upload-{upload.id}-report.csv")
+    await viewed(request, audit.REPORT_EXPORTED, rows=upload.total, report="upload", upload=upload.id,
+                 kind=upload.kind)
+    return response
 
 
 async def commit_body(request: web.Request) -> dict:

@@ -8,12 +8,14 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy import select
 
+from callcenter import audit
 from callcenter.models import utcnow
 from callcenter.work import allocation, buckets, reminders
 from callcenter.work.exceptions import InvalidAllocation, WorkRequestInvalid
 from callcenter.work.models import WorkItem
 from callcenter.work.sweeper import publish
 from web import requests
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import local_today, path_int
@@ -84,6 +86,9 @@ async def list_bucket(request: web.Request) -> web.Response:
             search=request.query.get("q"), page=page, per_page=per_page,
             agent_id=query_int(request, "agent"), now=utcnow(), today=local_today(services.settings),
             settings=services.settings, lead_minutes=services.settings.work.reminder_lead_minutes)
+    await viewed(request, audit.BUCKETS_VIEWED, rows=len(found.items), bucket=bucket,
+                 campaign=query_int(request, "campaign"), agent=query_int(request, "agent"),
+                 q=request.query.get("q"), page=found.page, per_page=found.per_page)
     return web.json_response(plain({"bucket": bucket, "total": found.total, "page": found.page,
                                     "per_page": found.per_page, "pages": found.pages,
                                     "items": found.items}))
@@ -183,6 +188,8 @@ async def store_appointments(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         found = await reminders.store_appointments(session, scope, path_int(request), local_today(settings),
                                                    settings.web.timezone, settings=settings)
+    await viewed(request, audit.CUSTOMERS_VIEWED, rows=sum(len(d["appointments"]) for d in found["days"]),
+                 list="appointments", store=found["store"]["id"])
     return web.json_response(found)
 
 

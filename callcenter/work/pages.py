@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy import func, select
 
+from callcenter import audit
 from callcenter.campaigns.models import Campaign
 from callcenter.errors import DomainError
 from callcenter.models import User, utcnow
@@ -15,6 +16,7 @@ from callcenter.org.models import Store, Team
 from callcenter.work import allocation, buckets, reminders
 from callcenter.work.models import BUCKETS, WorkItem
 from callcenter.work.sweeper import publish
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
@@ -112,6 +114,9 @@ async def buckets_page(request: web.Request) -> web.Response:
         nearby = agent_id if scope.role in PICK_AN_AGENT else None
         agents = await agent_choices(session, scope, near=nearby)
     params = {"campaign": campaign_id, "q": search, "agent": agent_id}
+    if error is None:
+        await viewed(request, audit.BUCKETS_VIEWED, rows=len(found.items), bucket=bucket, page=found.page,
+                     **params)
     return render(request, "work/buckets.html", {
         "bucket": bucket, "buckets": BUCKETS, "labels": buckets.LABELS, "counts": counts, "found": found,
         "error": error, "due": due, "missed": missed, "campaigns": campaigns, "agents": agents,
@@ -238,6 +243,9 @@ async def appointments_page(request: web.Request) -> web.Response:
                                                            settings.web.timezone, settings=settings)
             except DomainError as exc:
                 error = exc.message
+    if found is not None:
+        await viewed(request, audit.CUSTOMERS_VIEWED, rows=sum(len(d["appointments"]) for d in found["days"]),
+                     list="appointments", store=store_id)
     return render(request, "work/appointments.html", {
         "stores": stores, "store_id": store_id, "found": found, "error": error})
 
