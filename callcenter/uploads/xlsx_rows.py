@@ -28,8 +28,10 @@ def sheet_rows(workbook, sheet) -> Iterator[tuple]:
         from openpyxl.worksheet._reader import ROW_TAG, WorkSheetParser
         from openpyxl.xml.constants import SHEET_MAIN_NS
 
+        # the table read from the file is the sheet's: a read-only workbook's own is empty
+        strings = sheet._shared_strings
         source = workbook._archive.open(sheet._worksheet_path)
-        parser = WorkSheetParser(source, workbook.shared_strings, data_only=True,
+        parser = WorkSheetParser(source, strings, data_only=True,
                                  epoch=workbook.epoch, date_formats=workbook._date_formats,
                                  timedelta_formats=workbook._timedelta_formats)
     except (ImportError, AttributeError, TypeError) as exc:  # openpyxl changed: its own way
