@@ -220,3 +220,14 @@ def test_xlsx_rows_missing_from_the_sheet_keep_their_numbers(tmp_path):
     sheet, rows = rows_of(path)
     assert rows == [(2, {"mobile": "9876543210", "name": "Asha", "anniversary": ""}),
                     (6, {"mobile": "9876543211", "name": "", "anniversary": "2015-11-12"})]
+
+
+def test_xlsx_laid_out_like_excel_reads_its_shared_strings(tmp_path):
+    # Excel and LibreOffice keep every text in xl/sharedStrings.xml (openpyxl writes inline strings)
+    from tests.xlsx_bombs import workbook
+    path = tmp_path / "excel.xlsx"
+    path.write_bytes(workbook([["+91 98765 43210", "Asha Rao", "DEL01"], ["9876543211", "Ravi", "DEL01"]]))
+    sheet, rows = rows_of(path)
+    assert sheet.columns == ["mobile", "name", "store_code"]
+    assert rows == [(2, {"mobile": "+91 98765 43210", "name": "Asha Rao", "store_code": "DEL01"}),
+                    (3, {"mobile": "9876543211", "name": "Ravi", "store_code": "DEL01"})]

@@ -40,3 +40,8 @@ class UploadNotCommittable(DomainError):
     """Invalid rows, already committed, campaign closed, or the file changed."""
     error_id = "upload_not_committable"
     status = 409
+
+
+class UnpacksTooLarge(TooLarge):
+    """An XLSX (a zip) that unpacks to more than the server reads safely."""
+    error_id = "unpacks_too_large"

@@ -13,7 +13,9 @@ are kept under their normalised header (a customer upload stores them in
 Memory does not grow with the number of rows: CSV is read line by line and
 XLSX with openpyxl's read-only workbook and its row parser, each row dropped
 once read (xlsx_rows.py).  (openpyxl keeps the workbook's shared-strings
-table in memory: its size is that of the distinct texts, not of the rows.)
+table in memory: its size is that of the distinct texts, not of the rows;
+xlsx_guard.py bounds it, and every part's unpacked size, before openpyxl
+opens the file.)
 """
 from __future__ import annotations
 
@@ -31,14 +33,14 @@ from typing import Iterator
 from callcenter.uploads.exceptions import (
     DuplicateColumns, EmptySpreadsheet, MissingColumns, NotASpreadsheet, SpreadsheetError, TooLarge)
 from callcenter.uploads.layouts import CUSTOMERS, DND, HEADCOUNT, LAYOUTS, Layout, normalise_header
-from callcenter.uploads.xlsx_rows import sheet_rows
+from callcenter.uploads.xlsx_guard import check_archive, check_directory
+from callcenter.uploads.xlsx_rows import EXCEL_COLUMNS, sheet_rows
 
 log = logging.getLogger(__name__)
 
 CSV_DELIMITERS = (",", ";", "\t")
 XLSX_BATCH = 500   # rows read from openpyxl per batch (warnings are caught per batch)
 _SNIFF_BYTES = 64 * 1024
-_MAX_UNZIPPED_RATIO = 40  # an XLSX unzipping to more than 40x the size limit is refused
 
 
 def cell_text(value) -> str:
@@ -67,6 +69,7 @@ def sniff_format(path: Path, name: str | None = None) -> str:
     if not head:
         raise EmptySpreadsheet("the file is empty")
     if head.startswith(b"PK\x03\x04"):
+        check_directory(path)
         try:
             with zipfile.ZipFile(path) as z:
                 if "xl/workbook.xml" in z.namelist():
@@ -153,6 +156,7 @@ class Spreadsheet:
                            f"{max_bytes / 1e6:.0f} MB", size=size, max_bytes=max_bytes)
         self.format = sniff_format(self.path, name)
         self._closers: list = []
+        self._width = EXCEL_COLUMNS
         self._raw = self._open_xlsx(max_bytes) if self.format == "xlsx" else self._open_csv()
         try:
             self.header_row, headers = self._find_header()
@@ -187,12 +191,7 @@ class Spreadsheet:
     def _open_xlsx(self, max_bytes: int | None) -> Iterator[list]:
         import openpyxl
 
-        if max_bytes is not None:
-            with zipfile.ZipFile(self.path) as z:
-                unzipped = sum(info.file_size for info in z.infolist())
-            if unzipped > max_bytes * _MAX_UNZIPPED_RATIO:
-                raise TooLarge("the workbook unpacks to more than "
-                               f"{max_bytes * _MAX_UNZIPPED_RATIO / 1e6:.0f} MB")
+        check_archive(self.path, max_bytes)   # sizes, ratios, shared strings: before openpyxl
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -206,18 +205,21 @@ class Spreadsheet:
         sheet = workbook.worksheets[0]
 
         def rows():
-            source = sheet_rows(workbook, sheet)
+            source = sheet_rows(workbook, sheet, width=lambda: self._width)
             while True:
+                size = XLSX_BATCH if self._width < EXCEL_COLUMNS else 1  # 1 until the header
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        batch = [row for _, row in zip(range(XLSX_BATCH), source)]
+                        batch = [row for _, row in zip(range(size), source)]
+                except SpreadsheetError:
+                    raise
                 except Exception as exc:
                     raise NotASpreadsheet("the Excel workbook cannot be read "
                                           f"({exc.__class__.__name__})") from None
                 for row in batch:
                     yield [cell_text(value) for value in row]
-                if len(batch) < XLSX_BATCH:
+                if len(batch) < size:
                     return
         return rows()
 
@@ -227,6 +229,7 @@ class Spreadsheet:
         for row in self._raw:
             number += 1
             if any(row):
+                self._width = max(len(row), 1)   # cells right of the header are never read
                 return number, row
         raise EmptySpreadsheet("the file has no header row (it is empty)")
 
