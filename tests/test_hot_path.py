@@ -19,7 +19,7 @@ ACTOR = "test:pytest"
 async def test_token_cache_serves_then_expires_after_revoke(sessions):
     async with sessions() as s, s.begin():
         raw = await create_token(s, "crm", "manager", actor=ACTOR)
-    services = SimpleNamespace(sessions=sessions, token_cache={})
+    services = SimpleNamespace(sessions=sessions, token_cache={}, token_uses=set())
     first = await cached_principal(services, raw, now=100.0)
     assert first is not None and first.name == "token:crm" and first.role == "manager"
     async with sessions() as s, s.begin():
@@ -32,7 +32,7 @@ async def test_token_cache_serves_then_expires_after_revoke(sessions):
 
 
 async def test_token_cache_never_caches_unknown_or_malformed(sessions):
-    services = SimpleNamespace(sessions=sessions, token_cache={})
+    services = SimpleNamespace(sessions=sessions, token_cache={}, token_uses=set())
     assert await cached_principal(services, "cc_" + "x" * 43) is None
     assert await cached_principal(services, "not-a-token\udcff") is None
     assert services.token_cache == {}
@@ -42,7 +42,7 @@ async def test_disabled_user_token_stops_after_ttl(sessions, settings):
     async with sessions() as s, s.begin():
         user, _ = await create_user(s, settings, "asha", "agent", "desktop", actor=ACTOR)
         raw = await create_token(s, "tok-asha", user_id=user.id, actor=ACTOR)
-    services = SimpleNamespace(sessions=sessions, token_cache={})
+    services = SimpleNamespace(sessions=sessions, token_cache={}, token_uses=set())
     assert (await cached_principal(services, raw, now=10.0)).user_id == user.id
     async with sessions() as s, s.begin():
         await disable_user(s, "asha", actor=ACTOR)
@@ -78,3 +78,33 @@ async def test_directory_refresh_and_miss_fallback(sessions, settings):
     assert set(directory.agents) == {"ravi"}
     assert (await directory.trunk()).name == "alpha"
     assert await directory.trunk("beta") is None
+
+
+async def test_a_tokens_last_use_is_written_by_the_loop_not_by_the_request(sessions):
+    from sqlalchemy import select
+
+    from callcenter.models import ApiToken
+    from web.auth import write_token_uses
+
+    async with sessions() as s, s.begin():
+        raw = await create_token(s, "crm", "manager", actor=ACTOR)
+    services = SimpleNamespace(sessions=sessions, token_cache={}, token_uses=set())
+    assert await cached_principal(services, raw, now=1.0) is not None
+    async with sessions() as s:
+        token = (await s.execute(select(ApiToken))).scalar_one()
+    assert token.last_used_at is None and services.token_uses == {token.id}  # noted, not written
+
+    class Locked:
+        def __call__(self):
+            raise RuntimeError("database is locked")
+    services.sessions = Locked()
+    try:
+        await write_token_uses(services)
+    except RuntimeError:
+        pass
+    assert services.token_uses == {token.id}  # kept for the next pass
+    services.sessions = sessions
+    await write_token_uses(services)
+    async with sessions() as s:
+        assert (await s.execute(select(ApiToken))).scalar_one().last_used_at is not None
+    assert services.token_uses == set()
