@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
@@ -129,7 +130,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def start_page(request: web.Request) -> web.Response:
-    query = request.query_string
+    """To the buckets with the same query (re-encoded: nothing of it is copied raw)."""
+    query = urlencode(list(request.query.items()))
     return _redirect(START_PAGE + ("?" + query if query else ""))
 
 
