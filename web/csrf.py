@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
+from web import transport
 from web.keys import SERVICES
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -36,7 +37,8 @@ class CsrfError(Exception):
 
 
 def own_origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}".lower()
+    """The origin the request was sent to (https behind a local TLS proxy: web/transport.py)."""
+    return f"{'https' if transport.is_https(request) else request.scheme}://{request.host}".lower()
 
 
 def _origin_of_url(url: str) -> str | None:
