@@ -8,6 +8,7 @@ import signal
 from aiohttp import web
 
 from callcenter.config import Settings
+from web import transport
 from web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ async def run(settings: Settings) -> None:
         site = web.TCPSite(runner, settings.web.host, settings.web.port)
         await site.start()
         log.info("callcenter serving on http://%s:%d", settings.web.host, settings.web.port)
+        if (warning := transport.plain_http_warning(settings)) is not None:
+            log.warning(warning)
         await stop.wait()
     finally:
         log.info("stopping")

@@ -1,5 +1,5 @@
 """CSRF and live-delivery rules that need no running stack: the multipart
-form's first-field token, local-only login redirects, who sees which event."""
+form's first-field token (checked before the handler reads the form), local-only login redirects, who sees which event."""
 from __future__ import annotations
 
 import types
@@ -63,6 +63,17 @@ async def test_a_multipart_form_carries_its_token_first(upload_app):
     # with the header the body is the handler's, untouched
     resp = await upload_app.post("/upload", data=form(None), headers={**origin, "X-CSRF-Token": TOKEN})
     assert resp.status == 200 and (await resp.json())["first"] == "file"
+
+
+async def test_a_multipart_body_that_is_not_a_form_or_an_oversized_token_is_refused(upload_app):
+    origin = {"Origin": str(upload_app.make_url("")).rstrip("/")}
+    for content_type, body in (("multipart/form-data", b"--x\r\n"),
+                               ("multipart/form-data; boundary=x", b"no parts at all"),
+                               ("multipart/form-data; boundary=x", b"--x--\r\n")):
+        resp = await upload_app.post("/upload", data=body, headers={**origin, "Content-Type": content_type})
+        assert resp.status == 403 and (await resp.json())["error"] == "csrf_failed"
+    resp = await upload_app.post("/upload", data=form(TOKEN + "x" * csrf.MAX_TOKEN), headers=origin)
+    assert resp.status == 403 and (await resp.json())["error"] == "csrf_failed"
 
 
 @pytest.mark.parametrize("value, expected", [

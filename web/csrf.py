@@ -4,11 +4,13 @@
    ``Referer``) must be the origin the request was sent to or one of
    ``settings.web.allowed_origins``. ``Origin: null`` is refused.
 2. Token: the session's CSRF token must come back in the ``X-CSRF-Token``
-   header or the ``_csrf`` field of a url-encoded form. A multipart form
-   (file upload) cannot be read here without consuming the upload, so for one
-   without the header the Origin (or Referer) is required, and the handler
-   reads the body with ``await csrf.multipart(request)``, which checks the
-   ``_csrf`` field that must come first in the form.
+   header, the ``_csrf`` field of a url-encoded form, or the FIRST part of a
+   multipart form (file upload), named ``_csrf``: only that part is read here
+   (at most ``MAX_TOKEN`` bytes), the upload after it is left to the handler,
+   which reads the rest with ``await csrf.multipart(request)`` (or
+   ``request.post()``/``request.multipart()``, which start at the next part).
+   A multipart form without the header must also say where it comes from
+   (Origin or Referer). Any other body without the header is refused.
 
 Bearer-token requests carry no ambient credentials and are not checked."""
 from __future__ import annotations
@@ -18,12 +20,14 @@ from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, MultipartReader, web
 
+from web import transport
 from web.keys import SERVICES
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FIELD = "_csrf"
 HEADER = "X-CSRF-Token"
-_PENDING = web.RequestKey("csrf_pending", str)
+MAX_TOKEN = 200  # bytes of a form's token field read at most (a token is 43)
+_READER = web.RequestKey("csrf_multipart_reader", MultipartReader)
 
 
 class CsrfError(Exception):
@@ -33,7 +37,8 @@ class CsrfError(Exception):
 
 
 def own_origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}".lower()
+    """The origin the request was sent to (https behind a local TLS proxy: web/transport.py)."""
+    return f"{'https' if transport.is_https(request) else request.scheme}://{request.host}".lower()
 
 
 def _origin_of_url(url: str) -> str | None:
@@ -81,27 +86,35 @@ async def verify(request: web.Request, expected: str) -> None:
     elif request.content_type == "application/x-www-form-urlencoded":
         given = (await request.post()).get(FIELD)  # cached: the handler's post() gets the same
     elif multipart:
-        request[_PENDING] = expected
-        return
+        given = await _leading_token(request)
     else:
         given = None
     if not tokens_match(expected, given):
         raise CsrfError("csrf_failed", "the form has expired or did not come from this site; reload the page")
 
 
+async def _leading_token(request: web.Request) -> str | None:
+    """The multipart form's first part when it is ``_csrf`` (None otherwise, or
+    when the body is not a readable form). Only that part is consumed; the
+    reader, now before the second part, is kept for :func:`multipart`."""
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+    except (ValueError, KeyError, AssertionError):  # no boundary, not multipart, cut short
+        return None
+    request[_READER] = reader
+    if not isinstance(part, BodyPartReader) or part.name != FIELD:
+        return None
+    value = b""
+    while not part.at_eof():
+        value += await part.read_chunk(MAX_TOKEN)
+        if len(value) > MAX_TOKEN:
+            return None
+    return value.decode("utf-8", "replace")
+
+
 async def multipart(request: web.Request) -> MultipartReader:
-    """The multipart body of a form, after its first field ``_csrf`` was checked
-    (when the middleware left the check to the reader). Raises
-    ``web.HTTPForbidden`` when the token is missing or wrong."""
-    reader = await request.multipart()
-    expected = request.get(_PENDING)
-    if expected is None:
-        return reader
-    part = await reader.next()
-    given = None
-    if isinstance(part, BodyPartReader) and part.name == FIELD:
-        given = (await part.read(decode=False))[:200].decode("utf-8", "replace")
-    if not tokens_match(expected, given):
-        raise web.HTTPForbidden(reason="CSRF check failed")
-    request.pop(_PENDING, None)
-    return reader
+    """The multipart body of a form after its ``_csrf`` field (checked by
+    :func:`verify` before the handler ran): the parts the handler reads."""
+    reader = request.pop(_READER, None)
+    return reader if reader is not None else await request.multipart()

@@ -4,6 +4,7 @@ every response carries."""
 from __future__ import annotations
 
 import logging
+import unicodedata
 from urllib.parse import quote
 
 from aiohttp import web
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 # Paths answered in JSON (or raw) whatever the error; everything else is a page.
 NON_PAGE_PREFIXES = ("/api/", "/static/")
 NON_PAGE_PATHS = frozenset({"/healthz", "/metrics", "/ws"})
+URL_TEXT = "/?&=%#:;,+@!$'()*[]~-._"  # kept as they are in a redirect; the rest is percent-encoded
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -27,14 +29,25 @@ def is_page(request: web.Request) -> bool:
     return not path.startswith(NON_PAGE_PREFIXES) and path not in NON_PAGE_PATHS
 
 
+def _invisible(char: str) -> bool:
+    """Control, format, unassigned and line/paragraph-separator characters."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A local path to go to after login; anything else (other sites,
-    '//host', back-slashes, control characters, the login page) gives ``default``."""
-    if (not value or not value.startswith("/") or value.startswith(("//", "/\\"))
-            or "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value)
-            or len(value) > 2000 or value.split("?")[0] in ("/login", "/logout")):
+    """A path of this site to go to (after login), fit for a ``Location``
+    header: what is not ASCII URL text is percent-encoded. Anything else gives
+    ``default``: other sites, ``//`` in the path (``//host``, ``/.//host``),
+    back-slashes, control or invisible characters (CR, LF, U+2028...), the
+    login and logout pages."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 2000:
         return default
-    return value
+    path = value.split("?")[0].split("#")[0]
+    if ("//" in path or "\\" in value or any(_invisible(c) for c in value)
+            or path.rstrip("/") in ("/login", "/logout")):
+        return default
+    return quote(value, safe=URL_TEXT)
 
 
 def login_redirect(request: web.Request) -> web.Response:

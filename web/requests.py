@@ -1,7 +1,11 @@
 """What the JSON and HTML handlers share when reading a request: the JSON
 body, whole numbers from the path, the query string and forms (strict for
-the API, forgiving for pages), today's date where the users are, and a CSV
-file sent as a download.
+the API, forgiving for pages), dates from the query string, today's date
+where the users are, and a CSV file sent as a download.
+
+A number from a path, query or form is ASCII digits only (no sign, no
+``_``, no ``²`` or other scripts' digits, which ``str.isdigit`` and ``int``
+accept) and at most ``MAX_ID_DIGITS`` long, so it always fits the database.
 
 Each feature passes its own DomainError class (or not-found error), so its
 error ids, messages and statuses stay its own."""
@@ -15,6 +19,8 @@ from aiohttp import web
 
 BODY_NOT_OBJECT = "the body must be a JSON object"
 MAX_ID_DIGITS = 12
+MAX_WHOLE = 10 ** MAX_ID_DIGITS - 1
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
 
 
 def _error(error, message: str, field: str | None):
@@ -37,20 +43,29 @@ async def json_object(request: web.Request, error, *, field: str | None = "body"
     return body
 
 
+def ascii_whole(raw, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """``raw`` (a str, blanks around it ignored) as a whole number when it is
+    1 to ``max_digits`` ASCII digits; None for anything else."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def path_int(request: web.Request, name: str = "id", not_found: Exception | None = None) -> int:
     """The whole number in the path segment ``name`` (ASCII digits, at most 12);
     anything else raises ``not_found`` (a plain 404 when None)."""
     raw = request.match_info[name]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_ID_DIGITS:
+    value = ascii_whole(raw) if raw == raw.strip() else None
+    if value is None:
         raise not_found if not_found is not None else web.HTTPNotFound()
-    return int(raw)
+    return value
 
 
 def whole_number(value, max_digits: int = 11) -> int | None:
     """A form field or query value as a whole number, or None when it is blank,
     not ASCII digits, or longer than ``max_digits`` (pages ignore such input)."""
-    raw = str(value or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= max_digits else None
+    return ascii_whole(str(value) if value is not None else None, max_digits)
 
 
 def page_number(request: web.Request) -> int:
@@ -59,19 +74,48 @@ def page_number(request: web.Request) -> int:
 
 
 def query_int(request: web.Request, name: str, default: int | None = None, *, error,
-              low: int | None = None, high: int | None = None) -> int | None:
+              low: int | None = None, high: int | None = None, field: str = "field") -> int | None:
     """The whole number in query parameter ``name`` (``default`` when absent or
-    blank); ``error(..., field=name)`` when it is not one or is outside low..high."""
+    blank): ASCII digits, a leading ``-`` at most, within low..high (0 and
+    ``MAX_WHOLE`` unless narrower); else ``error(..., <field>=name)``
+    (``field`` is ``parameter`` for the reports)."""
     raw = request.query.get(name, "").strip()
     if raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise error(f"{name} must be a whole number", field=name) from None
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise error(f"{name} must be between {low} and {high}", field=name)
+    low = 0 if low is None else low
+    high = MAX_WHOLE if high is None else min(high, MAX_WHOLE)
+    value = ascii_whole(raw[1:]) if raw.startswith("-") else ascii_whole(raw)
+    if value is None:
+        raise error(f"{name} must be a whole number", **{field: name})
+    value = -value if raw.startswith("-") else value
+    if not low <= value <= high:
+        raise error(f"{name} must be between {low} and {high}", **{field: name})
     return value
+
+
+def iso_date(raw) -> dt.date | None:
+    """``YYYY-MM-DD`` (ASCII digits, FIRST_DAY to LAST_DAY) as a date, else None."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or ascii_whole(text[:4] + text[5:7] + text[8:]) is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def query_date(request: web.Request, name: str, default: dt.date | None = None, *, error,
+               field: str = "field") -> dt.date | None:
+    """The date in query parameter ``name`` (``default`` when absent or blank);
+    ``error("<name> must be a date YYYY-MM-DD ...", field=name)`` otherwise."""
+    raw = request.query.get(name, "").strip()
+    if raw == "":
+        return default
+    day = iso_date(raw)
+    if day is None:
+        raise error(f"{name} must be a date YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", **{field: name})
+    return day
 
 
 def local_today(settings) -> dt.date:

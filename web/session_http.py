@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from callcenter import audit
 from callcenter.auth import passwords
 from callcenter.models import User
-from web import csrf, sessions
+from web import csrf, sessions, transport
 from web.auth import PUBLIC, at_least, principal_of
 from web.errors import safe_next
 from web.keys import SERVICES
@@ -39,7 +40,7 @@ def _login_form(request: web.Request, *, name: str = "", next_url: str = "/",
     response = render(request, "login.html", {"csrf_token": token, "name": name, "next": next_url,
                                               "error": error}, status=status)
     response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_FORM_SECONDS, path="/login", httponly=True,
-                        samesite="Strict", secure=request.app[SERVICES].settings.web.cookie_secure)
+                        samesite="Strict", secure=transport.cookie_secure(request))
     return response
 
 
@@ -111,7 +112,7 @@ async def login_submit(request: web.Request) -> web.Response:
     session = await sessions.create(services, user)
     await _audit(services, f"user:{user.name}", "login", user.id, address=address)
     response = _redirect(next_url)
-    sessions.set_cookie(response, services.settings, session)
+    sessions.set_cookie(response, request, session)
     response.del_cookie(LOGIN_COOKIE, path="/login")
     return response
 
@@ -124,12 +125,13 @@ async def logout(request: web.Request) -> web.Response:
         await sessions.drop(services, session.id)
         await _audit(services, f"user:{principal.name}", "logout", principal.user_id, address=_address(request))
     response = _redirect("/login")
-    sessions.clear_cookie(response, services.settings)
+    sessions.clear_cookie(response, request)
     return response
 
 
 async def start_page(request: web.Request) -> web.Response:
-    query = request.query_string
+    """To the buckets with the same query (re-encoded: nothing of it is copied raw)."""
+    query = urlencode(list(request.query.items()))
     return _redirect(START_PAGE + ("?" + query if query else ""))
 
 

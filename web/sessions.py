@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
 from callcenter.models import User
+from web import transport
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -127,11 +128,12 @@ def principal_of_session(session: BrowserSession) -> Principal:
     return Principal(name=session.name, role=session.role, user_id=session.user_id)
 
 
-def set_cookie(response: web.StreamResponse, settings, session: BrowserSession) -> None:
-    response.set_cookie(COOKIE, session.id, max_age=lifetime_seconds(settings), path="/",
-                        httponly=True, samesite="Lax", secure=settings.web.cookie_secure)
+def set_cookie(response: web.StreamResponse, request: web.Request, session: BrowserSession) -> None:
+    """The session cookie: ``Secure`` over HTTPS or with ``[web] cookie_secure`` (web/transport.py)."""
+    response.set_cookie(COOKIE, session.id, max_age=lifetime_seconds(request.app[SERVICES].settings),
+                        path="/", httponly=True, samesite="Lax", secure=transport.cookie_secure(request))
 
 
-def clear_cookie(response: web.StreamResponse, settings) -> None:
+def clear_cookie(response: web.StreamResponse, request: web.Request) -> None:
     response.del_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
-                        secure=settings.web.cookie_secure)
+                        secure=transport.cookie_secure(request))

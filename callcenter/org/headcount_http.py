@@ -10,6 +10,7 @@ from callcenter.org import headcount
 from callcenter.org.headcount_apply import commit_headcount
 from callcenter.org.http_common import InvalidRequest, actor_of, int_param, scoped
 from callcenter.uploads import store as files
+from web import csrf
 from web.auth import at_least
 from web.hub import utc_iso
 from web.keys import SERVICES
@@ -35,7 +36,7 @@ async def receive_file(request: web.Request, reader=None) -> files.SavedFile:
             raise InvalidRequest("send the head count as the multipart field 'file' or as the body")
         return await files.save_part(_RawBody(request, request.query.get("name") or "headcount.csv"),
                                      settings.uploads_dir, limit)
-    reader = reader or await request.multipart()
+    reader = reader or await csrf.multipart(request)  # a page's form: after its _csrf field
     while (part := await reader.next()) is not None:
         if part.name == "file" and part.filename:
             return await files.save_part(part, settings.uploads_dir, limit)

@@ -13,7 +13,7 @@ from callcenter.org.scope import load_scope
 from web.auth import principal_of
 from web.hub import utc_iso
 from web.keys import SERVICES
-from web.requests import json_object
+from web.requests import json_object, query_int
 
 MAX_PAGE = 500
 
@@ -33,16 +33,7 @@ async def json_body(request: web.Request, allowed: set[str] | None = None) -> di
 
 def int_param(request: web.Request, name: str, default: int | None = None, *,
               minimum: int = 0, maximum: int | None = None) -> int | None:
-    raw = request.query.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"query parameter {name} must be a whole number") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise InvalidRequest(f"query parameter {name} is out of range")
-    return value
+    return query_int(request, name, default, error=InvalidRequest, low=minimum, high=maximum)
 
 
 def bool_param(request: web.Request, name: str) -> bool | None:

@@ -15,7 +15,7 @@ from callcenter.queues.models import QUEUE_STRATEGIES
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import path_int
+from web.requests import path_int, whole_number
 
 FIELDS = ("name", "language", "location_id", "region", "strategy", "wrapup_seconds", "max_wait_seconds",
           "service_level_seconds")
@@ -26,8 +26,8 @@ DEFAULTS = {"language": "en", "strategy": "leastrecent", "wrapup_seconds": 10, "
 def _fields(post, *, creating: bool) -> dict:
     fields = {k: post.get(k, "").strip() for k in FIELDS if k in post}
     for key in LIMITS:
-        if fields.get(key, "x").isdigit():
-            fields[key] = int(fields[key])
+        if (number := whole_number(fields.get(key))) is not None:
+            fields[key] = number
     fields["announce_position"] = post.get("announce_position") == "on"
     if not creating:
         fields.pop("name", None)

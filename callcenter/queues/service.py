@@ -18,6 +18,7 @@ from callcenter.org.scope import Scope
 from callcenter.queues.conf import LANGUAGE_RE, LIMITS, QUEUE_NAME_RE, RESERVED
 from callcenter.queues.exceptions import QueueInvalid, QueueNameTaken, QueueNotFound, QueueNotManaged
 from callcenter.queues.models import QUEUE_STRATEGIES, Queue
+from web.requests import MAX_WHOLE, whole_number
 from callcenter.org.languages import parse_languages
 
 STRATEGY_LABELS = {"leastrecent": "Longest idle agent", "rrmemory": "Round robin (with memory)",
@@ -82,8 +83,8 @@ async def get_queue(session: AsyncSession, scope: Scope, queue_id: int) -> Queue
 def _int(body: dict, key: str) -> int:
     low, high = LIMITS[key]
     value = body[key]
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = whole_number(value, max_digits=9)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise QueueInvalid(f"{key.replace('_', ' ')} must be a whole number from {low} to {high}", field=key)
     return value
@@ -118,10 +119,9 @@ async def _apply(session: AsyncSession, scope: Scope, q: Queue, body: dict) -> d
         elif key == "location_id":
             value = None if value in (None, "") else value
             if value is not None:
-                try:
-                    value = int(value)
-                except (TypeError, ValueError):
-                    raise QueueInvalid("location_id must be a location's id", field=key) from None
+                value = whole_number(value) if isinstance(value, str) else value
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_WHOLE:
+                    raise QueueInvalid("location_id must be a location's id", field=key)
                 if await session.get(Location, value) is None:
                     raise QueueInvalid(f"no location {value}", field=key)
             if not scope.sees_all and value != scope.location_id:

@@ -19,6 +19,7 @@ from callcenter.reports.stores import store_daily
 from web.audit_views import viewed
 from web.auth import at_least, scope_of
 from web.keys import SERVICES
+from web import requests
 from web.requests import path_int
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,7 @@ DEFAULT_LIMIT = 1000
 
 
 def query_int(request: web.Request, name: str, *, minimum: int = 0) -> int | None:
-    raw = request.query.get(name, "").strip()
-    if raw == "":
-        return None
-    if not raw.isdigit() or int(raw) < minimum:
-        raise InvalidReportParameter(f"{name} must be a whole number of at least {minimum}",
-                                     parameter=name)
-    return int(raw)
+    return requests.query_int(request, name, error=InvalidReportParameter, low=minimum, field="parameter")
 
 
 def filters_of(request: web.Request) -> service.Filters:

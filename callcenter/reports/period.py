@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, cast, func
 
 from callcenter.reports.exceptions import InvalidDate
+from web.requests import FIRST_DAY, LAST_DAY, iso_date
 
 UTC = dt.timezone.utc
 SLOT_SECONDS = 900  # every real UTC offset is a multiple of 15 minutes
@@ -55,13 +56,14 @@ def today(zone: str, now: dt.datetime | None = None) -> dt.date:
 
 
 def parse_date(raw: str | None, zone: str) -> dt.date:
-    """``YYYY-MM-DD`` from a query string; today (local) when absent."""
+    """``YYYY-MM-DD`` from a query string (ASCII digits, a year from 1970 to
+    2999); today (local) when absent."""
     if raw is None or raw.strip() == "":
         return today(zone)
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidDate("date must be YYYY-MM-DD", value=raw[:40]) from None
+    day = iso_date(raw)
+    if day is None:
+        raise InvalidDate(f"date must be YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", value=raw[:40])
+    return day
 
 
 def hour_key(column, day: Day, dialect: str):

@@ -207,7 +207,7 @@ async def _reassign(session, scope, form, actor: str, settings):
             notice = f"Moved {result.allocated} open items" + (
                 f"; {result.unallocated} stayed (no one to take them)" if result.unallocated else "")
         else:
-            item_ids = [int(v) for v in form.getall("item", []) if str(v).isdigit()]
+            item_ids = [i for v in form.getall("item", []) if (i := whole_number(v)) is not None]
             if not item_ids:
                 return None, "Tick the items to reassign.", []
             if target is None:
