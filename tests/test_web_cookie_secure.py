@@ -79,3 +79,20 @@ def test_plain_http_beyond_this_machine_is_warned_about_at_start(host, secure, w
     assert (warning is not None) == warned
     if warned:
         assert "PLAIN HTTP" in warning and "cookie_secure" in warning
+
+
+@pytest.mark.parametrize("peer, headers, secure", [
+    ("127.0.0.1", {"X-Forwarded-Proto": "https"}, True),
+    ("127.0.0.1", {}, False),
+    ("10.0.0.9", {"X-Forwarded-Proto": "https"}, False),
+])
+def test_a_flash_messages_cookie_is_as_secure_as_the_session(peer, headers, secure):
+    from aiohttp import web
+
+    from web import errors
+    from web.render import FLASH_COOKIE, flash
+
+    response = web.Response(status=303)
+    flash(response, "Disposition saved.")
+    errors.secure_headers(request_from(peer, headers), response)
+    assert bool(response.cookies[FLASH_COOKIE]["secure"]) is secure

@@ -85,6 +85,11 @@ def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     if response.prepared:  # a WebSocket or a streamed body: headers already sent
         return
     headers = response.headers
+    if response.cookies:  # a flash message's cookie is as Secure as the session's
+        from web.transport import cookie_secure
+        if cookie_secure(request):
+            for morsel in response.cookies.values():
+                morsel["secure"] = True
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
