@@ -59,6 +59,7 @@ async def test_team_leads_and_agents_cannot_create(app, who):
     ({"starts_on": "05/03/2025"}, "starts_on"), ({"calling_mode": "fax"}, "calling_mode"),
     ({"trunk_id": 999}, "trunk_id"), ({"max_attempts": 0}, "max_attempts"),
     ({"retry_delay_minutes": "soon"}, "retry_delay_minutes"), ({"colour": "red"}, "colour"),
+    ({"max_attempts": "\u0663"}, "max_attempts"),  # an Arabic-Indic three: ASCII digits only
     ({"status": "closed"}, "status"),
 ])
 async def test_bad_fields_are_422_naming_the_field(app, extra, field):

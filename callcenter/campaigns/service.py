@@ -141,7 +141,8 @@ def _date(value, name: str) -> dt.date:
 
 
 def _int(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or (
+            isinstance(value, str) and not (value.isascii() and value.strip().isdigit())):
         raise CampaignInvalid(f"{name} must be a whole number", field=name)
     try:
         number = int(value)
