@@ -31,10 +31,12 @@ from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
 from callcenter.calls.tracker import STATES
+from callcenter.loops import RateLimitedLog
 from callcenter.models import User
 from callcenter.org.scope import Scope
 
 log = logging.getLogger(__name__)
+trouble_log = RateLimitedLog(log)  # Redis away: one line a minute, not one per retry
 
 QUEUE_MAX = 64
 HEARTBEAT_SECONDS = 20.0
@@ -154,7 +156,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - Redis gone: retry with backoff
-                log.warning("live hub: Redis subscription lost (%s); retrying", error)
+                trouble_log.warning("subscription", "live hub: Redis subscription lost (%s); retrying", error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
