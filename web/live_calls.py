@@ -22,6 +22,8 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 
 from callcenter.calls.tracker import STATES, TrackedCall
+from callcenter.loops import RateLimitedLog
+from callcenter.outages import as_outage
 from callcenter.models import Call, User
 from web import csrf, sessions
 from web.auth import AuthError, principal_of, scope_of
@@ -29,6 +31,7 @@ from web.hub import utc_iso
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
+trouble_log = RateLimitedLog(log)
 
 QUEUE_MAX = 10_000
 LIVE_WINDOW = dt.timedelta(hours=3)       # calls older than this are not "live" whatever their row says
@@ -152,8 +155,11 @@ class LiveCallReporter:
                         continue  # not a call of ours (no row): nobody to show it to
                     view.update(meta)
                 await self.hub.publish({"type": "call", "call": view}, agent_id=view["agent_id"])
-            except Exception:  # noqa: BLE001 - never stop publishing
-                log.exception("live calls: publishing call %s failed", view.get("id"))
+            except Exception as error:  # noqa: BLE001 - never stop publishing
+                outage = as_outage(error)  # Redis away: one line a minute; a bug: its traceback
+                trouble_log.warning(outage.error_id if outage else type(error).__name__,
+                                    "live calls: publishing call %s failed: %s", view.get("id"), error,
+                                    exc_info=None if outage else error)
 
 
 # -- the page's socket -------------------------------------------------------------
