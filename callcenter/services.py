@@ -295,7 +295,7 @@ async def _open(s: Services) -> None:
     loops.start("queues", s.queues.run)  # queue state to the hub, wrap-ups, settings
     s.dispatcher = notification_dispatcher.dispatcher_for(s)  # the outbox
     loops.start("notifications", s.dispatcher.run)
-    loops.start("complaints", complaint_escalation.loop(s))  # complaints past their SLA move up
+    loops.every("complaints", *complaint_escalation.loop(s), first=True)  # complaints past their SLA move up
 
 
 async def close_services(s: Services) -> None:

@@ -10,7 +10,6 @@ UPDATE, so two serve processes never escalate one complaint twice), and
 ``EscalationLoop`` runs it every ``[complaints] escalation_interval`` seconds."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -159,18 +158,9 @@ class EscalationLoop:
             dispatcher.wake()
         return steps
 
-    async def run(self) -> None:
-        interval = max(1.0, float(self.services.settings.complaints.escalation_interval))
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the loop must outlive one bad pass
-                self.services.loops.failed("complaints", error)
-            await asyncio.sleep(interval)
-
 
 def loop(services):
-    """The loop's coroutine function (callcenter/services.py runs it under its Loops)."""
-    return EscalationLoop(services).run
+    """(interval in seconds, one pass) for callcenter/services.py's ``Loops.every``,
+    which counts a failed pass and keeps the loop going."""
+    interval = max(1.0, float(services.settings.complaints.escalation_interval))
+    return interval, EscalationLoop(services).tick
