@@ -268,8 +268,8 @@ async def bench_pages(args) -> dict:
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
-    from callcenter.config import (AmiSettings, DatabaseSettings, IvrSettings, PbxSettings, RedisSettings,
-                                   Settings)
+    from callcenter.config import AmiSettings, DatabaseSettings, PbxSettings, RedisSettings, Settings
+    from ivr.settings import IvrSettings
     from web import sessions as browser_sessions
     from web.app import create_app
     from web.keys import SERVICES
@@ -283,7 +283,7 @@ async def bench_pages(args) -> dict:
         redis=RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", managed=True, key_prefix="bench:"),
         pbx=PbxSettings(managed=False, sync_config=False),
         ami=AmiSettings(port=free_port(), secret="bench-unused", admin_secret="bench-unused"),
-        ivr=IvrSettings(enabled=False))
+        sections={"ivr": IvrSettings(enabled=False)})
     logging.getLogger("callcenter.ami").setLevel(logging.CRITICAL)  # no Asterisk here: it keeps retrying
     app = create_app(settings)
     server_times: list[tuple[float, float]] = []

@@ -7,7 +7,7 @@ from callcenter.calls.tracker import AGENT, CUSTOMER
 from callcenter.customers.privacy import mobile_for
 from dialer.exceptions import InvalidRequest
 from web.keys import SERVICES
-from web.auth import principal_of, scope_of
+from web.auth import at_least, principal_of, scope_of
 from web.hub import utc_iso
 from web.requests import json_object
 
@@ -93,3 +93,12 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         await services.dialer.audit(principal_of(request), "recording.listen", call.id)  # once per playback
     return web.FileResponse(path, headers={"Content-Type": "audio/wav",
                                            "Content-Disposition": f'inline; filename="{call.id}.wav"'})
+
+
+ROUTES = [
+    ("POST", "/api/v1/calls", place_call, at_least("agent"), "Place a two-leg click-to-call"),
+    ("GET", "/api/v1/calls/{call_id}", get_call, at_least("agent"), "A call's state and record"),
+    ("POST", "/api/v1/calls/{call_id}/hangup", hangup_call, at_least("agent"), "Hang up both legs"),
+    ("GET", "/api/v1/calls/{call_id}/recording", get_recording, at_least("agent"),
+     "The call's recording (WAV, HTTP range requests)"),
+]

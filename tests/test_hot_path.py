@@ -84,7 +84,7 @@ async def test_a_tokens_last_use_is_written_by_the_loop_not_by_the_request(sessi
     from sqlalchemy import select
 
     from callcenter.models import ApiToken
-    from web.auth import write_token_uses
+    from callcenter.auth.tokens import write_token_uses
 
     async with sessions() as s, s.begin():
         raw = await create_token(s, "crm", "manager", actor=ACTOR)
@@ -99,12 +99,12 @@ async def test_a_tokens_last_use_is_written_by_the_loop_not_by_the_request(sessi
             raise RuntimeError("database is locked")
     services.sessions = Locked()
     try:
-        await write_token_uses(services)
+        await write_token_uses(services.sessions, services.token_uses)
     except RuntimeError:
         pass
     assert services.token_uses == {token.id}  # kept for the next pass
     services.sessions = sessions
-    await write_token_uses(services)
+    await write_token_uses(services.sessions, services.token_uses)
     async with sessions() as s:
         assert (await s.execute(select(ApiToken))).scalar_one().last_used_at is not None
     assert services.token_uses == set()

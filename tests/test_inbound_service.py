@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.campaigns.models import Campaign
-from callcenter.config import IvrSettings
+from ivr.settings import IvrSettings
 from callcenter.customers.models import Customer
 from callcenter.inbound import callbacks, customers, items, routing, survey
 from callcenter.inbound.exceptions import CustomerInvalid, InboundCallNotFound, NoCallerNumber, ReportInvalid
 from callcenter.inbound.hooks import InboundHooks
-from callcenter.inbound.live import InboundLive
+from callcenter.inbound.live import InboundClients, InboundLive
 from callcenter.inbound.metrics import InboundMetrics
 from callcenter.inbound.service import LiveCall, outcome_of
 from callcenter.models import Call
@@ -274,10 +274,9 @@ async def finished_row(sessions, inbound_id: str = "1700000000.1") -> InboundCal
 
 @pytest.fixture
 async def hooked_ivr(sessions, settings, org):
-    services = SimpleNamespace(sessions=sessions, settings=settings, hub=None,
-                               queues=SimpleNamespace(is_free=lambda name: False))
-    live = InboundLive(services, InboundMetrics(Metrics().registry))
-    hooks = InboundHooks(services, live)
+    clients = InboundClients(settings, sessions, live=None, queues=SimpleNamespace(is_free=lambda name: False))
+    live = InboundLive(clients, InboundMetrics(Metrics().registry))
+    hooks = InboundHooks(clients, live)
     recent = deque()
 
     async def handler(conn):

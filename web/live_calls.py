@@ -28,7 +28,7 @@ from callcenter.models import Call, User
 from web import csrf, sessions
 from web.auth import AuthError, principal_of, scope_of
 from web.hub import utc_iso
-from web.keys import SERVICES
+from web.keys import HUB, SERVICES
 
 log = logging.getLogger(__name__)
 trouble_log = RateLimitedLog(log)
@@ -198,4 +198,4 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
                                           "role": principal.role},
                 "calls": await hello_calls(services, scope)}
 
-    return await services.hub.serve(request, principal, scope, session.id if session else None, hello)
+    return await request.app[HUB].serve(request, principal, scope, session.id if session else None, hello)

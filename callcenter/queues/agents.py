@@ -42,8 +42,9 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 class QueueAgents:
-    def __init__(self, services, members: QueueMembers) -> None:
-        self.services = services
+    def __init__(self, clients, members: QueueMembers, tracker) -> None:
+        self.clients = clients   # callcenter.queues.live.QueueClients
+        self.tracker = tracker   # the queue tracker (callcenter.queues.state)
         self.members = members
 
     # -- who, with which phone -------------------------------------------------------
@@ -63,7 +64,7 @@ class QueueAgents:
     async def interface(self, user: User) -> tuple[str, str | None]:
         """(Interface, StateInterface) of the user's phone."""
         if user.phone_mode == "mobile" and user.mobile:
-            trunk = await self.services.directory.trunk(None)
+            trunk = await self.clients.directory.trunk(None)
             if trunk is None:
                 raise AgentHasNoPhone("no trunk is configured to ring a mobile agent")
             return conf.mobile_interface(numbers.dial_digits(user.mobile), trunk.name, trunk.pilot), None
@@ -74,7 +75,7 @@ class QueueAgents:
 
     def _interfaces(self, user: User, current: str | None) -> set[str]:
         """Where Asterisk has this agent now (the tracker's view) and the current phone."""
-        found = {m.interface for _q, m in self.services.queues.tracker.members_named(user.name)}
+        found = {m.interface for _q, m in self.tracker.members_named(user.name)}
         return found | ({current} if current else set())
 
     # -- reads ----------------------------------------------------------------------------
@@ -93,7 +94,7 @@ class QueueAgents:
         queues = (await session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name))).all()
         sessions = await self._open_sessions(session, user)
         pause = await self._open_pause(session, user) if sessions else None
-        tracker = self.services.queues.tracker
+        tracker = self.tracker
         live = {q.name: m.state(tracker.clock()) for q, m in tracker.members_named(user.name)}
         in_queues = []
         for s, q in sessions:
@@ -110,8 +111,8 @@ class QueueAgents:
     # -- changes ----------------------------------------------------------------------------
     async def _loaded(self, names: list[str]) -> None:
         """Wait (a few seconds at most) until Asterisk has loaded these queues."""
-        sync = self.services.pbx_sync
-        if sync is None or not (self.services.settings.pbx.managed or self.services.settings.pbx.sync_config):
+        sync = self.clients.pbx_sync
+        if sync is None or not (self.clients.settings.pbx.managed or self.clients.settings.pbx.sync_config):
             return
         deadline = asyncio.get_running_loop().time() + LOAD_WAIT
         while not set(names) <= sync.queue_names:
@@ -228,7 +229,7 @@ class QueueAgents:
                                       .join(Queue, Queue.id == QueueSession.queue_id)
                                       .join(User, User.id == QueueSession.agent_id)
                                       .where(QueueSession.logged_out_at.is_(None)))).all()
-        tracker = self.services.queues.tracker
+        tracker = self.tracker
         wanted = {(q.name, u.name) for _s, q, u in rows}
         added = removed = 0
         for s, q, u in rows:
