@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
+from callcenter.calls.control import CallControl
 from callcenter.calls.fence import CallFence
-from callcenter.calls.tracker import CallTracker, call_id_of
+from callcenter.calls.tracker import CallTracker
 from callcenter.complaints import escalation as complaint_escalation
 from callcenter.config import Settings
 from callcenter.directory import Directory
@@ -74,6 +75,7 @@ class Services:
     hub: Hub | None = None                      # the pages' live sockets (web/hub.py)
     live_calls: LiveCallReporter | None = None  # call steps to the hub
     ami: AmiLink | None = None
+    control: CallControl | None = None          # hang-ups and queue members through the AMI link
     pbx_sync: PbxConfigSync | None = None
     directory: Directory | None = None
     # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
@@ -158,13 +160,7 @@ class Services:
 
     async def _hang_up_abandoned(self, channels) -> None:
         abandoned = self.dialer.abandoned
-        for entry in channels:
-            if call_id_of(entry.get("Linkedid", "")) in abandoned:
-                log.warning("hanging up %s: its Originate was reported failed", entry.get("Channel"))
-                try:
-                    await self.ami.action("Hangup", {"Channel": entry.get("Channel", "")})
-                except AmiError as error:
-                    log.info("hangup of abandoned channel: %s", error)
+        await self.control.hang_up_abandoned(channels, abandoned)
         for call_id, at in list(abandoned.items()):
             if time.time() - at > ABANDONED_KEPT_SECONDS:
                 del abandoned[call_id]
@@ -246,14 +242,14 @@ async def _open(s: Services) -> None:
     s.tracker = CallTracker(reporter=None)
     s.queues = QueueLive(s)
     s.ami = AmiLink(settings.ami, on_event=s._on_ami_event, on_connected=s._on_ami_connected)
-    s.queues.bind(s.ami)
-    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls)
+    s.control = CallControl(s.ami, s.tracker)
+    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls, s.control)
     s.inbound = InboundLive(s, InboundMetrics(s.metrics.registry))
     s.queues.listen(s.inbound.on_queue_event)  # screen pops and answers of the IVR's queue calls
     s.directory = Directory(s.sessions)
     s.directory.failed = s.loops.failed
     await s.directory.refresh()
-    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
+    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory, s.control)
     s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings, failed=s.loops.failed)
     s.tracker.reporter = s.effects
     for name, run in s.effects.loops():

@@ -29,7 +29,6 @@ from callcenter.ami import AmiError
 from callcenter.errors import DomainError
 from callcenter.models import User
 from callcenter.queues.agents import QueueAgents
-from callcenter.queues.members import QueueMembers
 from callcenter.queues.metrics import QueueMetrics
 from callcenter.queues.models import Queue
 from callcenter.queues.state import QueueTracker
@@ -46,8 +45,7 @@ class QueueLive:
         self.services = services
         self.tracker = QueueTracker(self, tz=zoneinfo.ZoneInfo(services.settings.web.timezone))
         self.metrics = QueueMetrics(services.metrics.registry, self.tracker)
-        self.members = QueueMembers(services.ami)
-        self.agents = QueueAgents(services, self.members)
+        self.agents = QueueAgents(services)
         self.locations: dict[str, int | None] = {}      # queue name -> location id
         self.max_wait: dict[str, int] = {}               # queue name -> max wait seconds
         self._supervisors: list[tuple[int, str, int | None]] = []
@@ -57,10 +55,6 @@ class QueueLive:
         self._wake = asyncio.Event()
         self._refreshed = 0.0
         self.reconciled_at: float | None = None
-
-    def bind(self, ami) -> None:
-        """The AMI link exists only after the tracker (it is the link's event sink)."""
-        self.members.ami = ami
 
     def listen(self, fn) -> None:
         self._listeners.append(fn)
@@ -172,14 +166,15 @@ class QueueLive:
         """After each AMI (re)connect: QueueStatus into the tracker, then the
         open sessions back into Asterisk."""
         try:
-            status = await self.members.status()   # first: right after the call reconciliation's action
+            # first: right after the call reconciliation's action
+            status = await self.services.control.queue_status()
             await self.refresh()
             self.tracker.snapshot(status)
             async with self.services.sessions() as session:
                 added, removed = await self.agents.restore(session)
             if added or removed:
                 log.info("queues reconciled: %d members added back, %d removed", added, removed)
-                self.tracker.snapshot(await self.members.status())
+                self.tracker.snapshot(await self.services.control.queue_status())
             self.reconciled_at = time.time()
         except (AmiError, DomainError) as error:
             log.warning("queue reconciliation failed: %s", error)
