@@ -105,6 +105,10 @@ async def test_queue_member_headers_are_built_from_checked_values():
             await control.add_member(bad, "PJSIP/asha", "asha", 0)
         with pytest.raises(ValueError):
             await control.remove_member(bad, "PJSIP/asha")
+    with pytest.raises(ValueError):
+        await control.pause_member("PJSIP/asha\r\nAction: Originate", True, "lunch")
+    with pytest.raises(ValueError):
+        await control.add_member("support-en", "PJSIP/asha", "asha", 0, paused_reason="lunch\nAction: Originate")
     assert len(link.actions) == 2
 
 

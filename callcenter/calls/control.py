@@ -6,9 +6,11 @@ header names are fixed in this module; a call id is 32 hex digits (its agent
 leg is addressed by the uniqueid ``cc-<id>-a``, which exists from the moment
 Asterisk runs the Originate); a channel name is a non-empty string without
 control characters (the AMI link refuses CR, LF and NUL in any value too);
-a queue name passes :func:`callcenter.queues.conf.check_queue_name` and a
-member's interface is made by :mod:`callcenter.queues.conf` from checked
-parts. A value that fails its check never reaches Asterisk.
+a queue name passes :func:`callcenter.queues.conf.check_queue_name`; a
+member's interface (made by :mod:`callcenter.queues.conf` from checked
+parts), name and pause reason are plain text (:func:`plain`). A value that
+fails its check never reaches Asterisk (ValueError, or the action's domain
+error).
 
 Live calls:
 
@@ -66,11 +68,17 @@ def checked_call_id(call_id: str) -> str:
     return call_id
 
 
+def plain(value: str, what: str) -> str:
+    """``value`` if it is a non-empty string without control characters (a
+    channel name or uniqueid as Asterisk gave it, an interface, a member's
+    name, a pause reason), else ValueError naming ``what``."""
+    if not isinstance(value, str) or not value or _CONTROL_CHARACTERS.search(value):
+        raise ValueError(f"not a {what}")
+    return value
+
+
 def checked_channel(channel: str) -> str:
-    """A channel name (or uniqueid) as Asterisk gave it: non-empty, no control characters."""
-    if not isinstance(channel, str) or not channel or _CONTROL_CHARACTERS.search(channel):
-        raise ValueError("not a channel name")
-    return channel
+    return plain(channel, "channel name")
 
 
 def _message(error: AmiError) -> str:
@@ -91,8 +99,9 @@ class CallControl:
     # -- hanging up ------------------------------------------------------------------
     async def hang_up_outbound(self, call_id: str) -> None:
         """Hang up a click-to-call by its agent leg (the dialplan then ends the
-        customer's). Asterisk's "no such channel" is retried while the call is
-        still expected to have that leg; an AmiNotConnected/AmiTimeout is too."""
+        customer's). A refusal is retried (the Originate may not have made the
+        leg yet) up to HANGUP_ATTEMPTS times, while the tracker still expects
+        the leg. ValueError, and nothing sent, if ``call_id`` is not a call id."""
         headers = {"Channel": agent_uniqueid(checked_call_id(call_id)), "Cause": NORMAL_CLEARING}
         for _attempt in range(HANGUP_ATTEMPTS):
             try:
@@ -146,12 +155,13 @@ class CallControl:
     async def add_member(self, queue: str, interface: str, member_name: str, penalty: int,
                          state_interface: str | None = None, paused_reason: str | None = None) -> None:
         """Add a member; with ``paused_reason`` it joins paused (an agent on a break)."""
-        headers = {"Queue": check_queue_name(queue), "Interface": interface, "MemberName": member_name,
-                   "Penalty": str(int(penalty)), "Paused": "true" if paused_reason else "false"}
+        headers = {"Queue": check_queue_name(queue), "Interface": plain(interface, "member interface"),
+                   "MemberName": plain(member_name, "member name"), "Penalty": str(int(penalty)),
+                   "Paused": "true" if paused_reason else "false"}
         if paused_reason:
-            headers["Reason"] = paused_reason
+            headers["Reason"] = plain(paused_reason, "pause reason")
         if state_interface:
-            headers["StateInterface"] = state_interface
+            headers["StateInterface"] = plain(state_interface, "member interface")
         try:
             await self._member_action("QueueAdd", headers)
         except AmiError as error:
@@ -165,7 +175,8 @@ class CallControl:
 
     async def remove_member(self, queue: str, interface: str) -> None:
         try:
-            await self._member_action("QueueRemove", {"Queue": check_queue_name(queue), "Interface": interface})
+            await self._member_action("QueueRemove", {"Queue": check_queue_name(queue),
+                                                      "Interface": plain(interface, "member interface")})
         except AmiError as error:
             if "not there" in _message(error) or "no such queue" in _message(error):
                 return
@@ -174,9 +185,9 @@ class CallControl:
 
     async def pause_member(self, interface: str, paused: bool, reason: str = "") -> None:
         """Pause (with a reason) or unpause the member in every queue it is in."""
-        headers = {"Interface": interface, "Paused": "true" if paused else "false"}
+        headers = {"Interface": plain(interface, "member interface"), "Paused": "true" if paused else "false"}
         if paused and reason:
-            headers["Reason"] = reason
+            headers["Reason"] = plain(reason, "pause reason")
         try:
             await self._member_action("QueuePause", headers)
         except AmiError as error:
