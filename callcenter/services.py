@@ -23,8 +23,9 @@ from sqlalchemy import select
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
+from callcenter.calls.control import CallControl
 from callcenter.calls.fence import CallFence
-from callcenter.calls.tracker import CallTracker, call_id_of
+from callcenter.calls.tracker import CallTracker
 from callcenter.ami.listeners import PbxEvents
 from callcenter.auth.tokens import write_token_uses
 from callcenter.config import Settings
@@ -42,7 +43,7 @@ from callcenter.trunks.accounting import TrunkAccounting
 from dialer.effects import CallEffects
 from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
 from monitoring.metrics import Metrics, gauge
-from web.live_calls import LiveCallReporter
+from callcenter.calls.live import LiveCallReporter
 
 log = logging.getLogger(__name__)
 ABANDONED_KEPT_SECONDS = 600
@@ -74,6 +75,7 @@ class Services:
     live_calls: LiveCallReporter | None = None  # call steps to the live bus
     pbx_events: PbxEvents = field(default_factory=PbxEvents)  # who hears the AMI link
     ami: AmiLink | None = None
+    control: CallControl | None = None          # hang-ups and queue members through the AMI link
     pbx_sync: PbxConfigSync | None = None
     directory: Directory | None = None
     # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
@@ -106,7 +108,7 @@ class Services:
         return Clients({
             "settings": self.settings, "metrics": self.metrics, "sessions": self.sessions,
             "redis": self.redis, "accounting": self.accounting, "tracker": self.tracker,
-            "dialer": self.dialer, "ami": self.ami, "pbx_events": self.pbx_events, "live": self.live,
+            "dialer": self.dialer, "ami": self.ami, "control": self.control, "pbx_events": self.pbx_events, "live": self.live,
             "directory": self.directory, "pbx_sync": self.pbx_sync, "loops": self.loops,
             **self.provided})
 
@@ -175,13 +177,7 @@ class Services:
 
     async def _hang_up_abandoned(self, channels) -> None:
         abandoned = self.dialer.abandoned
-        for entry in channels:
-            if call_id_of(entry.get("Linkedid", "")) in abandoned:
-                log.warning("hanging up %s: its Originate was reported failed", entry.get("Channel"))
-                try:
-                    await self.ami.action("Hangup", {"Channel": entry.get("Channel", "")})
-                except AmiError as error:
-                    log.info("hangup of abandoned channel: %s", error)
+        await self.control.hang_up_abandoned(channels, abandoned)
         for call_id, at in list(abandoned.items()):
             if time.time() - at > ABANDONED_KEPT_SECONDS:
                 del abandoned[call_id]
@@ -255,13 +251,14 @@ async def _open_core(s: Services) -> None:
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
     s.tracker = CallTracker(reporter=None)
     s.ami = AmiLink(settings.ami, on_event=s.pbx_events.event, on_connected=s._on_ami_connected)
-    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls)
+    s.control = CallControl(s.ami, s.tracker)
+    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls, s.control)
     s.pbx_events.on_event(s.tracker.on_event)
     s.pbx_events.on_event(s.fence.on_event)
     s.directory = Directory(s.sessions)
     s.directory.failed = s.loops.failed
     await s.directory.refresh()
-    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
+    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory, s.control)
     s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings, failed=s.loops.failed)
     s.tracker.reporter = s.effects
     for name, run in s.effects.loops():

@@ -19,7 +19,7 @@ from tests.light_app import light_app
 async def app(settings, sessions):
     app = await light_app(settings, sessions)
     s = app.services
-    s.provided["queues"] = QueueLive(QueueClients(s.settings, s.metrics, s.ami, s.sessions, s.live, s.directory,
+    s.provided["queues"] = QueueLive(QueueClients(s.settings, s.metrics, s.control, s.sessions, s.live, s.directory,
                                                   s.loops, s.pbx_sync))
     yield app
     await app.client.close()

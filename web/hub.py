@@ -12,18 +12,17 @@ code 4001, which tells the page to go to the login page."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
 from callcenter.auth.tokens import Principal
-from callcenter.calls.tracker import STATES
+from callcenter.calls.view import CallSteps
+from callcenter.clock import utc_iso
 from callcenter.live import LiveBus, sees
 from callcenter.org.scope import Scope
 
@@ -34,18 +33,6 @@ HEARTBEAT_SECONDS = 20.0
 REVALIDATE_SECONDS = 10.0
 SESSION_ENDED = 4001
 TOO_SLOW = 4008
-_PHASE = {state: index for index, state in enumerate(STATES)}
-_PHASES_KEPT = 20_000
-
-
-def utc_iso(value: float | dt.datetime | None = None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
 
 
 @dataclass(eq=False)
@@ -66,7 +53,7 @@ class Hub:
         self.bus = bus
         self.still_valid = still_valid
         self.clients: set[Client] = set()
-        self._phases: OrderedDict[str, int] = OrderedDict()
+        self._steps = CallSteps()  # several processes report the same call: each step goes out once
         self._tasks: list[asyncio.Task] = []
         bus.receive(self.dispatch)
 
@@ -93,8 +80,10 @@ class Hub:
         except (ValueError, KeyError, TypeError):
             log.warning("live hub: ignoring an unreadable message")
             return
-        if event.get("type") == "call" and not self._advances(event.get("call") or {}):
-            return  # several processes report the same call: each step goes out once
+        if event.get("type") == "call":
+            call = event.get("call") or {}
+            if not self._steps.advances(call.get("id"), call.get("state")):
+                return  # several processes report the same call: each step goes out once
         text = None
         for client in list(self.clients):
             if client.dropped or not sees(client.scope, message):
@@ -105,16 +94,6 @@ class Hub:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
                 self._drop(client, TOO_SLOW, "too slow")
-
-    def _advances(self, call: dict) -> bool:
-        call_id, phase = call.get("id"), _PHASE.get(call.get("state"), -1)
-        if self._phases.get(call_id, -1) >= phase:
-            return False
-        self._phases[call_id] = phase
-        self._phases.move_to_end(call_id)
-        while len(self._phases) > _PHASES_KEPT:
-            self._phases.popitem(last=False)
-        return True
 
     def _drop(self, client: Client, code: int, why: str) -> None:
         if client.dropped:

@@ -13,9 +13,10 @@ Messages to the agent's pages (``live.publish``, callcenter/live.py):
   "customer_name", "number" (masked per privacy), "queue", "language",
   "work_item_id", "url"}`` to the agent rung, before they answer;
 - ``{"type": "call", "call": {...}}`` when they answer and when the talk
-  ends, the shape of web.live_calls plus ``direction: "inbound"`` and
-  ``hangup_url``, so the panel shows it and the 360 page's disposition form
-  opens at its end."""
+  ends, the shape of :func:`callcenter.calls.view.call_view` plus
+  ``direction: "inbound"``, ``inbound_call_id`` and ``hangup_url``
+  (:func:`~callcenter.calls.view.direction_view`), so the panel shows it and
+  the 360 page's disposition form opens at its end."""
 from __future__ import annotations
 
 import asyncio
@@ -27,11 +28,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from callcenter.calls.view import call_view, direction_view
+from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
 from callcenter.inbound import service
 from callcenter.inbound.service import LiveCall, utcnow
 from callcenter.models import User
-from web.hub import utc_iso
 
 log = logging.getLogger(__name__)
 RECORDING_SETTLE_SECONDS = 1.0
@@ -184,14 +186,13 @@ class InboundLive:
 
     async def _publish_call(self, entry: LiveCall, state: str) -> None:
         talk = (entry.talk_ended_at - entry.answered_at).total_seconds() if entry.talk_ended_at else None
-        view = {"id": entry.call_id, "state": state, "agent": entry.agent_name, "agent_id": entry.agent_id,
-                "work_item_id": entry.work_item_id, "customer_id": entry.customer_id,
-                "requested_at": utc_iso(entry.answered_at), "agent_answered_at": utc_iso(entry.answered_at),
-                "connected_at": utc_iso(entry.answered_at), "ended_at": utc_iso(entry.talk_ended_at),
-                "end_reason": "completed" if state == "ended" else None,
-                "talk_seconds": round(talk, 1) if talk is not None else None,
-                "direction": "inbound", "inbound_call_id": entry.id,
-                "hangup_url": f"/api/v1/inbound/calls/{entry.id}/hangup"}
+        owner = {"agent": entry.agent_name, "agent_id": entry.agent_id, "work_item_id": entry.work_item_id,
+                 "customer_id": entry.customer_id, "requested_at": utc_iso(entry.answered_at)}
+        view = {**call_view(entry.call_id, state, owner, agent_answered_at=entry.answered_at,
+                            connected_at=entry.answered_at, ended_at=entry.talk_ended_at,
+                            end_reason="completed" if state == "ended" else None,
+                            talk_seconds=round(talk, 1) if talk is not None else None),
+                **direction_view("inbound", entry.id)}
         await self._publish({"type": "call", "call": view}, agent_id=entry.agent_id)
 
     def recording_inner_path(self, entry: LiveCall) -> str:

@@ -4,8 +4,8 @@ from callcenter.queues import http, models, pages
 from callcenter.queues.live import QueueClients, QueueLive
 
 
-async def start(settings, metrics, ami, pbx_events, sessions, live, directory, loops, pbx_sync) -> QueueLive:
-    queues = QueueLive(QueueClients(settings, metrics, ami, sessions, live, directory, loops, pbx_sync))
+async def start(settings, metrics, control, pbx_events, sessions, live, directory, loops, pbx_sync) -> QueueLive:
+    queues = QueueLive(QueueClients(settings, metrics, control, sessions, live, directory, loops, pbx_sync))
     pbx_events.on_event(queues.tracker.on_event)
     pbx_events.on_connected(queues.reconcile)  # QueueStatus into the tracker, sessions back into Asterisk
     loops.start("queues", queues.run)          # queue state to the pages, wrap-ups, settings

@@ -31,7 +31,6 @@ from callcenter.ami import AmiError
 from callcenter.errors import DomainError
 from callcenter.models import User
 from callcenter.queues.agents import QueueAgents
-from callcenter.queues.members import QueueMembers
 from callcenter.queues.metrics import QueueMetrics
 from callcenter.queues.models import Queue
 from callcenter.queues.state import QueueTracker
@@ -48,7 +47,7 @@ class QueueClients:
     """What the queues use of the server."""
     settings: Any
     metrics: Any
-    ami: Any
+    control: Any         # callcenter.calls.control.CallControl: queue members in Asterisk
     sessions: Any
     live: Any            # callcenter.live.LiveBus
     directory: Any
@@ -61,8 +60,7 @@ class QueueLive:
         self.clients = clients
         self.tracker = QueueTracker(self, tz=zoneinfo.ZoneInfo(clients.settings.web.timezone))
         self.metrics = QueueMetrics(clients.metrics.registry, self.tracker)
-        self.members = QueueMembers(clients.ami)
-        self.agents = QueueAgents(clients, self.members, self.tracker)
+        self.agents = QueueAgents(clients, self.tracker)
         self.locations: dict[str, int | None] = {}      # queue name -> location id
         self.max_wait: dict[str, int] = {}               # queue name -> max wait seconds
         self._supervisors: list[tuple[int, str, int | None]] = []
@@ -182,14 +180,15 @@ class QueueLive:
         """After each AMI (re)connect: QueueStatus into the tracker, then the
         open sessions back into Asterisk."""
         try:
-            status = await self.members.status()   # first: right after the call reconciliation's action
+            # first: right after the call reconciliation's action
+            status = await self.clients.control.queue_status()
             await self.refresh()
             self.tracker.snapshot(status)
             async with self.clients.sessions() as session:
                 added, removed = await self.agents.restore(session)
             if added or removed:
                 log.info("queues reconciled: %d members added back, %d removed", added, removed)
-                self.tracker.snapshot(await self.members.status())
+                self.tracker.snapshot(await self.clients.control.queue_status())
             self.reconciled_at = time.time()
         except (AmiError, DomainError) as error:
             log.warning("queue reconciliation failed: %s", error)
