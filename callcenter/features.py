@@ -11,13 +11,18 @@ from callcenter import config
 from callcenter.feature import Feature
 
 PACKAGES = [
+    "callcenter.spreadsheets",
     "callcenter.trunks",
     "callcenter.org",
+    "callcenter.users",
+    "callcenter.headcount",
     "callcenter.campaigns",
     "callcenter.queues",
-    "callcenter.inbound",        # before the customers' /customers/{id}: its /customers/new
+    "callcenter.inbound",        # before the customer 360's /customers/{id}: its /customers/new
     "callcenter.customers",
+    "callcenter.uploads",
     "callcenter.work",
+    "callcenter.dispositions",   # declares the customer 360's routes
     "callcenter.reports",
     "callcenter.notifications",
     "callcenter.complaints",

@@ -27,6 +27,7 @@ from callcenter.models import Call
 from callcenter.org.scope import Scope
 from callcenter.queues.models import InboundCall, Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
+from callcenter.work.scope import customers_in
 from ivr.dids import parse_dids
 from ivr.fastagi import FastAgiServer
 from ivr.flows import parse_flow
@@ -242,7 +243,7 @@ async def test_an_unknown_caller_becomes_a_customer_of_the_agent_the_call_rang(s
         row = await session.get(InboundCall, "9.1")
         assert (call.customer_id, call.work_item_id, row.customer_id) == (customer.id, item_id, customer.id)
         assert item.agent_id == org.asha and item.bucket == "fresh"
-        visible = (await session.scalars(select(Customer.id).where(asha.customers()))).all()
+        visible = (await session.scalars(select(Customer.id).where(customers_in(asha)))).all()
         assert customer.id in visible
     async with sessions() as session, session.begin():
         again, _, created = await customers.create_from_call(session, asha, settings, "9.1", {"name": "Other"},

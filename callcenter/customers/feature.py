@@ -1,10 +1,11 @@
-"""Customers, the DND list and the customer 360."""
+"""Customers and the DND list. (The customer 360's routes are declared by the
+dispositions feature, whose history and form the page shows.)"""
+from callcenter.customers import http, models, pages
 from callcenter.feature import Feature
-from callcenter.customers import http, models, pages, profile_http, profile_pages
 
 FEATURE = Feature(
     name="customers",
-    routes=[*http.ROUTES, *pages.ROUTES, *profile_http.ROUTES, *profile_pages.ROUTES],
+    routes=[*http.ROUTES, *pages.ROUTES],
     tables=models,
     summary="Customers, the DND list and the customer 360",
 )

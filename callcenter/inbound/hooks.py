@@ -143,7 +143,7 @@ class InboundHooks(IvrHooks):
                                                                          self.clients.settings, e))
         if booked:
             self.metrics.callbacks_taken.inc()
-            from callcenter.work.dispositions import nudge
+            from callcenter.work.sweeper import nudge
             await nudge(self.clients, booked[1])
 
     async def store_answer(self, record: SessionRecord, action: StoreAnswer) -> None:

@@ -21,8 +21,8 @@ from callcenter.org.exceptions import ImportRejected, UnknownLocation
 from callcenter.org.models import Location, Store, Team
 from callcenter.org.scope import Scope
 from callcenter.org.service import _move_store, require_admin, resolve_location, store_fields
-from callcenter.uploads.layouts import Layout
-from callcenter.uploads.spreadsheet import open_spreadsheet
+from callcenter.spreadsheets.layouts import Layout
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,26 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
     ``dry_run`` only checks. Returns the counts."""
     require_admin(scope)
     result = StoreImport()
+    plan = await _plan(session, rows, result)
+    if result.errors:
+        raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
+                             "invalid; nothing was imported", **result.as_dict())
+    changed = _count(plan, result)
+    if dry_run:
+        return result
+    await _write(session, plan)
+    result.committed = True
+    audit.record(session, actor, "store.import", "store", "*", total=result.total,
+                 created=result.created, updated=result.updated, unchanged=result.unchanged,
+                 codes=[fields["code"] for store, fields, _loc in plan if store is None
+                        or fields["code"] in changed])
+    return result
+
+
+async def _plan(session: AsyncSession, rows: Iterable[tuple[int, dict]],
+                result: StoreImport) -> list[tuple[Store | None, dict, Location]]:
+    """Check every row: (the store it updates or None, its fields, its location)
+    per valid row; each problem is added to ``result.errors``."""
     locations: dict[str, Location] = {}
     seen: dict[str, int] = {}
     plan: list[tuple[Store | None, dict, Location]] = []
@@ -106,10 +126,11 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
                 error(row_number, exc, "not_empty")
                 continue
         plan.append((store, fields, location))
+    return plan
 
-    if result.errors:
-        raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
-                             "invalid; nothing was imported", **result.as_dict())
+
+def _count(plan, result: StoreImport) -> set[str]:
+    """Count the stores created, updated and unchanged; the codes of those updated."""
     changed = set()
     for store, fields, location in plan:
         if store is None:
@@ -120,8 +141,10 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
             changed.add(fields["code"])
         else:
             result.unchanged += 1
-    if dry_run:
-        return result
+    return changed
+
+
+async def _write(session: AsyncSession, plan) -> None:
     for store, fields, location in plan:
         if store is None:
             session.add(Store(**fields, location_id=location.id))
@@ -132,12 +155,6 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
         if store.location_id != location.id:
             await _move_store(session, store, location)
     await session.flush()
-    result.committed = True
-    audit.record(session, actor, "store.import", "store", "*", total=result.total,
-                 created=result.created, updated=result.updated, unchanged=result.unchanged,
-                 codes=[fields["code"] for store, fields, _loc in plan if store is None
-                        or fields["code"] in changed])
-    return result
 
 
 def read_store_file(path: Path, *, name: str | None = None,

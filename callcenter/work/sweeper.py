@@ -67,6 +67,12 @@ async def publish(services, event: dict, user_ids) -> None:
         log.exception("publishing %s failed", event.get("type"))
 
 
+async def nudge(services, *agent_ids) -> None:
+    """Tell the agents' open pages that bucket counts changed (if the hub runs;
+    never raises: a lost nudge costs a refresh, never the disposition)."""
+    await publish(services, {"type": "bucket_counts"}, {a for a in agent_ids if a is not None})
+
+
 class WorkLoop:
     """Sweeps and reminds every ``settings.work.sweep_interval`` seconds; a
     failed pass is counted by ``failed(loop name, error)``."""

@@ -1,26 +1,18 @@
-"""JSON API of dispositions and of calling from a work item (thin handlers:
-the rules are in callcenter/work/dispositions.py and calling.py)."""
+"""JSON API of dispositions (thin handlers: the rules are in service.py)."""
 from __future__ import annotations
-
-import datetime as dt
 
 from aiohttp import web
 
-from callcenter.campaigns.exceptions import CampaignNotFound
-from callcenter.campaigns.service import get_campaign
+from callcenter.dispositions import service as dispositions
 from callcenter.models import utcnow
-from callcenter.work import calling, dispositions
-from callcenter.work.exceptions import WorkItemNotFound
+from callcenter.work import calling
+from callcenter.work.http import item_id_of
+from callcenter.work.sweeper import nudge
 from dialer.exceptions import InvalidRequest
-from dialer.http import call_view
 from web.auth import at_least, principal_of, scope_of
 from web.hub import utc_iso
 from web.keys import SERVICES
-from web.requests import json_object, path_int
-
-
-def item_id_of(request: web.Request, key: str = "item_id") -> int:
-    return path_int(request, key, WorkItemNotFound("no such work item"))
+from web.requests import json_object
 
 
 def item_view(item) -> dict:
@@ -37,15 +29,6 @@ def disposition_view(d) -> dict:
             "bucket_after": d.bucket_after, "answers": d.answers, "remarks": d.remarks,
             "followup_at": utc_iso(d.followup_at), "appointment_at": utc_iso(d.appointment_at),
             "created_at": utc_iso(d.created_at)}
-
-
-async def call_work_item(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    principal = principal_of(request)
-    call, agent, trunk, item = await calling.call_from_item(
-        services, await scope_of(request), principal, item_id_of(request))
-    return web.json_response(call_view(request, call, agent, trunk), status=202,
-                             headers={"Location": f"/api/v1/calls/{call.id}"})
 
 
 async def submit_disposition(request: web.Request) -> web.Response:
@@ -69,7 +52,7 @@ async def submit_disposition(request: web.Request) -> web.Response:
         view = {"disposition": disposition_view(done.disposition), "work_item": item_view(done.item),
                 "appointment_id": done.appointment.id if done.appointment else None,
                 "enriched": sorted(done.enriched)}
-    await dispositions.nudge(services, done.item.agent_id, done.disposition.agent_id)
+    await nudge(services, done.item.agent_id, done.disposition.agent_id)
     return web.json_response(view, status=200 if done.repeated else 201)
 
 
@@ -83,25 +66,10 @@ async def owed_disposition(request: web.Request) -> web.Response:
                                        "state": call.state, "ended_at": utc_iso(call.ended_at)}})
 
 
-async def campaign_form(request: web.Request) -> web.Response:
-    campaign_id = path_int(request, "id", CampaignNotFound("no such campaign"))
-    scope = await scope_of(request)
-    async with request.app[SERVICES].sessions() as session:
-        campaign = await get_campaign(session, scope, campaign_id)
-        return web.json_response({"campaign_id": campaign.id, "form": campaign.form,
-                                  "expires_on": campaign.expires_on.isoformat()
-                                  if isinstance(campaign.expires_on, dt.date) else None})
-
-
 ROUTES = [
-    ("POST", "/api/v1/work/{item_id}/call", call_work_item, at_least("agent"),
-     "Call the work item's customer (click-to-call through the campaign's trunk and mode); "
-     "409 disposition_required while a disposition is owed, 422 number_dnd"),
     ("POST", "/api/v1/work/{item_id}/dispositions", submit_disposition, at_least("agent"),
      "Submit a disposition (call_id optional; answers per the campaign's form; remarks); "
      "sent again with the same answers it answers 200 with the one saved (never saved twice)"),
     ("GET", "/api/v1/dispositions/owed", owed_disposition, at_least("agent"),
      "The caller's call from a work item still waiting for its disposition, if any"),
-    ("GET", "/api/v1/campaigns/{id}/form", campaign_form, at_least("agent"),
-     "A campaign's disposition form (data: questions, branches, outcomes)"),
 ]

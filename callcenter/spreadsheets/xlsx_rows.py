@@ -18,7 +18,7 @@ import logging
 from typing import Callable, Iterator
 from xml.etree.ElementTree import iterparse
 
-from callcenter.uploads.exceptions import NotASpreadsheet
+from callcenter.spreadsheets.exceptions import NotASpreadsheet
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""Disposition forms as data, checked and evaluated without any I/O.
+"""Disposition forms as data, part of a campaign: the default one, and the
+check of one an admin wrote, without any I/O (the answers to one are
+evaluated by callcenter/dispositions/answers.py).
 
 A form (``Campaign.form``) is JSON an admin can edit per campaign::
 
@@ -26,9 +28,10 @@ from __future__ import annotations
 
 import re
 
-from callcenter.work import form_default
-from callcenter.work.exceptions import FormInvalid
-from callcenter.work.form_answers import LANGUAGES, Result, evaluate  # noqa: F401  (re-exported)
+from callcenter.campaigns import form_default
+from callcenter.campaigns.exceptions import FormInvalid
+from callcenter.campaigns.models import SURVEY_TYPES
+from callcenter.org.languages import INDIAN as LANGUAGES  # what a language question offers by default
 
 KINDS = ("choice", "text", "date", "datetime", "rating", "nps", "phone", "language")
 # Buckets a disposition may move an item to ("fresh" is never a result;
@@ -44,9 +47,6 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 def default_form(campaign_type: str) -> dict:
     """The brief's questionnaire; survey campaigns add ratings, NPS and enrichment."""
-    import callcenter.models  # noqa: F401  (the tables module loads campaigns.models in order)
-    from callcenter.campaigns.models import SURVEY_TYPES
-
     return form_default.build(campaign_type in SURVEY_TYPES)
 
 

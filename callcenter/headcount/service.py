@@ -4,7 +4,7 @@ store code, status, languages, mobile), imported from CSV or XLSX.
 First a validation pass (:func:`validate_headcount`) reads the file and says,
 per row, what would happen or what is wrong: an Upload row of kind
 ``headcount`` with the counts, and a downloadable report CSV (row, status,
-mobile, reason). Then :func:`callcenter.org.headcount_apply.commit_headcount`
+mobile, reason). Then :func:`callcenter.headcount.commit.commit_headcount`
 applies ALL of it in one transaction, and is refused when any row is invalid.
 
 The rules (the safe ones):
@@ -19,7 +19,7 @@ The rules (the safe ones):
 - an executive absent from the file is left as they are: only rows that say
   left deactivate (a partial file never disables a whole store).
 The customers (open work items) of executives who left or moved are then
-re-allocated (callcenter/users/handover.py)."""
+re-allocated (callcenter/work/handover.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -30,13 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
-from callcenter.customers.models import Upload
-from callcenter.org.exceptions import UploadNotFound
-from callcenter.org.headcount_rows import HeadcountChecker, PlannedRow
+from callcenter.headcount.exceptions import UploadNotFound
+from callcenter.headcount.rows import HeadcountChecker, PlannedRow
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
-from callcenter.uploads.exceptions import EmptySpreadsheet
-from callcenter.uploads.spreadsheet import open_spreadsheet
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.exceptions import EmptySpreadsheet
+from callcenter.spreadsheets.models import Upload
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,6 @@ class Checked:
         return out
 
 
-def max_bytes(settings) -> int:
-    return settings.work.upload_max_mb * 1024 * 1024
-
-
 def _read(path, name, limit) -> tuple[list, str, tuple]:
     with open_spreadsheet(path, KIND, name=name, max_bytes=limit) as sheet:
         return list(sheet), sheet.format, tuple(c for c in sheet.columns if c)
@@ -77,7 +73,7 @@ async def check_file(session: AsyncSession, settings, scope: Scope, path, *,
                      name: str | None = None) -> Checked:
     """Read and check every row of a head-count file (SpreadsheetError when the
     file is not one). Nothing is written."""
-    rows, fmt, columns = await asyncio.to_thread(_read, path, name, max_bytes(settings))
+    rows, fmt, columns = await asyncio.to_thread(_read, path, name, files.max_bytes(settings))
     if not rows:
         raise EmptySpreadsheet("the file has a header but no executive rows")
     checker = await HeadcountChecker.load(session, scope, region=settings.calls.default_region)

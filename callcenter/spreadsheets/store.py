@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from callcenter.uploads.exceptions import TooLarge, UploadNotFound
+from callcenter.spreadsheets.exceptions import TooLarge, UploadNotFound
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 KNOWN_SUFFIXES = (".csv", ".xlsx", ".txt", ".tsv", ".xlsm")
 REPORT_FIELDS = ("row", "status", "mobile", "reason")
+SHOWN_PROBLEMS = 200  # problems kept in Upload.report (all are in the report CSV)
 _STORED = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt|tsv|xlsm|bin)$")
 
 
@@ -53,6 +54,16 @@ def stored_path(directory: Path, stored_name: str) -> Path:
 
 def report_path(directory: Path, stored_name: str) -> Path:
     return stored_path(directory, stored_name).with_suffix(".report.csv")
+
+
+def staged_path(directory: Path, stored_name: str) -> Path:
+    """Where a validation stages the rows a commit will write (JSON lines or numbers)."""
+    return stored_path(directory, stored_name).with_suffix(".rows.jsonl")
+
+
+def max_bytes(settings) -> int:
+    """The largest file the settings let anyone upload."""
+    return settings.work.upload_max_mb * 1024 * 1024
 
 
 def new_name(original_name: str) -> str:

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from callcenter import audit
+from callcenter.campaigns.forms import validate_form
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
+from callcenter.dispositions import exceptions as exc
+from callcenter.dispositions.answers import Result, evaluate
 from callcenter.models import Call
-from callcenter.work import exceptions as exc
-from callcenter.work.forms import evaluate, validate_form
+from callcenter.work.calling import item_in_scope, live_call, pending_call
+from callcenter.work.exceptions import WorkItemClosed
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
 
 log = logging.getLogger(__name__)
@@ -41,41 +44,6 @@ class Submitted:
     repeated: bool = False  # the same disposition was saved already: nothing new was written
 
 
-async def item_in_scope(session, scope, work_item_id) -> WorkItem:
-    """The work item if the caller's scope holds it, else WorkItemNotFound (404)."""
-    if not isinstance(work_item_id, int) or isinstance(work_item_id, bool):
-        raise exc.WorkItemNotFound("no such work item")
-    item = (await session.execute(select(WorkItem).where(
-        WorkItem.id == work_item_id, scope.work_items()))).scalar_one_or_none()
-    if item is None:
-        raise exc.WorkItemNotFound("no such work item")
-    return item
-
-
-async def pending_call(session, agent_id: int | None, work_item_id: int | None = None,
-                       ended_only: bool = True) -> Call | None:
-    """The agent's latest call placed from a work item that has no disposition
-    yet (optionally: for this item; ``ended_only=False``: live ones too, as the
-    database may learn of an end a moment after the agent does)."""
-    if agent_id is None:
-        return None
-    query = select(Call).where(Call.agent_id == agent_id, Call.work_item_id.is_not(None),
-                               Call.disposed_at.is_(None))
-    if ended_only:
-        query = query.where(Call.state == "ended")
-    if work_item_id is not None:
-        query = query.where(Call.work_item_id == work_item_id)
-    return (await session.execute(query.order_by(Call.requested_at.desc()).limit(1))).scalar_one_or_none()
-
-
-async def live_call(session, work_item_id: int) -> Call | None:
-    """A call placed from this item that has not ended yet: its disposition
-    (the form opens when it ends) is the only one the item may take meanwhile."""
-    return (await session.execute(select(Call).where(
-        Call.work_item_id == work_item_id, Call.state != "ended", Call.disposed_at.is_(None))
-        .order_by(Call.requested_at.desc()).limit(1))).scalar_one_or_none()
-
-
 async def submit(session, scope, work_item_id: int, call_id: str | None, answers: dict,
                  remarks: str, actor: str, settings, now: dt.datetime) -> Submitted:
     """Record a disposition for ``work_item_id`` (and the call ``call_id``, which
@@ -90,7 +58,7 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
                  repeat.disposition.id, actor)
         return repeat
     if item.bucket == "closed":
-        raise exc.WorkItemClosed("this work item is closed", work_item_id=item.id)
+        raise WorkItemClosed("this work item is closed", work_item_id=item.id)
     call = await _the_call(session, scope, item, call_id)
     if not isinstance(remarks, str) or len(remarks) > REMARKS_MAX:
         raise exc.AnswersInvalid("the answers do not fit the form",
@@ -103,14 +71,36 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
     agent_id = (call.agent_id if call else None) or item.agent_id or scope.user_id
     if agent_id is None:
         raise exc.NotAllocated("this work item has no agent yet", work_item_id=item.id)
-    if call is not None:  # claim the call once, even against a concurrent submit
-        claimed = await session.execute(update(Call).where(Call.id == call.id, Call.disposed_at.is_(None))
-                                        .values(disposed_at=now).execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
-            raise exc.AlreadyDisposed("this call already has a disposition", call_id=call.id)
-        call.disposed_at = now
-
+    if call is not None:
+        await _claim(session, call, now)
     before = item.bucket
+    bucket = _move(item, campaign, result, call, now)
+    disposition = await _record(session, item, call, agent_id, result, remarks, now)
+    appointment = None
+    if bucket == "appointment":
+        appointment = await _book(session, item, agent_id, result.appointment_at, remarks, actor, now)
+    enriched = await _enrich(session, item.customer_id, result.enrichment, actor, disposition.id)
+    audit.record(session, actor, "disposition.submit", "work_item", item.id,
+                 disposition_id=disposition.id, call_id=call.id if call else None,
+                 outcome=result.outcome, reason=result.reason, bucket_before=before,
+                 bucket_after=bucket, attempts=item.attempts)
+    await session.flush()
+    log.info("work item %s: %s -> %s (%s) by %s", item.id, before, bucket, result.outcome, actor)
+    return Submitted(disposition, item, appointment, enriched)
+
+
+async def _claim(session, call: Call, now: dt.datetime) -> None:
+    """Mark the call disposed, once, even against a concurrent submit."""
+    claimed = await session.execute(update(Call).where(Call.id == call.id, Call.disposed_at.is_(None))
+                                    .values(disposed_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise exc.AlreadyDisposed("this call already has a disposition", call_id=call.id)
+    call.disposed_at = now
+
+
+def _move(item: WorkItem, campaign: Campaign, result: Result, call: Call | None,
+          now: dt.datetime) -> str:
+    """Move the item to the bucket the answers lead to; returns that bucket."""
     bucket, outcome = result.bucket, result.outcome
     if bucket == "non_contact":
         # attempts = calls placed from the item (counted as each call's row is
@@ -128,11 +118,16 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
     if call is not None:
         item.last_call_id = call.id
     item.updated_at = now
+    return bucket
 
+
+async def _record(session, item: WorkItem, call: Call | None, agent_id: int, result: Result,
+                  remarks: str, now: dt.datetime) -> Disposition:
+    """The Disposition row and its survey scores (flushed: the ids are known)."""
     disposition = Disposition(
         work_item_id=item.id, call_id=call.id if call else None, agent_id=agent_id,
         campaign_id=item.campaign_id, customer_id=item.customer_id, outcome=result.outcome,
-        reason=result.reason, bucket_after=bucket, answers=result.answers, remarks=remarks,
+        reason=result.reason, bucket_after=item.bucket, answers=result.answers, remarks=remarks,
         followup_at=result.followup_at, appointment_at=result.appointment_at, created_at=now)
     session.add(disposition)
     await session.flush()
@@ -141,17 +136,7 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
                                  call_id=call.id if call else None, customer_id=item.customer_id,
                                  agent_id=agent_id, campaign_id=item.campaign_id, question=key,
                                  score=score, created_at=now))
-    appointment = None
-    if bucket == "appointment":
-        appointment = await _book(session, item, agent_id, result.appointment_at, remarks, actor, now)
-    enriched = await _enrich(session, item.customer_id, result.enrichment, actor, disposition.id)
-    audit.record(session, actor, "disposition.submit", "work_item", item.id,
-                 disposition_id=disposition.id, call_id=call.id if call else None,
-                 outcome=result.outcome, reason=result.reason, bucket_before=before,
-                 bucket_after=bucket, attempts=item.attempts)
-    await session.flush()
-    log.info("work item %s: %s -> %s (%s) by %s", item.id, before, bucket, result.outcome, actor)
-    return Submitted(disposition, item, appointment, enriched)
+    return disposition
 
 
 def _same(a, b) -> bool:
@@ -249,11 +234,3 @@ async def _enrich(session, customer_id: int, enrichment: dict, actor: str, dispo
 
 def _plain(value):
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-
-
-async def nudge(services, *agent_ids) -> None:
-    """Tell the agents' open pages that bucket counts changed (if the hub runs;
-    never raises: a lost nudge costs a refresh, never the disposition)."""
-    from callcenter.work.sweeper import publish
-
-    await publish(services, {"type": "bucket_counts"}, {a for a in agent_ids if a is not None})

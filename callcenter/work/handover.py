@@ -1,9 +1,12 @@
-"""Handing over the open work of users who left, moved or were disabled.
+"""Handing over the open work of users who left, moved or were disabled
+(the users feature gets it as ``hand_over``: from callcenter/work/feature.py,
+which declares the users' disable routes, and from the CLI; the head count
+calls it).
 
 Their open work items (every bucket but 'closed') go to the allocation's
-``reallocate_from_agents`` (callcenter/work/allocation.py) when it is there;
-whatever is still theirs afterwards is released (``agent_id`` NULL, back in
-the unallocated pool a manager allocates), so nobody who left keeps customers."""
+``reallocate_from_agents`` (callcenter/work/allocation.py); whatever is
+still theirs afterwards is released (``agent_id`` NULL, back in the
+unallocated pool a manager allocates), so nobody who left keeps customers."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.work.allocation import reallocate_from_agents
 from callcenter.work.models import WorkItem
 
 log = logging.getLogger(__name__)
@@ -32,15 +36,8 @@ async def hand_over_work(session: AsyncSession, agent_ids: Iterable[int], *,
     held = await session.scalar(select(func.count()).select_from(WorkItem).where(*_open_of(agent_ids)))
     if not held:
         return 0, 0
-    try:
-        from callcenter.work.allocation import reallocate_from_agents
-    except ImportError:  # the allocation feature is not installed: release only
-        log.warning("callcenter.work.allocation is missing; releasing %d work items", held)
-        reallocate_from_agents = None
-    moved = 0
-    if reallocate_from_agents is not None:
-        moved = int(await reallocate_from_agents(session, agent_ids, actor=actor) or 0)
-        await session.flush()
+    moved = int(await reallocate_from_agents(session, agent_ids, actor=actor) or 0)
+    await session.flush()
     released = await session.execute(
         update(WorkItem).where(*_open_of(agent_ids)).values(agent_id=None, allocated_at=None)
         .execution_options(synchronize_session=False))

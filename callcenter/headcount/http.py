@@ -5,43 +5,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.customers.models import Upload
-from callcenter.org import headcount
-from callcenter.org.headcount_apply import commit_headcount
-from callcenter.org.http_common import InvalidRequest, actor_of, int_param, scoped
-from callcenter.uploads import store as files
-from web import csrf
+from callcenter.headcount import service as headcount
+from callcenter.headcount.commit import commit_headcount
+from callcenter.org.http import actor_of, int_param, receive_file, scoped
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.models import Upload
 from web.auth import at_least
 from web.hub import utc_iso
 from web.keys import SERVICES
 from web.requests import csv_file, path_int
-
-
-class _RawBody:
-    """The request body as a file part for ``files.save_part``."""
-
-    def __init__(self, request: web.Request, filename: str) -> None:
-        self.filename, self._content = filename, request.content
-
-    async def read_chunk(self, size: int) -> bytes:
-        return await self._content.read(size)
-
-
-async def receive_file(request: web.Request, reader=None) -> files.SavedFile:
-    """Save the uploaded file (the ``file`` part of a multipart form, or the raw body)."""
-    settings = request.app[SERVICES].settings
-    limit = headcount.max_bytes(settings)
-    if reader is None and request.content_type != "multipart/form-data":
-        if not request.can_read_body:
-            raise InvalidRequest("send the head count as the multipart field 'file' or as the body")
-        return await files.save_part(_RawBody(request, request.query.get("name") or "headcount.csv"),
-                                     settings.uploads_dir, limit)
-    reader = reader or await csrf.multipart(request)  # a page's form: after its _csrf field
-    while (part := await reader.next()) is not None:
-        if part.name == "file" and part.filename:
-            return await files.save_part(part, settings.uploads_dir, limit)
-        await part.release()
-    raise InvalidRequest("no file: send it in the multipart field 'file'")
 
 
 def upload_json(upload: Upload) -> dict:

@@ -4,6 +4,8 @@ password (shown once). Admins manage everyone; managers the team leads and
 agents of their location; team leads see their team."""
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from callcenter.errors import DomainError
@@ -12,6 +14,7 @@ from callcenter.org import service as org
 from callcenter.org.languages import INDIAN
 from callcenter.org.pages import PAGE, form_dict
 from callcenter.users import hierarchy
+from callcenter.users.service import HandOver
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
@@ -145,23 +148,24 @@ async def user_change(request: web.Request) -> web.Response:
     return await user_page(request)
 
 
-async def _set_active(request: web.Request, active: bool) -> web.Response:
+async def _set_active(request: web.Request, active: bool, hand_over: HandOver) -> web.Response:
     scope = await scope_of(request)
     user_id = path_int(request)
     async with request.app[SERVICES].sessions() as session:
         _user, moved, left = await hierarchy.set_active(session, scope, user_id, active,
-                                                        actor=principal_of(request).name)
+                                                        actor=principal_of(request).name,
+                                                        hand_over=hand_over)
         await session.commit()
     done = "enabled" if active else f"disabled&moved={moved}&left={left}"
     raise web.HTTPSeeOther(f"/admin/users/{user_id}?done={done}")
 
 
-async def disable_action(request: web.Request) -> web.Response:
-    return await _set_active(request, False)
+async def disable_action(request: web.Request, *, hand_over: HandOver) -> web.Response:
+    return await _set_active(request, False, hand_over)
 
 
-async def enable_action(request: web.Request) -> web.Response:
-    return await _set_active(request, True)
+async def enable_action(request: web.Request, *, hand_over: HandOver) -> web.Response:
+    return await _set_active(request, True, hand_over)
 
 
 async def password_action(request: web.Request) -> web.Response:
@@ -181,8 +185,18 @@ ROUTES = [
     ("POST", "/admin/users/new", user_new_page, at_least("manager"), "Create a user (form)"),
     ("GET", "/admin/users/{id}", user_page, at_least("teamlead"), "A user's page"),
     ("POST", "/admin/users/{id}", user_change, at_least("manager"), "Change a user (form)"),
-    ("POST", "/admin/users/{id}/disable", disable_action, at_least("manager"), "Disable a user (form)"),
-    ("POST", "/admin/users/{id}/enable", enable_action, at_least("manager"), "Enable a user (form)"),
     ("POST", "/admin/users/{id}/password", password_action, at_least("manager"),
      "Reset a user's login password (shown once)"),
 ]
+
+
+def routes(*, hand_over: HandOver) -> list:
+    """The pages' disable and enable: ``hand_over`` takes a disabled user's open
+    work (callcenter/work/handover.py); declared by the work feature
+    (callcenter/work/feature.py), as users may not import the work."""
+    return [
+        ("POST", "/admin/users/{id}/disable", partial(disable_action, hand_over=hand_over),
+         at_least("manager"), "Disable a user (form)"),
+        ("POST", "/admin/users/{id}/enable", partial(enable_action, hand_over=hand_over),
+         at_least("manager"), "Enable a user (form)"),
+    ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.errors import DomainError
-from callcenter.org import headcount
+from callcenter.headcount import service as headcount
+from callcenter.headcount.commit import commit_headcount
 from callcenter.org.exceptions import InvalidField
-from callcenter.org.headcount_apply import commit_headcount
-from callcenter.uploads import store as files
+from callcenter.spreadsheets import store as files
 from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
@@ -30,7 +30,7 @@ async def headcount_page(request: web.Request) -> web.Response:
             while (part := await reader.next()) is not None:
                 if part.name == "file" and part.filename and saved is None:
                     saved = await files.save_part(part, services.settings.uploads_dir,
-                                                  headcount.max_bytes(services.settings))
+                                                  files.max_bytes(services.settings))
                 else:
                     await part.release()
             if saved is None:

@@ -32,7 +32,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from callcenter.uploads.exceptions import NotASpreadsheet, UnpacksTooLarge
+from callcenter.spreadsheets.exceptions import NotASpreadsheet, UnpacksTooLarge
 
 log = logging.getLogger(__name__)
 

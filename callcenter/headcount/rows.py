@@ -13,7 +13,7 @@ from callcenter.models import User
 from callcenter.org.languages import parse_languages
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
-from callcenter.uploads.cells import CellError, parse_mobile
+from callcenter.spreadsheets.cells import CellError, parse_mobile
 from callcenter.users.placement import EMPLOYEE_ID_RE
 
 STATUS_ACTIVE = {"active", "working", "present", "joined", "new", "new joinee", "rejoined",

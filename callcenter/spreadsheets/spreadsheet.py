@@ -30,11 +30,11 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from callcenter.uploads.exceptions import (
+from callcenter.spreadsheets.exceptions import (
     DuplicateColumns, EmptySpreadsheet, MissingColumns, NotASpreadsheet, SpreadsheetError, TooLarge)
-from callcenter.uploads.layouts import CUSTOMERS, DND, HEADCOUNT, LAYOUTS, Layout, normalise_header
-from callcenter.uploads.xlsx_guard import check_archive, check_directory
-from callcenter.uploads.xlsx_rows import EXCEL_COLUMNS, sheet_rows
+from callcenter.spreadsheets.layouts import CUSTOMERS, DND, HEADCOUNT, LAYOUTS, Layout, normalise_header
+from callcenter.spreadsheets.xlsx_guard import check_archive, check_directory
+from callcenter.spreadsheets.xlsx_rows import EXCEL_COLUMNS, sheet_rows
 
 log = logging.getLogger(__name__)
 

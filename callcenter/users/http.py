@@ -2,19 +2,34 @@
 login password is returned once), read, change, disable/enable, reset password."""
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
-from callcenter.org.http_common import (
-    InvalidRequest, actor_of, bool_param, int_param, json_body, paging, scoped, user_json,
+from callcenter.models import User
+from callcenter.org.http import (
+    InvalidRequest, actor_of, bool_param, int_param, json_body, paging, scoped,
 )
 from callcenter.users import hierarchy
+from callcenter.users.service import HandOver
 from web.auth import at_least
+from web.hub import utc_iso
 from web.keys import SERVICES
 from web.requests import path_int
 
 PLACE = ("location", "team", "store")
 USER_FIELDS = {"role", "display_name", "employee_id", "agent_kind", "languages", "phone_mode",
                "mobile", "contact", *PLACE, *(f"{p}_id" for p in PLACE)}
+
+
+def user_json(row: User) -> dict:
+    return {"id": row.id, "name": row.name, "display_name": row.display_name, "role": row.role,
+            "employee_id": row.employee_id, "agent_kind": row.agent_kind,
+            "languages": [c for c in (row.languages or "").split(",") if c],
+            "location_id": row.location_id, "team_id": row.team_id, "store_id": row.store_id,
+            "phone_mode": row.phone_mode, "mobile": row.mobile, "sip_endpoint": row.sip_endpoint,
+            "sip_contact": row.sip_contact, "active": row.active,
+            "can_log_in": bool(row.password_hash), "created_at": utc_iso(row.created_at)}
 
 
 def _user_data(body: dict) -> dict:
@@ -76,20 +91,20 @@ async def update_user(request: web.Request) -> web.Response:
     return web.json_response(out, headers={"Cache-Control": "no-store"})
 
 
-async def _set_active(request: web.Request, active: bool) -> web.Response:
+async def _set_active(request: web.Request, active: bool, hand_over: HandOver) -> web.Response:
     async with scoped(request, write=True) as (session, scope):
         user, moved, left = await hierarchy.set_active(session, scope, path_int(request), active,
-                                                       actor=actor_of(request))
+                                                       actor=actor_of(request), hand_over=hand_over)
         out = {"user": user_json(user), "work_reallocated": moved, "work_unallocated": left}
     return web.json_response(out)
 
 
-async def disable_user(request: web.Request) -> web.Response:
-    return await _set_active(request, False)
+async def disable_user(request: web.Request, *, hand_over: HandOver) -> web.Response:
+    return await _set_active(request, False, hand_over)
 
 
-async def enable_user(request: web.Request) -> web.Response:
-    return await _set_active(request, True)
+async def enable_user(request: web.Request, *, hand_over: HandOver) -> web.Response:
+    return await _set_active(request, True, hand_over)
 
 
 async def reset_password(request: web.Request) -> web.Response:
@@ -115,9 +130,18 @@ ROUTES = [
      "Create a user in your scope (a generated login password is returned once)"),
     ("GET", "/api/v1/users/{id}", get_user, at_least("agent"), "A user in your scope"),
     ("PATCH", "/api/v1/users/{id}", update_user, at_least("manager"), "Change a user in your scope"),
-    ("POST", "/api/v1/users/{id}/disable", disable_user, at_least("manager"),
-     "Disable a user: logins end, open work is re-allocated"),
-    ("POST", "/api/v1/users/{id}/enable", enable_user, at_least("manager"), "Enable a user again"),
     ("POST", "/api/v1/users/{id}/reset-password", reset_password, at_least("manager"),
      "Set or generate a new login password (a generated one is returned once)"),
 ]
+
+
+def routes(*, hand_over: HandOver) -> list:
+    """The routes that disable and enable users: ``hand_over`` takes a disabled
+    user's open work (callcenter/work/handover.py); declared by the work
+    feature (callcenter/work/feature.py), as users may not import the work."""
+    return [
+        ("POST", "/api/v1/users/{id}/disable", partial(disable_user, hand_over=hand_over),
+         at_least("manager"), "Disable a user: logins end, open work is re-allocated"),
+        ("POST", "/api/v1/users/{id}/enable", partial(enable_user, hand_over=hand_over),
+         at_least("manager"), "Enable a user again"),
+    ]

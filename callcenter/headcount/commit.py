@@ -10,16 +10,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
-from callcenter.customers.models import Upload
+from callcenter.headcount.exceptions import UploadNotCommittable
+from callcenter.headcount.rows import PlannedRow
+from callcenter.headcount.service import Checked, check_file, get_upload
 from callcenter.models import AuditEntry, User, utcnow
-from callcenter.org.exceptions import UploadNotCommittable
-from callcenter.org.headcount import check_file, get_upload
-from callcenter.org.headcount_rows import PlannedRow
 from callcenter.org.models import Team
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
-from callcenter.users.handover import hand_over_work
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.models import Upload
 from callcenter.users.service import validate_name
+from callcenter.work.handover import hand_over_work
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,11 @@ def _change(user: User, row: PlannedRow, team_locations: dict, audits: list) -> 
     return moved
 
 
-async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload_id: int, *,
-                           actor: str, viewer: str | None = None) -> HeadcountResult:
-    """Apply a validated head count in ``session``'s transaction (the caller
-    commits, or everything is rolled back). ``viewer``: whose uploads the
-    caller may see (see headcount.upload_scope; default ``actor``)."""
-    upload = await get_upload(session, scope, upload_id, viewer or actor)
+async def _claim(session: AsyncSession, settings, scope: Scope, upload_id: int, viewer: str):
+    """The validated upload, marked committed (in the caller's transaction) and
+    its file read again: UploadNotCommittable when it is not validated, its
+    file is gone or changed, it is being committed, or a row became invalid."""
+    upload = await get_upload(session, scope, upload_id, viewer)
     if upload.status != "validated":
         raise UploadNotCommittable(
             "this head count has invalid rows: fix the file and upload it again"
@@ -120,8 +119,13 @@ async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload
         raise UploadNotCommittable(
             f"{len(checked.invalid)} row(s) became invalid since the validation (row {first.number}: "
             f"{'; '.join(first.errors)}); upload the file again", rows=[r.number for r in checked.invalid])
+    return upload, checked
 
-    result = HeadcountResult(upload.id, total=len(checked.rows))
+
+async def _apply_rows(session: AsyncSession, checked: Checked, result: HeadcountResult):
+    """Create, change or disable the executives of the rows (counted in
+    ``result``); returns (ids of those who left their store, users created,
+    audits (action, user, details))."""
     team_locations = dict((await session.execute(select(Team.id, Team.location_id))).all())
     known = await _load_users(session, [r.user_id for r in checked.rows
                                         if r.user_id is not None and r.action != "unchanged"])
@@ -143,12 +147,16 @@ async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload
     session.add_all(created)
     await session.flush()
     result.created = len(created)
-    # One audit row per user changed, written in executemany batches.
-    audits.extend(("user.add", u, {
+    return leaving, created, audits
+
+
+async def _write_audits(session: AsyncSession, actor: str, audits: list[tuple], created: list[User]) -> None:
+    """One audit row per user changed or created, written in executemany batches."""
+    audits = audits + [("user.add", u, {
         "role": "agent", "phone_mode": "mobile", "mobile": u.mobile, "login_password": False,
         "display_name": u.display_name, "employee_id": u.employee_id, "agent_kind": "store",
         "languages": u.languages, "location_id": u.location_id, "store_id": u.store_id})
-        for u in created)
+        for u in created]
     now = utcnow()
     entries = [{"at": now, "actor": actor[:60], "action": action, "entity": "user",
                 "entity_id": str(user.id), "details": {"name": user.name, **details,
@@ -156,6 +164,18 @@ async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload
                for action, user, details in audits]
     for start in range(0, len(entries), CHUNK):
         await session.execute(insert(AuditEntry.__table__), entries[start:start + CHUNK])
+
+
+async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload_id: int, *,
+                           actor: str, viewer: str | None = None) -> HeadcountResult:
+    """Apply a validated head count in ``session``'s transaction (the caller
+    commits, or everything is rolled back). ``viewer``: whose uploads the
+    caller may see (see headcount.service.upload_scope; default ``actor``).
+    The open work of executives who left or moved is handed over."""
+    upload, checked = await _claim(session, settings, scope, upload_id, viewer or actor)
+    result = HeadcountResult(upload.id, total=len(checked.rows))
+    leaving, created, audits = await _apply_rows(session, checked, result)
+    await _write_audits(session, actor, audits, created)
     result.work_reallocated, result.work_unallocated = await hand_over_work(session, leaving, actor=actor)
     counts = result.as_dict()
     await session.execute(update(Upload).where(Upload.id == upload.id).values(

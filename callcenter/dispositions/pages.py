@@ -1,8 +1,10 @@
-"""The disposition form in the browser: the form's data turned into what the
-template shows (questions visible on the path the answers take, values,
-errors, date limits), and the form's POST: on success back to the start page
-(the buckets) with a flash message; on a problem the customer page again,
-with every error beside its question and nothing lost."""
+"""The disposition form in the browser: the work side of the customer 360
+page (``customer_panel``: the chosen item's call button, its form, the call
+owed), the form's data turned into what the template shows (questions
+visible on the path the answers take, values, errors, date limits), and the
+form's POST: on success back to the start page (the buckets) with a flash
+message; on a problem the customer page again, with every error beside its
+question and nothing lost."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,11 +13,18 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from callcenter.campaigns.models import Campaign
+from callcenter.campaigns.service import not_callable_reason
+from callcenter.customers import pages as customer_pages
+from callcenter.dispositions import history
+from callcenter.dispositions import service as dispositions
+from callcenter.dispositions.answers import LANGUAGES, RANGES, evaluate
 from callcenter.errors import DomainError
 from callcenter.models import utcnow
 from callcenter.outages import as_outage
-from callcenter.work import dispositions, exceptions as exc
-from callcenter.work.form_answers import LANGUAGES, RANGES, evaluate
+from callcenter.work import calling
+from callcenter.work.exceptions import WorkItemNotFound
+from callcenter.work.sweeper import nudge
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import flash, render
@@ -65,6 +74,36 @@ def form_view(form: dict, answers: dict | None, errors: dict | None, now: dt.dat
             "remarks_max": (form.get("remarks") or {}).get("max_length", dispositions.REMARKS_MAX)}
 
 
+async def customer_panel(session, principal, settings, item: dict | None,
+                         submitted: dict | None) -> dict:
+    """The 360 page's fields for the chosen work item (customers.pages.WorkPanel)."""
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(settings.web.timezone)).date()
+    owed = await calling.owed_disposition(session, principal.user_id)
+    # a call of this item not ended yet (whoever placed it): no disposition without a call meanwhile
+    live = await calling.live_call(session, item["id"]) if item else None
+    campaign = await session.get(Campaign, item["campaign_id"]) if item else None
+    form = None
+    not_callable = None
+    if campaign is not None:
+        form = form_view(campaign.form, (submitted or {}).get("answers"), (submitted or {}).get("errors"),
+                         now, settings.web.timezone, campaign.expires_on)
+        not_callable = not_callable_reason(campaign, today)
+    owed_here = owed is not None and item is not None and owed.work_item_id == item["id"]
+    ended_here = owed_here and owed.state == "ended"  # the form opens at once
+    call_id = (submitted or {}).get("call_id") or (owed.id if owed_here else "")
+    open_form = bool(ended_here or submitted)
+    return {
+        "form": form, "campaign": campaign, "owed": owed, "owed_here": owed_here,
+        "ended_here": ended_here, "call_id": call_id, "call_live": live is not None,
+        "not_callable": not_callable if item and item["bucket"] != "closed" else None,
+        "submitted": submitted or {}, "bucket_labels": BUCKET_LABELS, "open_form": open_form,
+        # a note without a call: not while a call is live or another call's disposition is owed
+        "call_less": not open_form and owed is None and live is None,
+        "labels": {q["key"]: q["label"] for q in campaign.form.get("questions", [])} if campaign else {},
+    }
+
+
 def kept_page(request: web.Request, item_id: int, data, outage) -> web.Response:
     """503 page holding what the agent sent (hidden fields, sent again after
     Retry-After by static/disposition_kept.js): nothing typed is lost while the
@@ -89,11 +128,9 @@ def saved_message(done) -> str:
 
 async def submit_form(request: web.Request) -> web.Response:
     """POST /work/{item_id}/disposition (the form on the customer page)."""
-    from callcenter.customers import profile_pages  # the page re-rendered on a problem
-
     services = request.app[SERVICES]
     principal = principal_of(request)
-    item_id = path_int(request, "item_id", exc.WorkItemNotFound("no such work item"))
+    item_id = path_int(request, "item_id", WorkItemNotFound("no such work item"))
     data = await request.post()
     answers = {k[len(ANSWER_PREFIX):]: v for k, v in data.items()
                if k.startswith(ANSWER_PREFIX) and isinstance(v, str)}
@@ -105,7 +142,7 @@ async def submit_form(request: web.Request) -> web.Response:
             done = await dispositions.submit(session, scope, item_id, call_id, answers, remarks,
                                              principal.name, services.settings, utcnow())
             customer_id = done.item.customer_id
-    except exc.WorkItemNotFound:
+    except WorkItemNotFound:
         raise
     except Exception as error:  # noqa: BLE001 - sorted below: an outage keeps the answers
         outage = as_outage(error)
@@ -119,13 +156,13 @@ async def submit_form(request: web.Request) -> web.Response:
     if isinstance(done, DomainError):
         error = done
         async with services.sessions() as session:
-            item = await dispositions.item_in_scope(session, scope, item_id)
-        return await profile_pages.customer_page(
-            request, item.customer_id, item_id, submitted={
+            item = await calling.item_in_scope(session, scope, item_id)
+        return await customer_pages.customer_page(
+            request, item.customer_id, item_id, history=history, panel=customer_panel, submitted={
                 "answers": answers, "remarks": remarks, "call_id": call_id,
                 "errors": error.details.get("errors") or {}, "message": error.message},
             status=error.status)
-    await dispositions.nudge(services, done.item.agent_id, done.disposition.agent_id)
+    await nudge(services, done.item.agent_id, done.disposition.agent_id)
     log.info("disposition %s saved from the page of customer %s", done.disposition.id, customer_id)
     response = web.Response(status=303, headers={"Location": "/"})
     flash(response, saved_message(done))
