@@ -48,9 +48,8 @@ from collections.abc import Container, Iterable
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter.calls.tracked import agent_uniqueid, call_id_of
-from callcenter.inbound.exceptions import CallNotLive
-from callcenter.queues.conf import check_queue_name
-from callcenter.queues.exceptions import PbxUnavailable, QueueNotLoaded
+from callcenter.calls.exceptions import CallNotLive, PbxUnavailable, QueueNotLoaded
+from callcenter.calls.queue_names import check_queue_name
 
 log = logging.getLogger(__name__)
 
