@@ -15,6 +15,12 @@ Compares, in the same process, on the same byte stream fed in 4 kB chunks:
     the call, foreign channel counts, ``forget()`` of ended calls as
     ``dialer.effects`` does).
 
+(d) the server's fan-out: (b) -> ``PbxEvents.event`` (callcenter/ami/listeners.py)
+    -> the (c) tracker and three more listeners (no-ops standing for the
+    call fence, the queue state and the inbound calls); beside it (d0) the
+    same four listeners called by one hand-written function, as the
+    composition root did before features subscribed themselves.
+
 What (c) does not include: in the server the accounting is Redis
 (``callcenter.trunks.accounting``); its Lua scripts and HDEL/HSET run *in the
 Redis server*, not in this process, and are awaited by the effects' worker
@@ -142,7 +148,8 @@ def recorded_messages() -> list[bytes]:
 def build_stream(n: int, synthetic: bool = False) -> tuple[bytes, int, str]:
     """(bytes with a banner and about n messages, their count, where they came
     from).  Recordings are repeated whole, each repetition a distinct call."""
-    recorded = [] if synthetic else recordings()
+    # the click-to-call recordings (one cc-<id>-a call each); the queue recordings are inbound
+    recorded = [] if synthetic else [d for d in recordings() if len(set(_CALL_ID.findall(d))) == 1]
     if recorded:
         msgs, serial = [], 0
         while len(msgs) < n:
@@ -258,6 +265,24 @@ def pipeline(stream: bytes, trunks: set[str]) -> tuple[Callable[[dict[str, str]]
     return tracker.on_event, accounting
 
 
+def fanned_out(on_event, through_pbx_events: bool):
+    """(d)/(d0): ``on_event`` and three no-op listeners, through PbxEvents or one function."""
+    from callcenter.ami.listeners import PbxEvents
+
+    if through_pbx_events:
+        events = PbxEvents()
+        for listener in (on_event, _noop, _noop, _noop):
+            events.on_event(listener)
+        return events.event
+
+    def direct(event):
+        on_event(event)
+        _noop(event)
+        _noop(event)
+        _noop(event)
+    return direct
+
+
 # ----------------------------------------------------------- measurements
 def panoramisk_rate(stream: bytes, n_events: int) -> float:
     """(a) plain panoramisk, events per CPU-second."""
@@ -338,13 +363,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.synthetic:
         assert acct.ended == calls and not acct.placed and acct.tracker.calls == {}, (acct.ended, calls)
         assert acct.in_use() == {t: 0 for t in trunks} and acct.releases == 2 * calls
-    plain, ours, full = [], [], []
+    plain, ours, full, fan, direct = [], [], [], [], []
     for _ in range(args.rounds):
         plain.append(panoramisk_rate(stream, n))
         ours.append(ingest_rate(stream, _noop, n_events=n))
         on_event, _ = pipeline(stream, trunks)  # fresh state; placing calls is not timed
         full.append(ingest_rate(stream, on_event, n_events=n))
+        on_event, _ = pipeline(stream, trunks)
+        direct.append(ingest_rate(stream, fanned_out(on_event, False), n_events=n))
+        on_event, _ = pipeline(stream, trunks)
+        fan.append(ingest_rate(stream, fanned_out(on_event, True), n_events=n))
     p, o, f = statistics.median(plain), statistics.median(ours), statistics.median(full)
+    d, d0 = statistics.median(fan), statistics.median(direct)
     print(f"AMI ingest: {n} messages ({len(seen)} events), {len(stream) / 1e6:.1f} MB, {CHUNK} B chunks, "
           f"{args.rounds} rounds, median; stream: {source}\n")
     print("| pipeline | events / CPU-second (median) | min | max |")
@@ -352,7 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| (a) panoramisk AMIProtocol.data_received + dispatch (no-op), parse only | {p:,.0f} | {min(plain):,.0f} | {max(plain):,.0f} |")
     print(f"| (b) callcenter.ami framer -> dict -> on_event (no-op), parse only | {o:,.0f} | {min(ours):,.0f} | {max(ours):,.0f} |")
     print(f"| (c) framer -> CallTracker.on_event -> in-memory trunk accounting, parse + track + account | {f:,.0f} | {min(full):,.0f} | {max(full):,.0f} |")
+    print(f"| (d0) (c) and three no-op listeners called by one function (before) | {d0:,.0f} | {min(direct):,.0f} | {max(direct):,.0f} |")
+    print(f"| (d) (c) and three no-op listeners through PbxEvents (the server now) | {d:,.0f} | {min(fan):,.0f} | {max(fan):,.0f} |")
     print(f"| ratio (c) / (a) | {f / p:.1f}x | | |")
+    print(f"| ratio (d) / (d0) | {d / d0:.3f} | | |")
     print(f"| ratio (b) / (a) | {o / p:.1f}x | | |")
     print(f"\nrates count all {n} messages; {len(seen)} of them are events delivered to on_event; "
           f"(c) tracked {calls} calls to their end, every reserved leg released, ended calls forgotten. "
