@@ -135,6 +135,7 @@ from callcenter.org.models import Location, Store, Team  # noqa: E402,F401
 from callcenter.campaigns.models import Campaign  # noqa: E402,F401
 from callcenter.customers.models import Customer, DndNumber, Upload  # noqa: E402,F401
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem  # noqa: E402,F401
-from callcenter.queues.models import AgentPause, InboundCall, Queue, QueueSession  # noqa: E402,F401
+from callcenter.queues.models import AgentPause, Queue, QueueSession  # noqa: E402,F401
+from callcenter.inbound.models import InboundCall  # noqa: E402,F401
 from callcenter.complaints.models import Complaint, ComplaintCategory, ComplaintEvent  # noqa: E402,F401
 from callcenter.notifications.models import Notification, NotificationAttempt  # noqa: E402,F401

@@ -25,7 +25,8 @@ from callcenter.inbound.metrics import InboundMetrics
 from callcenter.inbound.service import LiveCall, outcome_of
 from callcenter.models import Call
 from callcenter.org.scope import Scope
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.inbound.models import InboundCall
+from callcenter.queues.models import Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from ivr.dids import parse_dids
 from ivr.fastagi import FastAgiServer

@@ -20,7 +20,8 @@ from callcenter.models import Call, User
 from callcenter.org.languages import language_code
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.inbound.models import InboundCall
+from callcenter.queues.models import Queue
 
 INBOUND_ID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{2,}$")

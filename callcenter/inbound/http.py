@@ -15,7 +15,8 @@ from callcenter.inbound import customers, survey
 from callcenter.inbound.exceptions import CallNotLive, CustomerInvalid
 from callcenter.inbound.live import screen_pop_url
 from callcenter.models import User
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.inbound.models import InboundCall
+from callcenter.queues.models import Queue
 from callcenter.reports.period import local_day, parse_date
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of

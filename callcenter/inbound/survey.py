@@ -18,7 +18,8 @@ from callcenter.inbound.service import LiveCall
 from callcenter.models import Call, User
 from callcenter.org.models import Team
 from callcenter.org.scope import Scope
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.inbound.models import InboundCall
+from callcenter.queues.models import Queue
 from callcenter.work.models import SurveyAnswer
 
 log = logging.getLogger(__name__)
