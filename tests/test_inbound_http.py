@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.customers.models import Customer
-from callcenter.models import Call, User
 from callcenter.inbound.models import InboundCall
+from callcenter.models import Call, User
 from callcenter.queues.models import Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from tests import factories as f

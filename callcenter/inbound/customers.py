@@ -16,11 +16,11 @@ from callcenter import audit
 from callcenter.customers.models import Customer
 from callcenter.inbound import items
 from callcenter.inbound.exceptions import CustomerInvalid, InboundCallNotFound, NoCallerNumber
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, User
 from callcenter.org.languages import language_code
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
-from callcenter.inbound.models import InboundCall
 from callcenter.queues.models import Queue
 
 INBOUND_ID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")

@@ -1,4 +1,4 @@
-"""Errors of inbound calls, call-backs and the NPS report, each with a stable error id."""
+"""Errors of inbound calls and call-backs, each with a stable error id."""
 from __future__ import annotations
 
 from callcenter.errors import DomainError
@@ -19,12 +19,6 @@ class NoCallerNumber(DomainError):
 class CustomerInvalid(DomainError):
     """A field of the new customer is wrong; ``field`` names it."""
     error_id = "invalid_customer"
-    status = 422
-
-
-class ReportInvalid(DomainError):
-    """A parameter of the NPS report is wrong; ``field`` names it."""
-    error_id = "invalid_report"
     status = 422
 
 

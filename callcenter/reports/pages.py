@@ -1,7 +1,7 @@
 """The reports' HTML pages (team leads and up): the team's or location's
 overview with links to each agent's buckets and to reassignment, the daily
-report with a date picker, per campaign and per store; CSV buttons link to the
-JSON API's ``?format=csv`` with the same filters."""
+report with a date picker, per campaign and per store, the post-call survey's
+NPS; CSV buttons link to the JSON API's ``?format=csv`` with the same filters."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -10,10 +10,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from callcenter.org.models import Location, Store, Team
-from callcenter.reports import service
+from callcenter.reports import nps, service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound
-from callcenter.reports.http import day_of, filters_of, query_int
+from callcenter.reports.http import day_of, day_range, filters_of, query_int
 from callcenter.reports.period import today
 from callcenter.reports.stores import store_daily
 from callcenter.work.models import BUCKETS
@@ -158,6 +158,18 @@ def duration(seconds) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+async def nps_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    by = nps.check_grouping(request.query.get("by", "agent"))
+    first, last, start, end = day_range(request)
+    async with services.sessions() as session:
+        report = await nps.nps_report(session, scope, by, start, end)
+    return render(request, "reports/nps.html", {
+        "report": report, "by": by, "first": first, "last": last,
+        "today": today(services.settings.web.timezone), "link": link})
+
+
 LEAD = at_least("teamlead")
 ROUTES = [
     ("GET", "/reports", overview_page, LEAD, "Page: bucket counts and progress per agent of the team/location"),
@@ -165,5 +177,6 @@ ROUTES = [
     ("GET", "/reports/campaigns", campaigns_page, LEAD, "Page: campaigns to report on"),
     ("GET", "/reports/campaigns/{campaign_id}", campaign_page, LEAD, "Page: one campaign's report"),
     ("GET", "/reports/stores", stores_page, LEAD, "Page: the day per store"),
+    ("GET", "/reports/nps", nps_page, LEAD, "NPS of the post-call survey by agent, team, queue"),
     ("GET", "/reports/me", my_page, at_least("agent"), "Page: my own figures"),
 ]

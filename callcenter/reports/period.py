@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Integer, cast, func
 
-from callcenter.reports.exceptions import InvalidDate
+from callcenter.reports.exceptions import InvalidDate, ReportInvalid
 from web.requests import FIRST_DAY, LAST_DAY, iso_date
 
 UTC = dt.timezone.utc
 SLOT_SECONDS = 900  # every real UTC offset is a multiple of 15 minutes
+MAX_DAYS = 92       # the longest range of days (?date to ?to) a report covers
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,13 @@ def parse_date(raw: str | None, zone: str) -> dt.date:
     if day is None:
         raise InvalidDate(f"date must be YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", value=raw[:40])
     return day
+
+
+def check_range(first: dt.date, last: dt.date) -> None:
+    if last < first:
+        raise ReportInvalid("to must not be before date", field="to")
+    if (last - first).days >= MAX_DAYS:
+        raise ReportInvalid(f"at most {MAX_DAYS} days at a time", field="to")
 
 
 def hour_key(column, day: Day, dialect: str):
