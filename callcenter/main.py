@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from callcenter.cli.admin import cmd_db_upgrade, cmd_init, cmd_serve
 from callcenter.cli.common import PROG, CliError
 from callcenter.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
@@ -22,6 +24,7 @@ from callcenter.cli import org as org_cli
 from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_list,
                                   cmd_user_set_password)
 from callcenter.config import ConfigError
+from callcenter.errors import DomainError
 from callcenter.models import PHONE_MODES, ROLES
 
 log = logging.getLogger("callcenter")
@@ -100,10 +103,6 @@ def _error(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from callcenter.errors import DomainError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

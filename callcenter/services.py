@@ -39,6 +39,7 @@ from callcenter.supervision import ManagedProcess, Supervisor
 from callcenter.trunks import rebuild as accounting_rebuild
 from callcenter.trunks.accounting import TrunkAccounting
 from callcenter.work import sweeper as work_sweeper
+from callcenter.work.dispositions import nudge
 from dialer.effects import CallEffects
 from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
 from ivr.metrics import IvrMetrics
@@ -272,7 +273,7 @@ async def _open(s: Services) -> None:
     if not await s.accounting.restored():  # a new (or emptied) Redis: the accounting starts whole
         await s.restore_accounting()
     if settings.ivr.enabled:  # listening before Asterisk sends it calls
-        s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), InboundHooks(s, s.inbound))
+        s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), InboundHooks(s, s.inbound, nudge))
         await s.ivr.start()
     if settings.pbx.managed:
         s.asterisk = AsteriskProcess(settings)

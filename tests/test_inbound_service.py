@@ -29,6 +29,7 @@ from callcenter.org.scope import Scope
 from callcenter.queues.models import Queue
 from callcenter.reports import nps
 from callcenter.reports.exceptions import ReportInvalid
+from callcenter.work.dispositions import nudge
 from callcenter.work.models import SurveyAnswer, WorkItem
 from ivr.dids import parse_dids
 from ivr.fastagi import FastAgiServer
@@ -280,7 +281,7 @@ async def hooked_ivr(sessions, settings, org):
     services = SimpleNamespace(sessions=sessions, settings=settings, hub=None,
                                queues=SimpleNamespace(is_free=lambda name: False))
     live = InboundLive(services, InboundMetrics(Metrics().registry))
-    hooks = InboundHooks(services, live)
+    hooks = InboundHooks(services, live, nudge)
     recent = deque()
 
     async def handler(conn):
