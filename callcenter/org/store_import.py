@@ -64,38 +64,42 @@ async def _check_move(session: AsyncSession, store: Store, location: Location) -
                           "another location")
 
 
-async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tuple[int, dict]], *,
-                        actor: str, dry_run: bool = False) -> StoreImport:
-    """``rows``: (row number, {field: value}) with the fields of STORE_ALIASES.
-    Raises ImportRejected (nothing written) when a row is wrong; with
-    ``dry_run`` only checks. Returns the counts."""
-    require_admin(scope)
-    result = StoreImport()
+Plan = list[tuple[Store | None, dict, Location]]  # (the store, None for a new one; its fields; its location)
+
+
+def _row_error(result: StoreImport, row: int, exc: DomainError | str, error_id: str = "invalid_row") -> None:
+    result.errors.append({"row": row, "error": getattr(exc, "error_id", error_id),
+                          "message": getattr(exc, "message", str(exc))})
+
+
+async def _location_of(session: AsyncSession, data: dict, locations: dict[str, Location]) -> Location:
+    """The row's location (``locations``: those resolved so far, by lower-case reference)."""
+    ref = str(data.get("location") or "").strip()
+    if not ref:
+        raise UnknownLocation("location is required", field="location")
+    if ref.lower() not in locations:
+        locations[ref.lower()] = await resolve_location(session, ref)
+    return locations[ref.lower()]
+
+
+async def _check_rows(session: AsyncSession, rows: Iterable[tuple[int, dict]], result: StoreImport) -> Plan:
+    """Every row checked: the plan of the right ones; the wrong ones in ``result.errors``."""
     locations: dict[str, Location] = {}
     seen: dict[str, int] = {}
-    plan: list[tuple[Store | None, dict, Location]] = []
+    plan: Plan = []
     existing = {s.code.lower(): s for s in (await session.execute(select(Store))).scalars()}
-
-    def error(row: int, exc: DomainError | str, error_id: str = "invalid_row") -> None:
-        result.errors.append({"row": row, "error": getattr(exc, "error_id", error_id),
-                              "message": getattr(exc, "message", str(exc))})
-
     for row_number, data in rows:
         result.total += 1
         try:
             fields = store_fields(data)
-            ref = str(data.get("location") or "").strip()
-            if not ref:
-                raise UnknownLocation("location is required", field="location")
-            if ref.lower() not in locations:
-                locations[ref.lower()] = await resolve_location(session, ref)
-            location = locations[ref.lower()]
+            location = await _location_of(session, data, locations)
         except DomainError as exc:
-            error(row_number, exc)
+            _row_error(result, row_number, exc)
             continue
         key = fields["code"].lower()
         if key in seen:
-            error(row_number, f"store code {fields['code']} is also on row {seen[key]}", "duplicate_in_file")
+            _row_error(result, row_number, f"store code {fields['code']} is also on row {seen[key]}",
+                       "duplicate_in_file")
             continue
         seen[key] = row_number
         store = existing.get(key)
@@ -103,13 +107,14 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
             try:
                 await _check_move(session, store, location)
             except DomainError as exc:
-                error(row_number, exc, "not_empty")
+                _row_error(result, row_number, exc, "not_empty")
                 continue
         plan.append((store, fields, location))
+    return plan
 
-    if result.errors:
-        raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
-                             "invalid; nothing was imported", **result.as_dict())
+
+def _count(plan: Plan, result: StoreImport) -> set[str]:
+    """Count the stores created, updated and unchanged; the codes of those updated."""
     changed = set()
     for store, fields, location in plan:
         if store is None:
@@ -120,8 +125,10 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
             changed.add(fields["code"])
         else:
             result.unchanged += 1
-    if dry_run:
-        return result
+    return changed
+
+
+async def _write(session: AsyncSession, plan: Plan) -> None:
     for store, fields, location in plan:
         if store is None:
             session.add(Store(**fields, location_id=location.id))
@@ -132,6 +139,23 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
         if store.location_id != location.id:
             await _move_store(session, store, location)
     await session.flush()
+
+
+async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tuple[int, dict]], *,
+                        actor: str, dry_run: bool = False) -> StoreImport:
+    """``rows``: (row number, {field: value}) with the fields of STORE_ALIASES.
+    Raises ImportRejected (nothing written) when a row is wrong; with
+    ``dry_run`` only checks. Returns the counts."""
+    require_admin(scope)
+    result = StoreImport()
+    plan = await _check_rows(session, rows, result)
+    if result.errors:
+        raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
+                             "invalid; nothing was imported", **result.as_dict())
+    changed = _count(plan, result)
+    if dry_run:
+        return result
+    await _write(session, plan)
     result.committed = True
     audit.record(session, actor, "store.import", "store", "*", total=result.total,
                  created=result.created, updated=result.updated, unchanged=result.unchanged,
