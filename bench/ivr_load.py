@@ -136,11 +136,11 @@ async def serve_ivr(config_path: str) -> None:
     """--serve-ivr: run IvrService until stdin closes, then print its counters."""
     import logging
 
-    from callcenter import config as cc_config
+    from callcenter.features import load_settings
     from ivr.metrics import IvrMetrics
     from ivr.service import IvrService
     logging.basicConfig(level=logging.WARNING)
-    service = IvrService(cc_config.load(config_path), IvrMetrics())
+    service = IvrService(load_settings(config_path), IvrMetrics())
     await service.start()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()

@@ -268,8 +268,8 @@ async def bench_pages(args) -> dict:
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
-    from callcenter.config import (AmiSettings, DatabaseSettings, IvrSettings, PbxSettings, RedisSettings,
-                                   Settings)
+    from callcenter.config import AmiSettings, DatabaseSettings, PbxSettings, RedisSettings, Settings
+    from ivr.settings import IvrSettings
     from web import sessions as browser_sessions
     from web.app import create_app
     from web.keys import SERVICES
@@ -283,7 +283,7 @@ async def bench_pages(args) -> dict:
         redis=RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", managed=True, key_prefix="bench:"),
         pbx=PbxSettings(managed=False, sync_config=False),
         ami=AmiSettings(port=free_port(), secret="bench-unused", admin_secret="bench-unused"),
-        ivr=IvrSettings(enabled=False))
+        sections={"ivr": IvrSettings(enabled=False)})
     logging.getLogger("callcenter.ami").setLevel(logging.CRITICAL)  # no Asterisk here: it keeps retrying
     app = create_app(settings)
     server_times: list[tuple[float, float]] = []
@@ -389,9 +389,10 @@ async def bench_profile(args) -> dict:
     from callcenter.campaigns.models import Campaign
     from callcenter.config import Settings
     from callcenter.customers.profile import profile
+    from callcenter.dispositions import history
+    from callcenter.dispositions.pages import BUCKET_LABELS, form_view
     from callcenter.models import User
     from callcenter.org.scope import load_scope
-    from callcenter.work.disposition_pages import BUCKET_LABELS, form_view
     from web.render import ENV
 
     prepared = await prepare(args)   # the schema must be the code's: a migrated copy
@@ -424,8 +425,8 @@ async def bench_profile(args) -> dict:
         async with sessions() as session:
             t0 = time.perf_counter()
             scope = await load_scope(session, who)
-            view = await profile(session, scope, settings, who.role, customer_id, actor=who.name,
-                                 work_item_id=item_id)
+            view = await profile(session, scope, settings, who.role, customer_id, history=history,
+                                 actor=who.name, work_item_id=item_id)
             await session.flush()
             t1 = time.perf_counter()
             item = next(i for i in view["work_items"] if i["id"] == item_id)
@@ -450,7 +451,7 @@ async def bench_profile(args) -> dict:
 # -- allocation ------------------------------------------------------------------------------
 
 def _new_campaign(con, name: str, location_id: int | None, today: dt.date) -> int:
-    from callcenter.work.forms import default_form
+    from callcenter.campaigns.forms import default_form
 
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
     cur = con.execute(
@@ -612,7 +613,7 @@ async def _upload_child_async(args, tracemalloc) -> None:
     from callcenter.auth.tokens import Principal
     from callcenter.config import Settings
     from callcenter.org.scope import load_scope
-    from callcenter.uploads import store as files
+    from callcenter.spreadsheets import store as files
     from callcenter.uploads.commit import commit_and_allocate
     from callcenter.uploads.validate import validate_customers
     from callcenter.work.buckets import local_today

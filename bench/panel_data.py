@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callcenter import db  # noqa: E402
-from callcenter.work.forms import default_form  # noqa: E402
+from callcenter.campaigns.forms import default_form  # noqa: E402
 
 LANGS = ["en", "hi", "ta", "kn", "ml", "te"]
 BUCKET_MIX = [("fresh", 55), ("non_contact", 20), ("future_followup", 8),

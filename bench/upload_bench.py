@@ -23,7 +23,7 @@ import openpyxl
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
+from callcenter.spreadsheets import store as files
 from callcenter.uploads.commit import commit_and_allocate
 from callcenter.uploads.validate import validate_customers
 from tests import factories as f

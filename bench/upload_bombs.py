@@ -43,7 +43,7 @@ def _before(path: Path) -> str:
 
     import openpyxl
 
-    from callcenter.uploads.xlsx_rows import sheet_rows
+    from callcenter.spreadsheets.xlsx_rows import sheet_rows
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -53,8 +53,8 @@ def _before(path: Path) -> str:
 
 
 def _after(path: Path) -> str:
-    from callcenter.uploads.exceptions import SpreadsheetError
-    from callcenter.uploads.spreadsheet import open_spreadsheet
+    from callcenter.spreadsheets.exceptions import SpreadsheetError
+    from callcenter.spreadsheets.spreadsheet import open_spreadsheet
     try:
         with open_spreadsheet(path, "customers", max_bytes=LIMIT) as sheet:
             return f"read {sum(1 for _ in sheet)} rows"

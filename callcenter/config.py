@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from callcenter.models import ROLES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "callcenter.example.toml"
 SECRET_PLACEHOLDER = "GENERATED-AT-INIT"
@@ -35,21 +38,6 @@ class WebSettings:
 class PrivacySettings:
     # Roles that see customers' mobile numbers in full; others see them masked.
     unmasked_roles: list = field(default_factory=lambda: ["teamlead", "manager", "admin"])
-
-
-@dataclass
-class WorkSettings:
-    # Defaults of a new campaign: minutes before a non-contact is retried, and
-    # calls placed (attempts, connected or not) after which a customer not
-    # reached is closed as unreachable.
-    retry_delay_minutes: int = 120
-    max_attempts: int = 3
-    # The panel reminds an agent this many minutes before a follow-up is due.
-    reminder_lead_minutes: int = 15
-    # Seconds between sweeps that move overdue follow-ups to pending follow-up.
-    sweep_interval: float = 30.0
-    # Largest upload accepted (MB).
-    upload_max_mb: int = 50
 
 
 @dataclass
@@ -132,55 +120,6 @@ class TrunkDefaults:
 
 
 @dataclass
-class IvrSettings:
-    # The FastAGI server of the inbound IVR (ivr/), part of `serve`.
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = 4573
-    # Addresses Asterisk connects from; any other peer is closed at once.
-    allowed_peers: list = field(default_factory=lambda: ["127.0.0.1"])
-    header_timeout: float = 5.0
-    command_timeout: float = 30.0
-    max_sessions: int = 500
-    flows_dir: str = ""      # empty: the flows shipped in ivr/flows
-    prompts_dir: str = "/var/cache/callcenter/prompts"
-
-
-@dataclass
-class NotificationSettings:
-    # The notification outbox (callcenter/notifications): a provider per channel.
-    log_provider: str = "log"
-    email_provider: str = "log"     # log | smtp
-    sms_provider: str = "log"       # log | http_sms
-    dispatch_interval: float = 5.0
-    max_attempts: int = 5
-    backoff_seconds: float = 30.0
-    backoff_max_seconds: float = 3600.0
-    batch: int = 50
-    send_timeout: float = 20.0
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_from: str = ""
-    smtp_starttls: bool = True
-    smtp_username: str = ""
-    smtp_password: str = ""         # a secret: empty unless the server needs a login
-    sms_url: str = ""
-    sms_method: str = "POST"        # POST | PUT (template as the body) | GET (as the query)
-    sms_body_format: str = "json"   # json | form
-    sms_template: str = '{"to": "{to}", "text": "{text}"}'
-    sms_auth_header: str = "Authorization"
-    sms_auth_value: str = ""        # a secret: empty sends no auth header
-    customer_sms: bool = True       # the customer gets their ticket number by SMS
-    staff_sms: bool = False         # owners also get an SMS at their users.mobile
-
-
-@dataclass
-class ComplaintSettings:
-    ticket_prefix: str = "TK"
-    escalation_interval: float = 60.0
-
-
-@dataclass
 class SecuritySettings:
     session_secret: str = ""
 
@@ -198,10 +137,29 @@ class Settings:
     trunks: TrunkDefaults = field(default_factory=TrunkDefaults)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
-    work: WorkSettings = field(default_factory=WorkSettings)
-    ivr: IvrSettings = field(default_factory=IvrSettings)
-    notifications: NotificationSettings = field(default_factory=NotificationSettings)
-    complaints: ComplaintSettings = field(default_factory=ComplaintSettings)
+    # The features' sections by name (``settings.work``, ``settings.ivr``...):
+    # each feature declares its own (callcenter/feature.py ``Section``).
+    sections: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sections = dict(self.sections)  # a copy (dataclasses.replace) has its own
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in FEATURE_SECTIONS:
+            self.sections[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __getattr__(self, name: str):
+        """A feature's section: as loaded, or its defaults."""
+        if name.startswith("__") or name == "sections":
+            raise AttributeError(name)
+        sections = self.__dict__.setdefault("sections", {})
+        if name not in sections:
+            if name not in FEATURE_SECTIONS:
+                raise AttributeError(f"no config section {name!r} (is its feature loaded?)")
+            sections[name] = FEATURE_SECTIONS[name].defaults()
+        return sections[name]
 
     @property
     def uploads_dir(self) -> Path:
@@ -216,9 +174,16 @@ _SECTIONS = {
     "web": WebSettings, "database": DatabaseSettings, "redis": RedisSettings,
     "pbx": PbxSettings, "ami": AmiSettings, "calls": CallSettings,
     "trunks": TrunkDefaults, "security": SecuritySettings, "privacy": PrivacySettings,
-    "work": WorkSettings, "ivr": IvrSettings,
-    "notifications": NotificationSettings, "complaints": ComplaintSettings,
 }
+# The features' sections (callcenter.feature.Section), registered by
+# callcenter.features when it loads the features.
+FEATURE_SECTIONS: dict = {}
+
+
+def register_section(section) -> None:
+    if section.name in _SECTIONS or FEATURE_SECTIONS.get(section.name, section) is not section:
+        raise ValueError(f"two config sections named [{section.name}]")
+    FEATURE_SECTIONS[section.name] = section
 _REQUIRED_SECRETS = [("ami", "secret"), ("ami", "admin_secret"), ("security", "session_secret")]
 
 
@@ -245,6 +210,9 @@ def _section(cls, name: str, raw: dict):
 
 
 def load(path: str | Path) -> Settings:
+    """The config file, every section checked: the core's and those of the
+    features registered so far (``callcenter.features.load_settings`` loads
+    the features first)."""
     path = Path(path).resolve()
     try:
         raw = tomllib.loads(path.read_text())
@@ -255,34 +223,39 @@ def load(path: str | Path) -> Settings:
     state_dir = Path(raw.pop("state_dir", "var"))
     if not state_dir.is_absolute():
         state_dir = path.parent / state_dir
-    sections = {}
+    core, features = {}, {}
     for name, value in raw.items():
-        if name not in _SECTIONS or not isinstance(value, dict):
+        if not isinstance(value, dict) or (name not in _SECTIONS and name not in FEATURE_SECTIONS):
             raise ConfigError(f"unknown config section or key {name!r}")
-        sections[name] = _section(_SECTIONS[name], name, value)
-    settings = Settings(path=path, state_dir=state_dir, **sections)
+        if name in _SECTIONS:
+            core[name] = _section(_SECTIONS[name], name, value)
+        else:
+            features[name] = _section(FEATURE_SECTIONS[name].defaults, name, value)
+    settings = Settings(path=path, state_dir=state_dir, sections=features, **core)
+    _check_core(settings)
+    for section in FEATURE_SECTIONS.values():
+        if section.check is not None:
+            try:
+                section.check(getattr(settings, section.name), settings)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+    return settings
+
+
+def _check_core(settings: Settings) -> None:
     for section, key in _REQUIRED_SECRETS:
         value = getattr(getattr(settings, section), key)
         if not value or value == SECRET_PLACEHOLDER or len(value) < 16:
             raise ConfigError(f"[{section}] {key} is missing or too short; 'callcenter init' generates it")
-    from callcenter.models import ROLES
     if not set(settings.privacy.unmasked_roles) <= set(ROLES):
         raise ConfigError(f"[privacy] unmasked_roles must be among {', '.join(ROLES)}")
     try:
-        import zoneinfo
         zoneinfo.ZoneInfo(settings.web.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"[web] timezone {settings.web.timezone!r} is not a known time zone") from None
-    _check_ivr(settings.ivr)
-    from callcenter.notifications.providers import check_settings
-    try:
-        check_settings(settings.notifications, settings.complaints)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
     _check_call_limits(settings.calls)
-    return settings
 
 
 def _check_call_limits(calls: CallSettings) -> None:
@@ -294,19 +267,6 @@ def _check_call_limits(calls: CallSettings) -> None:
     if calls.max_ring_seconds <= longest_ring:
         raise ConfigError(f"[calls] max_ring_seconds must be above agent_ring_timeout and "
                           f"customer_ring_timeout ({longest_ring}): it cuts only rings that outlive them")
-
-
-def _check_ivr(ivr: IvrSettings) -> None:
-    import ipaddress
-    try:
-        for address in [ivr.host, *ivr.allowed_peers]:
-            ipaddress.ip_address(address)
-    except ValueError as exc:
-        raise ConfigError(f"[ivr] host and allowed_peers must be IP addresses: {exc}") from None
-    if not 1 <= ivr.port <= 65535:
-        raise ConfigError("[ivr] port must be 1-65535")
-    if min(ivr.header_timeout, ivr.command_timeout) <= 0 or ivr.max_sessions < 1:
-        raise ConfigError("[ivr] header_timeout, command_timeout and max_sessions must be positive")
 
 
 def render_new(overrides: dict[str, dict] | None = None) -> str:

@@ -127,15 +127,3 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-
-
-# The feature tables share this Base; importing them here registers them for
-# Alembic and for create_all in tests.
-from callcenter.org.models import Location, Store, Team  # noqa: E402,F401
-from callcenter.campaigns.models import Campaign  # noqa: E402,F401
-from callcenter.customers.models import Customer, DndNumber, Upload  # noqa: E402,F401
-from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem  # noqa: E402,F401
-from callcenter.queues.models import AgentPause, Queue, QueueSession  # noqa: E402,F401
-from callcenter.inbound.models import InboundCall  # noqa: E402,F401
-from callcenter.complaints.models import Complaint, ComplaintCategory, ComplaintEvent  # noqa: E402,F401
-from callcenter.notifications.models import Notification, NotificationAttempt  # noqa: E402,F401

@@ -1,8 +1,11 @@
-"""The composition root: builds every client once and hands it to the services.
+"""The composition root: opens the core's clients once, then walks the
+feature list (callcenter/features.py) and starts each feature with the
+clients its start function names (callcenter/feature.py). It never names a
+feature.
 
-Start order: managed Redis → database (migrated) → rendered PBX config →
-managed Asterisk → Redis client and trunk accounting → tracker, dialer and
-their effects → AMI link → background loops (reconciliation, config sync).
+Start order: managed Redis → database (migrated) → Redis client and trunk
+accounting → tracker, dialer and their effects, the live bus → rendered PBX
+config → the features → managed Asterisk → AMI link → the core's loops.
 Closing runs the other way round and stops only what was started here.
 """
 from __future__ import annotations
@@ -20,34 +23,27 @@ from sqlalchemy import select
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
+from callcenter.calls.control import CallControl
 from callcenter.calls.fence import CallFence
-from callcenter.calls.tracker import CallTracker, call_id_of
-from callcenter.complaints import escalation as complaint_escalation
+from callcenter.calls.tracker import CallTracker
+from callcenter.ami.listeners import PbxEvents
+from callcenter.auth.tokens import write_token_uses
 from callcenter.config import Settings
 from callcenter.directory import Directory
-from callcenter.inbound.hooks import InboundHooks
-from callcenter.inbound.live import InboundLive
-from callcenter.inbound.metrics import InboundMetrics
+from callcenter.feature import Clients, Feature
+from callcenter.live import LiveBus
 from callcenter.loops import Loops
 from callcenter.models import Recording, Trunk
-from callcenter.notifications import dispatcher as notification_dispatcher
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
-from callcenter.queues.live import QueueLive
 from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.supervision import ManagedProcess, Supervisor
 from callcenter.trunks import rebuild as accounting_rebuild
 from callcenter.trunks.accounting import TrunkAccounting
-from callcenter.work import sweeper as work_sweeper
-from callcenter.work.dispositions import nudge
 from dialer.effects import CallEffects
 from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
-from ivr.metrics import IvrMetrics
-from ivr.service import IvrService
 from monitoring.metrics import Metrics, gauge
-from web.hub import Hub
-from web.auth import write_token_uses
-from web.live_calls import LiveCallReporter
+from callcenter.calls.live import LiveCallReporter
 
 log = logging.getLogger(__name__)
 ABANDONED_KEPT_SECONDS = 600
@@ -62,8 +58,11 @@ REDIS_TIMEOUTS = dict(socket_connect_timeout=1.0, socket_timeout=2.0, health_che
 
 @dataclass
 class Services:
+    """The core's clients, and (by name, ``services.queues``...) what the
+    features' start functions returned."""
     settings: Settings
     metrics: Metrics
+    features: list[Feature] = field(default_factory=list)
     engine: object = None
     sessions: object = None
     redis: Redis | None = None
@@ -72,9 +71,11 @@ class Services:
     fence: CallFence | None = None              # maximum call age and ring time (callcenter/calls/fence.py)
     dialer: ClickToCall | None = None
     effects: CallEffects | None = None
-    hub: Hub | None = None                      # the pages' live sockets (web/hub.py)
-    live_calls: LiveCallReporter | None = None  # call steps to the hub
+    live: LiveBus | None = None                 # events for open pages (callcenter/live.py)
+    live_calls: LiveCallReporter | None = None  # call steps to the live bus
+    pbx_events: PbxEvents = field(default_factory=PbxEvents)  # who hears the AMI link
     ami: AmiLink | None = None
+    control: CallControl | None = None          # hang-ups and queue members through the AMI link
     pbx_sync: PbxConfigSync | None = None
     directory: Directory | None = None
     # web.auth's verified-token cache: sha256(token) -> (expires at, Principal)
@@ -82,6 +83,7 @@ class Services:
     token_uses: set = field(default_factory=set)  # token ids used lately, written by a loop
     # web.sessions' user re-checks: user id -> (expires at, active, role)
     user_checks: dict = field(default_factory=dict)
+    provided: dict = field(default_factory=dict)  # feature name -> what its start returned
     asterisk: AsteriskProcess | None = None
     redis_process: RedisProcess | None = None
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -89,10 +91,26 @@ class Services:
     loops: Loops | None = None                  # every background loop, kept alive (callcenter/loops.py)
     supervisor: Supervisor = field(default_factory=Supervisor)  # managed redis-server and Asterisk
     reconciled_at: float | None = None
-    ivr: IvrService | None = None
-    queues: QueueLive | None = None             # queue state, agents in queues (callcenter/queues)
-    inbound: InboundLive | None = None          # inbound calls while their IVR session runs (callcenter/inbound)
-    dispatcher: object = None  # the notification outbox's sender (callcenter/notifications)
+
+    def __getattr__(self, name: str):
+        """What a feature provided (``services.queues``), or None while it is not started."""
+        if name.startswith("__") or name == "provided":
+            raise AttributeError(name)
+        provided = self.__dict__.get("provided", {})
+        if name in provided:
+            return provided[name]
+        if any(f.name == name for f in self.__dict__.get("features", ())):
+            return None
+        raise AttributeError(f"Services has no client or feature {name!r}")
+
+    def clients(self) -> Clients:
+        """The clients a feature's start may name (callcenter/feature.py)."""
+        return Clients({
+            "settings": self.settings, "metrics": self.metrics, "sessions": self.sessions,
+            "redis": self.redis, "accounting": self.accounting, "tracker": self.tracker,
+            "dialer": self.dialer, "ami": self.ami, "control": self.control, "pbx_events": self.pbx_events, "live": self.live,
+            "directory": self.directory, "pbx_sync": self.pbx_sync, "loops": self.loops,
+            **self.provided})
 
     # -- trunks ---------------------------------------------------------------
     async def on_trunks(self, _trunks=None) -> None:
@@ -159,13 +177,7 @@ class Services:
 
     async def _hang_up_abandoned(self, channels) -> None:
         abandoned = self.dialer.abandoned
-        for entry in channels:
-            if call_id_of(entry.get("Linkedid", "")) in abandoned:
-                log.warning("hanging up %s: its Originate was reported failed", entry.get("Channel"))
-                try:
-                    await self.ami.action("Hangup", {"Channel": entry.get("Channel", "")})
-                except AmiError as error:
-                    log.info("hangup of abandoned channel: %s", error)
+        await self.control.hang_up_abandoned(channels, abandoned)
         for call_id, at in list(abandoned.items()):
             if time.time() - at > ABANDONED_KEPT_SECONDS:
                 del abandoned[call_id]
@@ -182,14 +194,7 @@ class Services:
             await self.reconcile()
         except AmiError as error:
             log.warning("reconciliation after connect failed: %s", error)
-        if self.queues is not None:
-            await self.queues.reconcile()  # QueueStatus into the queue tracker, sessions back into Asterisk
-
-    def _on_ami_event(self, event: dict) -> None:
-        self.tracker.on_event(event)
-        self.fence.on_event(event)
-        self.queues.tracker.on_event(event)
-        self.inbound.on_ami_event(event)
+        await self.pbx_events.connected()  # the features' own reconciliation (queues...)
 
     # -- recordings -------------------------------------------------------------
     async def recording_path(self, call) -> Path | None:
@@ -222,8 +227,8 @@ class Services:
         return [g_use, g_max, g_ami, g_events, g_waiting]
 
 
-async def open_services(settings: Settings) -> Services:
-    services = Services(settings=settings, metrics=Metrics())
+async def open_services(settings: Settings, features: list[Feature]) -> Services:
+    services = Services(settings=settings, metrics=Metrics(), features=features)
     services.loops = Loops(services.metrics)
     services.metrics.add_gauges(services.live_gauges)
     try:
@@ -234,7 +239,7 @@ async def open_services(settings: Settings) -> Services:
     return services
 
 
-async def _open(s: Services) -> None:
+async def _open_core(s: Services) -> None:
     settings = s.settings
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     s.redis_process = await ensure_redis(settings)
@@ -245,26 +250,30 @@ async def _open(s: Services) -> None:
     s.redis = Redis.from_url(settings.redis.url, **REDIS_TIMEOUTS)
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
     s.tracker = CallTracker(reporter=None)
-    s.queues = QueueLive(s)
-    s.ami = AmiLink(settings.ami, on_event=s._on_ami_event, on_connected=s._on_ami_connected)
-    s.queues.bind(s.ami)
-    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls)
-    s.inbound = InboundLive(s, InboundMetrics(s.metrics.registry))
-    s.queues.listen(s.inbound.on_queue_event)  # screen pops and answers of the IVR's queue calls
+    s.ami = AmiLink(settings.ami, on_event=s.pbx_events.event, on_connected=s._on_ami_connected)
+    s.control = CallControl(s.ami, s.tracker)
+    s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls, s.control)
+    s.pbx_events.on_event(s.tracker.on_event)
+    s.pbx_events.on_event(s.fence.on_event)
     s.directory = Directory(s.sessions)
     s.directory.failed = s.loops.failed
     await s.directory.refresh()
-    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory)
+    s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory, s.control)
     s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings, failed=s.loops.failed)
     s.tracker.reporter = s.effects
     for name, run in s.effects.loops():
         s.loops.start(name, run)
-    s.hub = Hub(s)
-    await s.hub.start()
-    s.live_calls = LiveCallReporter(s.effects, s.hub, s.dialer, s.sessions)
+    s.live = LiveBus(s.redis, s.sessions, settings.redis.key_prefix)
+    await s.live.start()
+    s.live_calls = LiveCallReporter(s.effects, s.live, s.dialer, s.sessions)
     s.tracker.reporter = s.live_calls
     s.live_calls.start()
     s.pbx_sync = PbxConfigSync(settings, s.sessions, on_trunks=s.on_trunks)
+
+
+async def _open(s: Services) -> None:
+    settings = s.settings
+    await _open_core(s)
     syncing = settings.pbx.managed or settings.pbx.sync_config
     if syncing:
         await s.pbx_sync.write()
@@ -272,9 +281,9 @@ async def _open(s: Services) -> None:
         await s.on_trunks(None)
     if not await s.accounting.restored():  # a new (or emptied) Redis: the accounting starts whole
         await s.restore_accounting()
-    if settings.ivr.enabled:  # listening before Asterisk sends it calls
-        s.ivr = IvrService(settings, IvrMetrics(s.metrics.registry), InboundHooks(s, s.inbound, nudge))
-        await s.ivr.start()
+    clients = s.clients()
+    for feature in s.features:  # before Asterisk: the IVR listens before calls come
+        s.provided.update(await clients.start(feature))
     if settings.pbx.managed:
         s.asterisk = AsteriskProcess(settings)
         await s.asterisk.start()
@@ -288,37 +297,33 @@ async def _open(s: Services) -> None:
     loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()))
     loops.start("directory", s.directory.run)
     loops.every("statistics", STATISTICS_INTERVAL, lambda: db.refresh_statistics(s.engine))
-    loops.every("token_uses", TOKEN_USES_INTERVAL, lambda: write_token_uses(s))
+    loops.every("token_uses", TOKEN_USES_INTERVAL, lambda: write_token_uses(s.sessions, s.token_uses))
     if syncing:
         reload_first = not settings.pbx.managed
         loops.start("pbx_sync", lambda: s.pbx_sync.run(reload_first=reload_first))
-    loops.start("work", work_sweeper.loop(s))  # follow-ups to pending, reminders to panels
-    loops.start("queues", s.queues.run)  # queue state to the hub, wrap-ups, settings
-    s.dispatcher = notification_dispatcher.dispatcher_for(s)  # the outbox
-    loops.start("notifications", s.dispatcher.run)
-    loops.every("complaints", *complaint_escalation.loop(s), first=True)  # complaints past their SLA move up
 
 
 async def close_services(s: Services) -> None:
-    if s.ivr is not None:
-        await s.ivr.close()
-    if s.inbound is not None:
-        await s.inbound.close()  # the last calls' rows written
     for task in s.tasks:
         task.cancel()
     await asyncio.gather(*s.tasks, return_exceptions=True)
     if s.loops is not None:
         await s.loops.close()
-    if s.dispatcher is not None:
-        await s.dispatcher.close()  # its providers
+    for name, provided in reversed(list(s.provided.items())):  # the features' own (IVR, outbox...)
+        close = getattr(provided, "close", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:  # noqa: BLE001 - the rest still closes
+                log.exception("closing %s failed", name)
     if s.dialer is not None:
         await s.dialer.close()
     if s.ami is not None:
         await s.ami.close()
     if s.live_calls is not None:
         await s.live_calls.close()
-    if s.hub is not None:
-        await s.hub.close()
+    if s.live is not None:
+        await s.live.close()
     if s.effects is not None:
         await s.effects.close()
     if s.asterisk is not None:

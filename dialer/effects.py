@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import select
 
 from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
-from callcenter.models import Call, Recording, Trunk
-from dialer.service import ClickToCall, to_datetime
+from callcenter.models import Call, Trunk
+from dialer import call_rows
+from dialer.service import ClickToCall
 from dialer.unwritten import UnwrittenCalls
 
 log = logging.getLogger(__name__)
@@ -41,25 +42,6 @@ RETRY_MAX_SECONDS = 10.0
 # away, ended calls' rows go to the unwritten-calls file.
 MAX_PENDING = 20_000
 CLOSE_WRITE_SECONDS = 3.0
-
-_CALLS = Call.__table__
-# Columns a tracker report may fill in: a None keeps what the row holds
-# (coalesce), so a later report never erases an earlier one. end_reason is set
-# as is. One fixed statement, compiled once, run as executemany per batch.
-_KEPT = ("agent_channel", "customer_channel", "originated_at", "agent_answered_at",
-         "customer_answered_at", "ended_at", "ring_seconds", "talk_seconds", "hangup_by",
-         "hangup_cause", "hangup_cause_txt")
-_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("b_id")).values(
-    state=bindparam("b_state", type_=_CALLS.c.state.type),
-    end_reason=bindparam("b_end_reason", type_=_CALLS.c.end_reason.type),
-    **{name: func.coalesce(bindparam(f"b_{name}", type_=_CALLS.c[name].type), _CALLS.c[name])
-       for name in _KEPT})
-_INSERT_RECORDING = insert(Recording.__table__)
-_RECORDINGS = Recording.__table__
-_LINK_RECORDING = update(_CALLS).where(_CALLS.c.id == bindparam("b_id")).values(
-    recording_id=select(_RECORDINGS.c.id).where(_RECORDINGS.c.call_id == bindparam("b_id"))
-    .scalar_subquery())
-
 
 @dataclass
 class OwedRelease:
@@ -248,29 +230,10 @@ class CallEffects:
             self._finish(call)
 
     def _row(self, call: TrackedCall) -> dict:
-        ended = call.state == "ended"
-        cause, cause_txt = call.hangup_cause if ended else (None, None)
-        placed = self.dialer.placed.get(call.call_id)
-        return {
-            "b_id": call.call_id, "b_state": call.state, "b_end_reason": call.end_reason,
-            "b_agent_channel": call.agent.channel, "b_customer_channel": call.customer.channel,
-            "b_originated_at": to_datetime(placed.originated_at) if placed is not None else None,
-            "b_agent_answered_at": to_datetime(call.agent.answered_at),
-            "b_customer_answered_at": to_datetime(call.customer.answered_at),
-            "b_ended_at": to_datetime(call.ended_at),
-            "b_ring_seconds": call.ring_seconds, "b_talk_seconds": call.talk_seconds,
-            "b_hangup_by": call.hangup_by, "b_hangup_cause": cause, "b_hangup_cause_txt": cause_txt,
-        }
+        return call_rows.row_of(call, self.dialer.placed.get(call.call_id))
 
     async def _execute(self, rows: list[dict], recordings: list[dict]) -> None:
-        if not rows and not recordings:
-            return
-        async with self._engine.begin() as connection:
-            if rows:
-                await connection.execute(_UPDATE_CALL, rows)
-            if recordings:
-                await connection.execute(_INSERT_RECORDING, recordings)
-                await connection.execute(_LINK_RECORDING, [{"b_id": r["call_id"]} for r in recordings])
+        await call_rows.write(self._engine, rows, recordings)
 
     # -- the end of a call ---------------------------------------------------------
     def _schedule_release(self, call: TrackedCall) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.calls.tracker import AGENT, CUSTOMER
+from callcenter.calls.view import owner_of_row, stored_view
+from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
 from dialer.exceptions import InvalidRequest
 from web.keys import SERVICES
-from web.auth import principal_of, scope_of
-from web.hub import utc_iso
+from web.auth import at_least, principal_of, scope_of
 from web.requests import json_object
 
 
@@ -22,8 +23,10 @@ async def _scope(request: web.Request):
 
 
 def call_view(request: web.Request, call, agent, trunk) -> dict:
-    """The call as the API shows it; the customer's number is masked for roles
-    outside ``privacy.unmasked_roles``."""
+    """The call as the API shows it: the shape of the pages' live messages
+    (:func:`callcenter.calls.view.call_view`, from the row; the tracker's
+    state wins) and the dialer's own fields. The customer's number is masked
+    for roles outside ``privacy.unmasked_roles``."""
     services = request.app[SERVICES]
     tracked = services.tracker.calls.get(call.id)
     legs = {}
@@ -32,20 +35,13 @@ def call_view(request: web.Request, call, agent, trunk) -> dict:
         legs[role] = {"channel": (leg.channel if leg and leg.channel else channel),
                       "trunk": trunk.name if role == CUSTOMER or call.mode == "mobile" else None}
     return {
-        "id": call.id, "state": tracked.state if tracked else call.state,
-        "agent": agent.name, "mode": call.mode,
-        "number": mobile_for(services.settings, principal_of(request).role, call.number),
+        **stored_view(call, owner_of_row(call, agent.name), tracked.state if tracked else None),
+        "mode": call.mode, "number": mobile_for(services.settings, principal_of(request).role, call.number),
         "trunk": trunk.name, "channels": call.channels, "caller_id": call.caller_id,
-        "legs": legs,
-        "requested_at": utc_iso(call.requested_at), "originated_at": utc_iso(call.originated_at),
-        "agent_answered_at": utc_iso(call.agent_answered_at),
-        "connected_at": utc_iso(call.customer_answered_at), "ended_at": utc_iso(call.ended_at),
-        "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds,
-        "end_reason": call.end_reason, "hangup_cause": call.hangup_cause,
-        "hangup_cause_txt": call.hangup_cause_txt, "hangup_by": call.hangup_by,
+        "legs": legs, "originated_at": utc_iso(call.originated_at), "ring_seconds": call.ring_seconds,
+        "hangup_cause": call.hangup_cause, "hangup_cause_txt": call.hangup_cause_txt, "hangup_by": call.hangup_by,
         "recording_url": f"/api/v1/calls/{call.id}/recording" if call.recording_id else None,
         "requested_by": call.requested_by,
-        "work_item_id": call.work_item_id,
     }
 
 
@@ -93,3 +89,12 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         await services.dialer.audit(principal_of(request), "recording.listen", call.id)  # once per playback
     return web.FileResponse(path, headers={"Content-Type": "audio/wav",
                                            "Content-Disposition": f'inline; filename="{call.id}.wav"'})
+
+
+ROUTES = [
+    ("POST", "/api/v1/calls", place_call, at_least("agent"), "Place a two-leg click-to-call"),
+    ("GET", "/api/v1/calls/{call_id}", get_call, at_least("agent"), "A call's state and record"),
+    ("POST", "/api/v1/calls/{call_id}/hangup", hangup_call, at_least("agent"), "Hang up both legs"),
+    ("GET", "/api/v1/calls/{call_id}/recording", get_recording, at_least("agent"),
+     "The call's recording (WAV, HTTP range requests)"),
+]

@@ -20,6 +20,7 @@ from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter import audit
 from callcenter.auth.tokens import Principal
 from callcenter.calls import numbers
+from callcenter.calls.control import CallControl
 from callcenter.calls.tracker import agent_uniqueid
 from callcenter.directory import Directory
 from callcenter.customers.models import DndNumber
@@ -51,7 +52,6 @@ COUNT_ATTEMPT = (update(_ITEMS).where(_ITEMS.c.id == bindparam("item_id"))
                  .values(attempts=_ITEMS.c.attempts + 1))
 AGENT_CLAIM_SECONDS = 6 * 3600
 C2C_CONTEXT = "cc-c2c"
-HANGUP_ATTEMPTS = 10
 
 
 @dataclass
@@ -77,7 +77,7 @@ def to_datetime(ts: float | None) -> dt.datetime | None:
 
 class ClickToCall:
     def __init__(self, settings, sessions, accounting, ami, tracker, metrics,
-                 directory: Directory | None = None) -> None:
+                 directory: Directory | None = None, control: CallControl | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         # active agents and trunks, kept in memory (refreshed by services)
@@ -86,6 +86,8 @@ class ClickToCall:
         self.accounting = accounting
         self.ami = ami
         self.tracker = tracker
+        # hangs calls up (callcenter/calls/control.py); services passes the process's one
+        self.control = control or CallControl(ami, tracker)
         self.metrics = metrics
         self.placed: dict[str, PlacedCall] = {}
         self._waiters: dict[str, asyncio.Task] = {}
@@ -293,22 +295,9 @@ class ClickToCall:
         if call.state == "ended" or (tracked is not None and tracked.state == "ended"):
             raise exc.CallEnded("the call has already ended")
         await self.audit(principal, "call.hangup", call_id)
-        # The agent leg is addressed by its uniqueid (cc-<id>-a): it exists from the
-        # moment Asterisk runs the Originate, before its channel name is known to us.
-        # Ending it ends the customer leg too (the dialplan hangs up after Dial).
         if not self.ami.connected:
             raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
-        for _attempt in range(HANGUP_ATTEMPTS):
-            try:
-                await self.ami.action("Hangup", {"Channel": agent_uniqueid(call_id), "Cause": "16"})
-                return
-            except AmiError as error:
-                tracked = self.tracker.calls.get(call_id)
-                if tracked is None or tracked.state == "ended" or tracked.agent.hungup_at is not None:
-                    return
-                log.info("hangup of call %s: %s (retrying)", call_id, error)
-            await asyncio.sleep(0.2)  # the Originate may not have created the channel yet
-        log.warning("hangup of call %s: Asterisk never had its agent leg", call_id)
+        await self.control.hang_up_outbound(call_id)
 
     async def audit(self, principal: Principal, action: str, call_id: str, **details) -> None:
         """An audit row for an action on a call. (Placing a call is recorded by the

@@ -49,7 +49,7 @@ async def user(session, name, role="agent", *, loc=None, team=None, store=None, 
 async def campaign(session, name=None, *, type="birthday", loc=None, form=None, trunk_id=None,
                    starts_on=None, expires_on=None, retry_delay_minutes=120, max_attempts=3):
     if form is None:
-        from callcenter.work.forms import default_form
+        from callcenter.campaigns.forms import default_form
         form = default_form(type)
     today = dt.date.today()
     return await _add(session, Campaign(

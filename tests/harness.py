@@ -20,7 +20,7 @@ from callcenter.auth.tokens import create_token
 from callcenter.trunks.service import add_trunk
 from callcenter.users.service import create_user
 from web.app import create_app
-from web.keys import SERVICES
+from web.keys import HUB, SERVICES
 
 
 @dataclass
@@ -50,6 +50,10 @@ class Server:
     @property
     def services(self):
         return self.client.server.app[SERVICES]
+
+    @property
+    def hub(self):
+        return self.client.server.app[HUB]
 
     def headers(self, token: str | None = None) -> dict:
         return {"Authorization": f"Bearer {token or self.token}"}

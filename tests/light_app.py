@@ -18,7 +18,7 @@ from callcenter.auth.tokens import create_token
 from callcenter.services import Services
 from monitoring.metrics import Metrics
 from tests import factories as f
-from web.app import ROUTES, api_middleware
+from web.app import FEATURES, add_routes, api_middleware, routes_of
 from web.keys import SERVICES
 
 
@@ -52,12 +52,14 @@ async def organisation(session) -> dict:
     return rows
 
 
-async def light_app(settings, sessions, aiohttp_client=None) -> LightApp:
-    services = Services(settings=settings, metrics=Metrics(), sessions=sessions)
+async def light_app(settings, sessions, aiohttp_client=None, features=None) -> LightApp:
+    """``features``: another feature list than the server's (the routes and
+    names of its features)."""
+    features = FEATURES if features is None else features
+    services = Services(settings=settings, metrics=Metrics(), sessions=sessions, features=features)
     app = web.Application(middlewares=[api_middleware])
     app[SERVICES] = services
-    for method, path, handler, _roles, _summary in ROUTES:
-        app.router.add_route(method, path, handler)
+    add_routes(app, routes_of(features))
     async with sessions() as session:
         rows = await organisation(session)
         tokens = {}

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from callcenter import config as cc_config
+from callcenter.features import load_settings
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.redis_server import RedisProcess
 from callcenter.pbx.render import PhoneConf, TrunkConf, write_config
@@ -279,7 +280,7 @@ class PbxStack:
         }
         self.config_path = workdir / "callcenter.toml"
         self.config_path.write_text(cc_config.render_new(overrides))
-        self.settings = cc_config.load(self.config_path)
+        self.settings = load_settings(self.config_path)
         assert self.settings.pbx.instance == self.instance and self.settings.ami.port == self.ami_port
         self.redis_url = self.settings.redis.url
         self.unfiltered_secret = secrets.token_urlsafe(24)

@@ -9,9 +9,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from callcenter.customers.models import DndNumber, Upload
+from callcenter.customers.models import DndNumber
 from callcenter.models import User
 from callcenter.queues.models import Queue
+from callcenter.spreadsheets.models import Upload
 from callcenter.trunks.service import add_trunk
 from tests import factories as f
 from tests.browser import WebUser, login, screenshot, watch_console

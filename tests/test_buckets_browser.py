@@ -58,7 +58,8 @@ async def test_a_followup_passing_its_time_lands_in_pending_on_the_open_page(web
     async with server.services.sessions() as s, s.begin():
         await s.execute(update(WorkItem).where(WorkItem.id == followup.id)
                         .values(followup_at=utcnow() - dt.timedelta(minutes=1)))
-    result = await WorkLoop(server.services).tick(utcnow())
+    s = server.services
+    result = await WorkLoop(s.settings, s.sessions, s.live, s.loops.failed).tick(utcnow())
     assert result["moved"] == 1
     await expect(page.locator('[data-count="pending_followup"]')).to_have_text("1")
     await expect(page.locator('[data-count="future_followup"]')).to_have_text("0")

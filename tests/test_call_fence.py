@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from callcenter import config as cc_config
+from callcenter.features import load_settings
 from callcenter.ami import AmiError
 from callcenter.calls.fence import CallFence, over_limit
 from callcenter.config import CallSettings
@@ -182,10 +183,10 @@ def write(tmp_path, **calls) -> str:
 
 
 def test_config_defaults_and_checks(tmp_path):
-    calls = cc_config.load(write(tmp_path)).calls
+    calls = load_settings(write(tmp_path)).calls
     assert (calls.max_call_seconds, calls.max_ring_seconds, calls.pbx_margin_seconds) == (14400, 120, 60)
-    assert cc_config.load(write(tmp_path, max_call_seconds=3, pbx_margin_seconds=1)).calls.max_call_seconds == 3
+    assert load_settings(write(tmp_path, max_call_seconds=3, pbx_margin_seconds=1)).calls.max_call_seconds == 3
     for bad in ({"max_ring_seconds": 45}, {"max_ring_seconds": 20, "agent_ring_timeout": 30},
                 {"max_call_seconds": 0}, {"pbx_margin_seconds": 0}, {"max_call_seconds": 999_999}):
         with pytest.raises(cc_config.ConfigError, match=r"\[calls\]"):
-            cc_config.load(write(tmp_path, **bad))
+            load_settings(write(tmp_path, **bad))

@@ -49,7 +49,7 @@ def db_rows(cfg: str, sql: str, *params) -> list[tuple]:
 
 
 def verify(cfg: str, raw: str):
-    from callcenter.config import load
+    from callcenter.features import load_settings as load
 
     async def _verify():
         engine = make_engine(load(cfg).database_url)

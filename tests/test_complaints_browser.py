@@ -85,7 +85,7 @@ async def test_file_a_complaint_from_the_360_page_and_it_escalates_to_the_team_l
     assert await page.query_selector("tr.overdue") and "overdue" in await page.inner_text("tr.overdue")
     await screenshot(page, "complaints-list-overdue")
     await page.wait_for_selector("#live-status[data-state=online]")
-    (step,) = await EscalationLoop(services).tick()
+    (step,) = await EscalationLoop(services.sessions, services.settings, wake=services.dispatcher.wake).tick()
     assert step.to_level == "teamlead"
     note = await page.wait_for_selector(f".note:has-text('{complaint.ticket} escalated to you')")
     assert await note.query_selector(f"a[href='/complaints/{complaint.id}']")

@@ -196,16 +196,16 @@ class FakeHub:
 async def test_an_escalation_reaches_the_new_owners_panel(app, sessions):
     _, body = await file(app)
     services = app.services
-    services.hub = FakeHub()
+    hub = FakeHub()
     later = utcnow() + dt.timedelta(hours=3)
-    (step,) = await EscalationLoop(services, clock=lambda: later).tick()
+    (step,) = await EscalationLoop(sessions, services.settings, clock=lambda: later).tick()
     assert (step.to_level, step.owner_id) == ("teamlead", app.rows["lead_n"])
-    d = Dispatcher(services.settings.notifications, sessions, push=panel_push(services), clock=lambda: later)
+    d = Dispatcher(services.settings.notifications, sessions, push=panel_push(sessions, hub), clock=lambda: later)
     assert (await d.tick()).get("sent") == 3  # the customer's SMS, the team lead, the agent
-    (event, users), *_ = [p for p in services.hub.published if p[1] == [app.rows["lead_n"]]]
+    (event, users), *_ = [p for p in hub.published if p[1] == [app.rows["lead_n"]]]
     assert event["type"] == "reminder" and body["ticket"] in event["title"]
     assert event["url"] == f"/complaints/{body['id']}"
-    assert any(users == [app.rows["agent_n"]] for _, users in services.hub.published)
+    assert any(users == [app.rows["agent_n"]] for _, users in hub.published)
     async with sessions() as s:
         assert {n.status for n in (await s.scalars(select(Notification))).all()} == {"sent"}
     await d.close()

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from callcenter.auth.tokens import Principal
 from callcenter.customers.models import Customer, DndNumber
+from callcenter.dispositions import exceptions as exc, service as dispositions
 from callcenter.models import AuditEntry, Call
 from callcenter.org.scope import load_scope
-from callcenter.work import dispositions, exceptions as exc
+from callcenter.work import calling, exceptions as work_exc
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
 from dialer import exceptions as dialer_exc
 from dialer.service import COUNT_ATTEMPT, ClickToCall, PlacedCall
@@ -106,7 +107,7 @@ async def test_closed_as_unreachable_once_attempts_reach_the_maximum(sessions, s
                  now=NOW + dt.timedelta(hours=2))
     item = await item_of(sessions, world)
     assert (item.bucket, item.outcome, item.attempts, item.next_attempt_at) == ("closed", "unreachable", 2, None)
-    with pytest.raises(exc.WorkItemClosed):
+    with pytest.raises(work_exc.WorkItemClosed):
         await submit(sessions, settings, world, NOT_TALKED, now=NOW + dt.timedelta(hours=4))
 
 
@@ -299,7 +300,7 @@ async def test_a_disposition_sent_again_is_saved_once(sessions, settings, world)
 
 
 async def test_an_agent_cannot_dispose_another_agents_item_or_call(sessions, settings, world):
-    with pytest.raises(exc.WorkItemNotFound) as caught:
+    with pytest.raises(work_exc.WorkItemNotFound) as caught:
         await submit(sessions, settings, world, NOT_TALKED, item="other")
     assert caught.value.status == 404
     ravis_call = await add_call(sessions, world, item_key="other", agent="ravi")
@@ -323,6 +324,6 @@ async def test_a_team_lead_disposes_for_their_agent(sessions, settings, world):
 async def test_pending_call_finds_the_agents_undisposed_call(sessions, settings, world):
     live = await add_call(sessions, world, state="connected")
     async with sessions() as s:
-        assert await dispositions.pending_call(s, world["asha"]) is None
-        assert (await dispositions.pending_call(s, world["asha"], ended_only=False)).id == live
-        assert await dispositions.pending_call(s, world["ravi"], ended_only=False) is None
+        assert await calling.pending_call(s, world["asha"]) is None
+        assert (await calling.pending_call(s, world["asha"], ended_only=False)).id == live
+        assert await calling.pending_call(s, world["ravi"], ended_only=False) is None

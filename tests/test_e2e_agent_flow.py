@@ -134,22 +134,17 @@ async def same_document(page) -> bool:
     return await page.evaluate("window.__sameDocument === true")
 
 
-class _FastServices:
-    """The server's services with a 1-second ``work.sweep_interval``: the
+def _fast_settings(settings):
+    """The server's settings with a 1-second ``work.sweep_interval``: the
     sweeper loop as ``serve`` runs it, only sooner than the default 30 s."""
-
-    def __init__(self, services) -> None:
-        self._services = services
-        self.settings = dataclasses.replace(
-            services.settings, work=dataclasses.replace(services.settings.work, sweep_interval=1.0))
-
-    def __getattr__(self, name):
-        return getattr(self._services, name)
+    return dataclasses.replace(settings, sections={
+        **settings.sections, "work": dataclasses.replace(settings.work, sweep_interval=1.0)})
 
 
 @contextlib.asynccontextmanager
 async def fast_sweeper(services):
-    task = asyncio.create_task(WorkLoop(_FastServices(services)).run(), name="test-fast-work-loop")
+    loop = WorkLoop(_fast_settings(services.settings), services.sessions, services.live, services.loops.failed)
+    task = asyncio.create_task(loop.run(), name="test-fast-work-loop")
     try:
         yield
     finally:

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcenter.work.exceptions import FormInvalid
-from callcenter.work.forms import default_form, evaluate, validate_form
+from callcenter.campaigns.exceptions import FormInvalid
+from callcenter.campaigns.forms import default_form, validate_form
+from callcenter.dispositions.answers import evaluate
 
 IST = ZoneInfo("Asia/Kolkata")
 NOW = dt.datetime(2025, 3, 10, 6, 30, tzinfo=dt.timezone.utc)  # 12:00 in Kolkata

@@ -13,8 +13,8 @@ from aiohttp import FormData
 from sqlalchemy import func, select
 
 from callcenter.auth import passwords
-from callcenter.customers.models import Upload
 from callcenter.models import AuditEntry, User
+from callcenter.spreadsheets.models import Upload
 from callcenter.work.models import WorkItem
 from tests import factories as f
 from tests.light_app import running_light_app

@@ -9,6 +9,7 @@ from callcenter.auth.tokens import create_token, revoke_token
 from callcenter.directory import Directory
 from callcenter.trunks import add_trunk, remove_trunk
 from callcenter.users import create_user, disable_user
+from callcenter.work.handover import hand_over_work
 from web.auth import TOKEN_CACHE_SECONDS, cached_principal
 
 ACTOR = "test:pytest"
@@ -45,7 +46,7 @@ async def test_disabled_user_token_stops_after_ttl(sessions, settings):
     services = SimpleNamespace(sessions=sessions, token_cache={}, token_uses=set())
     assert (await cached_principal(services, raw, now=10.0)).user_id == user.id
     async with sessions() as s, s.begin():
-        await disable_user(s, "asha", actor=ACTOR)
+        await disable_user(s, "asha", actor=ACTOR, hand_over=hand_over_work)
     assert await cached_principal(services, raw, now=10.0 + TOKEN_CACHE_SECONDS + 0.1) is None
 
 
@@ -70,7 +71,7 @@ async def test_directory_refresh_and_miss_fallback(sessions, settings):
 
     # ... and a disabled user or removed trunk disappears at the next refresh
     async with sessions() as s, s.begin():
-        await disable_user(s, "asha", actor=ACTOR)
+        await disable_user(s, "asha", actor=ACTOR, hand_over=hand_over_work)
         await remove_trunk(s, "beta", actor=ACTOR)
     assert await directory.agent("asha") is not None  # until the refresh
     await directory.refresh()
@@ -84,7 +85,7 @@ async def test_a_tokens_last_use_is_written_by_the_loop_not_by_the_request(sessi
     from sqlalchemy import select
 
     from callcenter.models import ApiToken
-    from web.auth import write_token_uses
+    from callcenter.auth.tokens import write_token_uses
 
     async with sessions() as s, s.begin():
         raw = await create_token(s, "crm", "manager", actor=ACTOR)
@@ -99,12 +100,12 @@ async def test_a_tokens_last_use_is_written_by_the_loop_not_by_the_request(sessi
             raise RuntimeError("database is locked")
     services.sessions = Locked()
     try:
-        await write_token_uses(services)
+        await write_token_uses(services.sessions, services.token_uses)
     except RuntimeError:
         pass
     assert services.token_uses == {token.id}  # kept for the next pass
     services.sessions = sessions
-    await write_token_uses(services)
+    await write_token_uses(services.sessions, services.token_uses)
     async with sessions() as s:
         assert (await s.execute(select(ApiToken))).scalar_one().last_used_at is not None
     assert services.token_uses == set()

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.campaigns.models import Campaign
-from callcenter.config import IvrSettings
+from ivr.settings import IvrSettings
 from callcenter.customers.models import Customer
 from callcenter.inbound import callbacks, customers, items, routing, survey
 from callcenter.inbound.exceptions import CustomerInvalid, InboundCallNotFound, NoCallerNumber
 from callcenter.inbound.hooks import InboundHooks
-from callcenter.inbound.live import InboundLive
+from callcenter.inbound.live import InboundClients, InboundLive
 from callcenter.inbound.metrics import InboundMetrics
 from callcenter.inbound.models import InboundCall
 from callcenter.inbound.service import LiveCall, outcome_of
@@ -29,8 +29,9 @@ from callcenter.org.scope import Scope
 from callcenter.queues.models import Queue
 from callcenter.reports import nps
 from callcenter.reports.exceptions import ReportInvalid
-from callcenter.work.dispositions import nudge
 from callcenter.work.models import SurveyAnswer, WorkItem
+from callcenter.work.scope import customers_in
+from callcenter.work.sweeper import nudge
 from ivr.dids import parse_dids
 from ivr.fastagi import FastAgiServer
 from ivr.flows import parse_flow
@@ -246,7 +247,7 @@ async def test_an_unknown_caller_becomes_a_customer_of_the_agent_the_call_rang(s
         row = await session.get(InboundCall, "9.1")
         assert (call.customer_id, call.work_item_id, row.customer_id) == (customer.id, item_id, customer.id)
         assert item.agent_id == org.asha and item.bucket == "fresh"
-        visible = (await session.scalars(select(Customer.id).where(asha.customers()))).all()
+        visible = (await session.scalars(select(Customer.id).where(customers_in(asha)))).all()
         assert customer.id in visible
     async with sessions() as session, session.begin():
         again, _, created = await customers.create_from_call(session, asha, settings, "9.1", {"name": "Other"},
@@ -278,10 +279,9 @@ async def finished_row(sessions, inbound_id: str = "1700000000.1") -> InboundCal
 
 @pytest.fixture
 async def hooked_ivr(sessions, settings, org):
-    services = SimpleNamespace(sessions=sessions, settings=settings, hub=None,
-                               queues=SimpleNamespace(is_free=lambda name: False))
-    live = InboundLive(services, InboundMetrics(Metrics().registry))
-    hooks = InboundHooks(services, live, nudge)
+    clients = InboundClients(settings, sessions, live=None, queues=SimpleNamespace(is_free=lambda name: False))
+    live = InboundLive(clients, InboundMetrics(Metrics().registry))
+    hooks = InboundHooks(clients, live, nudge)
     recent = deque()
 
     async def handler(conn):

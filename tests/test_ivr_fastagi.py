@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from callcenter.config import IvrSettings
+from ivr.settings import IvrSettings
 from ivr import commands
 from ivr.agi import AgiCommandError, AgiHangup, AgiProtocolError, AgiResult, parse_environment, parse_result
 from ivr.commands import UnsafeArgument

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.config import IvrSettings
+from ivr.settings import IvrSettings
 from ivr import prompts
 from ivr.dids import parse_dids
 from ivr.engine import Lookup

@@ -9,7 +9,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from callcenter.config import ConfigError, NotificationSettings, load, render_new
+from callcenter.config import ConfigError, render_new
+from callcenter.features import load_settings as load
+from callcenter.notifications.settings import NotificationSettings
 from callcenter.notifications.providers import (DeliveryError, HttpSmsProvider, Message, SmtpProvider,
                                                 build_providers, check_settings)
 

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from callcenter.models import AuditEntry
-from callcenter.queues.live import QueueLive
+from callcenter.queues.live import QueueClients, QueueLive
 from callcenter.queues.models import Queue
 from tests.light_app import light_app
 
@@ -18,7 +18,9 @@ from tests.light_app import light_app
 @pytest.fixture
 async def app(settings, sessions):
     app = await light_app(settings, sessions)
-    app.services.queues = QueueLive(app.services)
+    s = app.services
+    s.provided["queues"] = QueueLive(QueueClients(s.settings, s.metrics, s.control, s.sessions, s.live, s.directory,
+                                                  s.loops, s.pbx_sync))
     yield app
     await app.client.close()
 

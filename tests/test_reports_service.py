@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from callcenter.campaigns.form_default import build as build_form
 from callcenter.models import Call, Trunk
 from callcenter.org.scope import Scope
 from callcenter.reports import exceptions
@@ -20,7 +21,6 @@ from callcenter.reports.campaigns import campaign_report, nps, visible_campaigns
 from callcenter.reports.period import local_day, parse_date
 from callcenter.reports.service import Filters, daily, day_totals, me, overview, overview_totals
 from callcenter.reports.stores import store_daily
-from callcenter.work.form_default import build as build_form
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer
 from tests import factories
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 
@@ -87,7 +86,7 @@ async def test_the_loop_nudges_agents_and_reminds_once(sessions, org, settings):
     soon = await item(sessions, org, "bala", followup_at=now + 10 * MIN)
     await item(sessions, org, "bala", followup_at=now + 60 * MIN)  # outside the 15 min lead
     hub = FakeHub()
-    loop = WorkLoop(SimpleNamespace(settings=settings, sessions=sessions, hub=hub))
+    loop = WorkLoop(settings, sessions, hub, failed=None)
     result = await loop.tick(now)
     assert result == {"moved": 1, "reminded": 1}
     asha, bala = (org["asha"].id,), (org["bala"].id,)
@@ -109,5 +108,5 @@ async def test_the_loop_nudges_agents_and_reminds_once(sessions, org, settings):
 
 async def test_the_loop_survives_without_a_hub(sessions, org, settings):
     await item(sessions, org, followup_at=utcnow() - MIN)
-    loop = WorkLoop(SimpleNamespace(settings=settings, sessions=sessions))
+    loop = WorkLoop(settings, sessions, None, failed=None)
     assert (await loop.tick(utcnow()))["moved"] == 1

@@ -13,10 +13,11 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from callcenter.customers.models import Customer, DndNumber, Upload
-from callcenter.uploads import xlsx_guard
-from callcenter.uploads.exceptions import NotASpreadsheet, UnpacksTooLarge
-from callcenter.uploads.spreadsheet import open_spreadsheet
+from callcenter.customers.models import Customer, DndNumber
+from callcenter.spreadsheets import xlsx_guard
+from callcenter.spreadsheets.exceptions import NotASpreadsheet, UnpacksTooLarge
+from callcenter.spreadsheets.models import Upload
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 from tests import factories as f
 from tests import xlsx_bombs as bombs
 from tests.light_app import running_light_app

@@ -9,11 +9,11 @@ import zlib
 import openpyxl
 import pytest
 
-from callcenter.uploads import store
-from callcenter.uploads.cells import CellError, parse_date, parse_mobile
-from callcenter.uploads.exceptions import (
+from callcenter.spreadsheets import store
+from callcenter.spreadsheets.cells import CellError, parse_date, parse_mobile
+from callcenter.spreadsheets.exceptions import (
     DuplicateColumns, EmptySpreadsheet, MissingColumns, NotASpreadsheet, TooLarge)
-from callcenter.uploads.spreadsheet import open_spreadsheet, read_rows
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet, read_rows
 
 
 def rows_of(path, kind="customers", **kw):

@@ -22,6 +22,7 @@ from callcenter.users import (
     InvalidContact, InvalidMobile, InvalidName, UserExists, UserNotFound, WeakPassword,
     create_user, disable_user, get_user_by_name, list_users,
 )
+from callcenter.work.handover import hand_over_work
 
 ACTOR = "test:pytest"
 
@@ -94,12 +95,12 @@ async def test_disable_user(sessions, settings):
     async with sessions() as s, s.begin():
         await create_user(s, settings, "dave", "agent", actor=ACTOR)
     async with sessions() as s, s.begin():
-        assert (await disable_user(s, "dave", actor=ACTOR)).active is False
+        assert (await disable_user(s, "dave", actor=ACTOR, hand_over=hand_over_work)).active is False
     async with sessions() as s, s.begin():
-        await disable_user(s, "dave", actor=ACTOR)  # no change, no second audit row
+        await disable_user(s, "dave", actor=ACTOR, hand_over=hand_over_work)  # no change, no second audit row
     async with sessions() as s:
         with pytest.raises(UserNotFound):
-            await disable_user(s, "nobody", actor=ACTOR)
+            await disable_user(s, "nobody", actor=ACTOR, hand_over=hand_over_work)
         assert [u.name for u in await list_users(s, include_disabled=False)] == []
     assert await audit_actions(sessions) == ["user.add", "user.disable"]
 

@@ -78,7 +78,7 @@ async def test_the_panel_follows_a_real_call_live(web_server, page, sipp):
         window.__hellos = 0;
         document.addEventListener('cc:hello', () => window.__hellos++);
     }""")
-    await server.services.hub.close_sockets()
+    await server.hub.close_sockets()
     await page.wait_for_function("() => window.__hellos >= 1")
     assert await page.get_attribute("#call-panel", "data-state") == "connected"
     await page.wait_for_selector("#live-status[data-state=online]")
@@ -96,7 +96,7 @@ async def test_the_panel_follows_a_real_call_live(web_server, page, sipp):
 
     # a reminder published for asha shows as a note (and as cc:reminder)
     due = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)).isoformat()
-    await server.services.hub.publish({"type": "reminder", "id": 7, "title": "Follow-up due",
+    await server.services.live.publish({"type": "reminder", "id": 7, "title": "Follow-up due",
                                        "text": "Call Priya Sharma back <b>today</b>", "due_at": due,
                                        "url": "/buckets?bucket=future_follow_up"},
                                       user_ids=[server.user_ids["asha"]])

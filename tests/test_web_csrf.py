@@ -13,7 +13,7 @@ from callcenter.config import Settings
 from callcenter.org.scope import Scope
 from web import csrf
 from web.errors import safe_next
-from web.hub import sees
+from callcenter.live import sees
 from web.keys import SERVICES
 
 TOKEN = "the-session-token"

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from callcenter.customers.models import Upload
 from callcenter.org.models import Store
+from callcenter.spreadsheets.models import Upload
 from tests import factories as f
 from tests.browser import WebClient, WebUser
 from web import csrf

@@ -11,16 +11,16 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from callcenter import features
 from callcenter.config import Settings
 from callcenter.errors import DomainError
 from callcenter.loops import RateLimitedLog
 from callcenter.outages import as_outage
 from callcenter.services import close_services, open_services
-from dialer import http as calls_http
-from web import errors, live_calls, openapi
+from web import errors, live_calls, openapi, session_http, sessions
 from web.auth import PUBLIC, AuthError, at_least, authenticate
-from web.feature_routes import FEATURE_ROUTES
-from web.keys import SERVICES
+from web.hub import Hub
+from web.keys import HUB, SERVICES
 
 log = logging.getLogger(__name__)
 outage_log = RateLimitedLog(log)  # one line per kind of outage a minute, not one per request
@@ -62,19 +62,23 @@ async def openapi_doc(request: web.Request) -> web.Response:
 
 
 # (method, path, handler, roles, summary): every route declares who may use it.
-ROUTES = [
+SERVER_ROUTES = [
     ("GET", "/healthz", healthz, (PUBLIC,), "AMI, database and Redis reachable"),
     ("GET", "/metrics", metrics, (PUBLIC,), "Prometheus metrics"),
     ("GET", "/api/v1/openapi.json", openapi_doc, (PUBLIC,), "This API's OpenAPI document"),
-    ("POST", "/api/v1/calls", calls_http.place_call, at_least("agent"), "Place a two-leg click-to-call"),
-    ("GET", "/api/v1/calls/{call_id}", calls_http.get_call, at_least("agent"), "A call's state and record"),
-    ("POST", "/api/v1/calls/{call_id}/hangup", calls_http.hangup_call, at_least("agent"), "Hang up both legs"),
-    ("GET", "/api/v1/calls/{call_id}/recording", calls_http.get_recording, at_least("agent"),
-     "The call's recording (WAV, HTTP range requests)"),
     ("GET", "/ws", live_calls.live_socket, at_least("agent"),
      "The page's live socket (WebSocket): calls, reminders, bucket counts"),
-    *FEATURE_ROUTES,
+    *session_http.ROUTES,
 ]
+
+
+def routes_of(feature_list) -> list:
+    """The server's own routes, then each feature's in the list's order."""
+    return [*SERVER_ROUTES, *(route for feature in feature_list for route in feature.routes)]
+
+
+FEATURES = features.load()
+ROUTES = routes_of(FEATURES)
 
 
 def _route_label(request: web.Request) -> str:
@@ -136,24 +140,33 @@ async def api_middleware(request: web.Request, handler):
 
 
 # Roles by (method, path): one handler may serve GET and POST with different roles.
-_ROLES = {(method, path): roles for method, path, _h, roles, _s in ROUTES}
+_ROLES: dict = {}
+
+
+def add_routes(app: web.Application, routes) -> None:
+    """Each route into the app's router, its roles where the middleware finds them."""
+    for method, path, handler, roles, _summary in routes:
+        _ROLES[(method, path)] = roles
+        app.router.add_route(method, path, handler)
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[api_middleware], client_max_size=64 * 1024)
 
     async def services_ctx(app: web.Application):
-        app[SERVICES] = await open_services(settings)
+        services = app[SERVICES] = await open_services(settings, FEATURES)
+        hub = app[HUB] = Hub(services.live, lambda session_id: sessions.still_valid(services, session_id))
+        hub.start()
         yield
-        await close_services(app[SERVICES])
+        await hub.close()
+        await close_services(services)
 
     async def close_sockets(app: web.Application):
-        if app[SERVICES].hub is not None:
-            await app[SERVICES].hub.close_sockets()
+        if HUB in app:
+            await app[HUB].close_sockets()
 
     app.cleanup_ctx.append(services_ctx)
     app.on_shutdown.append(close_sockets)
-    for method, path, handler, _roles, _summary in ROUTES:
-        app.router.add_route(method, path, handler)
+    add_routes(app, ROUTES)
     app.router.add_static("/static/", STATIC, name="static", follow_symlinks=False, show_index=False)
     return app

@@ -11,7 +11,7 @@ import time
 
 from aiohttp import web
 
-from callcenter.auth.tokens import Principal, hash_token, record_uses, verify_token
+from callcenter.auth.tokens import Principal, hash_token, verify_token
 from callcenter.models import ROLE_RANK
 from callcenter.outages import is_outage
 from callcenter.org.scope import Scope, load_scope
@@ -115,16 +115,3 @@ async def cached_principal(services, raw: str, now: float | None = None) -> Prin
             cache.clear()
         cache[key] = (now + TOKEN_CACHE_SECONDS, principal)
     return principal
-
-
-async def write_token_uses(services) -> None:
-    """One pass of the loop that writes the tokens' last use (callcenter/services.py)."""
-    used, services.token_uses = services.token_uses, set()
-    if not used:
-        return
-    try:
-        async with services.sessions() as session, session.begin():
-            await record_uses(session, used)
-    except BaseException:
-        services.token_uses |= used  # kept for the next pass
-        raise

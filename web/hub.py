@@ -1,12 +1,6 @@
-"""The live layer: one WebSocket per open page, fed through Redis pub/sub so
-that every serve process's browsers hear every event.
-
-``await services.hub.publish(event, user_ids=None, agent_id=None, everyone=False)``
-sends a small JSON event (``{"type": ..., ...}``) to:
-- the users in ``user_ids`` (all their open pages), and/or
-- when ``agent_id`` is given, everyone whose scope sees that agent: the agent,
-  their team lead, their location's manager, admins;
-- every page when ``everyone``.
+"""The pages' sockets: one WebSocket per open page, fed by the live bus
+(callcenter/live.py: Redis pub/sub, so every serve process's browsers hear
+every event); each page gets what its viewer may see (``live.sees``).
 Each message also carries ``now`` (the server's time, ISO 8601 UTC) so a page
 can correct its clock for timers.
 
@@ -18,62 +12,27 @@ code 4001, which tells the page to go to the login page."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
-from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
-from callcenter.calls.tracker import STATES
-from callcenter.loops import RateLimitedLog
-from callcenter.models import User
+from callcenter.calls.view import CallSteps
+from callcenter.clock import utc_iso
+from callcenter.live import LiveBus, sees
 from callcenter.org.scope import Scope
 
 log = logging.getLogger(__name__)
-trouble_log = RateLimitedLog(log)  # Redis away: one line a minute, not one per retry
 
 QUEUE_MAX = 64
 HEARTBEAT_SECONDS = 20.0
 REVALIDATE_SECONDS = 10.0
-PLACEMENT_SECONDS = 30.0
 SESSION_ENDED = 4001
 TOO_SLOW = 4008
-_PHASE = {state: index for index, state in enumerate(STATES)}
-_PHASES_KEPT = 20_000
-
-
-def utc_iso(value: float | dt.datetime | None = None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
-
-
-def sees(scope: Scope, message: dict) -> bool:
-    """May the holder of ``scope`` receive this published message?"""
-    if message.get("everyone"):
-        return True
-    if scope.user_id is not None and scope.user_id in (message.get("users") or ()):
-        return True
-    agent = message.get("agent")
-    if not agent:
-        return False
-    if scope.sees_all or (scope.user_id is not None and scope.user_id == agent.get("id")):
-        return True
-    if scope.role == "manager" and scope.location_id is not None:
-        return agent.get("location_id") == scope.location_id
-    if scope.role == "teamlead" and scope.team_id is not None:
-        return agent.get("team_id") == scope.team_id
-    return False
 
 
 @dataclass(eq=False)
@@ -87,22 +46,20 @@ class Client:
 
 
 class Hub:
-    def __init__(self, services) -> None:
-        self.services = services
-        self.channel = f"{services.settings.redis.key_prefix}web:live"
+    """The open pages' sockets; ``still_valid(session id)`` says whether a
+    page's browser session still holds (checked every REVALIDATE_SECONDS)."""
+
+    def __init__(self, bus: LiveBus, still_valid: Callable[[str], Awaitable[bool]]) -> None:
+        self.bus = bus
+        self.still_valid = still_valid
         self.clients: set[Client] = set()
-        self._placements: dict[int, tuple[float, dict]] = {}
-        self._phases: OrderedDict[str, int] = OrderedDict()
+        self._steps = CallSteps()  # several processes report the same call: each step goes out once
         self._tasks: list[asyncio.Task] = []
-        self._subscribed = asyncio.Event()
+        bus.receive(self.dispatch)
 
     # -- lifecycle -------------------------------------------------------------
-    async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._revalidate())]
-        try:
-            await asyncio.wait_for(self._subscribed.wait(), 5)
-        except TimeoutError:
-            log.warning("live hub: not yet subscribed to Redis; events will flow once it is")
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._revalidate())]
 
     async def close_sockets(self) -> None:
         """Close every open page's socket (server shutting down: pages reconnect elsewhere)."""
@@ -115,56 +72,7 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    # -- publishing --------------------------------------------------------------
-    async def publish(self, event: dict, user_ids: Iterable[int] | None = None, *,
-                      agent_id: int | None = None, everyone: bool = False) -> None:
-        """Send ``event`` to the pages that may see it (see the module's doc)."""
-        message = {"event": event, "users": sorted(set(user_ids)) if user_ids else None,
-                   "agent": await self.placement(agent_id) if agent_id is not None else None,
-                   "everyone": everyone}
-        await self.services.redis.publish(self.channel, json.dumps(message, separators=(",", ":")))
-
-    async def placement(self, agent_id: int) -> dict:
-        """{id, team_id, location_id} of a user, cached for PLACEMENT_SECONDS."""
-        now = time.monotonic()
-        hit = self._placements.get(agent_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        async with self.services.sessions() as session:
-            row = (await session.execute(select(User.team_id, User.location_id)
-                                         .where(User.id == agent_id))).first()
-        placement = {"id": agent_id, "team_id": row.team_id if row else None,
-                     "location_id": row.location_id if row else None}
-        if len(self._placements) > 10_000:
-            self._placements.clear()
-        self._placements[agent_id] = (now + PLACEMENT_SECONDS, placement)
-        return placement
-
-    # -- receiving from Redis and dispatching -------------------------------------
-    async def _listen(self) -> None:
-        backoff = 0.2
-        while True:
-            pubsub = self.services.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                self._subscribed.set()
-                backoff = 0.2
-                while True:
-                    message = await pubsub.get_message(timeout=30.0)
-                    if message is not None and message.get("type") == "message":
-                        self.dispatch(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - Redis gone: retry with backoff
-                trouble_log.warning("subscription", "live hub: Redis subscription lost (%s); retrying", error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:  # noqa: BLE001
-                    pass
-
+    # -- dispatching what the bus receives ---------------------------------------
     def dispatch(self, raw: bytes | str) -> None:
         try:
             message = json.loads(raw)
@@ -172,8 +80,10 @@ class Hub:
         except (ValueError, KeyError, TypeError):
             log.warning("live hub: ignoring an unreadable message")
             return
-        if event.get("type") == "call" and not self._advances(event.get("call") or {}):
-            return  # several processes report the same call: each step goes out once
+        if event.get("type") == "call":
+            call = event.get("call") or {}
+            if not self._steps.advances(call.get("id"), call.get("state")):
+                return  # several processes report the same call: each step goes out once
         text = None
         for client in list(self.clients):
             if client.dropped or not sees(client.scope, message):
@@ -184,16 +94,6 @@ class Hub:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
                 self._drop(client, TOO_SLOW, "too slow")
-
-    def _advances(self, call: dict) -> bool:
-        call_id, phase = call.get("id"), _PHASE.get(call.get("state"), -1)
-        if self._phases.get(call_id, -1) >= phase:
-            return False
-        self._phases[call_id] = phase
-        self._phases.move_to_end(call_id)
-        while len(self._phases) > _PHASES_KEPT:
-            self._phases.popitem(last=False)
-        return True
 
     def _drop(self, client: Client, code: int, why: str) -> None:
         if client.dropped:
@@ -206,12 +106,11 @@ class Hub:
         task.add_done_callback(lambda t: t in self._tasks and self._tasks.remove(t))
 
     async def _revalidate(self) -> None:
-        from web import sessions  # imported here: web.sessions reads the app's keys
         while True:
             await asyncio.sleep(REVALIDATE_SECONDS)
             for client in [c for c in self.clients if c.session_id]:
                 try:
-                    if not await sessions.still_valid(self.services, client.session_id):
+                    if not await self.still_valid(client.session_id):
                         self._drop(client, SESSION_ENDED, "session ended")
                 except Exception:  # noqa: BLE001 - try again next round
                     log.exception("live hub: checking a session failed")

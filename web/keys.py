@@ -7,5 +7,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from callcenter.services import Services
+    from web.hub import Hub
 
 SERVICES: web.AppKey["Services"] = web.AppKey("services")
+HUB: web.AppKey["Hub"] = web.AppKey("hub")  # the open pages' sockets

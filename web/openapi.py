@@ -16,6 +16,7 @@ _CALL = {
         "id": {"type": "string"},
         "state": {"enum": ["queued", "agent_ringing", "customer_ringing", "connected", "ended"]},
         "agent": {"type": "string"}, "mode": {"enum": ["desktop", "mobile"]},
+        **{k: {"type": ["integer", "null"]} for k in ("agent_id", "work_item_id", "customer_id")},
         "number": {"type": "string", "description": "E.164"}, "trunk": {"type": "string"},
         "channels": {"type": "integer"}, "caller_id": {"type": "string"},
         "legs": {"type": "object", "properties": {"agent": _LEG, "customer": _LEG}},

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 
 from aiohttp import web
 
+# what a typed value means is the domain's (callcenter/typed_input.py); re-exported for the handlers
+from callcenter.typed_input import (FIRST_DAY, LAST_DAY, MAX_ID_DIGITS, MAX_WHOLE,  # noqa: F401
+                                    ascii_whole, iso_date, local_today, whole_number)
+
 BODY_NOT_OBJECT = "the body must be a JSON object"
-MAX_ID_DIGITS = 12
-MAX_WHOLE = 10 ** MAX_ID_DIGITS - 1
-FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
 
 
 def _error(error, message: str, field: str | None):
@@ -43,15 +43,6 @@ async def json_object(request: web.Request, error, *, field: str | None = "body"
     return body
 
 
-def ascii_whole(raw, max_digits: int = MAX_ID_DIGITS) -> int | None:
-    """``raw`` (a str, blanks around it ignored) as a whole number when it is
-    1 to ``max_digits`` ASCII digits; None for anything else."""
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
-        return None
-    return int(text)
-
-
 def path_int(request: web.Request, name: str = "id", not_found: Exception | None = None) -> int:
     """The whole number in the path segment ``name`` (ASCII digits, at most 12);
     anything else raises ``not_found`` (a plain 404 when None)."""
@@ -60,12 +51,6 @@ def path_int(request: web.Request, name: str = "id", not_found: Exception | None
     if value is None:
         raise not_found if not_found is not None else web.HTTPNotFound()
     return value
-
-
-def whole_number(value, max_digits: int = 11) -> int | None:
-    """A form field or query value as a whole number, or None when it is blank,
-    not ASCII digits, or longer than ``max_digits`` (pages ignore such input)."""
-    return ascii_whole(str(value) if value is not None else None, max_digits)
 
 
 def page_number(request: web.Request) -> int:
@@ -93,18 +78,6 @@ def query_int(request: web.Request, name: str, default: int | None = None, *, er
     return value
 
 
-def iso_date(raw) -> dt.date | None:
-    """``YYYY-MM-DD`` (ASCII digits, FIRST_DAY to LAST_DAY) as a date, else None."""
-    text = raw.strip() if isinstance(raw, str) else ""
-    if len(text) != 10 or text[4] != "-" or text[7] != "-" or ascii_whole(text[:4] + text[5:7] + text[8:]) is None:
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-    return day if FIRST_DAY <= day <= LAST_DAY else None
-
-
 def query_date(request: web.Request, name: str, default: dt.date | None = None, *, error,
                field: str = "field") -> dt.date | None:
     """The date in query parameter ``name`` (``default`` when absent or blank);
@@ -116,11 +89,6 @@ def query_date(request: web.Request, name: str, default: dt.date | None = None, 
     if day is None:
         raise error(f"{name} must be a date YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", **{field: name})
     return day
-
-
-def local_today(settings) -> dt.date:
-    """Today's date in the configured time zone (``settings.web.timezone``)."""
-    return dt.datetime.now(zoneinfo.ZoneInfo(settings.web.timezone)).date()
 
 
 def csv_file(path, filename: str) -> web.FileResponse:

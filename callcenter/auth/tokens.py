@@ -193,3 +193,19 @@ async def record_uses(session: AsyncSession, token_ids, now: dt.datetime | None 
                                    ApiToken.last_used_at <= now - LAST_USED_RESOLUTION))
         .values(last_used_at=now).execution_options(synchronize_session=False))
     return result.rowcount
+
+
+async def write_token_uses(sessions, token_uses: set) -> None:
+    """One pass of the loop that writes the tokens' last use (callcenter/services.py):
+    the ids noted in ``token_uses`` by the request path, taken out and written;
+    kept for the next pass when the write fails."""
+    used = set(token_uses)
+    if not used:
+        return
+    token_uses.difference_update(used)
+    try:
+        async with sessions() as session, session.begin():
+            await record_uses(session, used)
+    except BaseException:
+        token_uses |= used  # kept for the next pass
+        raise

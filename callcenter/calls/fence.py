@@ -6,7 +6,8 @@ would hold its trunk channels for ever. Two fences end it:
 * the server's (:class:`CallFence`, every second): a tracked call connected
   for longer than ``[calls] max_call_seconds`` (end reason ``max_call_age``),
   or a leg ringing for longer than ``max_ring_seconds`` (``max_ring_time``),
-  is hung up through the AMI link; its row says ``hangup_by = system``;
+  is hung up through the AMI link (by :mod:`callcenter.calls.control`); its
+  row says ``hangup_by = system``;
 * Asterisk's (``cc-c2c`` in ``asterisk-conf/extensions.conf.j2``): the agent's
   leg carries ``TIMEOUT(absolute)`` = ring timeout + ``max_call_seconds`` +
   ``pbx_margin_seconds``, for when the server could not; when it fires the
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 
-from callcenter.ami import AmiError
+from callcenter.calls.control import CallControl
 from callcenter.calls.tracked import TrackedCall, call_id_of
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,10 @@ def live_channels(call: TrackedCall) -> list[str]:
 class CallFence:
     """Enforces the limits on the tracker's calls through the one AMI link."""
 
-    def __init__(self, tracker, ami, metrics, calls_settings) -> None:
+    def __init__(self, tracker, ami, metrics, calls_settings, control: CallControl | None = None) -> None:
         self.tracker = tracker
         self.ami = ami
+        self.control = control or CallControl(ami, tracker)  # services passes the process's one
         self.metrics = metrics
         self.settings = calls_settings
         self._cut: dict[str, float] = {}  # call id -> when its Hangup was last sent
@@ -99,15 +101,9 @@ class CallFence:
                 log.warning("call %s is still up %.0f s after it was hung up (%s): again",
                             call.call_id, now - last, call.cut_reason)
             self._cut[call.call_id] = now
-            await self._hang_up(call)
+            # a leg gone meanwhile, or the link dropped: the next pass sees
+            await self.control.hang_up_legs(call.call_id, live_channels(call))
         return cut
-
-    async def _hang_up(self, call: TrackedCall) -> None:
-        for channel in live_channels(call):
-            try:
-                await self.ami.action("Hangup", {"Channel": channel, "Cause": "16"})
-            except AmiError as error:  # gone meanwhile, or the link dropped: the next pass sees
-                log.info("hangup of %s (call %s): %s", channel, call.call_id, error)
 
     def on_event(self, event: dict[str, str]) -> None:
         """The dialplan's ``UserEvent: CallCut``: Asterisk's fence fired."""

@@ -31,3 +31,10 @@ class CampaignClosed(DomainError):
     """Closed or expired: no uploads, no calls, and a closed campaign stays closed."""
     error_id = "campaign_closed"
     status = 409
+
+
+class FormInvalid(DomainError):
+    """A disposition form (campaign data) is malformed; ``problems`` lists
+    every problem as ``{"path": "questions[2].options[0].next[1]", "problem": ...}``."""
+    error_id = "invalid_form"
+    status = 422

@@ -14,6 +14,7 @@ CAMPAIGN_TYPES = ("birthday", "anniversary", "general_enquiry", "gold_coin", "lo
                   "existing_customer_survey", "custom", "inbound_callback")
 SURVEY_TYPES = ("new_walkin_survey", "existing_customer_survey")
 CALLING_MODES = ("agent", "desktop", "mobile")  # "agent": each agent's own phone mode
+STATUSES = ("active", "paused", "closed")
 
 
 class Campaign(Base):
@@ -28,7 +29,7 @@ class Campaign(Base):
     calling_mode: Mapped[str] = mapped_column(String(16), default="agent")
     # None: the whole organisation (admin's); else the manager's location.
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
-    # The disposition form as data (callcenter.work.forms validates it); survey
+    # The disposition form as data (callcenter.campaigns.forms validates it); survey
     # questions are part of it.
     form: Mapped[dict] = mapped_column(JSON)
     retry_delay_minutes: Mapped[int] = mapped_column(Integer, default=120)

@@ -3,12 +3,15 @@ form with the disposition form as JSON, its uploads and the upload form)."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from aiohttp import web
 from sqlalchemy import select
 
 from callcenter.campaigns import service
-from callcenter.campaigns.models import CALLING_MODES, CAMPAIGN_TYPES
+from callcenter.campaigns.forms import default_form
+from callcenter.campaigns.models import CALLING_MODES, CAMPAIGN_TYPES, STATUSES
+from callcenter.campaigns.service import WorkReach
 from callcenter.errors import DomainError
 from callcenter.org.models import Location
 from web.auth import at_least, principal_of, scope_of
@@ -25,7 +28,7 @@ async def _choices(session, scope) -> dict:
     locations = []
     if scope.sees_all:
         locations = list((await session.scalars(select(Location).order_by(Location.name))).all())
-    return {"types": CAMPAIGN_TYPES, "modes": CALLING_MODES, "statuses": service.STATUSES,
+    return {"types": CAMPAIGN_TYPES, "modes": CALLING_MODES, "statuses": STATUSES,
             "trunks": await service.trunk_choices(session), "locations": locations,
             "label": lambda t: t.replace("_", " ").capitalize()}
 
@@ -38,7 +41,6 @@ def _fields(post, scope, *, creating: bool) -> dict:
     if fields.get("custom_type", None) == "" and fields.get("type") != "custom":
         fields.pop("custom_type")
     if post.get("reset_form"):
-        from callcenter.work.forms import default_form
         fields["form"] = default_form(fields.get("type") or post.get("current_type", "birthday"))
     elif post.get("form", "").strip():
         try:
@@ -55,20 +57,21 @@ class FormJsonInvalid(DomainError):
     status = 422
 
 
-async def list_page(request: web.Request) -> web.Response:
+async def list_page(request: web.Request, *, work: WorkReach) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     page = page_number(request)
     status = request.query.get("status") or None
-    status = status if status in service.STATUSES else None
+    status = status if status in STATUSES else None
     search = request.query.get("q", "").strip()[:80]
     async with services.sessions() as session:
         rows, total, items = await service.list_campaigns(
-            session, scope, status=status, search=search or None, limit=PAGE, offset=(page - 1) * PAGE)
+            session, scope, work=work, status=status, search=search or None, limit=PAGE,
+            offset=(page - 1) * PAGE)
     return render(request, "campaigns/list.html", {
         "campaigns": rows, "total": total, "items": items, "page": page,
         "pages": max(1, -(-total // PAGE)), "status": status or "", "q": search,
-        "statuses": service.STATUSES, "today": local_today(services.settings),
+        "statuses": STATUSES, "today": local_today(services.settings),
         "callable": service.campaign_callable, "type_label": service.type_label,
         "can_create": service.can_create(scope)})
 
@@ -103,13 +106,13 @@ async def new_page(request: web.Request) -> web.Response:
             status=error.status if error else 200)
 
 
-async def campaign_page(request: web.Request) -> web.Response:
+async def campaign_page(request: web.Request, *, work: WorkReach) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     campaign_id = path_int(request)
     error = notice = None
     async with services.sessions() as session:
-        campaign = await service.get_campaign(session, scope, campaign_id)
+        campaign = await service.get_campaign(session, scope, campaign_id, work=work)
         manageable = service.manages(scope, campaign)
         posted = {}
         if request.method == "POST":
@@ -120,21 +123,20 @@ async def campaign_page(request: web.Request) -> web.Response:
             try:
                 fields = _fields(post, scope, creating=False)
                 await service.update_campaign(session, scope, campaign_id, fields,
-                                              actor=principal_of(request).name)
+                                              actor=principal_of(request).name, work=work)
                 await session.commit()
                 raise web.HTTPSeeOther(f"/campaigns/{campaign_id}?saved="
                                        + ("form" if post.get("reset_form") else "1"))
             except DomainError as exc:
                 await session.rollback()
                 error = exc
-                campaign = await service.get_campaign(session, scope, campaign_id)
+                campaign = await service.get_campaign(session, scope, campaign_id, work=work)
         if request.query.get("saved"):
             notice = ("The disposition form is back to the default."
                       if request.query["saved"] == "form" else "Saved.")
         elif request.query.get("created"):
             notice = "Campaign created. Upload its customers below."
-        from callcenter.uploads import service as uploads
-        history = await uploads.list_uploads(session, scope, campaign_id=campaign.id, limit=20)
+        history = await service.campaign_uploads(session, scope, campaign, limit=20)
         values = {name: getattr(campaign, name) for name in TEXT_FIELDS}
         values["location_id"] = campaign.location_id
         values.update(posted)
@@ -150,9 +152,19 @@ async def campaign_page(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    ("GET", "/campaigns", list_page, at_least("agent"), "Campaigns page"),
     ("GET", "/campaigns/new", new_page, at_least("manager"), "New campaign page"),
     ("POST", "/campaigns/new", new_page, at_least("manager"), "Create a campaign (form)"),
-    ("GET", "/campaigns/{id}", campaign_page, at_least("agent"), "A campaign's page"),
-    ("POST", "/campaigns/{id}", campaign_page, at_least("manager"), "Change a campaign (form)"),
 ]
+
+
+def routes(*, work: WorkReach) -> list:
+    """The pages that show campaigns to those whose work is in them: ``work``
+    (callcenter/work/scope.py) says which; declared by the work feature
+    (callcenter/work/feature.py), as campaigns may not import the work."""
+    return [
+        ("GET", "/campaigns", partial(list_page, work=work), at_least("agent"), "Campaigns page"),
+        ("GET", "/campaigns/{id}", partial(campaign_page, work=work), at_least("agent"),
+         "A campaign's page"),
+        ("POST", "/campaigns/{id}", partial(campaign_page, work=work), at_least("manager"),
+         "Change a campaign (form)"),
+    ]

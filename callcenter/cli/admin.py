@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from callcenter.cli.common import CliError, actor, database, settings_of, upgrade_schema
-from callcenter.config import load, render_new
+from callcenter.config import render_new
 
 
 def cmd_init(args) -> int:
@@ -33,7 +33,8 @@ def cmd_init(args) -> int:
         os.replace(tmp, path)
     else:
         _write_private(path, text)
-    settings = load(path)
+    from callcenter.features import load_settings  # imported here: see cli/common.settings_of
+    settings = load_settings(path)
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade_schema(settings)
     print(path)

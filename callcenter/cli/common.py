@@ -8,7 +8,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from callcenter.config import Settings, load
+from callcenter.config import Settings
 
 PROG = "callcenter"
 
@@ -37,7 +37,10 @@ def settings_of(args) -> Settings:
     """The settings of the config file named by ``--config``."""
     if not args.config:
         raise CliError("no config file: pass --config PATH or set CALLCENTER_CONFIG")
-    return load(args.config)
+    # imported here: the features (and the web layer they bring) only for a
+    # command that reads the config, not for --help
+    from callcenter.features import load_settings
+    return load_settings(args.config)
 
 
 def when(value: dt.datetime | None) -> str:

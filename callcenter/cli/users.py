@@ -3,6 +3,7 @@ their place in the organisation."""
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 from callcenter.cli.common import (CliError, actor, change_by_name, in_transaction, print_table,
                                    settings_of, when)
@@ -143,7 +144,8 @@ def add_user_arguments(add, set_password) -> None:
 
 def cmd_user_disable(args) -> int:
     from callcenter.users.service import disable_user
+    from callcenter.work.handover import hand_over_work
 
-    change_by_name(args, disable_user)
+    change_by_name(args, partial(disable_user, hand_over=hand_over_work))
     print(f"user {args.name} disabled")
     return 0

@@ -143,24 +143,23 @@ async def escalate_due(session: AsyncSession, settings, now: dt.datetime, limit:
 
 
 class EscalationLoop:
-    """Runs ``escalate_due`` every ``[complaints] escalation_interval`` seconds."""
+    """Runs ``escalate_due`` every ``[complaints] escalation_interval`` seconds;
+    ``wake()`` tells the notification outbox there is mail to send."""
 
-    def __init__(self, services, clock=utcnow) -> None:
-        self.services = services
+    def __init__(self, sessions, settings, wake=None, clock=utcnow) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.wake = wake
         self.clock = clock
 
+    @property
+    def interval(self) -> float:
+        return max(1.0, float(self.settings.complaints.escalation_interval))
+
     async def tick(self) -> list[Step]:
-        async with self.services.sessions() as session:
-            steps = await escalate_due(session, self.services.settings, self.clock())
+        async with self.sessions() as session:
+            steps = await escalate_due(session, self.settings, self.clock())
             await session.commit()
-        dispatcher = getattr(self.services, "dispatcher", None)
-        if steps and dispatcher is not None:
-            dispatcher.wake()
+        if steps and self.wake is not None:
+            self.wake()
         return steps
-
-
-def loop(services):
-    """(interval in seconds, one pass) for callcenter/services.py's ``Loops.every``,
-    which counts a failed pass and keeps the loop going."""
-    interval = max(1.0, float(services.settings.complaints.escalation_interval))
-    return interval, EscalationLoop(services).tick

@@ -7,11 +7,11 @@ from aiohttp import web
 from callcenter.complaints import categories, service
 from callcenter.complaints.exceptions import CategoryNotFound, ComplaintNotFound, InvalidComplaint
 from callcenter.complaints.models import ComplaintCategory
+from callcenter.customers.http import jsonable
 from callcenter.customers.models import Customer
 from callcenter.customers.privacy import mobile_for
-from callcenter.customers.profile_http import jsonable
 from callcenter.models import User, utcnow
-from callcenter.org.http_common import bool_param, int_param, json_body, paging
+from callcenter.org.http import bool_param, int_param, json_body, paging
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import path_int

@@ -15,11 +15,12 @@ from callcenter.complaints.escalation import ACTIVE
 from callcenter.complaints.http import complaint_id_of, detail, wake_dispatcher
 from callcenter.complaints.models import LEVELS, PRIORITIES, STATUSES
 from callcenter.complaints.notices import LEVEL_LABELS
+from callcenter.customers.exceptions import CustomerNotFound
+from callcenter.customers.http import customer_id_of
 from callcenter.customers.models import Customer
-from callcenter.customers.profile import CustomerNotFound
-from callcenter.customers.profile_http import customer_id_of
 from callcenter.errors import DomainError
 from callcenter.models import Call, utcnow
+from callcenter.work.scope import customers_in
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import flash, render
@@ -102,7 +103,7 @@ async def act(request: web.Request) -> web.Response:
 
 
 async def _customer(session, scope, customer_id: int) -> Customer:
-    customer = (await session.execute(select(Customer).where(Customer.id == customer_id, scope.customers()))
+    customer = (await session.execute(select(Customer).where(Customer.id == customer_id, customers_in(scope)))
                 ).scalar_one_or_none()
     if customer is None:
         raise CustomerNotFound("no such customer")

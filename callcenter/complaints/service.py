@@ -27,6 +27,7 @@ from callcenter.complaints.models import (LEVELS, PRIORITIES, STATUSES, Complain
 from callcenter.customers.models import Customer
 from callcenter.models import Call, User, utcnow
 from callcenter.org.models import Store
+from callcenter.work.scope import customers_in
 
 # status -> the statuses it may go to; a resolution note is needed to resolve
 # or to close an active complaint. Re-opening (resolved -> in_progress) restarts the SLA.
@@ -103,7 +104,7 @@ async def _subject(session, scope, customer_id, call_id) -> tuple[Call | None, C
         if isinstance(customer_id, bool) or not isinstance(customer_id, int):
             raise InvalidComplaint("customer_id must be a customer id", field="customer_id")
         customer = (await session.execute(select(Customer).where(
-            Customer.id == customer_id, scope.customers()))).scalar_one_or_none()
+            Customer.id == customer_id, customers_in(scope)))).scalar_one_or_none()
         if customer is None and call is None:
             raise ComplaintCustomerNotFound("no such customer", customer_id=customer_id)
     return call, customer

@@ -19,7 +19,7 @@ from callcenter.calls.numbers import InvalidNumber, normalise
 from callcenter.customers.exceptions import DndInvalid, DndNotFound
 from callcenter.customers.models import DndNumber
 from callcenter.models import utcnow
-from callcenter.uploads.cells import CellError, parse_mobile
+from callcenter.spreadsheets.cells import CellError, parse_mobile
 
 log = logging.getLogger(__name__)
 CHUNK = 500

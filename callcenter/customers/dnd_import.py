@@ -8,22 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.customers import dnd
-from callcenter.customers.models import Upload
 from callcenter.errors import DomainError
 from callcenter.models import utcnow
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
-from callcenter.uploads.cells import CellError, parse_mobile
-from callcenter.uploads.exceptions import (EmptySpreadsheet, UploadNotCommittable,
-                                           UploadNotFound)
-from callcenter.uploads.seen import SeenNumbers
-from callcenter.uploads.spreadsheet import open_spreadsheet
-from callcenter.uploads.validate import SHOWN_PROBLEMS, staged_path
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.cells import CellError, parse_mobile
+from callcenter.spreadsheets.exceptions import (EmptySpreadsheet, UploadNotCommittable,
+                                                UploadNotFound)
+from callcenter.spreadsheets.models import Upload
+from callcenter.spreadsheets.seen import SeenNumbers
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -34,9 +33,21 @@ class DndNotAllowed(DomainError):
     status = 403
 
 
+def _may_import(scope: Scope) -> bool:
+    return scope.sees_all or (scope.role == "manager" and scope.user_id is not None)
+
+
 def may_import(scope: Scope) -> None:
-    if not (scope.sees_all or (scope.role == "manager" and scope.user_id is not None)):
+    if not _may_import(scope):
         raise DndNotAllowed("only managers and admins change the DND list")
+
+
+async def recent_uploads(session: AsyncSession, scope: Scope, *, limit: int = 10) -> list[Upload]:
+    """The latest DND imports, newest first, for those who import them (managers, admins)."""
+    if not _may_import(scope):
+        return []
+    return list((await session.scalars(select(Upload).where(Upload.kind == "dnd")
+                                       .order_by(Upload.id.desc()).limit(limit))).all())
 
 
 def _read_lines(f, count: int) -> list[str]:
@@ -63,12 +74,12 @@ async def validate_dnd_upload(session: AsyncSession, scope: Scope, saved: files.
                               actor: str, settings) -> Upload:
     may_import(scope)
     directory = settings.uploads_dir
-    staged = staged_path(directory, saved.stored_name)
+    staged = files.staged_path(directory, saved.stored_name)
     counts = {"total": 0, "invalid": 0, "duplicates": 0, "listed": 0, "new": 0}
     invalid_rows, skipped_rows = [], []
     try:
         sheet = await asyncio.to_thread(open_spreadsheet, saved.path, "dnd", name=saved.original_name,
-                                        max_bytes=settings.work.upload_max_mb * 1024 * 1024)
+                                        max_bytes=files.max_bytes(settings))
         region = settings.calls.default_region
         with sheet, files.ReportWriter(files.report_path(directory, saved.stored_name)) as report, \
                 open(staged, "w") as stage, SeenNumbers(directory) as seen:
@@ -88,7 +99,7 @@ async def validate_dnd_upload(session: AsyncSession, scope: Scope, saved: files.
                             "listed": "listed"}[status]] += 1
                     report.add(number, status, note, mobile)
                     shown = invalid_rows if status == "invalid" else skipped_rows
-                    if status in ("invalid", "duplicate") and len(shown) < SHOWN_PROBLEMS:
+                    if status in ("invalid", "duplicate") and len(shown) < files.SHOWN_PROBLEMS:
                         shown.append({"row": number, "status": status, "reason": note, "mobile": mobile})
                     if status == "new":
                         stage.write(mobile + "\n")
@@ -129,7 +140,7 @@ async def commit_upload(sessions, scope: Scope, upload_id: int, *, actor: str, s
                 f"the upload has {upload.invalid} invalid row(s): fix them and upload the file "
                 "again (nothing was committed)", reason="invalid_rows")
         path = files.stored_path(settings.uploads_dir, upload.stored_name)
-        staged = staged_path(settings.uploads_dir, upload.stored_name)
+        staged = files.staged_path(settings.uploads_dir, upload.stored_name)
         if not (path.exists() and staged.exists()) or \
                 await asyncio.to_thread(files.file_sha256, path) != upload.report.get("sha256"):
             raise UploadNotCommittable("the uploaded file changed or is gone since it was "

@@ -1,4 +1,4 @@
-"""Errors of customers and the DND list, each with a stable error id."""
+"""Errors of customers, their 360 and the DND list, each with a stable error id."""
 from __future__ import annotations
 
 from callcenter.errors import DomainError
@@ -12,4 +12,17 @@ class DndInvalid(DomainError):
 
 class DndNotFound(DomainError):
     error_id = "dnd_not_found"
+    status = 404
+
+
+class CustomerNotFound(DomainError):
+    """No such customer, or not in the caller's scope (ids do not leak)."""
+    error_id = "customer_not_found"
+    status = 404
+
+
+class ProfileItemNotFound(DomainError):
+    """The 360 was asked (``?item=``) for a work item the customer has not, or
+    not in the caller's scope."""
+    error_id = "work_item_not_found"
     status = 404

@@ -1,7 +1,9 @@
-"""Customers JSON API: the DND list (list, check, add, import, remove) and,
-collected here, the customer uploads of callcenter/uploads/http.py."""
+"""Customers JSON API: a customer's 360 (GET /api/v1/customers/{id}) and the
+DND list (list, check, add, import, remove)."""
 from __future__ import annotations
 
+import datetime as dt
+from functools import partial
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -9,12 +11,39 @@ from aiohttp import web
 from callcenter.campaigns.exceptions import CampaignInvalid
 from callcenter.campaigns.http import paging
 from callcenter.customers import dnd, dnd_import
-from callcenter.customers.exceptions import DndInvalid
-from callcenter.uploads import http as uploads_http
-from callcenter.uploads import service as uploads
+from callcenter.customers.exceptions import CustomerNotFound, DndInvalid
+from callcenter.customers.profile import History, profile
+from callcenter.spreadsheets.http import receive_file, upload_json
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-from web.requests import json_object
+from web.requests import json_object, path_int
+
+
+def customer_id_of(request: web.Request) -> int:
+    return path_int(request, "id", CustomerNotFound("no such customer"))
+
+
+def jsonable(value):
+    """Dates and times as ISO 8601 (times in UTC with their offset)."""
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+async def get_customer(request: web.Request, *, history: History) -> web.Response:
+    services = request.app[SERVICES]
+    principal = principal_of(request)
+    scope = await scope_of(request)
+    async with services.sessions() as session, session.begin():
+        view = await profile(session, scope, services.settings, principal.role, customer_id_of(request),
+                             history=history, actor=principal.name)
+    return web.json_response(jsonable(view))
 
 
 async def list_dnd(request: web.Request) -> web.Response:
@@ -61,7 +90,7 @@ async def receive_dnd_file(request: web.Request):
     services = request.app[SERVICES]
     scope = await scope_of(request)
     dnd_import.may_import(scope)
-    saved = await uploads_http.receive_file(request)
+    saved = await receive_file(request)
     async with services.sessions() as session:
         upload = await dnd_import.validate_dnd_upload(session, scope, saved,
                                                       actor=principal_of(request).name,
@@ -72,11 +101,10 @@ async def receive_dnd_file(request: web.Request):
 
 async def upload_dnd(request: web.Request) -> web.Response:
     upload = await receive_dnd_file(request)
-    return web.json_response(uploads.upload_json(upload), status=201)
+    return web.json_response(upload_json(upload), status=201)
 
 
 ROUTES = [
-    *uploads_http.ROUTES,
     ("GET", "/api/v1/dnd", list_dnd, at_least("manager"), "The DND list (q= digits, limit=, offset=)"),
     ("POST", "/api/v1/dnd", add_dnd, at_least("manager"), "Add one number to the DND list"),
     ("POST", "/api/v1/dnd/uploads", upload_dnd, at_least("manager"),
@@ -86,3 +114,14 @@ ROUTES = [
     ("DELETE", "/api/v1/dnd/{number}", remove_dnd, at_least("admin"),
      "Take a number off the DND list (admins)"),
 ]
+
+
+def routes(*, history: History) -> list:
+    """The customer 360: ``history`` is the customer's work and calls
+    (callcenter/dispositions/history.py); declared by the dispositions feature
+    (callcenter/dispositions/feature.py), as customers may not import it."""
+    return [
+        ("GET", "/api/v1/customers/{id}", partial(get_customer, history=history), at_least("agent"),
+         "A customer's 360: profile (mobile masked per role), store, upload data, work items, calls with "
+         "dispositions and recordings, appointments, survey answers (audited as a view)"),
+    ]

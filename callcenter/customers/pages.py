@@ -1,23 +1,87 @@
-"""Customer pages of this feature: the DND list (search, add one number,
-import a file, remove for admins) and, collected here, the upload pages of
-callcenter/uploads/pages.py. (The customer 360 page lives in profile_pages.)"""
+"""Customer pages: the customer 360 (/customers/{id}?item=): profile,
+upload data, history with playable recordings, appointments, survey
+answers, and for the chosen work item the call button and its disposition
+form, which opens when the panel reports the end of this item's call
+(web/static/disposition.js) and must be submitted before the next call;
+and the DND list (search, add one number, import a file, remove for admins).
+
+The work side of the 360 (the call button, the form, the call owed) is the
+dispositions feature's ``WorkPanel`` and the history its ``History``, both
+handed in where the 360's routes are declared (callcenter/dispositions/feature.py)."""
 from __future__ import annotations
 
+from functools import partial
+from typing import Protocol
 from urllib.parse import quote
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.customers import dnd, dnd_import
+from callcenter.customers.exceptions import ProfileItemNotFound
+from callcenter.customers.http import customer_id_of
+from callcenter.customers.profile import History, profile
 from callcenter.errors import DomainError
-from callcenter.uploads import pages as uploads_pages
-from callcenter.uploads import service as uploads
-from callcenter.uploads.http import receive_file
+from callcenter.spreadsheets.http import receive_file
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import page_number
+from web.requests import page_number, whole_number
 
 PAGE = 50
+
+
+class WorkPanel(Protocol):
+    """The work side of the 360 page for the chosen work item."""
+
+    async def __call__(self, session: AsyncSession, principal, settings, item: dict | None,
+                       submitted: dict | None) -> dict:
+        """The page's fields for ``item``: the call button, the disposition
+        form (with ``submitted``: a refused disposition's answers, remarks,
+        call_id, errors, message), the call the caller owes a disposition for."""
+
+
+def _chosen(work_items: list[dict], wanted: int | None) -> dict | None:
+    if wanted is not None:
+        for item in work_items:
+            if item["id"] == wanted:
+                return item
+        raise ProfileItemNotFound("no such work item for this customer")
+    return next((i for i in work_items if i["bucket"] != "closed"), work_items[0] if work_items else None)
+
+
+async def customer_page(request: web.Request, customer_id: int, item_id: int | None, *,
+                        history: History, panel: WorkPanel, submitted: dict | None = None,
+                        status: int = 200) -> web.Response:
+    """Render the 360 page; ``submitted`` carries a refused disposition back
+    (answers, remarks, call_id, errors, message)."""
+    services = request.app[SERVICES]
+    settings = services.settings
+    principal = principal_of(request)
+    scope = await scope_of(request)
+    async with services.sessions() as session, session.begin():
+        view = await profile(session, scope, settings, principal.role, customer_id, history=history,
+                             actor=principal.name, work_item_id=item_id)
+        item = _chosen(view["work_items"], item_id)
+        work = await panel(session, principal, settings, item, submitted)
+    return render(request, "customer/profile.html", {
+        "view": view, "c": view["customer"], "item": item, "duration": _duration, **work},
+        status=status)
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+async def customer_page_get(request: web.Request, *, history: History, panel: WorkPanel) -> web.Response:
+    raw = request.query.get("item")
+    item_id = whole_number(raw)
+    if raw and item_id is None:
+        raise ProfileItemNotFound("no such work item")
+    return await customer_page(request, customer_id_of(request), item_id, history=history, panel=panel)
 
 
 async def _dnd_context(request: web.Request, scope) -> dict:
@@ -31,7 +95,7 @@ async def _dnd_context(request: web.Request, scope) -> dict:
             search_error = None
         except DomainError as exc:
             rows, total, search_error = [], 0, exc.message
-        recent = await uploads.list_uploads(session, scope, kind="dnd", limit=10)
+        recent = await dnd_import.recent_uploads(session, scope, limit=10)
     return {"numbers": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE)),
             "q": q, "search_error": search_error, "recent": recent,
             "can_remove": scope.sees_all, "max_mb": services.settings.work.upload_max_mb,
@@ -96,9 +160,20 @@ async def import_page(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    *uploads_pages.ROUTES,
     ("GET", "/dnd", dnd_page, at_least("manager"), "DND list page"),
     ("POST", "/dnd/add", add_page, at_least("manager"), "Add a number to the DND list (form)"),
     ("POST", "/dnd/import", import_page, at_least("manager"), "Import a DND file (form): its report"),
     ("POST", "/dnd/remove", remove_page, at_least("admin"), "Take a number off the DND list (form)"),
 ]
+
+
+def routes(*, history: History, panel: WorkPanel) -> list:
+    """The customer 360 page: ``history`` and ``panel`` are its work side
+    (callcenter/dispositions); declared by the dispositions feature
+    (callcenter/dispositions/feature.py), as customers may not import it."""
+    return [
+        ("GET", "/customers/{id}", partial(customer_page_get, history=history, panel=panel),
+         at_least("agent"),
+         "The customer 360 page (?item= picks the work item): history, recordings, the call button "
+         "and the disposition form"),
+    ]

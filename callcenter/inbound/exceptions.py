@@ -1,6 +1,7 @@
 """Errors of inbound calls and call-backs, each with a stable error id."""
 from __future__ import annotations
 
+from callcenter.calls.exceptions import CallNotLive  # noqa: F401 - raised by the call control
 from callcenter.errors import DomainError
 
 
@@ -20,9 +21,3 @@ class CustomerInvalid(DomainError):
     """A field of the new customer is wrong; ``field`` names it."""
     error_id = "invalid_customer"
     status = 422
-
-
-class CallNotLive(DomainError):
-    """The inbound call is not in a conversation this server can hang up."""
-    error_id = "call_not_live"
-    status = 409

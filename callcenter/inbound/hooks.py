@@ -32,11 +32,11 @@ Nudge = Callable[..., Awaitable[None]]
 
 
 class InboundHooks(IvrHooks):
-    def __init__(self, services, live: InboundLive, nudge: Nudge) -> None:
-        """``nudge(services, *agent_ids)`` tells the agents' open pages that
-        their bucket counts changed (``callcenter.work.dispositions.nudge``):
-        a booked call-back is a new item of the agent's."""
-        self.services = services
+    def __init__(self, clients, live: InboundLive, nudge: Nudge) -> None:
+        """``nudge(clients, *agent_ids)`` tells the agents' open pages that
+        their bucket counts changed (``callcenter.work.sweeper.nudge``): a
+        booked call-back is a new item of the agent's."""
+        self.clients = clients  # callcenter.inbound.live.InboundClients
         self.live = live
         self.metrics = live.metrics
         self.nudge = nudge
@@ -45,7 +45,7 @@ class InboundHooks(IvrHooks):
     async def started(self, record: SessionRecord) -> None:
         entry = self.live.begin(record)
         if entry is not None:
-            await self.live.run(entry, lambda e: service.start(self.services.sessions, e))
+            await self.live.run(entry, lambda e: service.start(self.clients.sessions, e))
 
     async def finished(self, record: SessionRecord) -> None:
         entry = self.live.get(record.uniqueid)
@@ -54,7 +54,7 @@ class InboundHooks(IvrHooks):
             await self.live.run(entry, self.live.finish, record)
 
     async def lookup(self, caller: str) -> Lookup:
-        async with self.services.sessions() as session:
+        async with self.clients.sessions() as session:
             row = (await session.execute(select(Customer.id, Customer.language)
                                          .where(Customer.mobile == caller).limit(1))).first()
         return Lookup(True, row.language, row.id) if row else Lookup(False)
@@ -67,8 +67,8 @@ class InboundHooks(IvrHooks):
         entry.language = action.language
         if record.customer_id is not None:
             entry.customer_id = record.customer_id
-        async with self.services.sessions() as session:
-            route = await routing.route(session, self.services.queues, action.queue, action.language,
+        async with self.clients.sessions() as session:
+            route = await routing.route(session, self.clients.queues, action.queue, action.language,
                                         entry.customer_id, try_direct=not entry.direct_tried)
         entry.queue, entry.queue_id, entry.queue_location_id = route.queue, route.queue_id, route.location_id
         self.metrics.routed.labels(route.reason).inc()
@@ -89,7 +89,7 @@ class InboundHooks(IvrHooks):
 
     async def _record(self, connection, entry) -> None:
         """MixMonitor through the dialplan, once per call, named by the server."""
-        if entry.recording_day is not None or not self.services.settings.calls.record:
+        if entry.recording_day is not None or not self.clients.settings.calls.record:
             return
         day = recording_day()
         await connection.send(commands.set_variable("CC_CALL_ID", entry.call_id))
@@ -145,17 +145,17 @@ class InboundHooks(IvrHooks):
             log.info("call-back asked for by a caller without a number (%s): nothing booked", record.uniqueid)
             return
         entry.language = action.language
-        booked = await self.live.run(entry, lambda e: callbacks.request(self.services.sessions,
-                                                                         self.services.settings, e))
+        booked = await self.live.run(entry, lambda e: callbacks.request(self.clients.sessions,
+                                                                         self.clients.settings, e))
         if booked:
             self.metrics.callbacks_taken.inc()
-            await self.nudge(self.services, booked[1])
+            await self.nudge(self.clients, booked[1])
 
     async def store_answer(self, record: SessionRecord, action: StoreAnswer) -> None:
         entry = self.live.get(record.uniqueid)
         if entry is None:
             return
-        stored = await self.live.run(entry, lambda e: survey.store_answer(self.services.sessions, e,
+        stored = await self.live.run(entry, lambda e: survey.store_answer(self.clients.sessions, e,
                                                                           action.question, action.value))
         if stored:
             self.metrics.survey_answers.labels(action.question).inc()

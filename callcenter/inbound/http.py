@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from callcenter import audit
+from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
 from callcenter.inbound import customers
 from callcenter.inbound.exceptions import CallNotLive, CustomerInvalid
@@ -20,7 +21,6 @@ from callcenter.queues.models import Queue
 from callcenter.reports.http import day_range
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
-from web.hub import utc_iso
 from web.keys import SERVICES
 from web.requests import json_object
 
@@ -75,12 +75,9 @@ async def hang_up(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         call = await customers.inbound_call(session, scope, request.match_info["id"])
     entry = services.inbound.get(call.id) if services.inbound is not None else None
-    if entry is None or entry.answered_at is None or entry.talk_ended_at is not None or not entry.agent_channel:
+    if entry is None or not entry.in_conversation:
         raise CallNotLive("this inbound call is not in a conversation on this server")
-    try:
-        await services.ami.action("Hangup", {"Channel": entry.agent_channel})
-    except Exception as error:  # noqa: BLE001 - gone already, or the PBX away
-        raise CallNotLive(f"the phone system did not hang up: {error}") from None
+    await services.control.hang_up_inbound(entry.agent_channel)
     return web.json_response({"id": call.id, "hangup": "requested"}, status=202)
 
 

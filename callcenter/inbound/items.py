@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from callcenter import audit
+from callcenter.campaigns.forms import default_form
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
 from callcenter.org.models import Location
 from callcenter.work.buckets import local_today
-from callcenter.work.forms import default_form
 from callcenter.work.models import WorkItem
 
 log = logging.getLogger(__name__)

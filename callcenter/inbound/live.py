@@ -1,6 +1,6 @@
 """Inbound calls while they run on this server: one :class:`LiveCall` per
 IVR session, fed by the session's hooks (``hooks.py``), by the queue
-tracker's notices (``services.queues.listen``: an agent rung, connected) and
+tracker's notices (``queues.listen``: an agent rung, connected) and
 by the AMI ``DialEnd`` of a direct ring to the caller's last agent.
 
 Only the server running a call's IVR session acts on its events (several
@@ -8,28 +8,32 @@ servers hear the same AMI events). Each call's database work runs in order,
 one job after the other, so the screen pop (written and sent when the agent's
 phone starts ringing) always goes out before the answer.
 
-Messages to the agent's pages (``services.hub``):
+Messages to the agent's pages (``live.publish``, callcenter/live.py):
 - ``{"type": "screen_pop", "inbound_call_id", "customer_id" | null,
   "customer_name", "number" (masked per privacy), "queue", "language",
   "work_item_id", "url"}`` to the agent rung, before they answer;
 - ``{"type": "call", "call": {...}}`` when they answer and when the talk
-  ends, the shape of web.live_calls plus ``direction: "inbound"`` and
-  ``hangup_url``, so the panel shows it and the 360 page's disposition form
-  opens at its end."""
+  ends, the shape of :func:`callcenter.calls.view.call_view` plus
+  ``direction: "inbound"``, ``inbound_call_id`` and ``hangup_url``
+  (:func:`~callcenter.calls.view.direction_view`), so the panel shows it and
+  the 360 page's disposition form opens at its end."""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
+from callcenter.calls.view import call_view, direction_view
+from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
 from callcenter.inbound import service
 from callcenter.inbound.service import LiveCall, utcnow
 from callcenter.models import User
-from web.hub import utc_iso
 
 log = logging.getLogger(__name__)
 RECORDING_SETTLE_SECONDS = 1.0
@@ -41,9 +45,18 @@ def screen_pop_url(inbound_call_id: str, customer_id: int | None, work_item_id: 
     return f"/customers/{customer_id}" + (f"?item={work_item_id}" if work_item_id else "")
 
 
+@dataclass
+class InboundClients:
+    """What the inbound calls use of the server."""
+    settings: Any
+    sessions: Any
+    live: Any      # callcenter.live.LiveBus
+    queues: Any    # callcenter.queues.live.QueueLive
+
+
 class InboundLive:
-    def __init__(self, services, metrics) -> None:
-        self.services = services
+    def __init__(self, clients: InboundClients, metrics) -> None:
+        self.clients = clients
         self.metrics = metrics
         self.calls: dict[str, LiveCall] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -113,7 +126,7 @@ class InboundLive:
 
     # -- steps ---------------------------------------------------------------------------
     async def _agent(self, agent_id: int | None, name: str | None) -> User | None:
-        async with self.services.sessions() as session:
+        async with self.clients.sessions() as session:
             if agent_id is not None:
                 return await session.get(User, agent_id)
             if name:
@@ -124,10 +137,10 @@ class InboundLive:
         agent = await self._agent(agent_id, name)
         if agent is None or entry.answered_at is not None:
             return
-        pop = await service.offer(self.services.sessions, self.services.settings, entry, agent)
+        pop = await service.offer(self.clients.sessions, self.clients.settings, entry, agent)
         message = {"type": "screen_pop", "inbound_call_id": entry.id, "customer_id": pop["customer_id"],
                    "customer_name": pop["customer_name"],
-                   "number": mobile_for(self.services.settings, agent.role, entry.caller),
+                   "number": mobile_for(self.clients.settings, agent.role, entry.caller),
                    "queue": queue or entry.queue, "language": entry.language, "work_item_id": pop["work_item_id"],
                    "url": screen_pop_url(entry.id, pop["customer_id"], pop["work_item_id"])}
         await self._publish(message, user_ids=[agent.id])
@@ -141,7 +154,7 @@ class InboundLive:
         entry.agent_id, entry.agent_name = agent.id, agent.name
         if entry.entered_at is None:
             entry.entered_at = entry.queue_started_at or entry.answered_at
-        call = await service.answer(self.services.sessions, self.services.settings, entry, agent)
+        call = await service.answer(self.clients.sessions, self.clients.settings, entry, agent)
         if call is not None:
             await self._publish_call(entry, "connected")
 
@@ -149,7 +162,7 @@ class InboundLive:
         if entry.answered_at is None or entry.talk_ended_at is not None:
             return
         entry.talk_ended_at = utcnow()
-        if await service.end_talk(self.services.sessions, entry, hangup_by) is not None:
+        if await service.end_talk(self.clients.sessions, entry, hangup_by) is not None:
             await self._publish_call(entry, "ended")
             if entry.recording_day:
                 await asyncio.sleep(RECORDING_SETTLE_SECONDS)
@@ -163,33 +176,31 @@ class InboundLive:
             await self.talk_ended(entry, "customer")
         outcome = service.outcome_of(entry, record)
         self.calls.pop(entry.id, None)
-        await service.finish(self.services.sessions, entry, outcome, now)
+        await service.finish(self.clients.sessions, entry, outcome, now)
         self.metrics.calls.labels(outcome).inc()
 
     # -- out -------------------------------------------------------------------------------
     async def _publish(self, message: dict, **audience) -> None:
-        hub = self.services.hub
-        if hub is not None:
-            await hub.publish(message, **audience)
+        if self.clients.live is not None:  # None: no pages to tell (tests, tools)
+            await self.clients.live.publish(message, **audience)
 
     async def _publish_call(self, entry: LiveCall, state: str) -> None:
         talk = (entry.talk_ended_at - entry.answered_at).total_seconds() if entry.talk_ended_at else None
-        view = {"id": entry.call_id, "state": state, "agent": entry.agent_name, "agent_id": entry.agent_id,
-                "work_item_id": entry.work_item_id, "customer_id": entry.customer_id,
-                "requested_at": utc_iso(entry.answered_at), "agent_answered_at": utc_iso(entry.answered_at),
-                "connected_at": utc_iso(entry.answered_at), "ended_at": utc_iso(entry.talk_ended_at),
-                "end_reason": "completed" if state == "ended" else None,
-                "talk_seconds": round(talk, 1) if talk is not None else None,
-                "direction": "inbound", "inbound_call_id": entry.id,
-                "hangup_url": f"/api/v1/inbound/calls/{entry.id}/hangup"}
+        owner = {"agent": entry.agent_name, "agent_id": entry.agent_id, "work_item_id": entry.work_item_id,
+                 "customer_id": entry.customer_id, "requested_at": utc_iso(entry.answered_at)}
+        view = {**call_view(entry.call_id, state, owner, agent_answered_at=entry.answered_at,
+                            connected_at=entry.answered_at, ended_at=entry.talk_ended_at,
+                            end_reason="completed" if state == "ended" else None,
+                            talk_seconds=round(talk, 1) if talk is not None else None),
+                **direction_view("inbound", entry.id)}
         await self._publish({"type": "call", "call": view}, agent_id=entry.agent_id)
 
     def recording_inner_path(self, entry: LiveCall) -> str:
         d = entry.recording_day
-        return f"{self.services.settings.pbx.instance_dir}/recordings/{d[:4]}/{d[4:6]}/{d[6:]}/{entry.call_id}.wav"
+        return f"{self.clients.settings.pbx.instance_dir}/recordings/{d[:4]}/{d[4:6]}/{d[6:]}/{entry.call_id}.wav"
 
     async def _register_recording(self, entry: LiveCall) -> None:
-        settings = self.services.settings
+        settings = self.clients.settings
         path = settings.pbx.host_path(self.recording_inner_path(entry))
         try:
             size = path.stat().st_size
@@ -197,7 +208,7 @@ class InboundLive:
             log.warning("inbound call %s was answered but has no recording at %s", entry.call_id, path)
             return
         relative = str(path.relative_to(settings.pbx.recordings_dir))
-        await service.add_recording(self.services.sessions, entry.call_id, relative, size)
+        await service.add_recording(self.clients.sessions, entry.call_id, relative, size)
 
 
 def recording_day(now: dt.datetime | None = None) -> str:

@@ -62,6 +62,11 @@ class LiveCall:
     popped: set = field(default_factory=set)     # agents whose page got the screen pop
     chain: object | None = None                  # the last queued job (live.py runs them in order)
 
+    @property
+    def in_conversation(self) -> bool:
+        """Answered by an agent whose channel is known, and the talk not over yet."""
+        return self.answered_at is not None and self.talk_ended_at is None and bool(self.agent_channel)
+
     def wait_until(self, moment: dt.datetime) -> float:
         if self.queue_started_at is None:
             return self.waited

@@ -3,6 +3,7 @@ or (for `alembic revision --autogenerate` by a developer) on sqlalchemy.url."""
 from alembic import context
 from sqlalchemy import create_engine
 
+from callcenter import features
 from callcenter.models import Base
 
 config = context.config
@@ -20,6 +21,7 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_with(connection)
 else:
+    features.load()  # every feature's tables in the metadata autogenerate compares
     url = config.get_main_option("sqlalchemy.url").replace("+aiosqlite", "")
     with create_engine(url).connect() as conn:
         run_with(conn)

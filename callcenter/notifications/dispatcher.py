@@ -112,28 +112,25 @@ class Dispatcher:
                 log.exception("closing provider %s failed", getattr(provider, "name", provider))
 
 
-def panel_push(services):
+def panel_push(sessions, live):
     """The log provider's nudge: a ``user:<name>`` message appears on that
-    user's open panels (as a note, through services.hub) when the hub runs."""
+    user's open panels (as a note, through the live bus)."""
     async def push(message: Message) -> None:
-        hub = getattr(services, "hub", None)
-        if hub is None:
-            return
         name = message.recipient.split(":", 1)[1]
-        async with services.sessions() as session:
+        async with sessions() as session:
             user_id = await session.scalar(select(User.id).where(User.name == name, User.active.is_(True)))
         if user_id is None:
             return
         url = (f"/complaints/{message.entity_id}"
                if message.entity == "complaint" and message.entity_id.isdigit() else None)
-        await hub.publish({"type": "reminder", "id": f"notification-{message.id}", "title": message.subject,
+        await live.publish({"type": "reminder", "id": f"notification-{message.id}", "title": message.subject,
                            "text": message.body[:300], "url": url}, user_ids=[user_id])
     return push
 
 
-def dispatcher_for(services) -> Dispatcher:
-    """The server's dispatcher (services.py runs ``run`` as a loop and calls
-    ``close`` at shutdown, which closes the providers)."""
-    dispatcher = Dispatcher(services.settings.notifications, services.sessions, push=panel_push(services))
-    dispatcher.failed = services.loops.failed
+def dispatcher_for(settings, sessions, live, loops) -> Dispatcher:
+    """The server's dispatcher (its feature runs ``run`` as a loop; ``close``
+    at shutdown closes the providers)."""
+    dispatcher = Dispatcher(settings.notifications, sessions, push=panel_push(sessions, live))
+    dispatcher.failed = loops.failed
     return dispatcher

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import func, select
 
-from callcenter.customers.profile_http import jsonable
+from callcenter.customers.http import jsonable
 from callcenter.notifications import outbox
 from callcenter.notifications.exceptions import InvalidNotification
 from callcenter.notifications.models import CHANNELS, Notification
-from callcenter.org.http_common import paging
+from callcenter.org.http import paging
 from web.auth import at_least
 from web.keys import SERVICES
 

@@ -194,8 +194,8 @@ def build_providers(settings, push=None) -> dict:
             "sms": made[settings.sms_provider]}
 
 
-def check_settings(n, complaints=None) -> None:
-    """Raise ValueError naming the first wrong key of [notifications] / [complaints]."""
+def check_settings(n, _settings=None) -> None:
+    """Raise ValueError naming the first wrong key of [notifications]."""
     for channel, allowed in PROVIDERS_FOR.items():
         chosen = getattr(n, f"{channel}_provider")
         if chosen not in allowed:
@@ -224,8 +224,3 @@ def check_settings(n, complaints=None) -> None:
             raise ValueError("[notifications] sms_template must be a JSON object using {to}")
         if any(c in n.sms_auth_header + n.sms_auth_value for c in "\r\n") or not n.sms_auth_header:
             raise ValueError("[notifications] sms_auth_header/sms_auth_value may not hold line breaks")
-    if complaints is not None:
-        if not re.fullmatch(r"[A-Z]{1,6}", complaints.ticket_prefix):
-            raise ValueError("[complaints] ticket_prefix must be 1-6 capital letters")
-        if complaints.escalation_interval <= 0:
-            raise ValueError("[complaints] escalation_interval must be positive")

@@ -1,5 +1,6 @@
-"""Errors of the organisation (locations, stores, teams) and of the head-count
-import: DomainError subclasses with stable ``error_id``s."""
+"""Errors of the organisation (locations, stores, teams, the store-list
+import): DomainError subclasses with stable ``error_id``s. (The head count's
+are in callcenter/headcount/exceptions.py.)"""
 from __future__ import annotations
 
 from callcenter.errors import DomainError
@@ -80,13 +81,3 @@ class Forbidden(OrgError):
 class ImportRejected(OrgError):
     """A file with invalid rows: nothing was committed (``rows`` names them)."""
     error_id = "import_rejected"
-
-
-class UploadNotFound(OrgError):
-    error_id = "upload_not_found"
-    status = 404
-
-
-class UploadNotCommittable(OrgError):
-    error_id = "upload_not_committable"
-    status = 409

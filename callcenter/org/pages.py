@@ -1,20 +1,20 @@
 """Admin pages of the organisation: /admin (index), locations, stores (with
-the store-list import), teams. Users (users_pages) and the head count
-(headcount_pages) are routed from here too. Managers see their location's
-stores and manage its teams; every change goes through org/service.py."""
+the store-list import), teams. (Users and the head count have their own:
+callcenter/users/pages.py, callcenter/headcount/pages.py.) Managers see their
+location's stores and manage its teams; every change goes through org/service.py."""
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import func, select
 
-from callcenter.customers.models import Upload
 from callcenter.errors import DomainError
 from callcenter.models import Trunk, User
 from callcenter.org import service, store_import
 from callcenter.org.exceptions import InvalidField
 from callcenter.org.languages import INDIAN
 from callcenter.org.models import Location, Store, Team
-from callcenter.uploads import store as files
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.models import Upload
 from web import csrf
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
@@ -214,26 +214,18 @@ async def team_page(request: web.Request) -> web.Response:
             status=error.status if error else 200)
 
 
-def _routes() -> list:
-    from callcenter.org import headcount_pages, users_pages
-
-    return [
-        ("GET", "/admin", admin_index, ("admin",), "Administration page"),
-        ("GET", "/admin/locations", locations_page, ("admin",), "Locations page"),
-        ("POST", "/admin/locations", locations_page, ("admin",), "Create a location (form)"),
-        ("GET", "/admin/stores", stores_page, at_least("manager"), "Stores page"),
-        ("POST", "/admin/stores", create_store_action, ("admin",), "Create a store (form)"),
-        ("GET", "/admin/stores/import", stores_import_page, ("admin",), "Store-list import page"),
-        ("POST", "/admin/stores/import", stores_import_page, ("admin",), "Import a store list (form)"),
-        ("GET", "/admin/stores/{id}", store_page, ("admin",), "A store's page"),
-        ("POST", "/admin/stores/{id}", store_page, ("admin",), "Change a store (form)"),
-        ("GET", "/admin/teams", teams_page, at_least("manager"), "Teams page"),
-        ("POST", "/admin/teams", teams_page, at_least("manager"), "Create a team (form)"),
-        ("GET", "/admin/teams/{id}", team_page, at_least("manager"), "A team's page"),
-        ("POST", "/admin/teams/{id}", team_page, at_least("manager"), "Rename or move a team (form)"),
-        *users_pages.ROUTES,
-        *headcount_pages.ROUTES,
-    ]
-
-
-ROUTES: list = _routes()
+ROUTES = [
+    ("GET", "/admin", admin_index, ("admin",), "Administration page"),
+    ("GET", "/admin/locations", locations_page, ("admin",), "Locations page"),
+    ("POST", "/admin/locations", locations_page, ("admin",), "Create a location (form)"),
+    ("GET", "/admin/stores", stores_page, at_least("manager"), "Stores page"),
+    ("POST", "/admin/stores", create_store_action, ("admin",), "Create a store (form)"),
+    ("GET", "/admin/stores/import", stores_import_page, ("admin",), "Store-list import page"),
+    ("POST", "/admin/stores/import", stores_import_page, ("admin",), "Import a store list (form)"),
+    ("GET", "/admin/stores/{id}", store_page, ("admin",), "A store's page"),
+    ("POST", "/admin/stores/{id}", store_page, ("admin",), "Change a store (form)"),
+    ("GET", "/admin/teams", teams_page, at_least("manager"), "Teams page"),
+    ("POST", "/admin/teams", teams_page, at_least("manager"), "Create a team (form)"),
+    ("GET", "/admin/teams/{id}", team_page, at_least("manager"), "A team's page"),
+    ("POST", "/admin/teams/{id}", team_page, at_least("manager"), "Rename or move a team (form)"),
+]

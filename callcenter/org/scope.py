@@ -4,12 +4,14 @@ An agent sees their own work and customers; a team lead their team's; a
 manager their location's; an admin everything. A service token with no user
 behind it sees everything only with the admin role, nothing otherwise.
 Every query over users, work items, customers, calls or reports is narrowed
-with one of these clauses; a row outside the scope is answered as not found."""
+with one of these clauses (those over work items, and customers and
+campaigns reached through them, are the work's: callcenter/work/scope.py);
+a row outside the scope is answered as not found."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, false, select, true
+from sqlalchemy import false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import Call, User
@@ -52,30 +54,6 @@ class Scope:
         if self.role == "agent":
             return agent_column == self.user_id
         return agent_column.in_(select(User.id).where(self.users()))
-
-    def work_items(self):
-        """Clause on WorkItem: allocated to someone in scope; a manager also sees
-        the unallocated items of their location's campaigns."""
-        from callcenter.campaigns.models import Campaign
-        from callcenter.work.models import WorkItem
-
-        clause = self.owned_by(WorkItem.agent_id)
-        if self.role == "manager" and self.location_id is not None:
-            own_campaigns = select(Campaign.id).where(Campaign.location_id == self.location_id)
-            clause = clause | (WorkItem.agent_id.is_(None) & WorkItem.campaign_id.in_(own_campaigns))
-        return clause
-
-    def customers(self):
-        """Clause on Customer: has a work item in scope, or a call by someone in scope."""
-        from callcenter.customers.models import Customer
-        from callcenter.work.models import WorkItem
-
-        if self.sees_all:
-            return true()
-        if self.user_id is None:
-            return false()
-        return (exists().where(WorkItem.customer_id == Customer.id, self.work_items())
-                | exists().where(Call.customer_id == Customer.id, self.owned_by(Call.agent_id)))
 
     def calls(self):
         """Clause on Call: placed for a user in scope."""

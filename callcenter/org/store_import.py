@@ -21,8 +21,8 @@ from callcenter.org.exceptions import ImportRejected, UnknownLocation
 from callcenter.org.models import Location, Store, Team
 from callcenter.org.scope import Scope
 from callcenter.org.service import _move_store, require_admin, resolve_location, store_fields
-from callcenter.uploads.layouts import Layout
-from callcenter.uploads.spreadsheet import open_spreadsheet
+from callcenter.spreadsheets.layouts import Layout
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 
 log = logging.getLogger(__name__)
 
@@ -64,42 +64,58 @@ async def _check_move(session: AsyncSession, store: Store, location: Location) -
                           "another location")
 
 
-Plan = list[tuple[Store | None, dict, Location]]  # (the store, None for a new one; its fields; its location)
+async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tuple[int, dict]], *,
+                        actor: str, dry_run: bool = False) -> StoreImport:
+    """``rows``: (row number, {field: value}) with the fields of STORE_ALIASES.
+    Raises ImportRejected (nothing written) when a row is wrong; with
+    ``dry_run`` only checks. Returns the counts."""
+    require_admin(scope)
+    result = StoreImport()
+    plan = await _plan(session, rows, result)
+    if result.errors:
+        raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
+                             "invalid; nothing was imported", **result.as_dict())
+    changed = _count(plan, result)
+    if dry_run:
+        return result
+    await _write(session, plan)
+    result.committed = True
+    audit.record(session, actor, "store.import", "store", "*", total=result.total,
+                 created=result.created, updated=result.updated, unchanged=result.unchanged,
+                 codes=[fields["code"] for store, fields, _loc in plan if store is None
+                        or fields["code"] in changed])
+    return result
 
 
-def _row_error(result: StoreImport, row: int, exc: DomainError | str, error_id: str = "invalid_row") -> None:
-    result.errors.append({"row": row, "error": getattr(exc, "error_id", error_id),
-                          "message": getattr(exc, "message", str(exc))})
-
-
-async def _location_of(session: AsyncSession, data: dict, locations: dict[str, Location]) -> Location:
-    """The row's location (``locations``: those resolved so far, by lower-case reference)."""
-    ref = str(data.get("location") or "").strip()
-    if not ref:
-        raise UnknownLocation("location is required", field="location")
-    if ref.lower() not in locations:
-        locations[ref.lower()] = await resolve_location(session, ref)
-    return locations[ref.lower()]
-
-
-async def _check_rows(session: AsyncSession, rows: Iterable[tuple[int, dict]], result: StoreImport) -> Plan:
-    """Every row checked: the plan of the right ones; the wrong ones in ``result.errors``."""
+async def _plan(session: AsyncSession, rows: Iterable[tuple[int, dict]],
+                result: StoreImport) -> list[tuple[Store | None, dict, Location]]:
+    """Check every row: (the store it updates or None, its fields, its location)
+    per valid row; each problem is added to ``result.errors``."""
     locations: dict[str, Location] = {}
     seen: dict[str, int] = {}
-    plan: Plan = []
+    plan: list[tuple[Store | None, dict, Location]] = []
     existing = {s.code.lower(): s for s in (await session.execute(select(Store))).scalars()}
+
+    def error(row: int, exc: DomainError | str, error_id: str = "invalid_row") -> None:
+        result.errors.append({"row": row, "error": getattr(exc, "error_id", error_id),
+                              "message": getattr(exc, "message", str(exc))})
+
     for row_number, data in rows:
         result.total += 1
         try:
             fields = store_fields(data)
-            location = await _location_of(session, data, locations)
+            ref = str(data.get("location") or "").strip()
+            if not ref:
+                raise UnknownLocation("location is required", field="location")
+            if ref.lower() not in locations:
+                locations[ref.lower()] = await resolve_location(session, ref)
+            location = locations[ref.lower()]
         except DomainError as exc:
-            _row_error(result, row_number, exc)
+            error(row_number, exc)
             continue
         key = fields["code"].lower()
         if key in seen:
-            _row_error(result, row_number, f"store code {fields['code']} is also on row {seen[key]}",
-                       "duplicate_in_file")
+            error(row_number, f"store code {fields['code']} is also on row {seen[key]}", "duplicate_in_file")
             continue
         seen[key] = row_number
         store = existing.get(key)
@@ -107,13 +123,13 @@ async def _check_rows(session: AsyncSession, rows: Iterable[tuple[int, dict]], r
             try:
                 await _check_move(session, store, location)
             except DomainError as exc:
-                _row_error(result, row_number, exc, "not_empty")
+                error(row_number, exc, "not_empty")
                 continue
         plan.append((store, fields, location))
     return plan
 
 
-def _count(plan: Plan, result: StoreImport) -> set[str]:
+def _count(plan, result: StoreImport) -> set[str]:
     """Count the stores created, updated and unchanged; the codes of those updated."""
     changed = set()
     for store, fields, location in plan:
@@ -128,7 +144,7 @@ def _count(plan: Plan, result: StoreImport) -> set[str]:
     return changed
 
 
-async def _write(session: AsyncSession, plan: Plan) -> None:
+async def _write(session: AsyncSession, plan) -> None:
     for store, fields, location in plan:
         if store is None:
             session.add(Store(**fields, location_id=location.id))
@@ -139,29 +155,6 @@ async def _write(session: AsyncSession, plan: Plan) -> None:
         if store.location_id != location.id:
             await _move_store(session, store, location)
     await session.flush()
-
-
-async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tuple[int, dict]], *,
-                        actor: str, dry_run: bool = False) -> StoreImport:
-    """``rows``: (row number, {field: value}) with the fields of STORE_ALIASES.
-    Raises ImportRejected (nothing written) when a row is wrong; with
-    ``dry_run`` only checks. Returns the counts."""
-    require_admin(scope)
-    result = StoreImport()
-    plan = await _check_rows(session, rows, result)
-    if result.errors:
-        raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
-                             "invalid; nothing was imported", **result.as_dict())
-    changed = _count(plan, result)
-    if dry_run:
-        return result
-    await _write(session, plan)
-    result.committed = True
-    audit.record(session, actor, "store.import", "store", "*", total=result.total,
-                 created=result.created, updated=result.updated, unchanged=result.unchanged,
-                 codes=[fields["code"] for store, fields, _loc in plan if store is None
-                        or fields["code"] in changed])
-    return result
 
 
 def read_store_file(path: Path, *, name: str | None = None,

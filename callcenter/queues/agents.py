@@ -1,6 +1,7 @@
 """Agents in queues: log in to the queues they are offered, pause with a
 reason, unpause, log out. Asterisk is changed first (``QueueAdd``,
-``QueuePause``, ``QueueRemove`` through :class:`QueueMembers`); only then are
+``QueuePause``, ``QueueRemove`` through the call control,
+:class:`callcenter.calls.control.CallControl`); only then are
 the ``QueueSession`` / ``AgentPause`` rows written, so a refused action
 changes nothing. After each AMI (re)connect :meth:`QueueAgents.restore` puts
 Asterisk back in line with the open sessions.
@@ -27,7 +28,6 @@ from callcenter.models import ROLE_RANK, User, utcnow
 from callcenter.queues import conf
 from callcenter.queues.exceptions import (AgentHasNoPhone, AgentNotFound, InvalidPauseReason, NotLoggedIn,
                                           QueueInvalid, QueueNotLoaded, QueueNotOffered)
-from callcenter.queues.members import QueueMembers
 from callcenter.queues.models import PAUSE_REASONS, AgentPause, Queue, QueueSession
 from callcenter.queues.service import languages_of, offered
 
@@ -42,9 +42,14 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 class QueueAgents:
-    def __init__(self, services, members: QueueMembers) -> None:
-        self.services = services
-        self.members = members
+    def __init__(self, clients, tracker) -> None:
+        self.clients = clients   # callcenter.queues.live.QueueClients
+        self.tracker = tracker   # the queue tracker (callcenter.queues.state)
+
+    @property
+    def control(self):
+        """The process's :class:`~callcenter.calls.control.CallControl`."""
+        return self.clients.control
 
     # -- who, with which phone -------------------------------------------------------
     async def resolve(self, session: AsyncSession, principal, scope, name: str | None) -> User:
@@ -63,7 +68,7 @@ class QueueAgents:
     async def interface(self, user: User) -> tuple[str, str | None]:
         """(Interface, StateInterface) of the user's phone."""
         if user.phone_mode == "mobile" and user.mobile:
-            trunk = await self.services.directory.trunk(None)
+            trunk = await self.clients.directory.trunk(None)
             if trunk is None:
                 raise AgentHasNoPhone("no trunk is configured to ring a mobile agent")
             return conf.mobile_interface(numbers.dial_digits(user.mobile), trunk.name, trunk.pilot), None
@@ -74,7 +79,7 @@ class QueueAgents:
 
     def _interfaces(self, user: User, current: str | None) -> set[str]:
         """Where Asterisk has this agent now (the tracker's view) and the current phone."""
-        found = {m.interface for _q, m in self.services.queues.tracker.members_named(user.name)}
+        found = {m.interface for _q, m in self.tracker.members_named(user.name)}
         return found | ({current} if current else set())
 
     # -- reads ----------------------------------------------------------------------------
@@ -93,7 +98,7 @@ class QueueAgents:
         queues = (await session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name))).all()
         sessions = await self._open_sessions(session, user)
         pause = await self._open_pause(session, user) if sessions else None
-        tracker = self.services.queues.tracker
+        tracker = self.tracker
         live = {q.name: m.state(tracker.clock()) for q, m in tracker.members_named(user.name)}
         in_queues = []
         for s, q in sessions:
@@ -110,8 +115,8 @@ class QueueAgents:
     # -- changes ----------------------------------------------------------------------------
     async def _loaded(self, names: list[str]) -> None:
         """Wait (a few seconds at most) until Asterisk has loaded these queues."""
-        sync = self.services.pbx_sync
-        if sync is None or not (self.services.settings.pbx.managed or self.services.settings.pbx.sync_config):
+        sync = self.clients.pbx_sync
+        if sync is None or not (self.clients.settings.pbx.managed or self.clients.settings.pbx.sync_config):
             return
         deadline = asyncio.get_running_loop().time() + LOAD_WAIT
         while not set(names) <= sync.queue_names:
@@ -149,7 +154,8 @@ class QueueAgents:
         joined = []
         for q in chosen:
             penalty = languages_of(user).index(q.language)
-            await self.members.add(q.name, interface, user.name, penalty, state, pause.reason if pause else None)
+            await self.control.add_member(q.name, interface, user.name, penalty, state,
+                                          pause.reason if pause else None)
             if q.name not in already:
                 session.add(QueueSession(agent_id=user.id, queue_id=q.id))
                 joined.append(q.name)
@@ -170,7 +176,7 @@ class QueueAgents:
         interfaces = self._interfaces(user, current)
         for _s, q in leaving:
             for interface in interfaces:
-                await self.members.remove(q.name, interface)
+                await self.control.remove_member(q.name, interface)
         now = utcnow()
         for s, _q in leaving:
             s.logged_out_at = now
@@ -190,7 +196,7 @@ class QueueAgents:
             raise NotLoggedIn(f"{user.name} is not logged in to any queue")
         interface = (await self.interface(user))[0]
         for each in self._interfaces(user, interface):
-            await self.members.pause(each, True, reason)
+            await self.control.pause_member(each, True, reason)
         current = await self._open_pause(session, user)
         if current is not None and current.reason == reason:
             return
@@ -205,7 +211,7 @@ class QueueAgents:
             raise NotLoggedIn(f"{user.name} is not logged in to any queue")
         interface = (await self.interface(user))[0]
         for each in self._interfaces(user, interface):
-            await self.members.pause(each, False)
+            await self.control.pause_member(each, False)
         current = await self._open_pause(session, user)
         if current is not None:
             current.ended_at = utcnow()
@@ -228,7 +234,7 @@ class QueueAgents:
                                       .join(Queue, Queue.id == QueueSession.queue_id)
                                       .join(User, User.id == QueueSession.agent_id)
                                       .where(QueueSession.logged_out_at.is_(None)))).all()
-        tracker = self.services.queues.tracker
+        tracker = self.tracker
         wanted = {(q.name, u.name) for _s, q, u in rows}
         added = removed = 0
         for s, q, u in rows:
@@ -238,7 +244,7 @@ class QueueAgents:
             try:
                 interface, state = await self.interface(u)
                 pause = await self._open_pause(session, u)
-                await self.members.add(q.name, interface, u.name, languages_of(u).index(q.language)
+                await self.control.add_member(q.name, interface, u.name, languages_of(u).index(q.language)
                                        if q.language in languages_of(u) else 0, state,
                                        pause.reason if pause else None)
                 added += 1
@@ -248,6 +254,6 @@ class QueueAgents:
         for name, q in list(tracker.queues.items()):
             for m in list(q.members.values()):
                 if m.name in ours and (name, m.name) not in wanted:
-                    await self.members.remove(name, m.interface)
+                    await self.control.remove_member(name, m.interface)
                     removed += 1
         return added, removed

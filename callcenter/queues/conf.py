@@ -13,16 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import callcenter.models  # noqa: F401  (first: it loads every feature's tables, queues' included)
+from callcenter.calls.queue_names import QUEUE_NAME_RE, RESERVED, check_queue_name  # noqa: F401
 from callcenter.queues.models import QUEUE_STRATEGIES
 
-QUEUE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
 _ENDPOINT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _DIGITS_RE = re.compile(r"^[0-9]{6,15}$")
 _CALLER_ID_RE = re.compile(r"^[0-9]{1,15}$")
-# Section names queues.conf may not use.
-RESERVED = frozenset({"general", "default"})
 
 MOBILE_CONTEXT = "cc-queue-mobile"
 RING_SECONDS = 15          # one agent's phone rings this long before the next try
@@ -31,12 +28,6 @@ ANNOUNCE_SECONDS = 30      # position announcements at most this often
 PERIODIC_SECONDS = 60      # "all our agents are busy" this often
 
 LIMITS = {"wrapup_seconds": (0, 600), "max_wait_seconds": (10, 3600), "service_level_seconds": (5, 600)}
-
-
-def check_queue_name(value) -> str:
-    if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value) or value in RESERVED:
-        raise ValueError(f"invalid queue name {value!r}: 1-40 of a-z 0-9 -, starting with a letter or digit")
-    return value
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Errors of queues and agents' queue sessions, each with a stable error id."""
 from __future__ import annotations
 
+from callcenter.calls.exceptions import PbxUnavailable, QueueNotLoaded  # noqa: F401 - raised by the call control
 from callcenter.errors import DomainError
 
 
@@ -53,17 +54,3 @@ class NotLoggedIn(DomainError):
 class InvalidPauseReason(DomainError):
     error_id = "invalid_pause_reason"
     status = 422
-
-
-class PbxUnavailable(DomainError):
-    """Asterisk could not be reached or refused the action; nothing was changed."""
-    error_id = "pbx_unavailable"
-    status = 503
-    retry_after = 5
-
-
-class QueueNotLoaded(DomainError):
-    """The queue is not in Asterisk yet (its config is being reloaded): try again in a moment."""
-    error_id = "queue_not_loaded"
-    status = 503
-    retry_after = 2

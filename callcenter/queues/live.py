@@ -2,7 +2,7 @@
 reports turned into metrics, hub messages and notices for other features,
 and Asterisk reconciled after each (re)connect.
 
-Hub message (``services.hub.publish``), at most every :data:`PUBLISH_EVERY`
+Live message (``live.publish``, callcenter/live.py), at most every :data:`PUBLISH_EVERY`
 seconds per queue while it changes::
 
     {"type": "queue", "queue": <callcenter.queues.board.queue_view>}
@@ -22,6 +22,8 @@ import asyncio
 import logging
 import time
 import zoneinfo
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -29,7 +31,6 @@ from callcenter.ami import AmiError
 from callcenter.errors import DomainError
 from callcenter.models import User
 from callcenter.queues.agents import QueueAgents
-from callcenter.queues.members import QueueMembers
 from callcenter.queues.metrics import QueueMetrics
 from callcenter.queues.models import Queue
 from callcenter.queues.state import QueueTracker
@@ -41,13 +42,25 @@ REFRESH_EVERY = 30.0
 SUPERVISORS = ("teamlead", "manager", "admin")
 
 
+@dataclass
+class QueueClients:
+    """What the queues use of the server."""
+    settings: Any
+    metrics: Any
+    control: Any         # callcenter.calls.control.CallControl: queue members in Asterisk
+    sessions: Any
+    live: Any            # callcenter.live.LiveBus
+    directory: Any
+    loops: Any
+    pbx_sync: Any
+
+
 class QueueLive:
-    def __init__(self, services) -> None:
-        self.services = services
-        self.tracker = QueueTracker(self, tz=zoneinfo.ZoneInfo(services.settings.web.timezone))
-        self.metrics = QueueMetrics(services.metrics.registry, self.tracker)
-        self.members = QueueMembers(services.ami)
-        self.agents = QueueAgents(services, self.members)
+    def __init__(self, clients: QueueClients) -> None:
+        self.clients = clients
+        self.tracker = QueueTracker(self, tz=zoneinfo.ZoneInfo(clients.settings.web.timezone))
+        self.metrics = QueueMetrics(clients.metrics.registry, self.tracker)
+        self.agents = QueueAgents(clients, self.tracker)
         self.locations: dict[str, int | None] = {}      # queue name -> location id
         self.max_wait: dict[str, int] = {}               # queue name -> max wait seconds
         self._supervisors: list[tuple[int, str, int | None]] = []
@@ -57,10 +70,6 @@ class QueueLive:
         self._wake = asyncio.Event()
         self._refreshed = 0.0
         self.reconciled_at: float | None = None
-
-    def bind(self, ami) -> None:
-        """The AMI link exists only after the tracker (it is the link's event sink)."""
-        self.members.ami = ami
 
     def listen(self, fn) -> None:
         self._listeners.append(fn)
@@ -116,7 +125,7 @@ class QueueLive:
     # -- background -------------------------------------------------------------------
     async def refresh(self) -> None:
         """Queue settings, supervisors and user ids from the database."""
-        async with self.services.sessions() as session:
+        async with self.clients.sessions() as session:
             queues = (await session.scalars(select(Queue).where(Queue.active.is_(True)))).all()
             users = (await session.execute(select(User.id, User.name, User.role, User.location_id)
                                            .where(User.active.is_(True)))).all()
@@ -130,7 +139,7 @@ class QueueLive:
     def user_id(self, name: str) -> int | None:
         """A member's user id (the directory knows new users within 2 s)."""
         found = self._user_ids.get(name)
-        directory = self.services.directory
+        directory = self.clients.directory
         if found is None and directory is not None and name in directory.agents:
             found = self._user_ids[name] = directory.agents[name].id
         return found
@@ -143,10 +152,9 @@ class QueueLive:
         return ids
 
     async def publish(self, name: str) -> None:
-        hub = self.services.hub
         users = self.audience(name)
-        if hub is not None and users:
-            await hub.publish({"type": "queue", "queue": self.tracker.view(name)}, user_ids=users)
+        if users:
+            await self.clients.live.publish({"type": "queue", "queue": self.tracker.view(name)}, user_ids=users)
 
     async def run(self) -> None:
         while True:
@@ -165,21 +173,22 @@ class QueueLive:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - Redis or the database away: try again next round
-                self.services.loops.failed("queues", error)
+                self.clients.loops.failed("queues", error)
             await asyncio.sleep(PUBLISH_EVERY)
 
     async def reconcile(self) -> None:
         """After each AMI (re)connect: QueueStatus into the tracker, then the
         open sessions back into Asterisk."""
         try:
-            status = await self.members.status()   # first: right after the call reconciliation's action
+            # first: right after the call reconciliation's action
+            status = await self.clients.control.queue_status()
             await self.refresh()
             self.tracker.snapshot(status)
-            async with self.services.sessions() as session:
+            async with self.clients.sessions() as session:
                 added, removed = await self.agents.restore(session)
             if added or removed:
                 log.info("queues reconciled: %d members added back, %d removed", added, removed)
-                self.tracker.snapshot(await self.members.status())
+                self.tracker.snapshot(await self.clients.control.queue_status())
             self.reconciled_at = time.time()
         except (AmiError, DomainError) as error:
             log.warning("queue reconciliation failed: %s", error)

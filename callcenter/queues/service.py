@@ -18,7 +18,7 @@ from callcenter.org.scope import Scope
 from callcenter.queues.conf import LANGUAGE_RE, LIMITS, QUEUE_NAME_RE, RESERVED
 from callcenter.queues.exceptions import QueueInvalid, QueueNameTaken, QueueNotFound, QueueNotManaged
 from callcenter.queues.models import QUEUE_STRATEGIES, Queue
-from web.requests import MAX_WHOLE, whole_number
+from callcenter.typed_input import MAX_WHOLE, whole_number
 from callcenter.org.languages import parse_languages
 
 STRATEGY_LABELS = {"leastrecent": "Longest idle agent", "rrmemory": "Round robin (with memory)",

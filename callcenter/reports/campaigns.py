@@ -29,6 +29,7 @@ from callcenter.reports.call_counts import (
 from callcenter.reports.period import Day
 from callcenter.reports.service import visible_campaign
 from callcenter.work.models import ALL_BUCKETS, Appointment, Disposition, SurveyAnswer, WorkItem
+from callcenter.work.scope import items_in
 
 NPS_QUESTION = "nps"
 
@@ -119,7 +120,7 @@ async def campaign_report(session: AsyncSession, scope: Scope, campaign_id: int,
     # SQLite from fetching the campaign's rows one by one through its own index).
     campaign_col = WorkItem.campaign_id + 0 if scope.sees_all else WorkItem.campaign_id
     buckets = (select(WorkItem.agent_id, WorkItem.bucket, func.count())
-               .where(campaign_col == campaign.id, scope.work_items())
+               .where(campaign_col == campaign.id, items_in(scope))
                .group_by(WorkItem.agent_id, WorkItem.bucket))
     counts = dict.fromkeys(ALL_BUCKETS, 0)
     for agent_id, bucket, n in (await session.execute(buckets)).all():

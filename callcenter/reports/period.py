@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, cast, func
 
 from callcenter.reports.exceptions import InvalidDate, ReportInvalid
-from web.requests import FIRST_DAY, LAST_DAY, iso_date
+from callcenter.typed_input import FIRST_DAY, LAST_DAY, iso_date
 
 UTC = dt.timezone.utc
 SLOT_SECONDS = 900  # every real UTC offset is a multiple of 15 minutes

@@ -22,14 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.campaigns import service as campaigns
-from callcenter.customers.models import Customer, DndNumber, Upload
+from callcenter.customers.models import Customer, DndNumber
 from callcenter.errors import DomainError
 from callcenter.models import utcnow
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.exceptions import UploadNotCommittable, UploadNotFound
+from callcenter.spreadsheets.models import Upload
 from callcenter.uploads.customer_rows import CustomerRow
-from callcenter.uploads.exceptions import UploadNotCommittable, UploadNotFound
-from callcenter.uploads.validate import staged_path
+from callcenter.work import scope as work_scope
+from callcenter.work.allocation import allocate as allocate_items
 from callcenter.work.models import WorkItem
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ async def _claim(session: AsyncSession, scope: Scope, upload_id: int, settings, 
     upload = await session.get(Upload, upload_id)
     if upload is None or upload.kind != "customers" or upload.campaign_id is None:
         raise UploadNotFound("no such upload", upload_id=upload_id)
-    campaign = await campaigns.get_managed(session, scope, upload.campaign_id)
+    campaign = await campaigns.get_managed(session, scope, upload.campaign_id, work=work_scope)
     if upload.status == "committed":
         raise UploadNotCommittable("the upload was committed already", upload_id=upload_id,
                                    reason="committed")
@@ -77,7 +79,7 @@ async def _claim(session: AsyncSession, scope: Scope, upload_id: int, settings, 
         reason = "campaign_closed"
     else:
         path = files.stored_path(settings.uploads_dir, upload.stored_name)
-        staged = staged_path(settings.uploads_dir, upload.stored_name)
+        staged = files.staged_path(settings.uploads_dir, upload.stored_name)
         if not (path.exists() and staged.exists()) or \
                 await asyncio.to_thread(files.file_sha256, path) != upload.report.get("sha256"):
             reason = "file_changed"
@@ -156,7 +158,7 @@ async def commit_customers(session: AsyncSession, scope: Scope, upload_id: int, 
     now = utcnow()
     counts = {"created": 0, "updated": 0, "work_items": 0, "already_in_campaign": 0,
               "dnd_since_validation": 0}
-    chunks = _read_chunks(staged_path(settings.uploads_dir, upload.stored_name))
+    chunks = _read_chunks(files.staged_path(settings.uploads_dir, upload.stored_name))
     while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
         await _apply(session, upload.campaign_id, chunk, now, counts)
     await session.execute(update(Upload).where(Upload.id == upload_id).values(
@@ -183,7 +185,6 @@ async def commit_and_allocate(sessions, scope: Scope, upload_id: int, *, actor: 
     result = {"upload_id": upload_id, "status": "committed", **counts, "allocation": None}
     if allocate == "none":
         return result
-    from callcenter.work.allocation import allocate as allocate_items
     async with sessions() as session:
         try:
             done = await allocate_items(session, scope, campaign_id, allocate, actor=actor,

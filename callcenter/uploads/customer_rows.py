@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from callcenter.org.languages import language_code
-from callcenter.uploads.cells import CellError, parse_date, parse_mobile
-from callcenter.uploads.layouts import CUSTOMERS
+from callcenter.spreadsheets.cells import CellError, parse_date, parse_mobile
+from callcenter.spreadsheets.layouts import CUSTOMERS
 
 KNOWN = frozenset(CUSTOMERS.aliases)
 MAX_DATA_TEXT = 500

@@ -9,43 +9,22 @@ from aiohttp import web
 from callcenter import audit
 from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.http import paging
+from callcenter.customers import dnd_import
+from callcenter.spreadsheets.exceptions import UploadNotCommittable
+from callcenter.spreadsheets.http import receive_file, upload_json
 from callcenter.uploads import commit as committing
-from callcenter.uploads import service, store
-from callcenter.uploads.exceptions import SpreadsheetError, TooLarge, UploadNotCommittable
+from callcenter.uploads import service
 from callcenter.uploads.validate import validate_customers
-from web import csrf
+from callcenter.work import scope as work_scope
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import csv_file, local_today, path_int
 
-FILE_FIELD = "file"
-
-
-def max_bytes(settings) -> int:
-    return settings.work.upload_max_mb * 1024 * 1024
-
-
-async def receive_file(request: web.Request) -> store.SavedFile:
-    """The multipart field ``file`` saved under a server-made name (a page's
-    form has its ``_csrf`` field first: web.csrf checks it)."""
-    settings = request.app[SERVICES].settings
-    limit = max_bytes(settings)
-    if request.content_length is not None and request.content_length > limit + 64 * 1024:
-        raise TooLarge(f"the file is larger than {settings.work.upload_max_mb} MB", max_bytes=limit)
-    if request.content_type != "multipart/form-data":
-        raise SpreadsheetError("send the file as multipart/form-data in the field 'file'")
-    reader = await csrf.multipart(request)
-    while (part := await reader.next()) is not None:
-        if part.name == FILE_FIELD and part.filename:
-            return await store.save_part(part, settings.uploads_dir, limit)
-        await part.release()
-    raise SpreadsheetError("no file: send it in the multipart field 'file'")
-
 
 async def upload_customers(request: web.Request) -> web.Response:
     upload = await receive_and_validate(request)
-    return web.json_response(service.upload_json(upload), status=201)
+    return web.json_response(upload_json(upload), status=201)
 
 
 async def receive_and_validate(request: web.Request):
@@ -53,7 +32,7 @@ async def receive_and_validate(request: web.Request):
     scope = await scope_of(request)
     campaign_id = path_int(request)
     async with services.sessions() as session:   # refuse before storing anything
-        await campaigns.get_managed(session, scope, campaign_id)
+        await campaigns.get_managed(session, scope, campaign_id, work=work_scope)
     saved = await receive_file(request)
     async with services.sessions() as session:
         upload = await validate_customers(session, scope, campaign_id, saved,
@@ -68,10 +47,10 @@ async def list_campaign_uploads(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
-        campaign = await campaigns.get_managed(session, scope, path_int(request))
+        campaign = await campaigns.get_managed(session, scope, path_int(request), work=work_scope)
         limit, offset = paging(request)
         rows = await service.list_uploads(session, scope, campaign_id=campaign.id, limit=limit, offset=offset)
-    return web.json_response({"uploads": [service.upload_json(u, problems=False) for u in rows]})
+    return web.json_response({"uploads": [upload_json(u, problems=False) for u in rows]})
 
 
 async def list_uploads(request: web.Request) -> web.Response:
@@ -83,7 +62,7 @@ async def list_uploads(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         limit, offset = paging(request)
         rows = await service.list_uploads(session, scope, kind=kind, limit=limit, offset=offset)
-    return web.json_response({"uploads": [service.upload_json(u, problems=False) for u in rows]})
+    return web.json_response({"uploads": [upload_json(u, problems=False) for u in rows]})
 
 
 async def get_upload(request: web.Request) -> web.Response:
@@ -91,7 +70,7 @@ async def get_upload(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     async with services.sessions() as session:
         upload = await service.get_upload(session, scope, path_int(request))
-    return web.json_response(service.upload_json(upload))
+    return web.json_response(upload_json(upload))
 
 
 async def download_report(request: web.Request) -> web.StreamResponse:
@@ -127,7 +106,6 @@ async def commit_upload(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         upload = await service.get_upload(session, scope, upload_id)
     if upload.kind == "dnd":
-        from callcenter.customers import dnd_import
         result = await dnd_import.commit_upload(services.sessions, scope, upload_id,
                                          actor=principal_of(request).name, settings=services.settings)
         return web.json_response(result)

@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.models import SURVEY_TYPES, Campaign
+from callcenter.customers import dnd_import
 from callcenter.errors import DomainError
 from callcenter.org.models import Team
 from callcenter.uploads import commit as committing
 from callcenter.uploads import service
 from callcenter.uploads.http import receive_and_validate
+from callcenter.work import scope as work_scope
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
@@ -31,7 +33,7 @@ async def upload_file(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         scope = await scope_of(request)
         async with services.sessions() as session:
-            campaign = await campaigns.get_campaign(session, scope, path_int(request))
+            campaign = await campaigns.get_campaign(session, scope, path_int(request), work=work_scope)
         return render(request, "uploads/failed.html", {"error": exc, "campaign": campaign},
                       status=exc.status)
     raise web.HTTPSeeOther(f"/uploads/{upload.id}")
@@ -89,7 +91,6 @@ async def commit_page(request: web.Request) -> web.Response:
         async with services.sessions() as session:
             upload = await service.get_upload(session, scope, upload_id)
         if upload.kind == "dnd":
-            from callcenter.customers import dnd_import
             await dnd_import.commit_upload(services.sessions, scope, upload_id,
                                            actor=principal_of(request).name, settings=services.settings)
         else:

@@ -1,20 +1,19 @@
-"""Uploads the caller may see, their JSON, and their report files.
+"""Uploads the caller may see, and their report files (their JSON:
+callcenter/spreadsheets/http.py).
 
 A customer upload belongs to a campaign: it is seen by those who manage the
 campaign (its location's manager, admins). DND uploads are seen by managers
-and admins. (Head-count uploads are the organisation's: see callcenter/org.)"""
+and admins. (Head-count uploads are the organisation's: see callcenter/headcount.)"""
 from __future__ import annotations
-
-import datetime as dt
 
 from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.campaigns.models import Campaign
-from callcenter.customers.models import Upload
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
-from callcenter.uploads.exceptions import UploadNotFound
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.exceptions import UploadNotFound
+from callcenter.spreadsheets.models import Upload
 
 KINDS = ("customers", "dnd")
 
@@ -63,30 +62,3 @@ def report_file(settings, upload: Upload):
     if not path.exists():
         raise UploadNotFound("the report of this upload is gone", upload_id=upload.id)
     return path
-
-
-def _iso(value):
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
-
-
-def upload_json(upload: Upload, *, problems: bool = True) -> dict:
-    report = upload.report or {}
-    out = {"id": upload.id, "kind": upload.kind, "campaign_id": upload.campaign_id,
-           "file": upload.original_name, "status": upload.status, "total": upload.total,
-           "valid": upload.valid, "invalid": upload.invalid,
-           "duplicates_in_file": upload.duplicates_in_file,
-           "duplicates_existing": upload.duplicates_existing, "dnd": upload.dnd,
-           "to_commit": report.get("to_commit"), "new": report.get("new"),
-           "already_in_campaign": report.get("already_in_campaign"),
-           "columns": report.get("columns", []), "extra_columns": report.get("extra_columns", []),
-           "committed": report.get("committed"), "created_by": upload.created_by,
-           "created_at": _iso(upload.created_at), "committed_at": _iso(upload.committed_at),
-           "report_url": f"/api/v1/uploads/{upload.id}/report.csv"}
-    if problems:
-        out["invalid_rows"] = report.get("invalid_rows", [])
-        out["skipped_rows"] = report.get("skipped_rows", [])
-    return out

@@ -12,13 +12,12 @@ upload ``rejected``: nothing of it can be committed).
 Nothing holds all rows: they are parsed in batches (in a worker thread, so
 the server keeps answering) and looked up in the database per batch; the
 mobiles already met (for the duplicates) are kept in a throw-away SQLite file
-(callcenter/uploads/seen.py), so memory does not grow with the file."""
+(callcenter/spreadsheets/seen.py), so memory does not grow with the file."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,24 +25,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter import audit
 from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.exceptions import CampaignClosed
-from callcenter.customers.models import Customer, DndNumber, Upload
+from callcenter.customers.models import Customer, DndNumber
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
-from callcenter.uploads import store as files
+from callcenter.spreadsheets import store as files
+from callcenter.spreadsheets.exceptions import EmptySpreadsheet
+from callcenter.spreadsheets.models import Upload
+from callcenter.spreadsheets.seen import SeenNumbers
+from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 from callcenter.uploads.customer_rows import RowChecker, StoreRef
-from callcenter.uploads.exceptions import EmptySpreadsheet
-from callcenter.uploads.seen import SeenNumbers
-from callcenter.uploads.spreadsheet import open_spreadsheet
+from callcenter.work import scope as work_scope
 from callcenter.work.models import WorkItem
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000         # rows per parse batch and per IN (...) lookup
-SHOWN_PROBLEMS = 200  # problems kept in Upload.report (all are in the CSV)
-
-
-def staged_path(directory: Path, stored_name: str) -> Path:
-    return files.stored_path(directory, stored_name).with_suffix(".rows.jsonl")
 
 
 def _next_batch(rows, checker: RowChecker, seen: SeenNumbers) -> list:
@@ -67,7 +63,7 @@ class _Tally:
 
     def problem(self, kind: str, row: int, reason: str, mobile: str | None) -> None:
         shown = self.invalid_rows if kind == "invalid" else self.skipped_rows
-        if len(shown) < SHOWN_PROBLEMS:
+        if len(shown) < files.SHOWN_PROBLEMS:
             shown.append({"row": row, "status": kind, "reason": reason, "mobile": mobile})
 
 
@@ -93,10 +89,10 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
     Upload row is added and flushed (the caller commits). The saved file is
     deleted when the whole file is refused (not a spreadsheet, a column missing...)."""
     directory = settings.uploads_dir
-    staged = staged_path(directory, saved.stored_name)
+    staged = files.staged_path(directory, saved.stored_name)
     report_file = files.report_path(directory, saved.stored_name)
     try:
-        campaign = await campaigns.get_managed(session, scope, campaign_id)
+        campaign = await campaigns.get_managed(session, scope, campaign_id, work=work_scope)
         if campaign.status == "closed" or campaign.expires_on < today:
             raise CampaignClosed("the campaign is closed or expired: customers cannot be added",
                                  campaign_id=campaign_id)
@@ -104,9 +100,8 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
                   for s in (await session.scalars(select(Store))).all()}
         checker = RowChecker(stores, location_id=campaign.location_id,
                              region=settings.calls.default_region, today=today)
-        max_bytes = settings.work.upload_max_mb * 1024 * 1024
         sheet = await asyncio.to_thread(open_spreadsheet, saved.path, "customers",
-                                        name=saved.original_name, max_bytes=max_bytes)
+                                        name=saved.original_name, max_bytes=files.max_bytes(settings))
         with sheet, files.ReportWriter(report_file) as report, open(staged, "w") as stage, \
                 SeenNumbers(directory) as seen:
             tally = await _pass(session, campaign.id, sheet, checker, seen, report, stage)

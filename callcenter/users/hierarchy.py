@@ -13,16 +13,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
+from callcenter.auth.passwords import generate_password
 from callcenter.config import Settings
 from callcenter.models import ROLES, User
 from callcenter.org.scope import Scope
 from callcenter.users.exceptions import CannotDisableSelf, NotAllowed, UserNotFound
-from callcenter.users.handover import hand_over_work
 from callcenter.users.placement import (
     clean_display_name, clean_employee_id, clean_languages, resolve_placement,
 )
 from callcenter.users.service import (
-    apply_phone, check_employee_id_free, create_user, set_password, validate_role,
+    HandOver, apply_phone, check_employee_id_free, create_user, set_password, validate_role,
 )
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,6 @@ async def add_user(session: AsyncSession, settings: Settings, scope: Scope, data
     generated = None
     password = data.get("password")
     if password is None:
-        from callcenter.auth.passwords import generate_password
         password = generated = generate_password()
     user, sip_password = await create_user(
         session, settings, data.get("name"), role, data.get("phone_mode"), data.get("contact"),
@@ -161,10 +160,10 @@ async def update_user(session: AsyncSession, settings: Settings, scope: Scope, u
 
 
 async def set_active(session: AsyncSession, scope: Scope, user_id: int, active: bool, *,
-                     actor: str) -> tuple[User, int, int]:
+                     actor: str, hand_over: HandOver) -> tuple[User, int, int]:
     """Disable (or enable) a user. A disabled user can no longer log in: their
-    sessions and tokens stop working, and their open work is handed over.
-    Returns (user, work items re-allocated, left unallocated)."""
+    sessions and tokens stop working, and ``hand_over`` hands their open work
+    over. Returns (user, work items re-allocated, left unallocated)."""
     user = await get_user(session, scope, user_id)
     if not may_manage(scope, user.role, user.location_id):
         raise _refuse(scope, user.role)
@@ -175,7 +174,7 @@ async def set_active(session: AsyncSession, scope: Scope, user_id: int, active: 
     user.active = active
     moved = left = 0
     if not active:
-        moved, left = await hand_over_work(session, [user.id], actor=actor)
+        moved, left = await hand_over(session, [user.id], actor=actor)
     audit.record(session, actor, "user.disable" if not active else "user.enable", "user", user.id,
                  name=user.name, work_reallocated=moved, work_unallocated=left)
     await session.flush()

@@ -8,6 +8,8 @@ import hashlib
 import ipaddress
 import re
 import secrets
+from collections.abc import Iterable
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.auth import passwords
+from callcenter.calls.numbers import InvalidNumber, normalise
 from callcenter.config import Settings
 from callcenter.models import PHONE_MODES, ROLES, User
 from callcenter.users.exceptions import (
     EmployeeIdExists, InvalidContact, InvalidMobile, InvalidName, InvalidPhoneMode, InvalidRole,
     UserExists, UserNotFound, WeakPassword,
+)
+from callcenter.users.placement import (
+    clean_display_name, clean_employee_id, clean_languages, resolve_placement,
 )
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_-]{1,31}", re.ASCII)
@@ -28,6 +34,15 @@ CONTACT_RE = re.compile(r"sip:([0-9]{1,3}(?:\.[0-9]{1,3}){3}):([0-9]{1,5})", re.
 # CR/LF, ';', '&', ...) is refused before parsing.
 _MOBILE_CHARS = re.compile(r"\+?[0-9 ().\-]{4,30}", re.ASCII)
 SIP_ENDPOINT_PREFIX = "ph-"
+
+
+class HandOver(Protocol):
+    """Hands the open work of users who leave over to others; returns
+    (re-allocated, left unallocated). The work feature's is
+    callcenter/work/handover.py:hand_over_work (users are below the work)."""
+
+    async def __call__(self, session: AsyncSession, agent_ids: Iterable[int], *,
+                       actor: str) -> tuple[int, int]: ...
 
 
 def validate_name(name: str) -> str:
@@ -65,8 +80,6 @@ def validate_contact(contact: str) -> str:
 
 def normalise_mobile(raw: str, region: str) -> str:
     """A mobile number as typed -> E.164 ('+919876543210'), or InvalidMobile."""
-    from callcenter.calls.numbers import InvalidNumber, normalise
-
     if not isinstance(raw, str) or not _MOBILE_CHARS.fullmatch(raw.strip(" ")):
         raise InvalidMobile(
             f"invalid mobile number {raw!r}: only digits, spaces, dashes, brackets "
@@ -160,9 +173,6 @@ async def create_user(session: AsyncSession, settings: Settings, name: str, role
     codes or team names) follows :func:`callcenter.users.placement.resolve_placement`;
     ``strict`` requires the place the role needs (the web and API do).
     """
-    from callcenter.users.placement import (clean_display_name, clean_employee_id,
-                                            clean_languages, resolve_placement)
-
     validate_name(name)
     validate_role(role)
     display_name = clean_display_name(display_name)
@@ -222,19 +232,17 @@ async def set_password_by_name(session: AsyncSession, name: str, password: str |
     return await set_password(session, user, password, actor=actor)
 
 
-async def disable_user(session: AsyncSession, name: str, *, actor: str) -> User:
+async def disable_user(session: AsyncSession, name: str, *, actor: str, hand_over: HandOver) -> User:
     """Mark the user inactive (rows are kept for call records and audit): their
-    logins and tokens stop working and their open work is handed over
-    (:mod:`callcenter.users.handover`). Disabling a disabled user changes
+    logins and tokens stop working and ``hand_over`` hands their open work
+    over (callcenter/work/handover.py). Disabling a disabled user changes
     nothing and writes no audit row."""
-    from callcenter.users.handover import hand_over_work
-
     user = await get_user_by_name(session, name)
     if user is None:
         raise UserNotFound(f"no user named {name!r}")
     if user.active:
         user.active = False
-        moved, left = await hand_over_work(session, [user.id], actor=actor)
+        moved, left = await hand_over(session, [user.id], actor=actor)
         audit.record(session, actor, "user.disable", "user", user.id, name=name,
                      work_reallocated=moved, work_unallocated=left)
         await session.flush()

@@ -31,6 +31,7 @@ from callcenter.work.buckets import callable_campaigns, local_today
 from callcenter.work.exceptions import (AgentNotFound, CampaignClosed, CampaignNotFound,
                                         InvalidAllocation, TeamNotFound, WorkItemNotFound)
 from callcenter.work.models import BUCKETS, WorkItem
+from callcenter.work.scope import items_in
 
 __all__ = ["AllocationResult", "MODES", "REALLOCATE_MODES", "allocate", "reallocate",
            "reallocate_result", "reallocate_from_agents", "reallocate_from_agents_result"]
@@ -69,7 +70,7 @@ async def _items(session: AsyncSession, scope: Scope, campaign_id: int | None,
         raise InvalidAllocation(f"at most {MAX_ITEM_IDS} items at once", field="item_ids")
     found = []
     for start in range(0, len(ids), CHUNK):
-        query = select(*cols).where(WorkItem.id.in_(ids[start:start + CHUNK]), scope.work_items())
+        query = select(*cols).where(WorkItem.id.in_(ids[start:start + CHUNK]), items_in(scope))
         if campaign_id is not None:
             query = query.where(WorkItem.campaign_id == campaign_id)
         found.extend((await session.execute(query.order_by(WorkItem.id))).all())
@@ -198,7 +199,7 @@ async def reallocate_result(session: AsyncSession, scope: Scope, from_agent_id: 
               "balanced": balanced_chooser}[how](agents, loads)
     items = (await session.execute(
         select(*_ITEM_COLS).where(WorkItem.agent_id == from_agent_id, WorkItem.bucket.in_(BUCKETS),
-                                  scope.work_items()).order_by(WorkItem.id))).all()
+                                  items_in(scope)).order_by(WorkItem.id))).all()
     result = AllocationResult()
     await _write(session, assign(items, choose, result), result, utcnow())
     audit.record(session, actor, "work.reallocate", "user", from_agent_id, how=how,

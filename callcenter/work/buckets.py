@@ -23,6 +23,7 @@ from callcenter.org.scope import Scope
 from callcenter.work.exceptions import (AgentNotFound, UnknownBucket, WorkItemNotFound,
                                         WorkRequestInvalid)
 from callcenter.work.models import BUCKETS, WorkItem
+from callcenter.work.scope import items_in
 
 MAX_PER_PAGE = 100
 LABELS = {"fresh": "Fresh calls", "non_contact": "Non-contact", "future_followup": "Future follow-up",
@@ -221,7 +222,7 @@ async def get_item(session: AsyncSession, scope: Scope, item_id: int, *, now: dt
     row = (await session.execute(
         select(WorkItem, Campaign.name, Campaign.expires_on)
         .join(Campaign, Campaign.id == WorkItem.campaign_id)
-        .where(WorkItem.id == item_id, scope.work_items()))).first()
+        .where(WorkItem.id == item_id, items_in(scope)))).first()
     if row is None:
         raise WorkItemNotFound("no such work item", item_id=item_id)
     described = (await describe(session, scope, [(row[0], row[1], row[2])], now=now,

@@ -1,49 +1,16 @@
-"""Errors of the work feature (buckets, allocation, dispositions, calling),
-each with a stable error id the API returns as-is."""
+"""Errors of the work feature (work items, buckets, allocation, calling),
+each with a stable error id the API returns as-is. (Those of dispositions
+are in callcenter/dispositions/exceptions.py.)"""
 from __future__ import annotations
 
 from callcenter.errors import DomainError
 
 
-# --- dispositions and forms (H4b) -------------------------------------------
-
-class FormInvalid(DomainError):
-    """A disposition form (campaign data) is malformed; ``problems`` lists
-    every problem as ``{"path": "questions[2].options[0].next[1]", "problem": ...}``."""
-    error_id = "invalid_form"
-    status = 422
-
-
-class AnswersInvalid(DomainError):
-    """The answers to a disposition form do not fit it; ``errors`` maps each
-    question key (or ``remarks``/``answers``) to what is wrong."""
-    error_id = "invalid_answers"
-    status = 422
-
+# --- work items ---------------------------------------------------------------
 
 class WorkItemNotFound(DomainError):
     error_id = "work_item_not_found"
     status = 404
-
-
-class CallNotFound(DomainError):
-    error_id = "call_not_found"
-    status = 404
-
-
-class CallNotForItem(DomainError):
-    error_id = "call_not_for_item"
-    status = 409
-
-
-class CallNotEnded(DomainError):
-    error_id = "call_not_ended"
-    status = 409
-
-
-class AlreadyDisposed(DomainError):
-    error_id = "already_disposed"
-    status = 409
 
 
 class WorkItemClosed(DomainError):
@@ -61,11 +28,6 @@ class DispositionRequired(DomainError):
 
 class CampaignNotCallable(DomainError):
     error_id = "campaign_not_callable"
-    status = 409
-
-
-class NotAllocated(DomainError):
-    error_id = "work_item_not_allocated"
     status = 409
 
 

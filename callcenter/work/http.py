@@ -1,6 +1,7 @@
-"""The work JSON API: buckets, work items, allocation, re-allocation,
-reminders and store appointments (thin: the rules are in buckets.py,
-allocation.py and reminders.py). Every query is scoped to the caller."""
+"""The work JSON API: buckets, work items (and calling one's customer),
+allocation, re-allocation, reminders and store appointments (thin: the rules
+are in buckets.py, calling.py, allocation.py and reminders.py). Every query
+is scoped to the caller."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,11 @@ from sqlalchemy import select
 
 from callcenter import audit
 from callcenter.models import utcnow
-from callcenter.work import allocation, buckets, reminders
-from callcenter.work.exceptions import InvalidAllocation, WorkRequestInvalid
+from callcenter.work import allocation, buckets, calling, reminders
+from callcenter.work.exceptions import InvalidAllocation, WorkItemNotFound, WorkRequestInvalid
 from callcenter.work.models import WorkItem
 from callcenter.work.sweeper import publish
+from dialer.http import call_view
 from web import requests
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
@@ -53,6 +55,10 @@ def body_ids(body: dict, name: str, required: bool = False) -> list[int] | None:
             or any(not isinstance(v, int) or isinstance(v, bool) for v in value)):
         raise InvalidAllocation(f"{name} must be a list of 1..{allocation.MAX_ITEM_IDS} ids", field=name)
     return value
+
+
+def item_id_of(request: web.Request, key: str = "item_id") -> int:
+    return path_int(request, key, WorkItemNotFound("no such work item"))
 
 
 async def get_counts(request: web.Request) -> web.Response:
@@ -193,6 +199,15 @@ async def store_appointments(request: web.Request) -> web.Response:
     return web.json_response(found)
 
 
+async def call_work_item(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    principal = principal_of(request)
+    call, agent, trunk, item = await calling.call_from_item(
+        services, await scope_of(request), principal, item_id_of(request))
+    return web.json_response(call_view(request, call, agent, trunk), status=202,
+                             headers={"Location": f"/api/v1/calls/{call.id}"})
+
+
 ROUTES = [
     ("GET", "/api/v1/buckets", get_counts, at_least("agent"),
      "Items per bucket (?agent= for team leads and up, ?campaign=, ?by=agent)"),
@@ -209,4 +224,7 @@ ROUTES = [
      "Follow-ups and retries due soon, and missed follow-ups"),
     ("GET", "/api/v1/stores/{id}/appointments", store_appointments, at_least("agent"),
      "A store's appointments for today and tomorrow"),
+    ("POST", "/api/v1/work/{item_id}/call", call_work_item, at_least("agent"),
+     "Call the work item's customer (click-to-call through the campaign's trunk and mode); "
+     "409 disposition_required while a disposition is owed, 422 number_dnd"),
 ]

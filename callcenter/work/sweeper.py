@@ -4,7 +4,7 @@
 since the follow-up was set, to pending follow-up (one bulk UPDATE per chunk;
 the ix_work_bucket_due index finds them). ``WorkLoop`` runs it every
 ``settings.work.sweep_interval`` seconds, then pushes to each agent's panel,
-through ``services.hub`` when the hub runs: ``bucket_counts`` when their
+through the live bus (callcenter/live.py): ``bucket_counts`` when their
 buckets changed, and ``reminder`` messages for newly missed follow-ups and
 for items entering the reminder lead window (each once per item and time)."""
 from __future__ import annotations
@@ -54,9 +54,9 @@ async def sweep(session: AsyncSession, now: dt.datetime) -> dict:
 
 
 async def publish(services, event: dict, user_ids) -> None:
-    """services.hub.publish(event, user_ids=...) if the hub runs; never raises."""
-    hub = getattr(services, "hub", None)
-    send = getattr(hub, "publish", None)
+    """services.live.publish(event, user_ids=...) if the live bus runs; never raises."""
+    live = getattr(services, "live", None)
+    send = getattr(live, "publish", None)
     if send is None or not user_ids:
         return
     try:
@@ -67,46 +67,51 @@ async def publish(services, event: dict, user_ids) -> None:
         log.exception("publishing %s failed", event.get("type"))
 
 
-class WorkLoop:
-    """Sweeps and reminds every ``settings.work.sweep_interval`` seconds."""
+async def nudge(services, *agent_ids) -> None:
+    """Tell the agents' open pages that bucket counts changed (if the hub runs;
+    never raises: a lost nudge costs a refresh, never the disposition)."""
+    await publish(services, {"type": "bucket_counts"}, {a for a in agent_ids if a is not None})
 
-    def __init__(self, services) -> None:
-        self.services = services
+
+class WorkLoop:
+    """Sweeps and reminds every ``settings.work.sweep_interval`` seconds; a
+    failed pass is counted by ``failed(loop name, error)``."""
+
+    def __init__(self, settings, sessions, live, failed) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.live = live
+        self.failed = failed
         self.sent: dict = {}  # (item id, due time) -> due time: reminders already pushed
 
     async def run(self) -> None:
-        interval = max(1.0, float(self.services.settings.work.sweep_interval))
+        interval = max(1.0, float(self.settings.work.sweep_interval))
         while True:
             try:
                 await self.tick(utcnow())
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - the loop must outlive one bad tick
-                self.services.loops.failed("work", error)
+                self.failed("work", error)
             await asyncio.sleep(interval)
 
     async def tick(self, now: dt.datetime) -> dict:
-        settings = self.services.settings
+        settings = self.settings
         tz = settings.web.timezone
         today = local_today(tz)
-        async with self.services.sessions() as session:
+        async with self.sessions() as session:
             swept = await sweep(session, now)
             await session.commit()
             missed = await reminders.describe_items(session, swept["item_ids"][:2000], tz)
             due = await reminders.entering(session, now, settings.work.reminder_lead_minutes,
                                            self.sent, today=today, tz=tz)
-        await publish(self.services, {"type": "bucket_counts"}, swept["agents"])
+        await publish(self, {"type": "bucket_counts"}, swept["agents"])
         missed_by_agent: dict[int, list] = {}
         for entry in missed:
             if entry["agent_id"] is not None:
                 missed_by_agent.setdefault(entry["agent_id"], []).append(entry)
         for agent_id, items in missed_by_agent.items():
-            await publish(self.services, reminders.message(items[:MISSED_PUSHED_PER_AGENT]), [agent_id])
+            await publish(self, reminders.message(items[:MISSED_PUSHED_PER_AGENT]), [agent_id])
         for agent_id, items in due.items():
-            await publish(self.services, reminders.message(items), [agent_id])
+            await publish(self, reminders.message(items), [agent_id])
         return {"moved": swept["moved"], "reminded": sum(len(v) for v in due.values())}
-
-
-def loop(services):
-    """The loop's coroutine function (callcenter/services.py runs it under its Loops)."""
-    return WorkLoop(services).run

@@ -26,7 +26,7 @@
     status.classList.toggle("error", !!isError);
   }
 
-  // -- branches: the same walk as the server (callcenter/work/form_answers.py)
+  // -- branches: the same walk as the server (callcenter/dispositions/answers.py)
   function visibleKeys() {
     var pending = (form.dataset.start || "").split(" ").filter(Boolean);
     var seen = {};

@@ -1,0 +1,104 @@
+"""Calls, live, to the pages that may see them.
+
+:class:`LiveCallReporter` sits between the call tracker and the call effects:
+every report goes on to the effects unchanged, and each step a call takes
+(agent ringing → customer ringing → connected → ended) is published once
+on the live bus as ``{"type": "call", "call": {...}}`` (the shape of
+:func:`callcenter.calls.view.call_view`; once per step: :class:`~callcenter.calls.view.CallSteps`).
+The tracker is synchronous, so steps are queued and published by one task."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+
+from sqlalchemy import select
+
+from callcenter.calls.tracker import TrackedCall
+from callcenter.calls.view import CallSteps, owner_of_placed, owner_of_row, tracked_view
+from callcenter.loops import RateLimitedLog
+from callcenter.models import Call, User
+from callcenter.outages import as_outage
+
+log = logging.getLogger(__name__)
+trouble_log = RateLimitedLog(log)
+
+QUEUE_MAX = 10_000
+_KEPT = 20_000
+
+
+class LiveCallReporter:
+    """The tracker's Reporter: ``inner`` (the call effects) gets every report;
+    the live bus gets each new step of a call once."""
+
+    def __init__(self, inner, live, dialer, sessions_factory) -> None:
+        self.inner = inner
+        self.live = live
+        self.dialer = dialer
+        self.sessions = sessions_factory
+        self._steps = CallSteps()
+        self._meta: OrderedDict[str, dict] = OrderedDict()
+        self._queue: asyncio.Queue = asyncio.Queue(QUEUE_MAX)
+        self._task: asyncio.Task | None = None
+
+    # -- Reporter ------------------------------------------------------------
+    def call_changed(self, call: TrackedCall) -> None:
+        self.inner.call_changed(call)
+        if not self._steps.advances(call.call_id, call.state):
+            return
+        placed = self.dialer.placed.get(call.call_id)
+        meta = owner_of_placed(placed) if placed is not None else None
+        try:
+            self._queue.put_nowait((tracked_view(call, meta or {}), meta is None))
+        except asyncio.QueueFull:
+            log.warning("live calls: queue full, call %s step %s not shown live", call.call_id, call.state)
+
+    def leg_released(self, call: TrackedCall, role: str) -> None:
+        self.inner.leg_released(call, role)
+
+    def foreign_channels(self, trunk: str, count: int) -> None:
+        self.inner.foreign_channels(trunk, count)
+
+    # -- publishing ------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _meta_of_row(self, call_id: str) -> dict | None:
+        """Owner of a call this process did not place (another process, or a restart)."""
+        hit = self._meta.get(call_id)
+        if hit is not None:
+            return hit
+        async with self.sessions() as session:
+            row = (await session.execute(select(Call, User.name).join(User, Call.agent_id == User.id)
+                                         .where(Call.id == call_id))).first()
+        if row is None:
+            return None
+        meta = owner_of_row(row[0], row[1])
+        self._meta[call_id] = meta
+        while len(self._meta) > _KEPT:
+            self._meta.popitem(last=False)
+        return meta
+
+    async def _run(self) -> None:
+        while True:
+            view, needs_owner = await self._queue.get()
+            try:
+                if needs_owner:
+                    meta = await self._meta_of_row(view["id"])
+                    if meta is None:
+                        continue  # not a call of ours (no row): nobody to show it to
+                    view.update(meta)
+                await self.live.publish({"type": "call", "call": view}, agent_id=view["agent_id"])
+            except Exception as error:  # noqa: BLE001 - never stop publishing
+                outage = as_outage(error)  # Redis away: one line a minute; a bug: its traceback
+                trouble_log.warning(outage.error_id if outage else type(error).__name__,
+                                    "live calls: publishing call %s failed: %s", view.get("id"), error,
+                                    exc_info=None if outage else error)
+
+
+# -- the page's socket -------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""The one JSON shape of a call, and the once-per-step rule of its live messages.
+
+:func:`call_view` makes the shape every call takes in the pages' live
+messages (``{"type": "call", "call": {...}}``, ``callcenter/calls/live.py`` and
+``callcenter/inbound/live.py``), in the live socket's hello and, with more
+fields, in the API (``dialer/http.py``)::
+
+    {"id", "state", "agent", "agent_id", "work_item_id", "customer_id",
+     "requested_at", "agent_answered_at", "connected_at", "ended_at",
+     "end_reason", "talk_seconds"}
+
+The owner fields (agent .. requested_at) come from the call row
+(:func:`owner_of_row`) or from what the dialer keeps of a call it placed
+(:func:`owner_of_placed`); the rest from the tracker's live call
+(:func:`tracked_view`) or from the row (:func:`row_view`, the tracker's state
+winning). :func:`direction_view` adds an inbound call's own hang-up route.
+
+:class:`CallSteps` is the rule that each step of a call (agent ringing →
+customer ringing → connected → ended) goes out once, in order."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from urllib.parse import quote
+
+from callcenter.calls.tracked import STATES, TrackedCall
+from callcenter.clock import utc_iso
+from callcenter.models import Call
+
+OWNER_FIELDS = ("agent", "agent_id", "work_item_id", "customer_id", "requested_at")
+STEPS_KEPT = 20_000
+_PHASE = {state: index for index, state in enumerate(STATES)}
+
+
+def call_view(call_id: str, state: str, owner: dict, *, agent_answered_at=None, connected_at=None,
+              ended_at=None, end_reason: str | None = None, talk_seconds: float | None = None) -> dict:
+    """The shape of a call (see the module's doc); moments are Unix times or
+    datetimes, written as ISO 8601 UTC; owner fields missing from ``owner`` are None."""
+    return {"id": call_id, "state": state, **{name: owner.get(name) for name in OWNER_FIELDS},
+            "agent_answered_at": utc_iso(agent_answered_at), "connected_at": utc_iso(connected_at),
+            "ended_at": utc_iso(ended_at), "end_reason": end_reason, "talk_seconds": talk_seconds}
+
+
+def owner_of_row(call: Call, agent_name: str) -> dict:
+    return {"agent": agent_name, "agent_id": call.agent_id, "work_item_id": call.work_item_id,
+            "customer_id": call.customer_id, "requested_at": utc_iso(call.requested_at)}
+
+
+def owner_of_placed(placed) -> dict:
+    """The owner of a call this process placed (a :class:`dialer.service.PlacedCall`)."""
+    return {"agent": placed.agent_name, "agent_id": placed.agent_id,
+            "work_item_id": getattr(placed, "work_item_id", None),
+            "customer_id": getattr(placed, "customer_id", None),
+            "requested_at": utc_iso(placed.requested_at)}
+
+
+def tracked_view(call: TrackedCall, owner: dict) -> dict:
+    """A call as the tracker follows it live."""
+    return call_view(call.call_id, call.state, owner, agent_answered_at=call.agent.answered_at,
+                     connected_at=call.connected_at, ended_at=call.ended_at, end_reason=call.end_reason,
+                     talk_seconds=call.talk_seconds)
+
+
+def stored_view(call: Call, owner: dict, state: str | None = None) -> dict:
+    """A call as its row has it (``state``: the tracker's, when it follows the call)."""
+    return call_view(call.id, state or call.state, owner, agent_answered_at=call.agent_answered_at,
+                     connected_at=call.customer_answered_at, ended_at=call.ended_at,
+                     end_reason=call.end_reason, talk_seconds=call.talk_seconds)
+
+
+def direction_view(direction: str | None, inbound_call_id: str | None = None) -> dict:
+    """The call's direction; an inbound call also its IVR/queue record and its
+    own hang-up route (``POST /api/v1/inbound/calls/{id}/hangup``), which the
+    panel's Hang up button posts to instead of the click-to-call route."""
+    if direction == "inbound" and inbound_call_id:
+        return {"direction": "inbound", "inbound_call_id": inbound_call_id,
+                "hangup_url": f"/api/v1/inbound/calls/{quote(inbound_call_id, safe='')}/hangup"}
+    return {"direction": direction or "outbound"}
+
+
+def row_view(call: Call, agent_name: str, tracked: TrackedCall | None = None) -> dict:
+    """A call row as the live socket's hello shows it (the tracker's live call wins)."""
+    owner = owner_of_row(call, agent_name)
+    view = tracked_view(tracked, owner) if tracked is not None else stored_view(call, owner)
+    return {**view, **direction_view(call.direction, call.inbound_call_id)}
+
+
+class CallSteps:
+    """The furthest step sent of each call (the last :data:`STEPS_KEPT` calls):
+    :meth:`advances` says whether a call's state is a step not sent yet, and
+    remembers it. A state that is not a step (unknown) never advances."""
+
+    def __init__(self, kept: int = STEPS_KEPT) -> None:
+        self.kept = kept
+        self._phases: OrderedDict[str, int] = OrderedDict()
+
+    def advances(self, call_id: str | None, state: str | None) -> bool:
+        phase = _PHASE.get(state, -1)
+        if self._phases.get(call_id, -1) >= phase:
+            return False
+        self._phases[call_id] = phase
+        self._phases.move_to_end(call_id)
+        while len(self._phases) > self.kept:
+            self._phases.popitem(last=False)
+        return True

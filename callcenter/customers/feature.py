@@ -1,0 +1,11 @@
+"""Customers and the DND list. (The customer 360's routes are declared by the
+dispositions feature, whose history and form the page shows.)"""
+from callcenter.customers import http, models, pages
+from callcenter.feature import Feature
+
+FEATURE = Feature(
+    name="customers",
+    routes=[*http.ROUTES, *pages.ROUTES],
+    tables=models,
+    summary="Customers, the DND list and the customer 360",
+)

@@ -1,0 +1,1 @@
+"""The head count: the store executives per store, imported from CSV or XLSX."""

@@ -1,0 +1,32 @@
+"""The ``[notifications]`` section of the config file: the outbox's providers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class NotificationSettings:
+    # The notification outbox (callcenter/notifications): a provider per channel.
+    log_provider: str = "log"
+    email_provider: str = "log"     # log | smtp
+    sms_provider: str = "log"       # log | http_sms
+    dispatch_interval: float = 5.0
+    max_attempts: int = 5
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+    batch: int = 50
+    send_timeout: float = 20.0
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: str = ""         # a secret: empty unless the server needs a login
+    sms_url: str = ""
+    sms_method: str = "POST"        # POST | PUT (template as the body) | GET (as the query)
+    sms_body_format: str = "json"   # json | form
+    sms_template: str = '{"to": "{to}", "text": "{text}"}'
+    sms_auth_header: str = "Authorization"
+    sms_auth_value: str = ""        # a secret: empty sends no auth header
+    customer_sms: bool = True       # the customer gets their ticket number by SMS
+    staff_sms: bool = False         # owners also get an SMS at their users.mobile
