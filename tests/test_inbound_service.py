@@ -26,9 +26,9 @@ from callcenter.inbound.models import InboundCall
 from callcenter.inbound.service import LiveCall, outcome_of
 from callcenter.models import Call
 from callcenter.org.scope import Scope
+from callcenter.period import ReportInvalid
 from callcenter.queues.models import Queue
 from callcenter.reports import nps
-from callcenter.reports.exceptions import ReportInvalid
 from callcenter.work.models import SurveyAnswer, WorkItem
 from callcenter.work.scope import customers_in
 from callcenter.work.sweeper import nudge

@@ -18,13 +18,18 @@ from callcenter.inbound.live import screen_pop_url
 from callcenter.inbound.models import InboundCall
 from callcenter.models import User
 from callcenter.queues.models import Queue
-from callcenter.reports.http import day_range
+from callcenter.period import days_of
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import json_object
 
 CALLS_LIMIT = 1000
+
+
+def day_range(request: web.Request) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+    """``?date=`` (default today) and optional ``?to=`` (inclusive), in the configured zone."""
+    return days_of(request.query, request.app[SERVICES].settings.web.timezone)
 
 
 def call_json(row: InboundCall, queue: str | None, agent: str | None, settings, role: str) -> dict:

@@ -11,16 +11,14 @@ from callcenter import audit
 from callcenter.customers.privacy import mobile_for
 from callcenter.errors import DomainError
 from callcenter.inbound import customers
-from callcenter.inbound.http import day_calls
+from callcenter.inbound.http import day_calls, day_range
 from callcenter.inbound.live import screen_pop_url
 from callcenter.org.languages import INDIAN
-from callcenter.reports.http import day_range
-from callcenter.reports.pages import link
-from callcenter.reports.period import today
+from callcenter.period import today
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-from web.render import flash, render
+from web.render import flash, link, render
 
 FIELDS = ("name", "language", "city", "email", "store_id")
 OUTCOME_LABELS = {"answered": "Answered", "abandoned": "Hung up waiting", "callback": "Call-back booked",

@@ -10,17 +10,6 @@ class InvalidReportParameter(DomainError):
     status = 422
 
 
-class InvalidDate(InvalidReportParameter):
-    error_id = "invalid_date"
-
-
-class ReportInvalid(DomainError):
-    """A parameter of the NPS report or a range of days (``?by``, ``?to``) is
-    wrong; ``field`` names it."""
-    error_id = "invalid_report"
-    status = 422
-
-
 class NotFoundInScope(DomainError):
     """A team, location, store or campaign that does not exist or lies outside
     the caller's part of the hierarchy (the same answer for both, so ids do not leak)."""

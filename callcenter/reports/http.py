@@ -12,10 +12,10 @@ import logging
 from aiohttp import web
 
 from callcenter import audit
+from callcenter.period import days_of, local_day, parse_date
 from callcenter.reports import csv_export, nps, service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound, InvalidReportParameter
-from callcenter.reports.period import check_range, local_day, parse_date
 from callcenter.reports.stores import store_daily
 from web.audit_views import viewed
 from web.auth import at_least, scope_of
@@ -53,11 +53,7 @@ def day_of(request: web.Request):
 
 def day_range(request: web.Request) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
     """``?date=`` (default today) and optional ``?to=`` (inclusive), in the configured zone."""
-    zone = request.app[SERVICES].settings.web.timezone
-    first = parse_date(request.query.get("date"), zone)
-    last = parse_date(request.query.get("to"), zone) if request.query.get("to") else first
-    check_range(first, last)
-    return first, last, local_day(first, zone).start, local_day(last, zone).end
+    return days_of(request.query, request.app[SERVICES].settings.web.timezone)
 
 
 def page_of(request: web.Request) -> tuple[int, int]:

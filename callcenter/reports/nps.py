@@ -14,8 +14,8 @@ from callcenter.inbound.survey import QUESTIONS, SOURCE
 from callcenter.models import Call, User
 from callcenter.org.models import Team
 from callcenter.org.scope import Scope
+from callcenter.period import ReportInvalid
 from callcenter.queues.models import Queue
-from callcenter.reports.exceptions import ReportInvalid
 from callcenter.work.models import SurveyAnswer
 
 GROUPINGS = ("agent", "team", "queue")

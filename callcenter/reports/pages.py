@@ -4,22 +4,20 @@ report with a date picker, per campaign and per store, the post-call survey's
 NPS; CSV buttons link to the JSON API's ``?format=csv`` with the same filters."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from aiohttp import web
 from sqlalchemy import select
 
 from callcenter.org.models import Location, Store, Team
+from callcenter.period import today
 from callcenter.reports import nps, service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound
 from callcenter.reports.http import day_of, day_range, filters_of, query_int
-from callcenter.reports.period import today
 from callcenter.reports.stores import store_daily
 from callcenter.work.models import BUCKETS
 from web.auth import at_least, scope_of
 from web.keys import SERVICES
-from web.render import render
+from web.render import link, render
 from web.requests import path_int
 
 PAGE_SIZE = 100
@@ -33,12 +31,6 @@ OUTCOME_LABELS = {"not_talked": "Not reached", "call_later": "Call later", "appo
 def outcome_label(outcome: str) -> str:
     """A disposition outcome in words (the default form's, else the id made readable)."""
     return OUTCOME_LABELS.get(outcome) or outcome.replace("_", " ").capitalize()
-
-
-def link(path: str, **params) -> str:
-    """``path`` with the non-empty ``params`` as its query string."""
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{path}?{query}" if query else path
 
 
 def filter_params(filters: service.Filters) -> dict:
