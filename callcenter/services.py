@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -30,10 +29,11 @@ from callcenter.ami.listeners import PbxEvents
 from callcenter.auth.tokens import write_token_uses
 from callcenter.config import Settings
 from callcenter.directory import Directory
+from callcenter.gauges import core_gauges
 from callcenter.feature import Clients, Feature
 from callcenter.live import LiveBus
 from callcenter.loops import Loops
-from callcenter.models import Recording, Trunk
+from callcenter.models import Trunk
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.redis_server import RedisProcess, ensure_redis
@@ -42,7 +42,7 @@ from callcenter.trunks import rebuild as accounting_rebuild
 from callcenter.trunks.accounting import TrunkAccounting
 from dialer.effects import CallEffects
 from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
-from monitoring.metrics import Metrics, gauge
+from monitoring.metrics import Metrics
 from callcenter.calls.live import LiveCallReporter
 
 log = logging.getLogger(__name__)
@@ -196,41 +196,11 @@ class Services:
             log.warning("reconciliation after connect failed: %s", error)
         await self.pbx_events.connected()  # the features' own reconciliation (queues...)
 
-    # -- recordings -------------------------------------------------------------
-    async def recording_path(self, call) -> Path | None:
-        if not call.recording_id:
-            return None
-        async with self.sessions() as session:
-            recording = await session.get(Recording, call.recording_id)
-        if recording is None:
-            return None
-        base = self.settings.pbx.recordings_dir.resolve()
-        path = (base / recording.path).resolve()
-        if base not in path.parents or not path.is_file():
-            return None
-        return path
-
-    # -- metrics ----------------------------------------------------------------
-    def live_gauges(self):
-        in_use = self.channels_in_use() if self.tracker else {}
-        g_use = gauge("callcenter_trunk_channels_in_use", "Channels in use on each trunk", ["trunk"])
-        g_max = gauge("callcenter_trunk_channels_max", "Channels each trunk has", ["trunk"])
-        for name, (channels, _headroom) in self.trunk_limits.items():
-            g_use.add_metric([name], in_use.get(name, 0))
-            g_max.add_metric([name], channels)
-        g_ami = gauge("callcenter_ami_connected", "1 while the AMI link is logged in")
-        g_ami.add_metric([], 1 if self.ami and self.ami.connected else 0)
-        g_events = gauge("callcenter_ami_events_received", "AMI events received since start")
-        g_events.add_metric([], self.ami.events_received if self.ami else 0)
-        g_waiting = gauge("callcenter_calls_queued", "Click-to-calls waiting for a free channel")
-        g_waiting.add_metric([], len(self.dialer._waiters) if self.dialer else 0)
-        return [g_use, g_max, g_ami, g_events, g_waiting]
-
 
 async def open_services(settings: Settings, features: list[Feature]) -> Services:
     services = Services(settings=settings, metrics=Metrics(), features=features)
     services.loops = Loops(services.metrics)
-    services.metrics.add_gauges(services.live_gauges)
+    services.metrics.add_gauges(lambda: core_gauges(services))
     try:
         await _open(services)
     except BaseException:

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from callcenter.calls.tracker import AGENT, CUSTOMER
 from callcenter.calls.view import owner_of_row, stored_view
+from callcenter.calls.recordings import recording_path
 from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
 from dialer.exceptions import InvalidRequest
@@ -82,7 +83,7 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     call, _agent, _trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"],
                                                      await _scope(request))
-    path = await services.recording_path(call)
+    path = await recording_path(services.sessions, services.settings.pbx.recordings_dir, call)
     if path is None:
         return web.json_response({"error": "recording_not_found", "message": "this call has no recording"}, status=404)
     if "Range" not in request.headers or request.headers["Range"].startswith("bytes=0-"):

@@ -1,0 +1,21 @@
+"""The core's live gauges for /metrics (callcenter/services.py registers them)."""
+from __future__ import annotations
+
+from monitoring.metrics import gauge
+
+
+def core_gauges(services) -> list:
+    """The core's gauges, read at each scrape: trunk channels, the AMI link, waiting click-to-calls."""
+    in_use = services.channels_in_use() if services.tracker else {}
+    g_use = gauge("callcenter_trunk_channels_in_use", "Channels in use on each trunk", ["trunk"])
+    g_max = gauge("callcenter_trunk_channels_max", "Channels each trunk has", ["trunk"])
+    for name, (channels, _headroom) in services.trunk_limits.items():
+        g_use.add_metric([name], in_use.get(name, 0))
+        g_max.add_metric([name], channels)
+    g_ami = gauge("callcenter_ami_connected", "1 while the AMI link is logged in")
+    g_ami.add_metric([], 1 if services.ami and services.ami.connected else 0)
+    g_events = gauge("callcenter_ami_events_received", "AMI events received since start")
+    g_events.add_metric([], services.ami.events_received if services.ami else 0)
+    g_waiting = gauge("callcenter_calls_queued", "Click-to-calls waiting for a free channel")
+    g_waiting.add_metric([], len(services.dialer._waiters) if services.dialer else 0)
+    return [g_use, g_max, g_ami, g_events, g_waiting]
