@@ -33,9 +33,9 @@ from sqlalchemy import event, select  # noqa: E402
 from callcenter import db  # noqa: E402
 from callcenter.models import User  # noqa: E402
 from callcenter.org.scope import Scope  # noqa: E402
+from callcenter.period import local_day, today  # noqa: E402
 from callcenter.reports import service  # noqa: E402
 from callcenter.reports.campaigns import campaign_report  # noqa: E402
-from callcenter.reports.period import local_day, today  # noqa: E402
 from callcenter.reports.stores import store_daily  # noqa: E402
 
 ZONE = "Asia/Kolkata"

@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from callcenter.cli.admin import cmd_db_upgrade, cmd_init, cmd_serve
 from callcenter.cli.common import PROG, CliError
 from callcenter.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
@@ -22,6 +24,7 @@ from callcenter.cli import org as org_cli
 from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_list,
                                   cmd_user_set_password)
 from callcenter.config import ConfigError
+from callcenter.errors import DomainError
 from callcenter.models import PHONE_MODES, ROLES
 
 log = logging.getLogger("callcenter")
@@ -57,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = group("db", "database schema")
     command(db, "upgrade", cmd_db_upgrade, "migrate the schema to this version")
 
+    _add_user_commands(command, group)
+    org_cli.add_commands(command, group)
+    _add_token_commands(command, group)
+    _add_trunk_commands(command, group)
+    return parser
+
+
+def _add_user_commands(command, group) -> None:
+    """``command``/``group``: build_parser's helpers, as for ``org_cli.add_commands``."""
     users = group("user", "logins and agents' phones")
     p = command(users, "add", cmd_user_add, "create a user", named=True)
     p.add_argument("--role", required=True, choices=ROLES)
@@ -70,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   "set a user's login password", named=True))
     command(users, "list", cmd_user_list, "list users (no secrets)")
     command(users, "disable", cmd_user_disable, "disable a user", named=True)
-    org_cli.add_commands(command, group)
 
+
+def _add_token_commands(command, group) -> None:
     tokens = group("token", "API bearer tokens")
     p = command(tokens, "create", cmd_token_create, "create a token (printed once)", named=True)
     p.add_argument("--user", help="the token acts as this user, with the user's role")
@@ -79,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     command(tokens, "list", cmd_token_list, "list tokens (no secrets)")
     command(tokens, "revoke", cmd_token_revoke, "revoke a token", named=True)
 
+
+def _add_trunk_commands(command, group) -> None:
     trunks = group("trunk", "SIP trunks")
     p = command(trunks, "add", cmd_trunk_add, "add a SIP trunk", named=True)
     p.add_argument("--host", required=True, metavar="IP", help="carrier's IPv4 address (no host names)")
@@ -91,7 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pilot", metavar="NUMBER", help="pilot number (default: first DID; must be in the range)")
     command(trunks, "list", cmd_trunk_list, "list trunks")
     command(trunks, "remove", cmd_trunk_remove, "remove a trunk with no call in progress", named=True)
-    return parser
 
 
 def _error(message: str) -> int:
@@ -100,10 +114,6 @@ def _error(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from callcenter.errors import DomainError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -99,32 +99,41 @@ class Flow:
                 if k in ("prompt", "invalid_prompt", "no_input_prompt") and v}
 
 
+# checker -> (pattern, message): the values that are one string of a pattern
+PATTERNS = {"ref": (NAME, "{!r} is not a node name (a-z 0-9 _ -)"), "question": (QUESTION, "{!r}: a-z 0-9 _"),
+            "prompt": (PROMPT, "prompt {!r}: a-z 0-9 _ - and / only"),
+            "language": (LANGUAGE, "{!r} is not a two-letter language code")}
+NUMBERS = {"timeout": (1, 60), "retries": (0, 9), "max_wait": (1, 7200)}  # checker -> (lowest, highest)
+
+
 def _check_value(flow: str, node: str, name: str, check: str, value):
+    """The value of a field, checked by ``check`` (SCHEMA's checker name), as the flow keeps it."""
     def bad(message: str):
         raise FlowError(flow, message, node, name)
 
-    if check == "ref" or check == "question":
-        regex = NAME if check == "ref" else QUESTION
-        if not isinstance(value, str) or not regex.fullmatch(value):
-            bad(f"{value!r} is not a node name (a-z 0-9 _ -)" if check == "ref" else f"{value!r}: a-z 0-9 _")
+    if check in PATTERNS:
+        pattern, message = PATTERNS[check]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            bad(message.format(value))
         return value
-    if check == "prompt":
-        if not isinstance(value, str) or not PROMPT.fullmatch(value):
-            bad(f"prompt {value!r}: a-z 0-9 _ - and / only")
-        return value
-    if check == "language":
-        if not isinstance(value, str) or not LANGUAGE.fullmatch(value):
-            bad(f"{value!r} is not a two-letter language code")
-        return value
+    if check in NUMBERS:
+        low, high = NUMBERS[check]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            bad(f"{value!r} must be a number from {low} to {high}")
+        return float(value) if check == "timeout" else _whole(value, bad)
+    if check == "options":
+        return _options(flow, node, value, bad)
+    if check in ("timezone", "windows", "holidays"):
+        return _hours_value(check, value, bad)
+    return _plain_value(check, value, bad)
+
+
+def _plain_value(check: str, value, bad):
+    """A queue name, true or false, a DTMF digit or a survey scale."""
     if check == "queue":
         if not isinstance(value, str) or not QUEUE.fullmatch(value.replace("{language}", "xx")):
             bad(f"queue {value!r}: a-z 0-9 _ - (and {{language}})")
         return value
-    if check in ("timeout", "retries", "max_wait"):
-        low, high = {"timeout": (1, 60), "retries": (0, 9), "max_wait": (1, 7200)}[check]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            bad(f"{value!r} must be a number from {low} to {high}")
-        return float(value) if check == "timeout" else _whole(value, bad)
     if check == "bool":
         if not isinstance(value, bool):
             bad("must be true or false")
@@ -138,6 +147,11 @@ def _check_value(flow: str, node: str, name: str, check: str, value):
         if value not in SCALES:
             bad(f"{value!r}: one of {', '.join(SCALES)}")
         return value
+    raise AssertionError(check)
+
+
+def _hours_value(check: str, value, bad):
+    """The time zone, opening windows or holidays of an hours_check node."""
     if check == "timezone":
         try:
             return zoneinfo.ZoneInfo(value)
@@ -150,28 +164,29 @@ def _check_value(flow: str, node: str, name: str, check: str, value):
             return tuple(hours.parse_window(w) for w in value)
         except ValueError as error:
             bad(str(error))
-    if check == "holidays":
-        if not isinstance(value, list):
-            bad("a list of YYYY-MM-DD dates")
-        try:
-            return frozenset(hours.parse_holiday(d) for d in value)
-        except ValueError as error:
-            bad(str(error))
-    if check == "options":
-        if not isinstance(value, dict) or not value:
-            bad("a map of DTMF digits to node names")
-        options = {}
-        for key, target in value.items():
-            def bad_key(message, key=key):
-                raise FlowError(flow, message, node, f"options.{key}")
-            digits = _digits(key, bad_key)
-            options[digits] = _check_value(flow, node, f"options.{digits}", "ref", target)
-        if len({len(k) for k in options}) != 1:
-            bad("every option must have the same number of digits")
-        if len(next(iter(options))) > 1 and any("#" in k for k in options):
-            bad("'#' ends multi-digit input: it cannot be part of a multi-digit option")
-        return options
-    raise AssertionError(check)
+    if not isinstance(value, list):
+        bad("a list of YYYY-MM-DD dates")
+    try:
+        return frozenset(hours.parse_holiday(d) for d in value)
+    except ValueError as error:
+        bad(str(error))
+
+
+def _options(flow: str, node: str, value, bad) -> dict:
+    """A menu's options: DTMF digits -> node name, all of the same length."""
+    if not isinstance(value, dict) or not value:
+        bad("a map of DTMF digits to node names")
+    options = {}
+    for key, target in value.items():
+        def bad_key(message, key=key):
+            raise FlowError(flow, message, node, f"options.{key}")
+        digits = _digits(key, bad_key)
+        options[digits] = _check_value(flow, node, f"options.{digits}", "ref", target)
+    if len({len(k) for k in options}) != 1:
+        bad("every option must have the same number of digits")
+    if len(next(iter(options))) > 1 and any("#" in k for k in options):
+        bad("'#' ends multi-digit input: it cannot be part of a multi-digit option")
+    return options
 
 
 def _whole(value, bad):

@@ -12,12 +12,9 @@ import logging
 from collections import deque
 from pathlib import Path
 
-from sqlalchemy import select
-
 from callcenter.config import Settings
 from ivr import prompts as prompt_files
 from ivr.dids import load_dids
-from ivr.engine import Lookup
 from ivr.fastagi import AgiConnection, FastAgiServer
 from ivr.flows import load_flows
 from ivr.metrics import IvrMetrics
@@ -27,20 +24,6 @@ log = logging.getLogger(__name__)
 
 RECENT_SESSIONS = 500
 LISTEN_RETRY_SECONDS = 5.0
-
-
-class CustomerHooks(IvrHooks):
-    """Look callers up among the customers (by E.164 mobile)."""
-
-    def __init__(self, sessions) -> None:
-        self.sessions = sessions
-
-    async def lookup(self, caller: str) -> Lookup:
-        from callcenter.customers.models import Customer
-        async with self.sessions() as session:
-            row = (await session.execute(
-                select(Customer.id, Customer.language).where(Customer.mobile == caller).limit(1))).first()
-        return Lookup(True, row.language) if row else Lookup(False)
 
 
 class IvrService:

@@ -57,9 +57,8 @@ class SessionRecord:
 
 class IvrHooks:
     """What the IVR asks of the rest of the server. The defaults do nothing
-    but log; ``ivr.service`` plugs in the customer look-up, and
-    ``callcenter.inbound`` the inbound-call records, routing, recording,
-    call-backs and the survey store.
+    but log; ``callcenter.inbound.hooks`` plugs in the customer look-up, the
+    inbound-call records, routing, recording, call-backs and the survey store.
 
     ``started``, ``callback_offered`` and ``finished`` are bookkeeping: a
     failure there is logged and the caller's session goes on."""

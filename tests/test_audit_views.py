@@ -12,9 +12,10 @@ import io
 import pytest
 from sqlalchemy import select
 
+from callcenter.inbound.models import InboundCall
 from callcenter.models import AuditEntry, User
 from callcenter.org.models import Location, Store
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.queues.models import Queue
 from callcenter.work.models import Appointment
 from tests import factories as f
 from tests.light_app import call, light_app, page

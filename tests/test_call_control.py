@@ -13,9 +13,9 @@ from callcenter.calls import control as control_module
 from callcenter.calls.control import CallControl
 from callcenter.calls.tracker import TrackedCall
 from callcenter.inbound.exceptions import CallNotLive
+from callcenter.inbound.models import InboundCall
 from callcenter.inbound.service import LiveCall
 from callcenter.queues.exceptions import QueueNotLoaded
-from callcenter.queues.models import InboundCall
 from tests import factories as f
 from tests.light_app import call, light_app
 

@@ -23,8 +23,9 @@ from sqlalchemy import select
 
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Recording, Trunk, User
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.queues.models import Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from tests import factories
 from tests.harness import Agent, TrunkSpec

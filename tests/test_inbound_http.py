@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.customers.models import Customer
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, User
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.queues.models import Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from tests import factories as f
 from tests.light_app import call, light_app, page

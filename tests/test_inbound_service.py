@@ -18,16 +18,20 @@ from callcenter.campaigns.models import Campaign
 from ivr.settings import IvrSettings
 from callcenter.customers.models import Customer
 from callcenter.inbound import callbacks, customers, items, routing, survey
-from callcenter.inbound.exceptions import CustomerInvalid, InboundCallNotFound, NoCallerNumber, ReportInvalid
+from callcenter.inbound.exceptions import CustomerInvalid, InboundCallNotFound, NoCallerNumber
 from callcenter.inbound.hooks import InboundHooks
 from callcenter.inbound.live import InboundClients, InboundLive
 from callcenter.inbound.metrics import InboundMetrics
+from callcenter.inbound.models import InboundCall
 from callcenter.inbound.service import LiveCall, outcome_of
 from callcenter.models import Call
 from callcenter.org.scope import Scope
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.period import ReportInvalid
+from callcenter.queues.models import Queue
+from callcenter.reports import nps
 from callcenter.work.models import SurveyAnswer, WorkItem
 from callcenter.work.scope import customers_in
+from callcenter.work.sweeper import nudge
 from ivr.dids import parse_dids
 from ivr.fastagi import FastAgiServer
 from ivr.flows import parse_flow
@@ -196,13 +200,13 @@ async def test_survey_answers_and_nps_by_agent_team_and_queue_in_scope(sessions,
         now = dt.datetime.now(dt.timezone.utc)
         start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=1)
         admin = Scope("admin")
-        by_agent = await survey.nps_report(session, admin, "agent", start, end)
-        by_team = await survey.nps_report(session, admin, "team", start, end)
-        by_queue = await survey.nps_report(session, admin, "queue", start, end)
-        lead = await survey.nps_report(session, Scope("teamlead", org.lead, org.team_a, org.north), "agent",
+        by_agent = await nps.nps_report(session, admin, "agent", start, end)
+        by_team = await nps.nps_report(session, admin, "team", start, end)
+        by_queue = await nps.nps_report(session, admin, "queue", start, end)
+        lead = await nps.nps_report(session, Scope("teamlead", org.lead, org.team_a, org.north), "agent",
                                        start, end)
         with pytest.raises(ReportInvalid):
-            await survey.nps_report(session, admin, "store", start, end)
+            await nps.nps_report(session, admin, "store", start, end)
     asha = {"answers": 3, "promoters": 2, "passives": 0, "detractors": 1, "nps": 33.3, "average_rating": 5.0}
     bala = {"answers": 4, "promoters": 0, "passives": 2, "detractors": 2, "nps": -50.0, "average_rating": 2.0}
     assert [{k: r[k] for k in asha} for r in by_agent["rows"]] == [asha, bala]
@@ -277,7 +281,7 @@ async def finished_row(sessions, inbound_id: str = "1700000000.1") -> InboundCal
 async def hooked_ivr(sessions, settings, org):
     clients = InboundClients(settings, sessions, live=None, queues=SimpleNamespace(is_free=lambda name: False))
     live = InboundLive(clients, InboundMetrics(Metrics().registry))
-    hooks = InboundHooks(clients, live)
+    hooks = InboundHooks(clients, live, nudge)
     recent = deque()
 
     async def handler(conn):

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from callcenter.campaigns.form_default import build as build_form
 from callcenter.models import Call, Trunk
 from callcenter.org.scope import Scope
+from callcenter.period import InvalidDate, local_day, parse_date
 from callcenter.reports import exceptions
 from callcenter.reports.campaigns import campaign_report, nps, visible_campaigns
-from callcenter.reports.period import local_day, parse_date
 from callcenter.reports.service import Filters, daily, day_totals, me, overview, overview_totals
 from callcenter.reports.stores import store_daily
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer
@@ -137,7 +137,7 @@ def test_local_day_of_kolkata_starts_at_1830_utc():
     assert day.start == utc(2024, 11, 4, 18, 30) and day.end == utc(2024, 11, 5, 18, 30)
     assert day.contains(utc(2024, 11, 4, 19, 0))       # 19:00 UTC is already the next local day
     assert not day.contains(utc(2024, 11, 5, 18, 30))
-    with pytest.raises(exceptions.InvalidDate):
+    with pytest.raises(InvalidDate):
         parse_date("05/11/2024", ZONE)
 
 

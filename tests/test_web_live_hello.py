@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from callcenter.calls.tracker import TrackedCall
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Trunk, User
 from callcenter.org.scope import Scope
-from callcenter.queues.models import InboundCall
 from tests.light_app import light_app
 from web.live_calls import hello_calls
 

@@ -9,6 +9,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from web import auth, sessions
+from web.render import render
+from web.transport import cookie_secure
+
 log = logging.getLogger(__name__)
 
 # Paths answered in JSON (or raw) whatever the error; everything else is a page.
@@ -64,8 +68,6 @@ async def respond(request: web.Request, status: int, error_id: str, message: str
                   details: dict | None = None) -> web.Response:
     if not is_page(request):
         return web.json_response({"error": error_id, "message": message, **(details or {})}, status=status)
-    from web import auth, sessions
-    from web.render import render  # imported here: render needs web.auth, which needs this module's callers
     try:
         if auth.PRINCIPAL not in request and request.headers.get("Authorization") is None:
             try:
@@ -86,7 +88,6 @@ def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
         return
     headers = response.headers
     if response.cookies:  # a flash message's cookie is as Secure as the session's
-        from web.transport import cookie_secure
         if cookie_secure(request):
             for morsel in response.cookies.values():
                 morsel["secure"] = True

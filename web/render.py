@@ -7,7 +7,7 @@ the ``localtime`` filter (UTC -> settings.web.timezone) and ``mobile(number)``
 / ``|masked`` (the number as the caller's role may see it)."""
 from __future__ import annotations
 
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import datetime as dt
 import zoneinfo
@@ -98,6 +98,12 @@ def _environment() -> jinja2.Environment:
 
 
 ENV = _environment()
+
+
+def link(path: str, **params) -> str:
+    """``path`` with the non-empty ``params`` as its query string."""
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
 
 
 def nav_for(role: str | None) -> list[tuple[str, str]]:

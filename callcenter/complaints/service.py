@@ -81,17 +81,8 @@ async def _category(session, category_id) -> ComplaintCategory:
     return row
 
 
-async def create(session: AsyncSession, scope, settings, actor: str, *, category_id, description,
-                 priority="normal", customer_id=None, call_id=None,
-                 now: dt.datetime | None = None) -> Complaint:
-    """A new complaint about a customer and/or a call in the caller's scope,
-    owned by its creator, due within the category's SLA; the customer's SMS
-    with the ticket number is queued. The caller commits."""
-    now = now or utcnow()
-    category = await _category(session, category_id)
-    if priority not in PRIORITIES:
-        raise InvalidComplaint(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-    description = text_field(description, "description", required=True)
+async def _subject(session, scope, customer_id, call_id) -> tuple[Call | None, Customer | None]:
+    """The call and the customer a complaint is about (at least one), in the caller's scope."""
     if customer_id is None and not call_id:
         raise InvalidComplaint("a complaint is about a customer or a call", field="customer_id")
     call = None
@@ -116,12 +107,35 @@ async def create(session: AsyncSession, scope, settings, actor: str, *, category
             Customer.id == customer_id, customers_in(scope)))).scalar_one_or_none()
         if customer is None and call is None:
             raise ComplaintCustomerNotFound("no such customer", customer_id=customer_id)
+    return call, customer
+
+
+async def _first_owner(session, scope, customer: Customer | None) -> tuple[int | None, str, int | None]:
+    """(location, level, owner) of a new complaint: the creator's location (else
+    the customer's store's), and the first level from the creator's up that has
+    a person in its chain, with that person."""
     creator = await session.get(User, scope.user_id) if scope.user_id is not None else None
     location_id = creator.location_id if creator else None
     if location_id is None and customer is not None and customer.store_id is not None:
         location_id = await session.scalar(select(Store.location_id).where(Store.id == customer.store_id))
     chain = await load_chain(session, scope.user_id, location_id)
     level, owner_id = owner_from(starting_level(creator.role if creator else None), chain)
+    return location_id, level, owner_id
+
+
+async def create(session: AsyncSession, scope, settings, actor: str, *, category_id, description,
+                 priority="normal", customer_id=None, call_id=None,
+                 now: dt.datetime | None = None) -> Complaint:
+    """A new complaint about a customer and/or a call in the caller's scope,
+    owned by its creator, due within the category's SLA; the customer's SMS
+    with the ticket number is queued. The caller commits."""
+    now = now or utcnow()
+    category = await _category(session, category_id)
+    if priority not in PRIORITIES:
+        raise InvalidComplaint(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    description = text_field(description, "description", required=True)
+    call, customer = await _subject(session, scope, customer_id, call_id)
+    location_id, level, owner_id = await _first_owner(session, scope, customer)
     complaint_id, ticket = await tickets.insert_with_ticket(session, {
         "customer_id": customer.id if customer else (call.customer_id if call else None),
         "call_id": call.id if call else None, "inbound_call_id": call.inbound_call_id if call else None,

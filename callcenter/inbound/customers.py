@@ -16,11 +16,12 @@ from callcenter import audit
 from callcenter.customers.models import Customer
 from callcenter.inbound import items
 from callcenter.inbound.exceptions import CustomerInvalid, InboundCallNotFound, NoCallerNumber
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, User
 from callcenter.org.languages import language_code
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
-from callcenter.queues.models import InboundCall, Queue
+from callcenter.queues.models import Queue
 
 INBOUND_ID = re.compile(r"^[0-9]{1,12}\.[0-9]{1,9}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{2,}$")

@@ -1,4 +1,4 @@
-"""Errors of inbound calls, call-backs and the NPS report, each with a stable error id."""
+"""Errors of inbound calls and call-backs, each with a stable error id."""
 from __future__ import annotations
 
 from callcenter.calls.exceptions import CallNotLive  # noqa: F401 - raised by the call control
@@ -20,10 +20,4 @@ class NoCallerNumber(DomainError):
 class CustomerInvalid(DomainError):
     """A field of the new customer is wrong; ``field`` names it."""
     error_id = "invalid_customer"
-    status = 422
-
-
-class ReportInvalid(DomainError):
-    """A parameter of the NPS report is wrong; ``field`` names it."""
-    error_id = "invalid_report"
     status = 422

@@ -12,6 +12,7 @@ into one (the queue and the interface come from our tables)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
@@ -27,13 +28,18 @@ from ivr.session import QUEUE_STATUS, IvrHooks, SessionRecord
 log = logging.getLogger(__name__)
 RECORD_CONTEXT = "cc-inbound-record"
 JOIN_REFUSED = {"JOINEMPTY", "JOINUNAVAIL", "FULL"}
+Nudge = Callable[..., Awaitable[None]]
 
 
 class InboundHooks(IvrHooks):
-    def __init__(self, clients, live: InboundLive) -> None:
+    def __init__(self, clients, live: InboundLive, nudge: Nudge) -> None:
+        """``nudge(clients, *agent_ids)`` tells the agents' open pages that
+        their bucket counts changed (``callcenter.work.sweeper.nudge``): a
+        booked call-back is a new item of the agent's."""
         self.clients = clients  # callcenter.inbound.live.InboundClients
         self.live = live
         self.metrics = live.metrics
+        self.nudge = nudge
 
     # -- the session ---------------------------------------------------------------
     async def started(self, record: SessionRecord) -> None:
@@ -143,8 +149,7 @@ class InboundHooks(IvrHooks):
                                                                          self.clients.settings, e))
         if booked:
             self.metrics.callbacks_taken.inc()
-            from callcenter.work.sweeper import nudge
-            await nudge(self.clients, booked[1])
+            await self.nudge(self.clients, booked[1])
 
     async def store_answer(self, record: SessionRecord, action: StoreAnswer) -> None:
         entry = self.live.get(record.uniqueid)

@@ -1,7 +1,7 @@
-"""Inbound JSON API: the day's inbound calls, the NPS report of the post-call
-survey, a customer made from an unknown caller, and hanging up an inbound
-call from the panel (the caller goes on to the survey). Thin: the rules are
-in service modules."""
+"""Inbound JSON API: the day's inbound calls, a customer made from an unknown
+caller, and hanging up an inbound call from the panel (the caller goes on to
+the survey). Thin: the rules are in service modules. (The NPS report of the
+post-call survey is served by ``callcenter.reports.http``.)"""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,12 +12,13 @@ from sqlalchemy import select
 from callcenter import audit
 from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
-from callcenter.inbound import customers, survey
+from callcenter.inbound import customers
 from callcenter.inbound.exceptions import CallNotLive, CustomerInvalid
 from callcenter.inbound.live import screen_pop_url
+from callcenter.inbound.models import InboundCall
 from callcenter.models import User
-from callcenter.queues.models import InboundCall, Queue
-from callcenter.reports.period import local_day, parse_date
+from callcenter.queues.models import Queue
+from callcenter.period import days_of
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
@@ -28,21 +29,7 @@ CALLS_LIMIT = 1000
 
 def day_range(request: web.Request) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
     """``?date=`` (default today) and optional ``?to=`` (inclusive), in the configured zone."""
-    zone = request.app[SERVICES].settings.web.timezone
-    first = parse_date(request.query.get("date"), zone)
-    last = parse_date(request.query.get("to"), zone) if request.query.get("to") else first
-    survey.check_range(first, last)
-    return first, last, local_day(first, zone).start, local_day(last, zone).end
-
-
-async def nps_report(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    scope = await scope_of(request)
-    by = survey.check_grouping(request.query.get("by", "agent"))
-    first, last, start, end = day_range(request)
-    async with services.sessions() as session:
-        report = await survey.nps_report(session, scope, by, start, end)
-    return web.json_response({"date": first.isoformat(), "to": last.isoformat(), **report})
+    return days_of(request.query, request.app[SERVICES].settings.web.timezone)
 
 
 def call_json(row: InboundCall, queue: str | None, agent: str | None, settings, role: str) -> dict:
@@ -100,9 +87,6 @@ async def hang_up(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    ("GET", "/api/v1/reports/nps", nps_report, at_least("teamlead"),
-     "NPS (-100..100) of the post-call IVR survey by agent, team or queue, with the agents' average "
-     "1-5 rating (?by=agent|team|queue ?date=YYYY-MM-DD ?to=YYYY-MM-DD)"),
     ("GET", "/api/v1/inbound/calls", list_calls, at_least("agent"),
      "Inbound calls of a day (?date ?to): IVR flow, language, queue, agent, wait, talk, outcome "
      "(an agent: the calls that rang them)"),

@@ -1,6 +1,6 @@
 """Inbound pages: the new-customer form the screen pop opens for an unknown
-caller (/customers/new?inbound=<id>), the day's inbound calls (/inbound)
-and the post-call survey's NPS by agent, team and queue (/reports/nps)."""
+caller (/customers/new?inbound=<id>) and the day's inbound calls (/inbound).
+(The post-call survey's NPS page, /reports/nps, is in ``callcenter.reports.pages``.)"""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +10,15 @@ from aiohttp import web
 from callcenter import audit
 from callcenter.customers.privacy import mobile_for
 from callcenter.errors import DomainError
-from callcenter.inbound import customers, survey
+from callcenter.inbound import customers
 from callcenter.inbound.http import day_calls, day_range
 from callcenter.inbound.live import screen_pop_url
 from callcenter.org.languages import INDIAN
-from callcenter.reports.pages import link
-from callcenter.reports.period import today
+from callcenter.period import today
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-from web.render import flash, render
+from web.render import flash, link, render
 
 FIELDS = ("name", "language", "city", "email", "store_id")
 OUTCOME_LABELS = {"answered": "Answered", "abandoned": "Hung up waiting", "callback": "Call-back booked",
@@ -85,22 +84,9 @@ async def calls_page(request: web.Request) -> web.Response:
         "labels": OUTCOME_LABELS, "duration": duration, "link": link})
 
 
-async def nps_page(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    scope = await scope_of(request)
-    by = survey.check_grouping(request.query.get("by", "agent"))
-    first, last, start, end = day_range(request)
-    async with services.sessions() as session:
-        report = await survey.nps_report(session, scope, by, start, end)
-    return render(request, "inbound/nps.html", {
-        "report": report, "by": by, "first": first, "last": last,
-        "today": today(services.settings.web.timezone), "link": link})
-
-
 ROUTES = [
     ("GET", "/customers/new", new_customer_page, at_least("agent"),
      "New-customer form for the unknown caller of an inbound call (?inbound=<id>)"),
     ("POST", "/customers/new", create_customer, at_least("agent"), "Make the caller a customer"),
     ("GET", "/inbound", calls_page, at_least("agent"), "The day's inbound calls"),
-    ("GET", "/reports/nps", nps_page, at_least("teamlead"), "NPS of the post-call survey by agent, team, queue"),
 ]

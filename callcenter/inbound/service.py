@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from callcenter import audit
 from callcenter.customers.models import Customer
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Recording, Trunk, User
-from callcenter.queues.models import InboundCall
 from callcenter.inbound import items
 
 log = logging.getLogger(__name__)

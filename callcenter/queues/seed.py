@@ -27,6 +27,8 @@ from callcenter.models import AuditEntry
 from callcenter.queues.conf import QUEUE_NAME_RE, RESERVED
 from callcenter.queues.models import Queue
 from callcenter.queues.service import queue_json
+from ivr import prompts
+from ivr.flows import FlowError, load_flows
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +81,11 @@ async def seed_queues(session, names: dict[str, str]) -> list[Queue]:
 
 
 def flows_dir(settings) -> Path:
-    from ivr import prompts
     return Path(settings.ivr.flows_dir) if settings.ivr.flows_dir else prompts.SHIPPED_FLOWS
 
 
 async def ensure_first_queues(settings, sessions) -> list[str]:
     """The first-start queues (see the module's doc); the names created."""
-    from ivr.flows import FlowError, load_flows
-
     if not settings.ivr.enabled:
         return []
     try:

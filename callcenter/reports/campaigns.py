@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.campaigns.models import SURVEY_TYPES, Campaign
 from callcenter.models import Call
 from callcenter.org.scope import Scope
+from callcenter.period import Day
 from callcenter.reports.call_counts import (
     inbound_answered, inbound_talk, items_attempted, items_contacted, placed, placed_connected, talk,
 )
-from callcenter.reports.period import Day
 from callcenter.reports.service import visible_campaign
 from callcenter.work.models import ALL_BUCKETS, Appointment, Disposition, SurveyAnswer, WorkItem
 from callcenter.work.scope import items_in

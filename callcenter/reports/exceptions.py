@@ -10,10 +10,6 @@ class InvalidReportParameter(DomainError):
     status = 422
 
 
-class InvalidDate(InvalidReportParameter):
-    error_id = "invalid_date"
-
-
 class NotFoundInScope(DomainError):
     """A team, location, store or campaign that does not exist or lies outside
     the caller's part of the hierarchy (the same answer for both, so ids do not leak)."""

@@ -6,15 +6,16 @@ Team leads and up see the agents of their part of the hierarchy; every agent
 one outside it answers 404. Dates are days in ``settings.web.timezone``."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from aiohttp import web
 
 from callcenter import audit
-from callcenter.reports import csv_export, service
+from callcenter.period import days_of, local_day, parse_date
+from callcenter.reports import csv_export, nps, service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound, InvalidReportParameter
-from callcenter.reports.period import local_day, parse_date
 from callcenter.reports.stores import store_daily
 from web.audit_views import viewed
 from web.auth import at_least, scope_of
@@ -48,6 +49,11 @@ def wants_csv(request: web.Request) -> bool:
 def day_of(request: web.Request):
     zone = request.app[SERVICES].settings.web.timezone
     return local_day(parse_date(request.query.get("date"), zone), zone)
+
+
+def day_range(request: web.Request) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+    """``?date=`` (default today) and optional ``?to=`` (inclusive), in the configured zone."""
+    return days_of(request.query, request.app[SERVICES].settings.web.timezone)
 
 
 def page_of(request: web.Request) -> tuple[int, int]:
@@ -159,6 +165,16 @@ async def my_report(request: web.Request) -> web.Response:
         return web.json_response(await service.me(session, scope, day))
 
 
+async def nps_report(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    by = nps.check_grouping(request.query.get("by", "agent"))
+    first, last, start, end = day_range(request)
+    async with services.sessions() as session:
+        report = await nps.nps_report(session, scope, by, start, end)
+    return web.json_response({"date": first.isoformat(), "to": last.isoformat(), **report})
+
+
 LEAD = at_least("teamlead")
 ROUTES = [
     ("GET", "/api/v1/reports/overview", overview_report, LEAD,
@@ -174,6 +190,9 @@ ROUTES = [
     ("GET", "/api/v1/reports/campaigns/{campaign_id}", campaign_detail, LEAD,
      "Per campaign: items, attempted, contacted, contact and appointment rates, dispositions, "
      "ratings and NPS (?date for one day, ?format=csv)"),
+    ("GET", "/api/v1/reports/nps", nps_report, LEAD,
+     "NPS (-100..100) of the post-call IVR survey by agent, team or queue, with the agents' average "
+     "1-5 rating (?by=agent|team|queue ?date=YYYY-MM-DD ?to=YYYY-MM-DD)"),
     ("GET", "/api/v1/reports/me", my_report, at_least("agent"),
      "The caller's own buckets, progress and day (?date=YYYY-MM-DD)"),
 ]

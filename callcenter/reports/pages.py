@@ -1,25 +1,23 @@
 """The reports' HTML pages (team leads and up): the team's or location's
 overview with links to each agent's buckets and to reassignment, the daily
-report with a date picker, per campaign and per store; CSV buttons link to the
-JSON API's ``?format=csv`` with the same filters."""
+report with a date picker, per campaign and per store, the post-call survey's
+NPS; CSV buttons link to the JSON API's ``?format=csv`` with the same filters."""
 from __future__ import annotations
-
-from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
 
 from callcenter.org.models import Location, Store, Team
-from callcenter.reports import service
+from callcenter.period import today
+from callcenter.reports import nps, service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound
-from callcenter.reports.http import day_of, filters_of, query_int
-from callcenter.reports.period import today
+from callcenter.reports.http import day_of, day_range, filters_of, query_int
 from callcenter.reports.stores import store_daily
 from callcenter.work.models import BUCKETS
 from web.auth import at_least, scope_of
 from web.keys import SERVICES
-from web.render import render
+from web.render import link, render
 from web.requests import path_int
 
 PAGE_SIZE = 100
@@ -33,12 +31,6 @@ OUTCOME_LABELS = {"not_talked": "Not reached", "call_later": "Call later", "appo
 def outcome_label(outcome: str) -> str:
     """A disposition outcome in words (the default form's, else the id made readable)."""
     return OUTCOME_LABELS.get(outcome) or outcome.replace("_", " ").capitalize()
-
-
-def link(path: str, **params) -> str:
-    """``path`` with the non-empty ``params`` as its query string."""
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{path}?{query}" if query else path
 
 
 def filter_params(filters: service.Filters) -> dict:
@@ -158,6 +150,18 @@ def duration(seconds) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+async def nps_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    by = nps.check_grouping(request.query.get("by", "agent"))
+    first, last, start, end = day_range(request)
+    async with services.sessions() as session:
+        report = await nps.nps_report(session, scope, by, start, end)
+    return render(request, "reports/nps.html", {
+        "report": report, "by": by, "first": first, "last": last,
+        "today": today(services.settings.web.timezone), "link": link})
+
+
 LEAD = at_least("teamlead")
 ROUTES = [
     ("GET", "/reports", overview_page, LEAD, "Page: bucket counts and progress per agent of the team/location"),
@@ -165,5 +169,6 @@ ROUTES = [
     ("GET", "/reports/campaigns", campaigns_page, LEAD, "Page: campaigns to report on"),
     ("GET", "/reports/campaigns/{campaign_id}", campaign_page, LEAD, "Page: one campaign's report"),
     ("GET", "/reports/stores", stores_page, LEAD, "Page: the day per store"),
+    ("GET", "/reports/nps", nps_page, LEAD, "NPS of the post-call survey by agent, team, queue"),
     ("GET", "/reports/me", my_page, at_least("agent"), "Page: my own figures"),
 ]

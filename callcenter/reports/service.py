@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import Call, User
 from callcenter.org.scope import Scope
+from callcenter.period import Day, hour_key, local_hour
 from callcenter.reports import exceptions
 from callcenter.reports.call_counts import inbound_answered, inbound_talk, placed, placed_connected, talk
-from callcenter.reports.period import Day, hour_key, local_hour
 from callcenter.reports.selection import (
     MAX_PAGE, WIDE, Agent, Filters, Members, agents, agents_clause, check_filters, count_agents, members,
     visible_campaign,

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcenter.models import Call, User
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
+from callcenter.period import Day
 from callcenter.reports.call_counts import inbound_answered, inbound_talk, placed, placed_connected, talk
-from callcenter.reports.period import Day
 from callcenter.reports.service import Filters, agents_clause
 from callcenter.work.models import Appointment, Disposition
 

@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
+from callcenter.campaigns.models import Campaign
+from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Trunk, utcnow
 from callcenter.trunks.exceptions import (
     DidOverlap, InvalidChannels, InvalidDidRange, InvalidHost, InvalidPilot, InvalidPort,
@@ -170,9 +172,6 @@ async def remove_trunk(session: AsyncSession, name: str, *, actor: str) -> Trunk
     a campaign that is not closed calls through it. A trunk nothing refers to
     is deleted; one with call records (outbound or inbound calls, closed
     campaigns) is marked removed (``removed_at``) and kept for them."""
-    from callcenter.campaigns.models import Campaign
-    from callcenter.queues.models import InboundCall
-
     trunk = await get_trunk(session, name)
     if trunk is None:
         raise TrunkNotFound(f"no trunk named {name!r}")

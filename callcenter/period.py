@@ -1,6 +1,7 @@
-"""A report's day: a calendar date in the configured time zone, as the UTC
-range the database stores times in, and the SQL that puts a stored UTC time
-into its local hour."""
+"""Days in the configured time zone, for the reports and the day's lists
+(inbound calls): a calendar date as the UTC range the database stores times
+in, the ``?date``/``?to`` parameters (at most MAX_DAYS days), and the SQL that
+puts a stored UTC time into its local hour."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,11 +10,25 @@ from dataclasses import dataclass
 
 from sqlalchemy import Integer, cast, func
 
-from callcenter.reports.exceptions import InvalidDate
+from callcenter.errors import DomainError
 from callcenter.typed_input import FIRST_DAY, LAST_DAY, iso_date
 
 UTC = dt.timezone.utc
 SLOT_SECONDS = 900  # every real UTC offset is a multiple of 15 minutes
+MAX_DAYS = 92       # the longest range of days (?date to ?to) a report covers
+
+
+class InvalidDate(DomainError):
+    """A ``?date`` that is not YYYY-MM-DD in the years the server takes."""
+    error_id = "invalid_date"
+    status = 422
+
+
+class ReportInvalid(DomainError):
+    """A parameter of a report over days is wrong (``?to``; the NPS report's
+    ``?by``); ``field`` names it."""
+    error_id = "invalid_report"
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,22 @@ def parse_date(raw: str | None, zone: str) -> dt.date:
     if day is None:
         raise InvalidDate(f"date must be YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", value=raw[:40])
     return day
+
+
+def days_of(query, zone: str) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+    """``?date=`` (default today) and optional ``?to=`` (inclusive) of a query
+    string, in ``zone``: (first, last, UTC start, UTC end)."""
+    first = parse_date(query.get("date"), zone)
+    last = parse_date(query.get("to"), zone) if query.get("to") else first
+    check_range(first, last)
+    return first, last, local_day(first, zone).start, local_day(last, zone).end
+
+
+def check_range(first: dt.date, last: dt.date) -> None:
+    if last < first:
+        raise ReportInvalid("to must not be before date", field="to")
+    if (last - first).days >= MAX_DAYS:
+        raise ReportInvalid(f"at most {MAX_DAYS} days at a time", field="to")
 
 
 def hour_key(column, day: Day, dialect: str):
