@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.flows import FlowError, read_data
+from ivr.flow_files import read_data
+from ivr.flows import FlowError
 
 _NUMBER = re.compile(r"^[0-9]{3,15}$")
 

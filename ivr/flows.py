@@ -10,9 +10,6 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
 
 from ivr import hours
 
@@ -23,8 +20,6 @@ LANGUAGE = re.compile(r"^[a-z]{2}$")
 DIGITS = re.compile(r"^[0-9*#]{1,4}$")
 QUESTION = re.compile(r"^[a-z0-9_]{1,40}$")
 SCALES = {"nps": (0, 10), "rating": (1, 5)}
-MAX_FILE_BYTES = 1_000_000
-SPECIAL_FILES = {"dids", "prompts"}
 
 # Nodes that wait for the caller (or for time to pass): only they may close a cycle.
 WAITING_KINDS = {"menu", "callback_offer", "survey_question", "queue"}
@@ -272,33 +267,3 @@ def _check_graph(flow: Flow) -> None:
     for node_id, node in flow.nodes.items():
         if node.kind not in WAITING_KINDS and node_id not in state:
             visit(node_id, [node_id])
-
-
-def read_data(path: Path):
-    """A YAML or JSON file (safe_load), refused when over MAX_FILE_BYTES."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise FlowError(path.stem, f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise FlowError(path.stem, f"{path.name} is not valid YAML/JSON: {error}") from None
-
-
-def load_flows(folder: Path, known_prompts: set[str] | None = None) -> dict[str, Flow]:
-    """Every flow file of ``folder`` (*.yaml, *.yml, *.json but dids/prompts)."""
-    flows: dict[str, Flow] = {}
-    for path in sorted(folder.iterdir()):
-        if path.suffix not in (".yaml", ".yml", ".json") or path.stem in SPECIAL_FILES:
-            continue
-        if not NAME.fullmatch(path.stem) or path.stem in flows:
-            raise FlowError(path.stem, f"{path.name}: flow file names are a-z 0-9 _ - and unique")
-        flow = parse_flow(path.stem, read_data(path))
-        if known_prompts is not None:
-            for node in flow.nodes.values():
-                for key in ("prompt", "invalid_prompt", "no_input_prompt"):
-                    if node.values.get(key) and node.values[key] not in known_prompts:
-                        raise FlowError(flow.name, f"unknown prompt {node.values[key]!r}", node.id, key)
-        flows[flow.name] = flow
-    if not flows:
-        raise FlowError(folder.name, f"no flow files in {folder}")
-    return flows

@@ -23,7 +23,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.flows import LANGUAGE, PROMPT, FlowError, read_data
+from ivr.flow_files import read_data
+from ivr.flows import LANGUAGE, PROMPT, FlowError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from callcenter.config import Settings
 from ivr import prompts as prompt_files
 from ivr.dids import load_dids
 from ivr.fastagi import AgiConnection, FastAgiServer
-from ivr.flows import load_flows
+from ivr.flow_files import load_flows
 from ivr.metrics import IvrMetrics
 from ivr.session import IvrHooks, IvrSession
 

@@ -9,7 +9,8 @@ import pytest
 
 from ivr.engine import (CheckTime, Clock, Digits, Enqueue, HangUp, LookUpCaller, Lookup, Play, QueueOutcome, Read,
                         RequestCallback, SetLanguage, StoreAnswer, Walk)
-from ivr.flows import load_flows, parse_flow
+from ivr.flow_files import load_flows
+from ivr.flows import parse_flow
 
 SHIPPED = Path(__file__).resolve().parent.parent / "ivr" / "flows"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))

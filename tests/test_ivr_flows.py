@@ -12,7 +12,8 @@ import yaml
 
 from ivr import hours
 from ivr.dids import load_dids, parse_dids
-from ivr.flows import FlowError, load_flows, parse_flow
+from ivr.flow_files import load_flows
+from ivr.flows import FlowError, parse_flow
 
 SHIPPED = Path(__file__).resolve().parent.parent / "ivr" / "flows"
 

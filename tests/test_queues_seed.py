@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from callcenter.models import AuditEntry
 from callcenter.queues.models import Queue
 from callcenter.queues.seed import SEED_ACTION, ensure_first_queues, flow_queues, flows_dir
-from ivr.flows import load_flows, parse_flow
+from ivr.flow_files import load_flows
+from ivr.flows import parse_flow
 
 SHIPPED = {"support-en": "en", "support-hi": "hi", "support-ta": "ta", "support-kn": "kn",
            "support-ml": "ml", "support-te": "te"}

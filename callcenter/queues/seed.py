@@ -28,7 +28,8 @@ from callcenter.queues.conf import QUEUE_NAME_RE, RESERVED
 from callcenter.queues.models import Queue
 from callcenter.queues.service import queue_json
 from ivr import prompts
-from ivr.flows import FlowError, load_flows
+from ivr.flow_files import load_flows
+from ivr.flows import FlowError
 
 log = logging.getLogger(__name__)
 
