@@ -16,12 +16,15 @@ server, and the composition root walks the list in :mod:`callcenter.features`.
   and return an object other features and its handlers reach under the
   feature's name (closed at shutdown when it has ``close()``).
 - ``topics``: the ``type`` of each live message it publishes to pages.
+- ``templates``: its folder of page templates (``<feature>/templates``, the
+  names inside it prefixed by the feature's folder: ``work/buckets.html``).
 """
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -44,6 +47,7 @@ class Feature:
     settings: Section | None = None
     start: Callable[..., Awaitable[Any]] | None = None
     topics: Sequence[str] = ()
+    templates: Path | None = None
     summary: str = ""
 
 

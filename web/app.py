@@ -17,7 +17,7 @@ from callcenter.errors import DomainError
 from callcenter.loops import RateLimitedLog
 from callcenter.outages import as_outage
 from callcenter.services import close_services, open_services
-from web import errors, live_calls, openapi, session_http, sessions
+from web import errors, live_calls, openapi, render, session_http, sessions
 from web.auth import PUBLIC, AuthError, at_least, authenticate
 from web.hub import Hub
 from web.keys import HUB, SERVICES
@@ -79,6 +79,7 @@ def routes_of(feature_list) -> list:
 
 FEATURES = features.load()
 ROUTES = routes_of(FEATURES)
+render.add_template_folders(f.templates for f in FEATURES)
 
 
 def _route_label(request: web.Request) -> str:

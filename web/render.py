@@ -1,4 +1,5 @@
-"""Server-rendered HTML: one jinja2 Environment over ``web/templates``.
+"""Server-rendered HTML: one jinja2 Environment over ``web/templates`` (the
+layout, login, errors) and each feature's ``templates`` folder.
 
 ``render(request, "feature/page.html", {...})`` adds what every page needs:
 ``principal`` (or None), ``csrf_token`` and ``csrf_field()`` (a hidden
@@ -88,7 +89,7 @@ def mobile(ctx, number: str | None) -> str:
 def _environment() -> jinja2.Environment:
     # Undefined (not Strict): a missing optional value prints as nothing, so a
     # rarely taken branch of a page never turns into a 500.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES)]), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["localtime"] = localtime
     env.filters["masked"] = masked
@@ -98,6 +99,16 @@ def _environment() -> jinja2.Environment:
 
 
 ENV = _environment()
+
+
+def add_template_folders(folders) -> None:
+    """The features' template folders (their ``templates``), searched after web/templates."""
+    loaders = ENV.loader.loaders
+    known = {tuple(loader.searchpath) for loader in loaders}
+    for folder in folders:
+        if folder is not None and (str(folder),) not in known:
+            loaders.append(jinja2.FileSystemLoader(str(folder)))
+            known.add((str(folder),))
 
 
 def link(path: str, **params) -> str:
@@ -142,7 +153,7 @@ def render_text(request: web.Request, template: str, context: dict | None = None
 
 def render(request: web.Request, template: str, context: dict | None = None,
            status: int = 200) -> web.Response:
-    """The page ``template`` (a path under web/templates) as an HTML response;
+    """The page ``template`` (a name under web/templates or a feature's templates) as an HTML response;
     a flash message left by the previous step is shown once (``flash`` in base.html)."""
     raw = request.cookies.get(FLASH_COOKIE)
     context = dict(context or {})

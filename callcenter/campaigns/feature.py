@@ -1,4 +1,6 @@
 """Campaigns: type, dates, trunk, calling mode and form."""
+from pathlib import Path
+
 from callcenter.feature import Feature
 from callcenter.campaigns import http, models, pages
 
@@ -6,5 +8,6 @@ FEATURE = Feature(
     name="campaigns",
     routes=[*http.ROUTES, *pages.ROUTES],
     tables=models,
+    templates=Path(__file__).parent / "templates",
     summary="Campaigns: type, dates, trunk, calling mode and form",
 )

@@ -1,4 +1,6 @@
 """Complaints (tickets) with SLA escalation up the hierarchy."""
+from pathlib import Path
+
 from callcenter.complaints import http, models, pages
 from callcenter.complaints import settings as complaint_settings
 from callcenter.complaints.escalation import EscalationLoop
@@ -16,5 +18,6 @@ FEATURE = Feature(
     tables=models,
     settings=Section("complaints", complaint_settings.ComplaintSettings, complaint_settings.check),
     start=start,
+    templates=Path(__file__).parent / "templates",
     summary="Complaints (tickets), SLA escalation",
 )

@@ -46,7 +46,7 @@ async def headcount_page(request: web.Request) -> web.Response:
             error = exc
     async with services.sessions() as session:
         uploads = await headcount.list_uploads(session, scope, actor)
-    return render(request, "org/headcount.html", {
+    return render(request, "headcount/index.html", {
         "uploads": uploads, "error": error, "max_mb": services.settings.work.upload_max_mb},
         status=error.status if error else 200)
 
@@ -55,7 +55,7 @@ async def upload_page(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     async with request.app[SERVICES].sessions() as session:
         upload = await headcount.get_upload(session, scope, path_int(request), principal_of(request).name)
-    return render(request, "org/headcount_upload.html", {
+    return render(request, "headcount/upload.html", {
         "upload": upload, "report": upload.report or {}, "error": None,
         "committed_now": request.query.get("committed")})
 
@@ -80,7 +80,7 @@ async def commit_action(request: web.Request) -> web.Response:
         except DomainError as exc:
             await session.rollback()
             upload = await headcount.get_upload(session, scope, upload_id, actor)
-            return render(request, "org/headcount_upload.html", {
+            return render(request, "headcount/upload.html", {
                 "upload": upload, "report": upload.report or {}, "error": exc,
                 "committed_now": None}, status=exc.status)
     raise web.HTTPSeeOther(f"/admin/headcount/{upload_id}?committed=1")

@@ -1,5 +1,7 @@
 """Inbound calls: the IVR's calls to queues, screen pops, the post-call
 survey, call-backs, and the FastAGI server of the IVR (ivr/)."""
+from pathlib import Path
+
 from callcenter.feature import Feature, Section
 from callcenter.inbound import http, models, pages
 from callcenter.inbound.hooks import InboundHooks
@@ -31,5 +33,6 @@ FEATURE = Feature(
     settings=Section("ivr", ivr_settings.IvrSettings, ivr_settings.check),
     start=start,
     topics=("screen_pop", "call"),
+    templates=Path(__file__).parent / "templates",
     summary="Inbound calls: IVR to queues, screen pop, survey, call-backs",
 )

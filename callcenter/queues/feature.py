@@ -1,4 +1,6 @@
 """Inbound queues: agents logging in and out, pauses, the live queue state."""
+from pathlib import Path
+
 from callcenter.feature import Feature
 from callcenter.queues import http, models, pages
 from callcenter.queues.live import QueueClients, QueueLive
@@ -18,5 +20,6 @@ FEATURE = Feature(
     tables=models,
     start=start,
     topics=("queue",),
+    templates=Path(__file__).parent / "templates",
     summary="Inbound queues: agents in queues, pauses, the live queue state",
 )

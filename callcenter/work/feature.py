@@ -3,6 +3,8 @@ It also declares the routes of features below it that need the work: the
 campaigns an agent's work is in (campaigns' list and pages, with
 ``work=scope``) and the users' disable/enable (with the hand-over of a
 leaver's work); campaigns and users may not import the work themselves."""
+from pathlib import Path
+
 from callcenter.campaigns import http as campaign_http, pages as campaign_pages
 from callcenter.feature import Feature, Section
 from callcenter.users import http as user_http, pages as user_pages
@@ -26,5 +28,6 @@ FEATURE = Feature(
     settings=Section("work", WorkSettings),
     start=start,
     topics=("bucket_counts", "reminder"),
+    templates=Path(__file__).parent / "templates",
     summary="Buckets, allocation, follow-ups and reminders",
 )
