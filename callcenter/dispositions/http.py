@@ -10,7 +10,7 @@ from callcenter.work.http import item_id_of
 from callcenter.work.sweeper import nudge
 from dialer.exceptions import InvalidRequest
 from web.auth import at_least, principal_of, scope_of
-from web.hub import utc_iso
+from callcenter.clock import utc_iso
 from web.keys import SERVICES
 from web.requests import json_object
 

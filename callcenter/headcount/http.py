@@ -11,7 +11,7 @@ from callcenter.org.http import actor_of, int_param, receive_file, scoped
 from callcenter.spreadsheets import store as files
 from callcenter.spreadsheets.models import Upload
 from web.auth import at_least
-from web.hub import utc_iso
+from callcenter.clock import utc_iso
 from web.keys import SERVICES
 from web.requests import csv_file, path_int
 

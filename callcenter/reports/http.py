@@ -165,13 +165,18 @@ async def my_report(request: web.Request) -> web.Response:
         return web.json_response(await service.me(session, scope, day))
 
 
-async def nps_report(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
+async def nps_of(request: web.Request) -> tuple[str, object, object, dict]:
+    """The NPS report the request asks for (``?by=``, ``?date=``, ``?to=``) in
+    the caller's scope: (grouping, first day, last day, report)."""
     scope = await scope_of(request)
     by = nps.check_grouping(request.query.get("by", "agent"))
     first, last, start, end = day_range(request)
-    async with services.sessions() as session:
-        report = await nps.nps_report(session, scope, by, start, end)
+    async with request.app[SERVICES].sessions() as session:
+        return by, first, last, await nps.nps_report(session, scope, by, start, end)
+
+
+async def nps_report(request: web.Request) -> web.Response:
+    _by, first, last, report = await nps_of(request)
     return web.json_response({"date": first.isoformat(), "to": last.isoformat(), **report})
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from callcenter.org.models import Location, Store, Team
 from callcenter.period import today
-from callcenter.reports import nps, service
+from callcenter.reports import service
 from callcenter.reports.campaigns import campaign_report, visible_campaigns
 from callcenter.reports.exceptions import CampaignNotFound
-from callcenter.reports.http import day_of, day_range, filters_of, query_int
+from callcenter.reports.http import day_of, filters_of, nps_of, query_int
 from callcenter.reports.stores import store_daily
 from callcenter.work.models import BUCKETS
 from web.auth import at_least, scope_of
@@ -152,11 +152,7 @@ def duration(seconds) -> str:
 
 async def nps_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    scope = await scope_of(request)
-    by = nps.check_grouping(request.query.get("by", "agent"))
-    first, last, start, end = day_range(request)
-    async with services.sessions() as session:
-        report = await nps.nps_report(session, scope, by, start, end)
+    by, first, last, report = await nps_of(request)
     return render(request, "reports/nps.html", {
         "report": report, "by": by, "first": first, "last": last,
         "today": today(services.settings.web.timezone), "link": link})

@@ -13,7 +13,7 @@ from callcenter.org.http import (
 from callcenter.users import hierarchy
 from callcenter.users.service import HandOver
 from web.auth import at_least
-from web.hub import utc_iso
+from callcenter.clock import utc_iso
 from web.keys import SERVICES
 from web.requests import path_int
 
