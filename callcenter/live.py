@@ -49,8 +49,10 @@ def sees(scope: Scope, message: dict) -> bool:
 
 
 class LiveBus:
-    def __init__(self, redis, sessions, key_prefix: str) -> None:
+    def __init__(self, redis, sessions, key_prefix: str, topics=None) -> None:
         self.redis = redis
+        # the message types the features declare (Feature.topics); None: any
+        self.topics = set(topics) if topics is not None else None
         self.sessions = sessions
         self.channel = f"{key_prefix}web:live"
         self._placements: dict[int, tuple[float, dict]] = {}
@@ -77,6 +79,8 @@ class LiveBus:
     async def publish(self, event: dict, user_ids: Iterable[int] | None = None, *,
                       agent_id: int | None = None, everyone: bool = False) -> None:
         """Send ``event`` to the pages that may see it (see the module's doc)."""
+        if self.topics is not None and event.get("type") not in self.topics:
+            raise ValueError(f"live message type {event.get('type')!r} is declared by no feature (Feature.topics)")
         message = {"event": event, "users": sorted(set(user_ids)) if user_ids else None,
                    "agent": await self.placement(agent_id) if agent_id is not None else None,
                    "everyone": everyone}

@@ -22,15 +22,16 @@ from sqlalchemy import select
 
 from callcenter import db
 from callcenter.ami import AmiError, AmiLink
-from callcenter.calls.control import CallControl
-from callcenter.calls.fence import CallFence
-from callcenter.calls.tracker import CallTracker
 from callcenter.ami.listeners import PbxEvents
 from callcenter.auth.tokens import write_token_uses
+from callcenter.calls.control import CallControl
+from callcenter.calls.fence import CallFence
+from callcenter.calls.live import LiveCallReporter
+from callcenter.calls.tracker import CallTracker
 from callcenter.config import Settings
 from callcenter.directory import Directory
-from callcenter.gauges import core_gauges
 from callcenter.feature import Clients, Feature
+from callcenter.gauges import core_gauges
 from callcenter.live import LiveBus
 from callcenter.loops import Loops
 from callcenter.models import Trunk
@@ -43,7 +44,6 @@ from callcenter.trunks.accounting import TrunkAccounting
 from dialer.effects import CallEffects
 from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
 from monitoring.metrics import Metrics
-from callcenter.calls.live import LiveCallReporter
 
 log = logging.getLogger(__name__)
 ABANDONED_KEPT_SECONDS = 600
@@ -108,7 +108,8 @@ class Services:
         return Clients({
             "settings": self.settings, "metrics": self.metrics, "sessions": self.sessions,
             "redis": self.redis, "accounting": self.accounting, "tracker": self.tracker,
-            "dialer": self.dialer, "ami": self.ami, "control": self.control, "pbx_events": self.pbx_events, "live": self.live,
+            "dialer": self.dialer, "ami": self.ami, "control": self.control, "pbx_events": self.pbx_events,
+            "live": self.live,
             "directory": self.directory, "pbx_sync": self.pbx_sync, "loops": self.loops,
             **self.provided})
 
@@ -233,7 +234,8 @@ async def _open_core(s: Services) -> None:
     s.tracker.reporter = s.effects
     for name, run in s.effects.loops():
         s.loops.start(name, run)
-    s.live = LiveBus(s.redis, s.sessions, settings.redis.key_prefix)
+    s.live = LiveBus(s.redis, s.sessions, settings.redis.key_prefix,
+                     topics={topic for feature in s.features for topic in feature.topics})
     await s.live.start()
     s.live_calls = LiveCallReporter(s.effects, s.live, s.dialer, s.sessions)
     s.tracker.reporter = s.live_calls

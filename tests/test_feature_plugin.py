@@ -10,6 +10,7 @@ import pytest
 from callcenter import config, features
 from callcenter.config import ConfigError
 from callcenter.feature import Clients, Feature, MissingClient
+from callcenter.live import LiveBus
 from callcenter.loops import Loops
 from callcenter.models import Base
 from monitoring.metrics import Metrics
@@ -92,6 +93,22 @@ async def test_what_a_feature_provides_is_a_client_of_the_features_after_it():
     assert await clients.start(Feature(name="queues", start=queues_start)) == {"queues": "the queues"}
     await clients.start(Feature(name="inbound", start=inbound_start))
     assert seen == ["the queues"]
+
+
+async def test_a_live_message_of_a_type_no_feature_declares_is_refused():
+    class Redis:
+        sent = []
+
+        async def publish(self, channel, text):
+            self.sent.append(text)
+
+    topics = {t for f in features.load() for t in f.topics}
+    assert {"call", "queue", "reminder", "bucket_counts", "screen_pop"} <= topics
+    bus = LiveBus(Redis(), sessions=None, key_prefix="t:", topics=topics)
+    await bus.publish({"type": "bucket_counts"}, user_ids=[1])
+    with pytest.raises(ValueError, match="'bucket_count' is declared by no feature"):
+        await bus.publish({"type": "bucket_count"}, user_ids=[1])  # a typo never reaches a page
+    assert len(Redis.sent) == 1
 
 
 def test_the_servers_features_each_declare_what_they_add():
