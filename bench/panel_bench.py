@@ -681,7 +681,6 @@ def db_text(sql: str):
 
 
 def bench_upload(args) -> dict:
-    import callcenter.models  # noqa: F401  (before callcenter.work: the models import each other)
     from callcenter.work.buckets import local_today
 
     out = {"step": "upload", "dimension_element": args.dimension, "sizes": {}}

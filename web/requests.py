@@ -17,8 +17,8 @@ import json
 from aiohttp import web
 
 # what a typed value means is the domain's (callcenter/typed_input.py); re-exported for the handlers
-from callcenter.typed_input import (FIRST_DAY, LAST_DAY, MAX_ID_DIGITS, MAX_WHOLE,  # noqa: F401
-                                    ascii_whole, iso_date, local_today, whole_number)
+from callcenter.typed_input import (FIRST_DAY, LAST_DAY, MAX_WHOLE, ascii_whole, iso_date,  # noqa: F401
+                                    local_today, whole_number)
 
 BODY_NOT_OBJECT = "the body must be a JSON object"
 

@@ -2,5 +2,3 @@
 routed to the caller's queue or last agent, recorded, popped on the agent's
 screen, answered as Call rows with a disposition owed, call-backs as work
 items, and the post-call survey (its NPS report: ``callcenter.reports.nps``)."""
-
-import callcenter.models  # noqa: E402,F401  (first: it loads every feature's tables in order)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from callcenter.calls.queue_names import QUEUE_NAME_RE, RESERVED, check_queue_name  # noqa: F401
+from callcenter.calls.queue_names import check_queue_name
 from callcenter.queues.models import QUEUE_STRATEGIES
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2}$")

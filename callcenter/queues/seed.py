@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from callcenter import audit
 from callcenter.models import AuditEntry
-from callcenter.queues.conf import QUEUE_NAME_RE, RESERVED
+from callcenter.calls.queue_names import QUEUE_NAME_RE, RESERVED
 from callcenter.queues.models import Queue
 from callcenter.queues.service import queue_json
 from ivr import prompts

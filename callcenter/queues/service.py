@@ -15,7 +15,8 @@ from callcenter import audit
 from callcenter.models import User
 from callcenter.org.models import Location
 from callcenter.org.scope import Scope
-from callcenter.queues.conf import LANGUAGE_RE, LIMITS, QUEUE_NAME_RE, RESERVED
+from callcenter.calls.queue_names import QUEUE_NAME_RE, RESERVED
+from callcenter.queues.conf import LANGUAGE_RE, LIMITS
 from callcenter.queues.exceptions import QueueInvalid, QueueNameTaken, QueueNotFound, QueueNotManaged
 from callcenter.queues.models import QUEUE_STRATEGIES, Queue
 from callcenter.typed_input import MAX_WHOLE, whole_number
