@@ -149,13 +149,16 @@ async def test_a_junk_cell_in_excels_last_column_of_every_row_costs_nothing(app,
             + (f'<c r="XFD{n}" t="inlineStr"><is><t>junk</t></is></c>' if junk else "") + "</row>"
             for n, (mobile, name, _store) in enumerate(campaign_rows, 2)]
     rows = bombs.customer_rows(5000)
-    seconds = {}
-    for junk in (False, True):
-        resp, out, seconds[junk] = await post(app, "customers", bombs.workbook([], sheet_rows=sheet(junk, rows)))
-        assert resp.status == 201, out
-        assert (out["status"], out["total"], out["invalid"]) == ("validated", 5000, 0)
+    files = {junk: bombs.workbook([], sheet_rows=sheet(junk, rows)) for junk in (False, True)}
+    seconds = {False: [], True: []}
+    for _ in range(3):  # alternated, the best of three: a busy machine slows one run, not all three
+        for junk in (False, True):
+            resp, out, took = await post(app, "customers", files[junk])
+            assert resp.status == 201, out
+            assert (out["status"], out["total"], out["invalid"]) == ("validated", 5000, 0)
+            seconds[junk].append(took)
     # each row's 16,384 cells were all turned to text before: ~5x the time of the same rows
-    assert seconds[True] < 1.5 * seconds[False] + 0.5, seconds
+    assert min(seconds[True]) < 1.5 * min(seconds[False]) + 0.5, seconds
 
 
 @pytest.mark.parametrize("kind,header,rows,total", [
