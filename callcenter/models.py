@@ -143,3 +143,15 @@ class ScheduledRun(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     error: Mapped[str] = mapped_column(String(500), default="")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Event(Base):
+    """A business event for the client's systems (callcenter/event_log.py)."""
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_event_pending", "handed_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    handed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

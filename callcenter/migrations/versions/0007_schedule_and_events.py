@@ -1,4 +1,5 @@
-"""Daily jobs' runs (callcenter/schedule.py): one row per job and local day
+"""Daily jobs' runs (callcenter/schedule.py): one row per job and local day;
+business events for the client's systems (callcenter/event_log.py)
 
 Revision ID: 0007
 Revises: 0006
@@ -28,7 +29,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('job', 'day', name='uq_scheduled_run_job_day')
     )
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('entity_id', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('handed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_event_pending', 'events', ['handed_at', 'id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_event_pending', 'events')
+    op.drop_table('events')
     op.drop_table('scheduled_runs')
