@@ -22,7 +22,9 @@ An admin erases a customer (the 360 page's danger zone, or
 - a ``customer.erased`` event (callcenter/event_log.py) and an audit entry
   (actor, reason, counts: no personal data) are written.
 
-Erasing twice is refused (409): the tombstone is not a customer any more."""
+Erasing twice is refused (409: the tombstone is not a customer any more),
+and so is erasing during a call with the customer (409: its recording is
+stored when it ends)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,13 +38,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit, event_log
 from callcenter.customers import dnd, erasure_files
-from callcenter.customers.exceptions import CustomerAlreadyErased, CustomerNotFound, ErasureInvalid
+from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerNotFound, CustomerOnCall,
+                                             ErasureInvalid)
 from callcenter.customers.models import Customer, OwedDeletion
 from callcenter.models import Call, Recording
 from callcenter.orm import utcnow
 
 log = logging.getLogger(__name__)
 REASON_MAX = 300
+LIVE_CALL_HOURS = 4
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -110,13 +114,16 @@ async def erase(session: AsyncSession, customer_id: int, *, actor: str, reason, 
     if require_confirmation:
         check_confirmation(customer, confirm_last4)
     now = now or utcnow()
+    numbers = [n for n in (customer.mobile, customer.alternate_mobile) if n and _E164.fullmatch(n)]
+    if await _on_call(session, customer_id, numbers, now):
+        raise CustomerOnCall("a call with this customer is in progress: erase them once it has ended",
+                             customer_id=customer_id)
     # claim the row first: of two erasures at once, one updates it, the other is refused
     claimed = await session.execute(update(Customer).where(
         Customer.id == customer_id, Customer.erased_at.is_(None)).values(erased_at=now)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
         raise CustomerAlreadyErased("this customer was erased already", customer_id=customer_id)
-    numbers = [n for n in (customer.mobile, customer.alternate_mobile) if n and _E164.fullmatch(n)]
     result = Erased(customer_id, now)
     result.counts["calls_masked"], recordings = await _calls(session, customer_id, numbers)
     result.counts["dnd_added"] = await dnd.add_numbers(session, numbers, "erasure", actor, audited=False)
@@ -137,12 +144,23 @@ async def erase(session: AsyncSession, customer_id: int, *, actor: str, reason, 
     return result
 
 
+def _theirs(customer_id: int, numbers: list[str]):
+    return or_(Call.customer_id == customer_id, Call.number.in_(numbers)) if numbers \
+        else Call.customer_id == customer_id
+
+
+async def _on_call(session: AsyncSession, customer_id: int, numbers: list[str], now: dt.datetime) -> bool:
+    """A call of theirs not ended yet (its recording would be stored after the
+    erasure); a row left unended by a crash stops blocking after LIVE_CALL_HOURS."""
+    return await session.scalar(select(Call.id).where(
+        _theirs(customer_id, numbers), Call.state != "ended",
+        Call.requested_at > now - dt.timedelta(hours=LIVE_CALL_HOURS)).limit(1)) is not None
+
+
 async def _calls(session: AsyncSession, customer_id: int, numbers: list[str]) -> tuple[int, list[str]]:
     """Mask the number of the customer's calls; their recordings' rows go,
     their files' paths are returned (to be deleted after the commit)."""
-    mine = or_(Call.customer_id == customer_id, Call.number.in_(numbers)) if numbers \
-        else Call.customer_id == customer_id
-    calls = (await session.scalars(select(Call).where(mine))).all()
+    calls = (await session.scalars(select(Call).where(_theirs(customer_id, numbers)))).all()
     for call in calls:
         call.number = masked_number(call.number)
         call.recording_id = None

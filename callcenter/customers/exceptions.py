@@ -37,3 +37,9 @@ class ErasureInvalid(DomainError):
 class CustomerAlreadyErased(DomainError):
     error_id = "customer_already_erased"
     status = 409
+
+
+class CustomerOnCall(DomainError):
+    """A call with the customer is in progress: its recording would outlive the erasure."""
+    error_id = "customer_on_call"
+    status = 409

@@ -18,7 +18,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.customers import dnd, dnd_import, erasure
-from callcenter.customers.exceptions import CustomerAlreadyErased, ErasureInvalid, ProfileItemNotFound
+from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerOnCall, ErasureInvalid,
+                                             ProfileItemNotFound)
 from callcenter.customers.http import customer_id_of
 from callcenter.customers.profile import History, profile
 from callcenter.errors import DomainError
@@ -99,7 +100,7 @@ async def erase_page(request: web.Request, *, history: History, panel: WorkPanel
         await erasure.erase_now(services.sessions, services.settings, customer_id,
                                 actor=principal_of(request).name, reason=reason, parts=parts,
                                 confirm_last4=str(post.get("confirm", "")), require_confirmation=True)
-    except (ErasureInvalid, CustomerAlreadyErased) as exc:
+    except (ErasureInvalid, CustomerAlreadyErased, CustomerOnCall) as exc:
         return await customer_page(request, customer_id, None, history=history, panel=panel,
                                    status=exc.status, erase_error=exc, erase_reason=reason)
     raise web.HTTPSeeOther(f"/customers/{customer_id}?erased=1")
