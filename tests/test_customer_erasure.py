@@ -71,7 +71,7 @@ async def app(settings, sessions):
             calls[key], calls[key + "_file"] = call_id, recordings / relative
         d = Disposition(work_item_id=item.id, call_id=calls["call"], agent_id=exec1.id, campaign_id=camp.id,
                         customer_id=cust.id, outcome="call_later", bucket_after="future_followup",
-                        answers={"talked": "yes"}, remarks="Meera asked to call after her daughter's wedding")
+                        answers={"talked": "yes", "alternate_number": "+919812311111", "x": "y"}, remarks="Meera asked to call after her daughter's wedding")
         s.add(d)
         await s.flush()
         s.add(SurveyAnswer(source="agent", disposition_id=d.id, call_id=calls["call"], customer_id=cust.id,
@@ -142,7 +142,7 @@ async def test_an_admin_erases_a_customer_through_the_api(app, sessions, setting
 
     async with sessions() as s:
         d = (await s.scalars(select(Disposition))).one()
-        assert d.remarks == "" and d.outcome == "call_later"
+        assert d.remarks == "" and d.outcome == "call_later" and d.answers == {"talked": "yes"}
         assert (await s.scalars(select(SurveyAnswer.text))).all() == [None]
         complaint = await s.get(Complaint, app.ids["complaint"])
         assert "Meera" not in complaint.description and complaint.status == "closed"
@@ -239,7 +239,7 @@ async def test_no_erasure_while_a_call_with_the_customer_is_in_progress(app, ses
     assert resp.status == 409 and "in progress" in html
     async with sessions() as s:
         assert (await s.get(Customer, app.ids["customer"])).erased_at is None
-        # a row a crash left unended blocks for a few hours, not for ever
+        # a row a crash left unended blocks only as long as a call may last ([calls] max_call_seconds)
         (await s.get(Call, app.ids["call"])).requested_at = NOW - dt.timedelta(hours=5)
         await s.commit()
     assert (await erase(app))[0] == 200

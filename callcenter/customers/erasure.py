@@ -46,7 +46,7 @@ from callcenter.orm import utcnow
 
 log = logging.getLogger(__name__)
 REASON_MAX = 300
-LIVE_CALL_HOURS = 4
+LIVE_CALL_LIMIT = dt.timedelta(hours=4, minutes=15)  # the server cuts calls at [calls] max_call_seconds
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -102,7 +102,7 @@ def check_confirmation(customer: Customer, typed) -> None:
 
 async def erase(session: AsyncSession, customer_id: int, *, actor: str, reason, parts: Sequence[ErasesHistory],
                 confirm_last4: str | None = None, require_confirmation: bool = False,
-                now: dt.datetime | None = None) -> Erased:
+                now: dt.datetime | None = None, live_limit: dt.timedelta = LIVE_CALL_LIMIT) -> Erased:
     """Erase the customer in the caller's transaction (the caller commits,
     then deletes the owed files: :func:`erasure_files.delete_owed`)."""
     reason = check_reason(reason)
@@ -115,7 +115,7 @@ async def erase(session: AsyncSession, customer_id: int, *, actor: str, reason, 
         check_confirmation(customer, confirm_last4)
     now = now or utcnow()
     numbers = [n for n in (customer.mobile, customer.alternate_mobile) if n and _E164.fullmatch(n)]
-    if await _on_call(session, customer_id, numbers, now):
+    if await _on_call(session, customer_id, numbers, now, live_limit):
         raise CustomerOnCall("a call with this customer is in progress: erase them once it has ended",
                              customer_id=customer_id)
     # claim the row first: of two erasures at once, one updates it, the other is refused
@@ -149,12 +149,14 @@ def _theirs(customer_id: int, numbers: list[str]):
         else Call.customer_id == customer_id
 
 
-async def _on_call(session: AsyncSession, customer_id: int, numbers: list[str], now: dt.datetime) -> bool:
+async def _on_call(session: AsyncSession, customer_id: int, numbers: list[str], now: dt.datetime,
+                   live_limit: dt.timedelta) -> bool:
     """A call of theirs not ended yet (its recording would be stored after the
-    erasure); a row left unended by a crash stops blocking after LIVE_CALL_HOURS."""
+    erasure); a row left unended by a crash stops blocking once no call can
+    last that long (``live_limit``: the longest call the server lets run)."""
     return await session.scalar(select(Call.id).where(
         _theirs(customer_id, numbers), Call.state != "ended",
-        Call.requested_at > now - dt.timedelta(hours=LIVE_CALL_HOURS)).limit(1)) is not None
+        Call.requested_at > now - live_limit).limit(1)) is not None
 
 
 async def _calls(session: AsyncSession, customer_id: int, numbers: list[str]) -> tuple[int, list[str]]:
@@ -193,7 +195,9 @@ async def erase_now(sessions, settings, customer_id: int, *, actor: str, reason,
     deleted now stay owed: the loop tries again)."""
     async with sessions() as session:
         erased = await erase(session, customer_id, actor=actor, reason=reason, parts=parts,
-                             confirm_last4=confirm_last4, require_confirmation=require_confirmation)
+                             confirm_last4=confirm_last4, require_confirmation=require_confirmation,
+                             live_limit=dt.timedelta(seconds=settings.calls.max_call_seconds
+                                                     + settings.calls.max_ring_seconds + 600))
         await session.commit()
     deleted, failed = await erasure_files.delete_owed(sessions, settings.pbx.recordings_dir, erased.owed)
     erased.counts.update(recordings_deleted=deleted, recordings_owed=failed)
