@@ -130,11 +130,10 @@ async def erase(session: AsyncSession, customer_id: int, *, actor: str, reason, 
     for part in parts:
         result.counts.update(await part(session, customer_id, numbers))
     _tombstone(customer, now)
-    for path in recordings:
-        owed = OwedDeletion(path=path, owed_since=now)
-        session.add(owed)
-        await session.flush()
-        result.owed.append(owed.id)
+    owed = [OwedDeletion(path=path, owed_since=now) for path in recordings]
+    session.add_all(owed)
+    await session.flush()
+    result.owed = [row.id for row in owed]
     result.counts["recordings"] = len(recordings)
     event_log.record(session, "customer.erased", {
         "customer_id": customer_id, "erased_at": now.isoformat(), "by": actor, "reason_given": True},
