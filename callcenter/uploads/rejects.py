@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import uuid
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def write_xlsx(source: Path, target: Path) -> Path:
         return target
     import openpyxl
 
-    tmp = target.with_name(target.name + ".part")
+    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")   # two downloads at once
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("Rejected rows")
     with open(source, newline="", encoding=ENCODING) as f:
