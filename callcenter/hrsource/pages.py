@@ -39,9 +39,9 @@ async def source_page(request: web.Request) -> web.Response:
 
 
 def _changes(post) -> dict:
-    """The form as settings (checkboxes absent = off; secrets blank = kept)."""
+    """The form as settings (a field left out is kept; checkboxes absent = off; secrets blank = kept)."""
     text = {k: v for k, v in post.items() if isinstance(v, str)}
-    changes = {name: text.get(name, "") for name in TEXT_FIELDS}
+    changes = {name: text[name] for name in TEXT_FIELDS if name in text}
     changes["enabled"] = "enabled" in text
     changes["auto_commit"] = "auto_commit" in text
     changes["mapping"] = {name: text.get(f"map_{name}", "").strip() for name in FIELDS}
