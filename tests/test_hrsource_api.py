@@ -173,3 +173,30 @@ async def test_the_page_shows_secrets_only_as_set_and_fetch_now_leads_to_the_rep
     resp, html = await page(api, "POST", "/admin/hrsource/fetch", "admin")
     assert resp.status == 503 and "The fetch failed: the token URL answered 503" in html
     assert 'data-status="failed"' in html and 'data-status="validated"' in html
+
+
+async def test_a_json_token_request_and_page_number_paging(api, hr, known):
+    hr.employees = todays_list()
+    await call(api, "PUT", "/api/v1/hrsource", "admin",
+               source_settings(hr, token_body="json", paging="page", page_param="page", scope="hr.read"))
+    status, fetched = await call(api, "POST", "/api/v1/hrsource/fetch", "admin")
+    assert status == 201 and hr.token_requests == [{
+        "content_type": "application/json", "grant_type": "client_credentials", "client_id": "callcenter",
+        "client_secret": CLIENT_SECRET, "scope": "hr.read"}]
+    assert (fetched["fetch"]["employees"], fetched["fetch"]["pages"]) == (12, 7)   # six full, then an empty one
+    assert fetched["headcount"]["planned"]["create"] == 2
+
+
+async def test_a_fixed_token_and_a_top_level_list_without_status(api, hr, known, sessions):
+    hr.employees = todays_list()
+    mapping = {"employee_id": "code", "name": "fullName", "store_code": "store.code"}
+    await call(api, "PUT", "/api/v1/hrsource", "admin", source_settings(
+        hr, auth="token", static_token=STATIC_TOKEN, list_path="data.employees.0", paging="none",
+        mapping=mapping, active_statuses=""))
+    status, body = await call(api, "POST", "/api/v1/hrsource/fetch", "admin")
+    assert status == 502 and body["message"] == "data.employees.0 in the answer is not a list (page 1)"
+    await call(api, "PUT", "/api/v1/hrsource", "admin", {"list_path": "data.employees"})
+    status, fetched = await call(api, "POST", "/api/v1/hrsource/fetch", "admin")
+    assert status == 201 and hr.list_requests[-1] == f"Bearer {STATIC_TOKEN}"
+    # the first page only (no paging), everyone listed active: E100 is not disabled
+    assert fetched["headcount"]["planned"]["deactivate"] == 0 and fetched["fetch"]["employees"] == 2
