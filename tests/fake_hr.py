@@ -70,6 +70,18 @@ class FakeHr:
         return web.Response(body=json.dumps({"data": {"employees": rows}}).encode(),
                             content_type="application/json")
 
+    async def huge_stream(self, request: web.Request) -> web.StreamResponse:
+        """The same size, sent in chunks with no Content-Length."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'{"data": {"employees": [')
+        row = json.dumps(employee("E1", "X" * 200, "DEL01")).encode()
+        for n in range(8000):
+            await response.write((b"," if n else b"") + row)
+        await response.write(b"]}}")
+        return response
+
     async def elsewhere(self, request: web.Request) -> web.Response:
         return web.json_response({"data": {"employees": self.employees[:1]},
                                   "links": {"next": "https://hr.example.com/api/employees?page=2"}})
@@ -81,6 +93,7 @@ class FakeHr:
         app.router.add_get("/api/slow", self.slow)
         app.router.add_get("/api/garbage", self.garbage)
         app.router.add_get("/api/huge", self.huge)
+        app.router.add_get("/api/huge-stream", self.huge_stream)
         app.router.add_get("/api/elsewhere", self.elsewhere)
         return app
 

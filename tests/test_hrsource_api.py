@@ -87,6 +87,8 @@ async def test_an_admin_configures_the_source_fetches_now_and_commits_the_report
      "the answer of the employee list URL is not JSON"),
     ({"list_url": "/api/huge", "auth": "none", "paging": "none"}, 502, "hr_source_failed",
      "the answer of the employee list URL is larger than 1 MB"),
+    ({"list_url": "/api/huge-stream", "auth": "none", "paging": "none"}, 502, "hr_source_failed",
+     "the answer of the employee list URL is larger than 1 MB"),
     ({"list_path": "data.staff"}, 502, "hr_source_failed", "the answer had no list at data.staff (page 1)"),
     ({"list_url": "/api/elsewhere", "auth": "none"}, 502, "hr_source_failed",
      "the next-page link points to another server than the employee list URL"),

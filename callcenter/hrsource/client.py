@@ -108,6 +108,9 @@ class Puller:
                     error = SourceUnreachable if response.status in TRANSIENT else SourceFailed
                     hint = " (a redirect: give the final address)" if 300 <= response.status < 400 else ""
                     raise error(f"the {what} answered {response.status}{hint}", answered=response.status)
+                if (response.content_length or 0) > self.budget:
+                    raise SourceFailed(f"the answer of the {what} is larger than "
+                                       f"{self.spec.max_bytes / 1e6:.0f} MB")
                 body = bytearray()
                 while chunk := await response.content.read(CHUNK):
                     body += chunk

@@ -71,7 +71,10 @@ class Fetcher:
         rows = records.to_rows(pulled.records, source.mapping or {}, source.active_statuses)
         if not rows:
             raise SourceFailed("the employee list in the answer is empty")
-        await self._finish(fetch_id, status="running", employees=len(rows), pages=pulled.pages)
+        async with self.sessions() as session:
+            await session.execute(update(_F).where(_F.c.id == fetch_id).values(employees=len(rows),
+                                                                                pages=pulled.pages))
+            await session.commit()
         name = f"hr-source-{utcnow():%Y-%m-%d-%H%M}.csv"
         saved = files.save_bytes(records.csv_bytes(rows), name, self.settings.uploads_dir,
                                  files.max_bytes(self.settings))
