@@ -138,6 +138,8 @@ async def test_the_hr_system_down_answers_503_with_retry_after(api, hr, known):
 async def test_wrong_settings_are_refused_with_the_reason(api, hr, changes, words):
     status, body = await call(api, "PUT", "/api/v1/hrsource", "admin", source_settings(hr, **changes))
     assert (status, body["error"]) == (422, "invalid_hr_source") and words in body["message"], body
+    if set(changes) <= {"list_url", "token_url", "mapping", "daily_at", "auth", "max_leavers_percent"}:
+        assert body["field"] == next(iter(changes))                       # the setting to fix
     _, shown = await call(api, "GET", "/api/v1/hrsource", "admin")
     assert shown["list_url"] == "" and shown["client_secret_set"] is False      # nothing kept
 

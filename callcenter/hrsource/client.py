@@ -62,17 +62,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+FIELD_OF = {"employee list URL": "list_url", "token URL": "token_url", "next-page link": "next_field"}
+
+
 def check_url(url: str, what: str, error=InvalidSource) -> str:
     """``url`` if it is https, or http to a loopback address; ``error`` otherwise."""
     url = (url or "").strip()
+    field_name = FIELD_OF.get(what, what)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise error(f"the {what} must be a full https:// address", field=what.replace(" ", "_"))
+        raise error(f"the {what} must be a full https:// address", field=field_name)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise error(f"the {what} must use https (plain http only to this machine)",
-                    field=what.replace(" ", "_"))
+                    field=field_name)
     if parts.username or parts.password:
-        raise error(f"the {what} may not hold a user name or password", field=what.replace(" ", "_"))
+        raise error(f"the {what} may not hold a user name or password", field=field_name)
     return url
 
 
