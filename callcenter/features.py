@@ -16,6 +16,7 @@ PACKAGES = [
     "callcenter.org",
     "callcenter.users",
     "callcenter.headcount",
+    "callcenter.hrsource",       # the head count pulled from the HR system (after headcount)
     "callcenter.campaigns",
     "callcenter.queues",
     "callcenter.inbound",        # before the customer 360's /customers/{id}: its /customers/new
