@@ -1,14 +1,14 @@
 """Erasing a customer (callcenter/customers/erasure.py): customers.erased_at
 marks the tombstone; owed_deletions lists the recordings still to delete
 
-Revision ID: 0013
+Revision ID: 0008
 Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
