@@ -302,3 +302,32 @@ async def test_no_event_when_the_change_is_refused(world, sessions):
     async with sessions() as s:
         kinds = (await s.scalars(select(Event.kind).order_by(Event.id))).all()
     assert status == 201 and kinds[before:] == ["disposition.saved"]
+
+
+async def test_the_page_registers_shows_the_secret_once_and_sends_a_test_event(world):
+    app = world
+    resp, html = await page(app, "POST", "/admin/webhooks", "admin",
+                            {"url": "http://93.184.216.34/h", "kinds": "complaint.created"})
+    assert resp.status == 422 and "https://" in html and 'value="http://93.184.216.34/h"' in html
+    resp, html = await page(app, "POST", "/admin/webhooks", "admin",
+                            [("url", app.url), ("kinds", "complaint.created"), ("kinds", "call.ended"),
+                             ("description", "CRM")])
+    assert resp.status == 201 and "not shown again" in html
+    secret = html.split("<code data-secret>", 1)[1].split("<", 1)[0]
+    assert secret.startswith("whsec_")
+    resp, html = await page(app, "GET", "/admin/webhooks", "admin")
+    assert secret not in html and app.url in html
+    endpoint, = (await call(app, "GET", "/api/v1/webhooks", "admin"))[1]["endpoints"]
+    assert endpoint["kinds"] == ["call.ended", "complaint.created"]
+    app.receiver.secret = secret
+    resp, _ = await page(app, "POST", f"/admin/webhooks/{endpoint['id']}/ping", "admin", {})
+    assert resp.status == 303
+    await eventually(lambda: app.receiver.received, "the test event delivered")
+    assert app.receiver.received[0]["verified"] and app.receiver.received[0]["body"]["kind"] == "ping"
+    path = f"/api/v1/webhooks/{endpoint['id']}/deliveries?status=delivered"
+    while not (await call(app, "GET", path, "admin"))[1]["deliveries"]:
+        await asyncio.sleep(0.02)
+    resp, html = await page(app, "GET", "/admin/webhooks", "admin")
+    assert "<td data-label=\"Status\" data-status>delivered</td>" in html and "200 (" in html
+    resp, _ = await page(app, "GET", "/admin/webhooks", "manager_n")
+    assert resp.status == 403
