@@ -102,14 +102,17 @@ async def world(settings, sessions):
                              {"code": "delivery", "name": "Late delivery", "sla_hours": 2})
     app.ids["category"] = cat["id"]
     receiver = Receiver()
+    other = Receiver()  # a second client system, on its own path
     server = web.Application()
     server.router.add_post("/hooks", receiver.handle)
+    server.router.add_post("/other", other.handle)
     runner = web.AppRunner(server)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     app.receiver, app.url = receiver, f"http://127.0.0.1:{port}/hooks"
+    app.other, app.other_url = other, f"http://127.0.0.1:{port}/other"
     loops = Loops(Metrics())
     deliverer = Deliverer(settings.webhooks, sessions)
     deliverer.failed = loops.failed
@@ -234,9 +237,13 @@ async def test_a_failing_receiver_gets_it_on_retry_and_every_attempt_is_visible(
     assert all(r["verified"] for r in app.receiver.received)
 
 
-async def test_a_hung_receiver_does_not_hold_the_disposition_api_up(world):
+async def test_a_hung_receiver_holds_up_neither_the_api_nor_other_endpoints(world):
     app = world
+    app.services.settings.webhooks.per_endpoint = 1
     await register(app)
+    status, other = await call(app, "POST", "/api/v1/webhooks", "admin",
+                               {"url": app.other_url, "kinds": ["disposition.saved"]})
+    app.other.secret = other["secret"]
     app.receiver.hold = asyncio.Event()
     status, _ = await call(app, "POST", f"/api/v1/work/{app.ids['item']}/dispositions", "agent_n",
                            {"answers": {"talked": "no", "not_talked_reason": "busy"}})
@@ -245,7 +252,10 @@ async def test_a_hung_receiver_does_not_hold_the_disposition_api_up(world):
     status, _ = await call(app, "POST", f"/api/v1/work/{app.ids['second']}/dispositions", "agent_n",
                            {"answers": {"talked": "no", "not_talked_reason": "busy"}})
     assert status == 201, "the API answered while the receiver still held the request"
+    await eventually(lambda: app.other.handled == 2, "the other endpoint served meanwhile")
+    assert all(r["verified"] for r in app.other.received)
     assert app.receiver.handled == 0 and not app.receiver.hold.is_set()
+    assert len(app.receiver.received) == 1  # one at a time to the slow endpoint: the second waits its turn
     app.receiver.hold.set()
     await eventually(lambda: app.receiver.handled == 2, "both delivered once the receiver answers")
 

@@ -79,13 +79,15 @@ async def redeliver(session: AsyncSession, actor: str, delivery_id: int, now: dt
     return row
 
 
-async def due(session: AsyncSession, now: dt.datetime, limit: int) -> list[tuple[int, int]]:
-    """(delivery id, endpoint id) of rows ready to send to active endpoints."""
-    active = select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True))
-    rows = await session.execute(select(_D.c.id, _D.c.endpoint_id).where(
-        leases.claimable(_D, now), _D.c.endpoint_id.in_(active))
-        .order_by(_D.c.next_attempt_at, _D.c.id).limit(limit))
-    return [(r.id, r.endpoint_id) for r in rows]
+async def active_endpoints(session: AsyncSession) -> list[int]:
+    return list((await session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True))
+                                       .order_by(WebhookEndpoint.id))).all())
+
+
+async def due(session: AsyncSession, now: dt.datetime, endpoint_id: int, limit: int) -> list[int]:
+    """Ids of this endpoint's rows ready to send, the longest waiting first
+    (asked per endpoint, so one endpoint's backlog never hides another's)."""
+    return await leases.due(session, _D, now, limit, _D.c.endpoint_id == endpoint_id)
 
 
 async def claim(session: AsyncSession, delivery_id: int, now: dt.datetime, lease_until: dt.datetime) -> bool:

@@ -59,8 +59,8 @@ class Deliverer:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
-            connector = aiohttp.TCPConnector(limit=self.settings.max_in_flight,
-                                             limit_per_host=self.settings.per_endpoint)
+            # per endpoint the bound is in_flight (not limit_per_host: two endpoints may share a host)
+            connector = aiohttp.TCPConnector(limit=self.settings.max_in_flight)
             self._http = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
                 headers={"User-Agent": USER_AGENT}, auto_decompress=False)
@@ -72,28 +72,33 @@ class Deliverer:
         async with self.sessions() as session:
             await deliveries.hand_on(session, now, self.settings.batch)
             await session.commit()
-        free = self.settings.max_in_flight - len(self.tasks)
-        if free <= 0:
-            return 0
         lease_until = now + dt.timedelta(seconds=self.lease_seconds)
-        started = []
         async with self.sessions() as session:
-            for delivery_id, endpoint_id in await deliveries.due(session, now, free * 4):
-                if len(started) >= free or self.in_flight[endpoint_id] >= self.settings.per_endpoint:
-                    continue
-                if await deliveries.claim(session, delivery_id, now, lease_until):
-                    self.in_flight[endpoint_id] += 1
-                    started.append(delivery_id)
+            started = await self._claim_due(session, now, lease_until)
             await session.commit()
-            rows = [(await session.get(WebhookDelivery, i)) for i in started]
-            targets = {e.id: (e.url, e.secret) for e in [await session.get(WebhookEndpoint, r.endpoint_id)
-                                                         for r in rows]}
+            rows = [await session.get(WebhookDelivery, i) for i in started]
+            targets = {r.endpoint_id: await session.get(WebhookEndpoint, r.endpoint_id) for r in rows}
         for row in rows:
-            task = asyncio.create_task(self._deliver(row, *targets[row.endpoint_id], lease_until),
+            endpoint = targets[row.endpoint_id]
+            task = asyncio.create_task(self._deliver(row, endpoint.url, endpoint.secret, lease_until),
                                        name=f"webhook:{row.id}")
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         return len(rows)
+
+    async def _claim_due(self, session, now: dt.datetime, lease_until: dt.datetime) -> list[int]:
+        """Claim what is due, endpoint by endpoint, within the free slots of each and of all."""
+        free = self.settings.max_in_flight - len(self.tasks)
+        started: list[int] = []
+        for endpoint_id in await deliveries.active_endpoints(session):
+            room = min(free - len(started), self.settings.per_endpoint - self.in_flight[endpoint_id])
+            if room <= 0:
+                continue
+            for delivery_id in await deliveries.due(session, now, endpoint_id, room):
+                if await deliveries.claim(session, delivery_id, now, lease_until):
+                    self.in_flight[endpoint_id] += 1
+                    started.append(delivery_id)
+        return started
 
     async def post(self, row: WebhookDelivery, url: str, secret: str) -> Outcome:
         body = row.body.encode()
