@@ -341,3 +341,26 @@ async def test_the_page_registers_shows_the_secret_once_and_sends_a_test_event(w
     assert "data-status>delivered</td>" in html and "UTC: 200" in html and "answer 200" in html
     resp, _ = await page(app, "GET", "/admin/webhooks", "manager_n")
     assert resp.status == 403
+
+
+async def test_a_paused_endpoint_keeps_its_deliveries_until_it_is_resumed(world, settings, sessions):
+    app = world
+    endpoint = await register(app, ["disposition.saved"])
+    path = f"/api/v1/webhooks/{endpoint['id']}"
+    status, body = await call(app, "PATCH", path, "admin", {"active": "no"})
+    assert (status, body["field"]) == (422, "active")
+    status, body = await call(app, "PATCH", path, "admin", {"url": "http://93.184.216.34/x"})
+    assert (status, body["field"]) == (422, "url")
+    status, body = await call(app, "PATCH", path, "admin", {"active": False, "secret": "mine"})
+    assert (status, body["error"]) == (422, "invalid_request")  # the secret is the server's to make
+    status, body = await call(app, "PATCH", path, "admin", {"active": False})
+    assert status == 200 and body["active"] is False and body["paused_reason"] == "paused by an admin"
+    status, _ = await call(app, "POST", f"/api/v1/work/{app.ids['item']}/dispositions", "agent_n",
+                           {"answers": {"talked": "no", "not_talked_reason": "busy"}})
+    while not (await call(app, "GET", f"{path}/deliveries?status=pending", "admin"))[1]["deliveries"]:
+        await asyncio.sleep(0.02)  # handed on: the delivery waits for the endpoint
+    assert await Deliverer(settings.webhooks, sessions).tick() == 0  # nothing to send while paused
+    status, body = await call(app, "PATCH", path, "admin", {"active": True})
+    assert body["active"] and body["paused_reason"] == ""
+    await eventually(lambda: app.receiver.handled == 1, "sent once resumed")
+    assert app.receiver.received[0]["body"]["kind"] == "disposition.saved"
