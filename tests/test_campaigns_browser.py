@@ -1,6 +1,8 @@
 """A manager in Debian's chromium (Playwright, headless, phone-sized) against
 the real server: create a campaign, upload a messy customer file and read
-why it is refused, upload the fixed file, commit it store-wise; the DND page.
+why rows are left out, upload the fixed file, commit its valid rows
+store-wise (the repeated row skipped); the DND page. (The partial commit and
+the rejects file: tests/test_uploads_browser.py.)
 Screenshots go to test-artifacts/screenshots/campaigns-*.png."""
 from __future__ import annotations
 
@@ -60,11 +62,11 @@ async def test_manager_creates_a_campaign_uploads_and_commits(web_server, page, 
     await page.set_input_files("#file", str(messy))
     async with page.expect_navigation():
         await page.click("button:has-text('Upload and check')")
-    assert "rejected" in await page.inner_text("h1")
+    assert "validated" in await page.inner_text("h1")
     table = await page.inner_text("table")
     assert "'31/02/1990' is not a date that exists" in table and "4" in table
     assert "the same mobile as row 2" in await page.inner_text("body")
-    assert await page.locator("button:has-text('Commit')").count() == 0
+    assert await page.locator("button:has-text('Commit 2 valid rows, skip 2')").count() == 1
     assert await fits_the_screen(page, slack=1)
     await screenshot(page, "campaigns-upload-rejected-phone")
 
@@ -77,8 +79,9 @@ async def test_manager_creates_a_campaign_uploads_and_commits(web_server, page, 
     assert "validated" in await page.inner_text("h1")
     assert await page.is_checked("input[name=allocate][value=store]")
     await screenshot(page, "campaigns-upload-validated-phone")
+    await page.check("input[name=confirm_skip]")
     async with page.expect_navigation():
-        await page.click("button:has-text('Commit 3 customers')")
+        await page.click("button:has-text('Commit 3 valid rows, skip 1')")
     notice = await page.inner_text(".notice")
     assert "3 new customers" in notice and "3 allocated" in notice
     await screenshot(page, "campaigns-upload-committed-phone")

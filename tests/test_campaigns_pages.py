@@ -97,8 +97,13 @@ async def test_upload_report_and_commit_through_the_pages(app, sessions):
     assert resp.status == 303
     report = await app.client.get(resp.headers["Location"], headers=app.headers("manager_n"))
     html = await report.text()
-    assert "rejected" in html and "cannot read &#39;soon&#39; as a date" in html
-    assert "Commit" not in html.split("Download")[1].split("Invalid rows")[0]
+    assert "validated" in html and "cannot read &#39;soon&#39; as a date" in html
+    assert "Commit 1 valid row, skip 1" in html and "rejects.xlsx" in html
+    first_url = resp.headers["Location"]
+    resp = await post_form(app, first_url + "/commit", {"allocate": "none"})   # box not ticked
+    assert resp.status == 409 and "tick the box" in await resp.text()
+    async with sessions() as session:
+        assert (await session.scalars(select(WorkItem))).all() == []
 
     good = csv.replace(b"soon", b"5 Mar 1990")
     form = aiohttp.FormData()
@@ -118,6 +123,9 @@ async def test_upload_report_and_commit_through_the_pages(app, sessions):
     assert resp.status == 409 and "committed already" in await resp.text()
     listing = await app.client.get("/uploads", headers=app.headers("manager_n"))
     assert listing.status == 200 and (await listing.text()).count("march.csv") == 2
+    resp = await post_form(app, first_url + "/commit", {"allocate": "none", "confirm_skip": "1"})
+    html = await (await app.client.get(resp.headers["Location"], headers=app.headers("manager_n"))).text()
+    assert "1 row committed" in html and "1 skipped" in html and "0 new customers, 1 updated" in html
 
 
 async def test_a_refused_file_says_why_on_a_page(app):

@@ -1,6 +1,7 @@
 """Customer uploads through the JSON API with real CSV and XLSX files full of
 the brief's mess: the validation report (exact rows and reasons), nothing
-committed while a row is bad, a good file committed whole, re-uploads
+committed in strict mode while a row is bad (the default partial commit:
+tests/test_uploads_rejects.py), a good file committed whole, re-uploads
 updating instead of duplicating, DND numbers left out, stale and repeated
 commits refused, files that are not spreadsheets or too large refused."""
 import csv
@@ -84,11 +85,11 @@ async def counts(sessions):
                 await session.scalar(select(func.count()).select_from(WorkItem)))
 
 
-async def test_a_file_with_bad_rows_is_rejected_with_rows_and_reasons_and_commits_nothing(app, sessions):
+async def test_a_file_with_bad_rows_is_reported_and_a_strict_commit_commits_nothing(app, sessions):
     resp = await upload(app, messy_csv(GOOD + BAD))
     assert resp.status == 201, await resp.text()
     out = await resp.json()
-    assert out["status"] == "rejected"
+    assert out["status"] == "validated" and out["to_commit"] == 4 and out["rejected"] == 6
     assert (out["total"], out["invalid"], out["duplicates_in_file"], out["dnd"]) == (10, 4, 1, 1)
     assert out["duplicates_existing"] == 1
     # rows: header 1, good rows 2-3, two blank lines 4-5, then 6..
@@ -102,7 +103,7 @@ async def test_a_file_with_bad_rows_is_rejected_with_rows_and_reasons_and_commit
         (8, "dnd", "on the DND list: excluded"),
         (12, "duplicate", "the same mobile as row 2: skipped")]
     before = await counts(sessions)
-    resp = await commit(app, out["id"])
+    resp = await commit(app, out["id"], strict=True)
     assert resp.status == 409
     refused = await resp.json()
     assert refused["error"] == "upload_not_committable" and refused["reason"] == "invalid_rows"

@@ -23,7 +23,7 @@ from callcenter.spreadsheets.cells import CellError, parse_mobile
 
 log = logging.getLogger(__name__)
 CHUNK = 500
-SOURCES = ("manual", "import", "registry")
+SOURCES = ("manual", "import", "registry", "erasure")  # erasure: callcenter/customers/erasure.py
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 

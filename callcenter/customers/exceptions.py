@@ -26,3 +26,20 @@ class ProfileItemNotFound(DomainError):
     not in the caller's scope."""
     error_id = "work_item_not_found"
     status = 404
+
+
+class ErasureInvalid(DomainError):
+    """An erasure request is incomplete (no reason, the confirmation not typed); ``field`` names it."""
+    error_id = "invalid_erasure"
+    status = 422
+
+
+class CustomerAlreadyErased(DomainError):
+    error_id = "customer_already_erased"
+    status = 409
+
+
+class CustomerOnCall(DomainError):
+    """A call with the customer is in progress: its recording would outlive the erasure."""
+    error_id = "customer_on_call"
+    status = 409

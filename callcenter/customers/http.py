@@ -10,8 +10,8 @@ from aiohttp import web
 
 from callcenter.campaigns.exceptions import CampaignInvalid
 from callcenter.campaigns.http import paging
-from callcenter.customers import dnd, dnd_import
-from callcenter.customers.exceptions import CustomerNotFound, DndInvalid
+from callcenter.customers import dnd, dnd_import, erasure
+from callcenter.customers.exceptions import CustomerNotFound, DndInvalid, ErasureInvalid
 from callcenter.customers.profile import History, profile
 from callcenter.spreadsheets.http import receive_file, upload_json
 from web.auth import at_least, principal_of, scope_of
@@ -44,6 +44,17 @@ async def get_customer(request: web.Request, *, history: History) -> web.Respons
         view = await profile(session, scope, services.settings, principal.role, customer_id_of(request),
                              history=history, actor=principal.name)
     return web.json_response(jsonable(view))
+
+
+async def erase_customer(request: web.Request, *, parts) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request, ErasureInvalid)
+    unknown = sorted(set(body) - {"reason"})
+    if unknown:
+        raise ErasureInvalid(f"unknown field {unknown[0]!r}: send {{\"reason\": \"...\"}}", field=unknown[0])
+    erased = await erasure.erase_now(services.sessions, services.settings, customer_id_of(request),
+                                     actor=principal_of(request).name, reason=body.get("reason"), parts=parts)
+    return web.json_response(erasure.erased_json(erased))
 
 
 async def list_dnd(request: web.Request) -> web.Response:
@@ -124,4 +135,14 @@ def routes(*, history: History) -> list:
         ("GET", "/api/v1/customers/{id}", partial(get_customer, history=history), at_least("agent"),
          "A customer's 360: profile (mobile masked per role), store, upload data, work items, calls with "
          "dispositions and recordings, appointments, survey answers (audited as a view)"),
+    ]
+
+
+def erase_routes(*, parts) -> list:
+    """Erasing a customer: ``parts`` are the features' ``ErasesHistory``
+    (callcenter/customers/erasure.py), handed in by callcenter/dispositions/feature.py."""
+    return [
+        ("POST", "/api/v1/customers/{id}/erase", partial(erase_customer, parts=parts), at_least("admin"),
+         "Erase a customer's personal data (admins; {\"reason\": ...}): tombstone, calls masked, recordings "
+         "deleted, work closed, number on the DND list; 409 when erased already"),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, String, func, text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.orm import Base, utcnow
@@ -29,11 +29,26 @@ class Customer(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # Set when the customer's personal data was erased (callcenter/customers/erasure.py):
+    # the row stays as a tombstone so calls and work keep their counts.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OwedDeletion(Base):
+    """A file an erasure promised to delete (a call recording, relative to the
+    recordings folder) and that is not deleted yet: removed from this list only
+    once the file is gone (callcenter/customers/erasure_files.py)."""
+    __tablename__ = "owed_deletions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(200))
+    owed_since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
 
 
 class DndNumber(Base):
     __tablename__ = "dnd_numbers"
     number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
-    source: Mapped[str] = mapped_column(String(40), default="manual")  # manual / import / registry
+    source: Mapped[str] = mapped_column(String(40), default="manual")  # manual / import / registry / erasure
     added_by: Mapped[str] = mapped_column(String(60))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,8 +17,9 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcenter.customers import dnd, dnd_import
-from callcenter.customers.exceptions import ProfileItemNotFound
+from callcenter.customers import dnd, dnd_import, erasure
+from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerOnCall, ErasureInvalid,
+                                             ProfileItemNotFound)
 from callcenter.customers.http import customer_id_of
 from callcenter.customers.profile import History, profile
 from callcenter.errors import DomainError
@@ -52,9 +53,11 @@ def _chosen(work_items: list[dict], wanted: int | None) -> dict | None:
 
 async def customer_page(request: web.Request, customer_id: int, item_id: int | None, *,
                         history: History, panel: WorkPanel, submitted: dict | None = None,
-                        status: int = 200) -> web.Response:
+                        status: int = 200, erase_error: DomainError | None = None,
+                        erase_reason: str = "") -> web.Response:
     """Render the 360 page; ``submitted`` carries a refused disposition back
-    (answers, remarks, call_id, errors, message)."""
+    (answers, remarks, call_id, errors, message), ``erase_error`` a refused
+    erasure (with the reason typed)."""
     services = request.app[SERVICES]
     settings = services.settings
     principal = principal_of(request)
@@ -65,8 +68,10 @@ async def customer_page(request: web.Request, customer_id: int, item_id: int | N
         item = _chosen(view["work_items"], item_id)
         work = await panel(session, principal, settings, item, submitted)
     return render(request, "customer/profile.html", {
-        "view": view, "c": view["customer"], "item": item, "duration": _duration, **work},
-        status=status)
+        "view": view, "c": view["customer"], "item": item, "duration": _duration, **work,
+        "can_erase": principal.role == "admin" and not view["customer"]["erased"],
+        "erase_error": erase_error, "erase_reason": erase_reason,
+        "just_erased": request.query.get("erased") == "1"}, status=status)
 
 
 def _duration(seconds) -> str:
@@ -82,6 +87,23 @@ async def customer_page_get(request: web.Request, *, history: History, panel: Wo
     if raw and item_id is None:
         raise ProfileItemNotFound("no such work item")
     return await customer_page(request, customer_id_of(request), item_id, history=history, panel=panel)
+
+
+async def erase_page(request: web.Request, *, history: History, panel: WorkPanel,
+                     parts) -> web.Response:
+    """The 360's danger zone: a reason and the mobile's last 4 digits typed again."""
+    services = request.app[SERVICES]
+    customer_id = customer_id_of(request)
+    post = await request.post()
+    reason = str(post.get("reason", ""))[:erasure.REASON_MAX + 1]
+    try:
+        await erasure.erase_now(services.sessions, services.settings, customer_id,
+                                actor=principal_of(request).name, reason=reason, parts=parts,
+                                confirm_last4=str(post.get("confirm", "")), require_confirmation=True)
+    except (ErasureInvalid, CustomerAlreadyErased, CustomerOnCall) as exc:
+        return await customer_page(request, customer_id, None, history=history, panel=panel,
+                                   status=exc.status, erase_error=exc, erase_reason=reason)
+    raise web.HTTPSeeOther(f"/customers/{customer_id}?erased=1")
 
 
 async def _dnd_context(request: web.Request, scope) -> dict:
@@ -176,4 +198,14 @@ def routes(*, history: History, panel: WorkPanel) -> list:
          at_least("agent"),
          "The customer 360 page (?item= picks the work item): history, recordings, the call button "
          "and the disposition form"),
+    ]
+
+
+def erase_routes(*, history: History, panel: WorkPanel, parts) -> list:
+    """Erasing a customer from the 360 page: ``parts`` are the features'
+    ``ErasesHistory`` (callcenter/customers/erasure.py); declared by
+    callcenter/dispositions/feature.py with the 360's other routes."""
+    return [
+        ("POST", "/customers/{id}/erase", partial(erase_page, history=history, panel=panel, parts=parts),
+         at_least("admin"), "Erase a customer (form: reason, the mobile's last 4 digits): back to the 360"),
     ]

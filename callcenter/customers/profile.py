@@ -61,8 +61,13 @@ async def profile(session, scope, settings, role: str, customer_id: int, *, hist
 
 
 def _customer(customer: Customer, dnd: bool, settings, role: str) -> dict:
+    if customer.erased_at is not None:  # a tombstone: no number to show (callcenter/customers/erasure.py)
+        return {"id": customer.id, "name": customer.name, "mobile": None, "mobile_masked": False,
+                "alternate_mobile": None, "email": None, "language": customer.language, "city": None,
+                "birthday": None, "anniversary": None, "dnd": False, "erased": True,
+                "erased_at": customer.erased_at}
     return {
-        "id": customer.id, "name": customer.name,
+        "id": customer.id, "name": customer.name, "erased": False, "erased_at": None,
         "mobile": mobile_for(settings, role, customer.mobile),
         "mobile_masked": not shows_mobile(settings, role),
         "alternate_mobile": mobile_for(settings, role, customer.alternate_mobile),

@@ -54,6 +54,10 @@ def upload_json(upload, *, problems: bool = True) -> dict:
            "committed": report.get("committed"), "created_by": upload.created_by,
            "created_at": _iso(upload.created_at), "committed_at": _iso(upload.committed_at),
            "report_url": f"/api/v1/uploads/{upload.id}/report.csv"}
+    if "headers" in report:   # a customer upload that kept its rejects file
+        out.update({"rejected": report.get("rejected", 0), "headers": report["headers"],
+                    "rejects_csv_url": f"/api/v1/uploads/{upload.id}/rejects.csv",
+                    "rejects_xlsx_url": f"/api/v1/uploads/{upload.id}/rejects.xlsx"})
     if problems:
         out["invalid_rows"] = report.get("invalid_rows", [])
         out["skipped_rows"] = report.get("skipped_rows", [])

@@ -2,7 +2,9 @@
 
 A header is normalised ('Mobile No.' -> 'mobile_no') and looked up among the
 aliases of the kind's columns; a header no column claims is kept as it is
-(normalised), e.g. 'Loyalty Tier' -> 'loyalty_tier'."""
+(normalised), e.g. 'Loyalty Tier' -> 'loyalty_tier'. A header among the
+kind's ``ignored`` ones (the "Row" and "Reason" columns of a customer
+upload's rejects file, uploaded again once fixed) is read as no column."""
 from __future__ import annotations
 
 import re
@@ -20,6 +22,7 @@ class Layout:
     kind: str
     aliases: dict[str, tuple[str, ...]]
     required: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
     lookup: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -30,8 +33,9 @@ class Layout:
         object.__setattr__(self, "lookup", lookup)
 
     def column_of(self, header: str) -> str:
+        """The column a header means; "" for an ignored header."""
         key = normalise_header(header)
-        return self.lookup.get(key, key)
+        return "" if key in self.ignored else self.lookup.get(key, key)
 
 
 _MOBILE = ("mobile_no", "mobile_number", "mobileno", "mobile_num", "mob", "mob_no", "phone",
@@ -51,7 +55,7 @@ CUSTOMERS = Layout("customers", {
     "email": ("email_id", "e_mail", "mail", "email_address"),
     "alternate_mobile": ("alternate_number", "alt_mobile", "alt_number", "other_mobile",
                          "alternate_phone", "secondary_mobile", "alternate_mobile_no"),
-}, required=("mobile", "name"))
+}, required=("mobile", "name"), ignored=("row", "reason"))
 
 HEADCOUNT = Layout("headcount", {
     "employee_id": ("emp_id", "employee_code", "emp_code", "employee_no", "emp_no", "staff_id",

@@ -1,5 +1,6 @@
 """The record of one uploaded spreadsheet (customers, DND numbers or a head
-count): its validation report, then its commit, all or nothing."""
+count): its validation report, then its commit (a customer upload commits
+its valid rows, all of them or none, and skips the rest)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,7 @@ from callcenter.orm import Base, utcnow
 
 
 class Upload(Base):
-    """One uploaded file: validated first (report), committed later, all or nothing."""
+    """One uploaded file: validated first (report), committed later in one transaction."""
     __tablename__ = "uploads"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # customers / headcount / dnd

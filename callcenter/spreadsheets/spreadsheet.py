@@ -6,7 +6,9 @@ its name), finds the header row, maps the headers people write ("Mobile No",
 missing a required column before any row is read.  Iterating it yields
 ``(row_number, {column: text})``: the row number is the one the user sees in
 Excel (header = 1 when it is the first line), blank rows are skipped but
-counted, every value is text ("" when empty).  Columns the kind does not name
+counted, every value is text ("" when empty). ``with_cells()`` also yields
+each row's cells as the file has them, under ``headers`` (the header row as
+written), for a file of the rows that were left out.  Columns the kind does not name
 are kept under their normalised header (a customer upload stores them in
 ``Customer.data``).
 
@@ -160,6 +162,9 @@ class Spreadsheet:
         self._raw = self._open_xlsx(max_bytes) if self.format == "xlsx" else self._open_csv()
         try:
             self.header_row, headers = self._find_header()
+            self.headers = list(headers)
+            while self.headers and not self.headers[-1]:
+                self.headers.pop()
             self.columns = self._map_headers(headers)
         except BaseException:
             self.close()
@@ -270,8 +275,14 @@ class Spreadsheet:
 
     # -- rows ---------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        for number, values, _ in self.with_cells():
+            yield number, values
+
+    def with_cells(self) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+        """``(row_number, {column: text}, cells)``: cells as in the file, one
+        per header (padded, or cut at the header's width)."""
         columns = [(i, c) for i, c in enumerate(self.columns) if c]
-        number = self.header_row
+        number, header_width = self.header_row, len(self.headers)
         for row in self._raw:
             number += 1
             if not any(row):
@@ -279,7 +290,8 @@ class Spreadsheet:
             width = len(row)
             values = {c: (row[i] if i < width else "") for i, c in columns}
             if any(values.values()):
-                yield number, values
+                cells = list(row[:header_width])
+                yield number, values, cells + [""] * (header_width - len(cells))
 
     def close(self) -> None:
         while self._closers:

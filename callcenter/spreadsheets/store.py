@@ -1,6 +1,7 @@
 """Uploaded files on disk, under ``settings.uploads_dir``, each under a name the
 server makes (``<32 hex>.csv`` / ``.xlsx``: the client's name is only shown),
-and the full validation report as CSV beside it (``<32 hex>.report.csv``).
+and the full validation report as CSV beside it (``<32 hex>.report.csv``), the
+rows a customer upload left out (``<32 hex>.rejects.csv`` / ``.rejects.xlsx``).
 
 ``save_part`` writes an aiohttp multipart file part while counting its bytes:
 past the limit it stops, deletes what it wrote and raises TooLarge. The
@@ -61,6 +62,11 @@ def staged_path(directory: Path, stored_name: str) -> Path:
     return stored_path(directory, stored_name).with_suffix(".rows.jsonl")
 
 
+def rejects_path(directory: Path, stored_name: str, fmt: str = "csv") -> Path:
+    """The rows an upload left out, in their original cells ('csv' or 'xlsx')."""
+    return stored_path(directory, stored_name).with_suffix(f".rejects.{fmt}")
+
+
 def max_bytes(settings) -> int:
     """The largest file the settings let anyone upload."""
     return settings.work.upload_max_mb * 1024 * 1024
@@ -117,8 +123,9 @@ def file_sha256(path: Path) -> str:
 
 
 def delete(directory: Path, stored_name: str) -> None:
-    """Remove a stored file and its report (if they exist)."""
-    for path in (stored_path(directory, stored_name), report_path(directory, stored_name)):
+    """Remove a stored file, its report and its rejects files (if they exist)."""
+    for path in (stored_path(directory, stored_name), report_path(directory, stored_name),
+                 rejects_path(directory, stored_name), rejects_path(directory, stored_name, "xlsx")):
         path.unlink(missing_ok=True)
 
 

@@ -1,6 +1,10 @@
-"""Committing a validated customer upload: all or nothing, in ONE transaction.
+"""Committing a validated customer upload: its valid rows (new + update), all
+of them or none, in ONE transaction; the rows the validation left out
+(invalid, repeated in the file, on the DND list) are skipped and counted, and
+are in the upload's rejects file (callcenter/uploads/rejects.py).
 
-Refused (nothing written) when the upload has invalid rows, was committed
+Refused (nothing written) when no row can be committed, when ``strict`` and
+a row is invalid (today's all-or-nothing for the API), when it was committed
 already, its campaign is closed or expired, or its file changed since the
 validation. Otherwise the staged rows are applied in chunks with bulk
 statements: customers upserted by E.164 mobile (an existing one is updated:
@@ -62,7 +66,18 @@ def _read_chunks(path):
             yield chunk
 
 
-async def _claim(session: AsyncSession, scope: Scope, upload_id: int, settings, today) -> Upload:
+def rejects_urls(upload_id: int) -> dict:
+    return {"rejects_csv_url": f"/api/v1/uploads/{upload_id}/rejects.csv",
+            "rejects_xlsx_url": f"/api/v1/uploads/{upload_id}/rejects.xlsx"}
+
+
+def skipped_counts(upload: Upload) -> dict:
+    """The rows the commit leaves out, by reason (all are in the rejects file)."""
+    return {"invalid": upload.invalid, "duplicate": upload.duplicates_in_file, "dnd": upload.dnd}
+
+
+async def _claim(session: AsyncSession, scope: Scope, upload_id: int, settings, today,
+                 strict: bool = False) -> Upload:
     upload = await session.get(Upload, upload_id)
     if upload is None or upload.kind != "customers" or upload.campaign_id is None:
         raise UploadNotFound("no such upload", upload_id=upload_id)
@@ -70,7 +85,12 @@ async def _claim(session: AsyncSession, scope: Scope, upload_id: int, settings, 
     if upload.status == "committed":
         raise UploadNotCommittable("the upload was committed already", upload_id=upload_id,
                                    reason="committed")
-    if upload.status != "validated" or upload.invalid:
+    if upload.status != "validated" and not (upload.report or {}).get("to_commit"):
+        raise UploadNotCommittable(
+            f"none of the upload's {upload.total} row(s) can be committed (invalid, repeated in "
+            "the file or on the DND list): fix them in the rejects file and upload it again "
+            "(nothing was committed)", upload_id=upload_id, reason="no_valid_rows")
+    if upload.invalid and (strict or upload.status == "rejected"):
         raise UploadNotCommittable(
             f"the upload has {upload.invalid} invalid row(s): fix them and upload the file again "
             "(nothing was committed)", upload_id=upload_id, reason="invalid_rows")
@@ -151,38 +171,44 @@ async def _apply(session: AsyncSession, campaign_id: int, rows: list[CustomerRow
 
 
 async def commit_customers(session: AsyncSession, scope: Scope, upload_id: int, *, actor: str,
-                           settings, today: dt.date) -> dict:
-    """Apply the upload in ``session``'s transaction (the caller commits it, or
-    rolls everything back on an error)."""
-    upload = await _claim(session, scope, upload_id, settings, today)
+                           settings, today: dt.date, strict: bool = False) -> dict:
+    """Apply the upload's valid rows in ``session``'s transaction (the caller
+    commits it, or rolls everything back on an error)."""
+    upload = await _claim(session, scope, upload_id, settings, today, strict)
     now = utcnow()
     counts = {"created": 0, "updated": 0, "work_items": 0, "already_in_campaign": 0,
               "dnd_since_validation": 0}
     chunks = _read_chunks(files.staged_path(settings.uploads_dir, upload.stored_name))
     while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
         await _apply(session, upload.campaign_id, chunk, now, counts)
+    counts["rows_committed"] = counts["created"] + counts["updated"]
+    counts["skipped"] = skipped_counts(upload)
     await session.execute(update(Upload).where(Upload.id == upload_id).values(
         status="committed", committed_at=now, report={**upload.report, "committed": counts}))
     audit.record(session, actor, "upload.commit", "upload", upload_id,
-                 campaign_id=upload.campaign_id, **counts)
+                 campaign_id=upload.campaign_id, strict=strict,
+                 **{k: v for k, v in counts.items() if k != "skipped"},
+                 **{f"skipped_{k}": v for k, v in counts["skipped"].items()})
     log.info("upload %s committed: %s", upload_id, counts)
     return counts
 
 
 async def commit_and_allocate(sessions, scope: Scope, upload_id: int, *, actor: str, settings,
                               today: dt.date, allocate: str = "none", team_id: int | None = None,
-                              agent_ids: list[int] | None = None) -> dict:
+                              agent_ids: list[int] | None = None, strict: bool = False) -> dict:
     """Commit (one transaction), then allocate the campaign's unallocated items
-    ``allocate`` ('none', 'store', 'language', 'round_robin' with a team or agents)."""
+    ``allocate`` ('none', 'store', 'language', 'round_robin' with a team or agents).
+    ``strict``: refuse when any row is invalid instead of skipping it."""
     if allocate not in ALLOCATIONS:
         raise UploadNotCommittable(f"allocate must be one of {', '.join(ALLOCATIONS)}",
                                    reason="invalid_allocation")
     async with sessions() as session:
         counts = await commit_customers(session, scope, upload_id, actor=actor, settings=settings,
-                                        today=today)
+                                        today=today, strict=strict)
         campaign_id = (await session.get(Upload, upload_id)).campaign_id
         await session.commit()
-    result = {"upload_id": upload_id, "status": "committed", **counts, "allocation": None}
+    result = {"upload_id": upload_id, "status": "committed", **counts, **rejects_urls(upload_id),
+              "allocation": None}
     if allocate == "none":
         return result
     async with sessions() as session:

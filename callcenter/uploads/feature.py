@@ -8,5 +8,5 @@ FEATURE = Feature(
     name="uploads",
     routes=[*http.ROUTES, *pages.ROUTES],
     templates=Path(__file__).parent / "templates",
-    summary="Customer uploads: validation report, commit all or nothing, allocation",
+    summary="Customer uploads: validation report, commit of the valid rows, rejects file, allocation",
 )

@@ -1,7 +1,10 @@
 """Customer uploads JSON API: upload a file for a campaign (validation
-report), read it, download the full report, commit it (then allocate)."""
+report), read it, download the full report and the rejects file (the rows
+left out, in their original cells, CSV or XLSX), commit its valid rows (then
+allocate)."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
@@ -10,16 +13,19 @@ from callcenter import audit
 from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.http import paging
 from callcenter.customers import dnd_import
+from callcenter.spreadsheets import store as files
 from callcenter.spreadsheets.exceptions import UploadNotCommittable
 from callcenter.spreadsheets.http import receive_file, upload_json
 from callcenter.uploads import commit as committing
-from callcenter.uploads import service
+from callcenter.uploads import rejects, service
 from callcenter.uploads.validate import validate_customers
 from callcenter.work import scope as work_scope
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import csv_file, local_today, path_int
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def upload_customers(request: web.Request) -> web.Response:
@@ -85,6 +91,33 @@ async def download_report(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def download_rejects_csv(request: web.Request) -> web.StreamResponse:
+    return await download_rejects(request, "csv")
+
+
+async def download_rejects_xlsx(request: web.Request) -> web.StreamResponse:
+    return await download_rejects(request, "xlsx")
+
+
+async def download_rejects(request: web.Request, fmt: str) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        upload = await service.get_upload(session, scope, path_int(request))
+    source = service.rejects_file(services.settings, upload)
+    name = f"upload-{upload.id}-rejects.{fmt}"
+    if fmt == "csv":
+        response = csv_file(source, name)
+    else:
+        target = files.rejects_path(services.settings.uploads_dir, upload.stored_name, "xlsx")
+        path = await asyncio.to_thread(rejects.write_xlsx, source, target)
+        response = web.FileResponse(path, headers={
+            "Content-Type": XLSX_TYPE, "Content-Disposition": f'attachment; filename="{name}"'})
+    await viewed(request, audit.REPORT_EXPORTED, rows=(upload.report or {}).get("rejected", 0),
+                 report="upload_rejects", upload=upload.id, kind=upload.kind, format=fmt)
+    return response
+
+
 async def commit_body(request: web.Request) -> dict:
     if not request.can_read_body:
         return {}
@@ -92,9 +125,11 @@ async def commit_body(request: web.Request) -> dict:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
-    if not isinstance(body, dict) or set(body) - {"allocate", "team_id", "agent_ids"}:
-        raise UploadNotCommittable("the body is a JSON object with allocate, team_id, agent_ids",
-                                   reason="invalid_request")
+    if not isinstance(body, dict) or set(body) - {"allocate", "team_id", "agent_ids", "strict"}:
+        raise UploadNotCommittable("the body is a JSON object with allocate, team_id, agent_ids, "
+                                   "strict", reason="invalid_request")
+    if not isinstance(body.get("strict", False), bool):
+        raise UploadNotCommittable("strict must be true or false", reason="invalid_request")
     return body
 
 
@@ -119,7 +154,8 @@ async def commit_upload(request: web.Request) -> web.Response:
     result = await committing.commit_and_allocate(
         services.sessions, scope, upload_id, actor=principal_of(request).name,
         settings=services.settings, today=local_today(services.settings),
-        allocate=body.get("allocate") or "none", team_id=team_id, agent_ids=agent_ids)
+        allocate=body.get("allocate") or "none", team_id=team_id, agent_ids=agent_ids,
+        strict=body.get("strict", False))
     return web.json_response(result)
 
 
@@ -133,6 +169,13 @@ ROUTES = [
      "An upload's validation report (counts, first problems)"),
     ("GET", "/api/v1/uploads/{id}/report.csv", download_report, at_least("manager"),
      "The full validation report as CSV (row, status, mobile, reason)"),
+    ("GET", "/api/v1/uploads/{id}/rejects.csv", download_rejects_csv, at_least("manager"),
+     "The rows left out (invalid, repeated, DND) with their original cells and header, plus "
+     "Row and Reason, as CSV: itself a customer file to fix and upload again"),
+    ("GET", "/api/v1/uploads/{id}/rejects.xlsx", download_rejects_xlsx, at_least("manager"),
+     "The same rejects file as an Excel workbook"),
     ("POST", "/api/v1/uploads/{id}/commit", commit_upload, at_least("manager"),
-     "Commit an upload all or nothing; then allocate (allocate: none/store/language/round_robin)"),
+     "Commit an upload's valid rows (new + update) in one transaction, skipping invalid, "
+     "repeated and DND rows; {\"strict\": true} refuses instead when any row is invalid "
+     "(409 invalid_rows); then allocate (allocate: none/store/language/round_robin)"),
 ]

@@ -1,6 +1,7 @@
 """Upload pages: send a campaign's customer file (from the campaign page),
 the list of uploads, an upload's report (counts, first problems, the CSV,
-the commit button with the allocation choice)."""
+the rejects files, the commit button saying what it commits and skips, with
+a box to tick when rows are skipped, and the allocation choice)."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from callcenter.campaigns.models import SURVEY_TYPES, Campaign
 from callcenter.customers import dnd_import
 from callcenter.errors import DomainError
 from callcenter.org.models import Team
+from callcenter.spreadsheets.exceptions import UploadNotCommittable
 from callcenter.uploads import commit as committing
 from callcenter.uploads import service
 from callcenter.uploads.http import receive_and_validate
@@ -68,6 +70,7 @@ async def _report_context(session, scope, upload, settings) -> dict:
     return {"upload": upload, "report": upload.report or {}, "campaign": campaign, "teams": teams,
             "allocations": ALLOCATION_LABELS, "default_allocation": default,
             "report_url": f"/api/v1/uploads/{upload.id}/report.csv",
+            **committing.rejects_urls(upload.id),
             "callable_reason": campaigns.not_callable_reason(campaign, local_today(settings))
             if campaign is not None else None}
 
@@ -94,6 +97,9 @@ async def commit_page(request: web.Request) -> web.Response:
             await dnd_import.commit_upload(services.sessions, scope, upload_id,
                                            actor=principal_of(request).name, settings=services.settings)
         else:
+            if (upload.report or {}).get("rejected") and not post.get("confirm_skip"):
+                raise UploadNotCommittable("tick the box to confirm the rows left out are skipped "
+                                           "(nothing was committed)", reason="not_confirmed")
             how = post.get("allocate", "none")
             team = post.get("team_id", "")
             await committing.commit_and_allocate(

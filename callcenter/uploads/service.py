@@ -62,3 +62,14 @@ def report_file(settings, upload: Upload):
     if not path.exists():
         raise UploadNotFound("the report of this upload is gone", upload_id=upload.id)
     return path
+
+
+def rejects_file(settings, upload: Upload):
+    """The path of the customer upload's rejects CSV (UploadNotFound when it
+    has none: a DND upload, or one validated before rejects files were kept)."""
+    if upload.kind != "customers":
+        raise UploadNotFound("only a customer upload has a rejects file", upload_id=upload.id)
+    path = files.rejects_path(settings.uploads_dir, upload.stored_name)
+    if not path.exists():
+        raise UploadNotFound("the rejects file of this upload is gone", upload_id=upload.id)
+    return path

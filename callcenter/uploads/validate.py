@@ -1,13 +1,16 @@
 """The validation pass of a customer upload: read the saved file once,
 streaming, and write (1) the full report CSV (row, status, mobile, reason),
-(2) the rows to commit, staged as JSON lines beside the file, (3) an Upload
-row with the counts and the first problems.
+(2) the rows to commit, staged as JSON lines beside the file, (3) the rejects
+file: the rows left out with their original cells and reason
+(callcenter/uploads/rejects.py), (4) an Upload row with the counts and the
+first problems.
 
 Row statuses: ``new`` (a customer to create), ``update`` (a customer who
 exists: updated, not duplicated), ``duplicate`` (the same mobile as an
 earlier row of the file: skipped, the first one counts), ``dnd`` (on the DND
-list: excluded), ``invalid`` (a reason per problem; any invalid row makes the
-upload ``rejected``: nothing of it can be committed).
+list: excluded), ``invalid`` (a reason per problem: skipped). The upload is
+``validated`` when at least one row can be committed (new + update: the
+rest is skipped at the commit) and ``rejected`` when none can.
 
 Nothing holds all rows: they are parsed in batches (in a worker thread, so
 the server keeps answering) and looked up in the database per batch; the
@@ -34,6 +37,7 @@ from callcenter.spreadsheets.models import Upload
 from callcenter.spreadsheets.seen import SeenNumbers
 from callcenter.spreadsheets.spreadsheet import open_spreadsheet
 from callcenter.uploads.customer_rows import RowChecker, StoreRef
+from callcenter.uploads.rejects import RejectsWriter
 from callcenter.work import scope as work_scope
 from callcenter.work.models import WorkItem
 
@@ -43,15 +47,16 @@ BATCH = 1000         # rows per parse batch and per IN (...) lookup
 
 
 def _next_batch(rows, checker: RowChecker, seen: SeenNumbers) -> list:
-    """Up to BATCH rows: (row, values or None, reasons, mobile, earlier row of that mobile)."""
+    """Up to BATCH rows: (row, values or None, reasons, mobile, earlier row
+    of that mobile, the row's cells as in the file)."""
     out = []
-    for number, cells in rows:
-        out.append((number, *checker.check(number, cells)))
+    for number, cells, original in rows:
+        out.append((number, *checker.check(number, cells), original))
         if len(out) == BATCH:
             break
-    firsts = iter(seen.first_rows([(mobile, number) for number, _, _, mobile in out if mobile]))
-    return [(number, row, reasons, mobile, next(firsts) if mobile else None)
-            for number, row, reasons, mobile in out]
+    firsts = iter(seen.first_rows([(mobile, number) for number, _, _, mobile, _ in out if mobile]))
+    return [(number, row, reasons, mobile, next(firsts) if mobile else None, original)
+            for number, row, reasons, mobile, original in out]
 
 
 class _Tally:
@@ -91,6 +96,7 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
     directory = settings.uploads_dir
     staged = files.staged_path(directory, saved.stored_name)
     report_file = files.report_path(directory, saved.stored_name)
+    rejects_file = files.rejects_path(directory, saved.stored_name)
     try:
         campaign = await campaigns.get_managed(session, scope, campaign_id, work=work_scope)
         if campaign.status == "closed" or campaign.expires_on < today:
@@ -103,8 +109,8 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
         sheet = await asyncio.to_thread(open_spreadsheet, saved.path, "customers",
                                         name=saved.original_name, max_bytes=files.max_bytes(settings))
         with sheet, files.ReportWriter(report_file) as report, open(staged, "w") as stage, \
-                SeenNumbers(directory) as seen:
-            tally = await _pass(session, campaign.id, sheet, checker, seen, report, stage)
+                RejectsWriter(rejects_file, sheet.headers) as rejects, SeenNumbers(directory) as seen:
+            tally = await _pass(session, campaign.id, sheet, checker, seen, (report, stage, rejects))
         if tally.total == 0:
             raise EmptySpreadsheet("the file has a header but no customer rows")
     except BaseException:
@@ -114,12 +120,13 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
     to_commit = tally.total - tally.invalid - tally.duplicates - tally.dnd
     upload = Upload(
         kind="customers", campaign_id=campaign.id, original_name=saved.original_name,
-        stored_name=saved.stored_name, status="rejected" if tally.invalid else "validated",
+        stored_name=saved.stored_name, status="validated" if to_commit else "rejected",
         total=tally.total, valid=tally.total - tally.invalid, invalid=tally.invalid,
         duplicates_in_file=tally.duplicates, duplicates_existing=tally.existing, dnd=tally.dnd,
         created_by=actor[:60],
         report={"sha256": saved.sha256, "size": saved.size, "format": sheet.format,
                 "header_row": sheet.header_row, "columns": [c for c in sheet.columns if c],
+                "headers": sheet.headers, "rejected": tally.invalid + tally.duplicates + tally.dnd,
                 "extra_columns": sheet.extra_columns, "to_commit": to_commit, "new": tally.new,
                 "already_in_campaign": tally.in_campaign, "invalid_rows": tally.invalid_rows,
                 "skipped_rows": tally.skipped_rows})
@@ -133,15 +140,15 @@ async def validate_customers(session: AsyncSession, scope: Scope, campaign_id: i
     return upload
 
 
-async def _pass(session, campaign_id, sheet, checker, seen, report, stage) -> _Tally:
+async def _pass(session, campaign_id, sheet, checker, seen, writers) -> _Tally:
     tally = _Tally()
-    rows = iter(sheet)
+    rows = sheet.with_cells()
     # The next batch is parsed (in a thread) while this one is looked up.
     pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows, checker, seen))
     try:
         while batch := await pending:
             pending = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows, checker, seen))
-            await _judge(session, campaign_id, batch, tally, report, stage)
+            await _judge(session, campaign_id, batch, tally, writers)
     finally:
         # Let the thread finish before the file is closed; an error of its own
         # after ours is not news.
@@ -151,10 +158,11 @@ async def _pass(session, campaign_id, sheet, checker, seen, report, stage) -> _T
     return tally
 
 
-async def _judge(session, campaign_id, batch, tally, report, stage) -> None:
-    mobiles = list({m for _, row, _, m, first in batch if row is not None and first is None})
+async def _judge(session, campaign_id, batch, tally, writers) -> None:
+    report, stage, rejects = writers
+    mobiles = list({m for _, row, _, m, first, _ in batch if row is not None and first is None})
     existing, dnd, in_campaign = await _lookups(session, campaign_id, mobiles)
-    for number, row, reasons, mobile, first in batch:
+    for number, row, reasons, mobile, first, original in batch:
         tally.total += 1
         if first is not None:
             reasons = reasons + [f"the same mobile as row {first}"]
@@ -162,15 +170,18 @@ async def _judge(session, campaign_id, batch, tally, report, stage) -> None:
             tally.invalid += 1
             reason = "; ".join(reasons)
             report.add(number, "invalid", reason, mobile)
+            rejects.add(number, reason, original)
             tally.problem("invalid", number, reason, mobile)
         elif first is not None:
             tally.duplicates += 1
             reason = f"the same mobile as row {first}: skipped"
             report.add(number, "duplicate", reason, mobile)
+            rejects.add(number, reason, original)
             tally.problem("duplicate", number, reason, mobile)
         elif mobile in dnd:
             tally.dnd += 1
             report.add(number, "dnd", "on the DND list: excluded", mobile)
+            rejects.add(number, "on the DND list: excluded", original)
             tally.problem("dnd", number, "on the DND list: excluded", mobile)
         elif mobile in existing:
             tally.existing += 1
