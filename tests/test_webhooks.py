@@ -364,3 +364,24 @@ async def test_a_paused_endpoint_keeps_its_deliveries_until_it_is_resumed(world,
     assert body["active"] and body["paused_reason"] == ""
     await eventually(lambda: app.receiver.handled == 1, "sent once resumed")
     assert app.receiver.received[0]["body"]["kind"] == "disposition.saved"
+
+
+async def test_erasing_a_customer_scrubs_their_events_and_tells_the_receiver(world, sessions):
+    app = world
+    await register(app, ["disposition.saved", "customer.erased"])
+    answers = {"talked": "no", "not_talked_reason": "busy"}
+    status, _ = await call(app, "POST", f"/api/v1/work/{app.ids['item']}/dispositions", "agent_n",
+                           {"answers": answers})
+    await eventually(lambda: app.receiver.handled == 1, "the disposition delivered")
+    assert app.receiver.received[0]["body"]["data"]["customer"]["reference"] == {"CRM ID": "C-77"}
+    status, body = await call(app, "POST", f"/api/v1/customers/{app.ids['customer']}/erase", "admin",
+                              {"reason": "asked by the customer"})
+    assert status == 200, body
+    await eventually(lambda: app.receiver.of_kind("customer.erased"), "the erasure delivered")
+    erased = app.receiver.of_kind("customer.erased")[0]
+    assert erased["verified"] and erased["body"]["data"]["customer_id"] == app.ids["customer"]
+    async with sessions() as s:
+        event = await s.scalar(select(Event).where(Event.kind == "disposition.saved"))
+        stored = (await s.scalars(select(WebhookDelivery.body).where(WebhookDelivery.event_id == event.id))).all()
+    assert event.payload["customer"] == {"id": app.ids["customer"], "mobile_last4": "5678", "reference": {}}
+    assert stored and all("C-77" not in body for body in stored)

@@ -37,6 +37,8 @@ def iso(value: dt.datetime | None) -> str | None:
 def customer_facts(customer: Customer | None) -> dict | None:
     if customer is None:
         return None
+    if customer.erased_at is not None:  # a tombstone: its placeholder mobile is no number
+        return {"id": customer.id, "mobile_last4": None, "reference": {}}
     reference = {str(k)[:60]: str(v)[:120] for k, v in (customer.data or {}).items()
                  if _field(k) in REFERENCE_FIELDS and v not in (None, "")}
     return {"id": customer.id, "mobile_last4": (customer.mobile or "")[-4:], "reference": reference}

@@ -2,14 +2,14 @@
 (callcenter/webhooks)
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0013 (chained after main's customer erasure when main was merged in)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
