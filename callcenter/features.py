@@ -27,6 +27,7 @@ PACKAGES = [
     "callcenter.reports",
     "callcenter.notifications",
     "callcenter.complaints",
+    "callcenter.webhooks",       # hands on the events the features above record
     "dialer",
 ]
 

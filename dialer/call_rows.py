@@ -1,11 +1,14 @@
 """The call writer's statements: a tracker report as a call-row update, the
-recordings of connected calls, written in one transaction per batch."""
+recordings of connected calls, and the ``call.ended`` business event of each
+call whose row turns ended (callcenter/event_log.py), written in one
+transaction per batch."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import DateTime, String, bindparam, func, insert, literal, select, update
 
 from callcenter.calls.tracker import TrackedCall
-from callcenter.models import Call, Recording
+from callcenter.clock import utc_iso
+from callcenter.models import Call, Event, Recording, utcnow
 from dialer.service import to_datetime
 
 CALLS = Call.__table__
@@ -25,6 +28,26 @@ RECORDINGS = Recording.__table__
 LINK_RECORDING = update(CALLS).where(CALLS.c.id == bindparam("b_id")).values(
     recording_id=select(RECORDINGS.c.id).where(RECORDINGS.c.call_id == bindparam("b_id"))
     .scalar_subquery())
+
+# The event of a call whose row is not ended yet (so a report written twice,
+# e.g. again from the unwritten-calls file, records it once): run before the
+# update, in its transaction. Its payload holds what the writer knows; the
+# webhooks feature completes it (agent, customer, campaign, queue) as it
+# hands the event on, off the call path (callcenter/webhooks/call_facts.py).
+EVENTS = Event.__table__
+RECORD_END = insert(EVENTS).from_select(
+    ["kind", "entity_id", "at", "payload"],
+    select(literal("call.ended", String(40)), CALLS.c.id, bindparam("e_at", type_=DateTime(timezone=True)),
+           bindparam("e_payload", type_=EVENTS.c.payload.type))
+    .where(CALLS.c.id == bindparam("e_id"), CALLS.c.state != "ended"))
+
+
+def ended_event(row: dict, now) -> dict:
+    """RECORD_END's parameters for an ended call's update parameters ``row``."""
+    return {"e_id": row["b_id"], "e_at": row["b_ended_at"] or now, "e_payload": {
+        "call_id": row["b_id"], "ended_at": utc_iso(row["b_ended_at"]), "end_reason": row["b_end_reason"],
+        "talk_seconds": row["b_talk_seconds"], "ring_seconds": row["b_ring_seconds"],
+        "hangup_by": row["b_hangup_by"]}}
 
 
 def row_of(call: TrackedCall, placed) -> dict:
@@ -48,6 +71,9 @@ async def write(engine, rows: list[dict], recordings: list[dict]) -> None:
     if not rows and not recordings:
         return
     async with engine.begin() as connection:
+        ended = [ended_event(row, utcnow()) for row in rows if row["b_state"] == "ended"]
+        if ended:
+            await connection.execute(RECORD_END, ended)
         if rows:
             await connection.execute(UPDATE_CALL, rows)
         if recordings:

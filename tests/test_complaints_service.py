@@ -13,7 +13,7 @@ from callcenter.complaints.escalation import Chain, decide, owner_from
 from callcenter.complaints.exceptions import (ComplaintCallNotFound, ComplaintCustomerNotFound,
                                               ComplaintNotFound, InvalidComplaint, InvalidTransition)
 from callcenter.complaints.models import Complaint, ComplaintEvent
-from callcenter.models import AuditEntry, Call, User
+from callcenter.models import AuditEntry, Call, Event, User
 from callcenter.notifications.models import Notification
 from callcenter.org.scope import load_scope
 from callcenter.auth.tokens import Principal
@@ -227,6 +227,13 @@ async def test_a_complaint_past_its_sla_climbs_agent_lead_manager_admin(sessions
         assert all(e.actor == "system:escalation" for e in events[1:])
         audit = (await s.scalars(select(AuditEntry.action).where(AuditEntry.entity == "complaint"))).all()
         assert audit.count("complaint.escalated") == 3 and audit.count("complaint.renotified") == 1
+        business = (await s.scalars(select(Event).where(Event.entity_id == str(complaint.id))
+                                    .order_by(Event.id))).all()  # for the webhooks: no event for a reminder
+        assert [(e.kind, e.payload["level"], e.payload.get("from_level")) for e in business] == [
+            ("complaint.created", "agent", None), ("complaint.escalated", "teamlead", "agent"),
+            ("complaint.escalated", "manager", "teamlead"), ("complaint.escalated", "admin", "manager")]
+        assert business[1].payload["owner"]["name"] == "lead_n"
+        assert business[1].payload["number"] == complaint.ticket
         # once resolved, nothing escalates any more
         scope = await scope_for(s, org, "admin")
         await service.change(s, scope, settings, "admin", complaint.id, status="resolved",

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
-from callcenter.complaints import notices
+from callcenter.complaints import events, notices
 from callcenter.complaints.models import LEVELS, Complaint, ComplaintCategory, ComplaintEvent
 from callcenter.models import User, utcnow
 
@@ -136,6 +136,8 @@ async def escalate_due(session: AsyncSession, settings, now: dt.datetime, limit:
                      previous_owner_id=step.previous_owner_id)
         complaint = await session.get(Complaint, row.id, populate_existing=True)
         await notices.escalated(session, settings, complaint, step, now)
+        if step.action == "escalated":
+            await events.escalated(session, complaint, step.from_level, now)
         steps.append(step)
     if steps:
         log.info("escalation: %d complaint(s) past their SLA moved on", len(steps))

@@ -18,7 +18,7 @@ from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
-from callcenter.complaints import notices, tickets
+from callcenter.complaints import events, notices, tickets
 from callcenter.complaints.escalation import ACTIVE, load_chain, owner_from, starting_level
 from callcenter.complaints.exceptions import (ComplaintCallNotFound, ComplaintCustomerNotFound,
                                               ComplaintNotFound, InvalidComplaint, InvalidTransition)
@@ -150,6 +150,7 @@ async def create(session: AsyncSession, scope, settings, actor: str, *, category
     audit.record(session, actor, "complaint.create", "complaint", complaint_id, ticket=ticket,
                  category=category.code, priority=priority, customer_id=complaint.customer_id,
                  call_id=complaint.call_id, level=level, owner_id=owner_id)
+    await events.created(session, complaint, now)
     await notices.created(session, settings, complaint, category.sla_hours, now)
     if owner_id != scope.user_id:
         await notices.tell_user(session, settings, owner_id, f"New complaint {ticket} for you",

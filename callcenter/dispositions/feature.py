@@ -11,9 +11,11 @@ from callcenter.dispositions import history, http, pages
 from callcenter.feature import Feature
 from callcenter.inbound.erasure import erase_inbound
 from callcenter.notifications.erasure import erase_notifications
+from callcenter.webhooks.erasure import erase_webhooks
 from callcenter.work.erasure import erase_work
 
-ERASERS = (erase_work, erase_inbound, erase_complaints, erase_notifications)
+ERASERS = (erase_work, erase_inbound, erase_complaints, erase_notifications,
+           erase_webhooks)  # after erase_work: it takes the cleaned answers
 
 FEATURE = Feature(
     name="dispositions",

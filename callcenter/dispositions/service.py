@@ -19,7 +19,7 @@ from callcenter import audit
 from callcenter.campaigns.forms import validate_form
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
-from callcenter.dispositions import exceptions as exc
+from callcenter.dispositions import events, exceptions as exc
 from callcenter.dispositions.answers import Result, evaluate
 from callcenter.models import Call
 from callcenter.work.calling import item_in_scope, live_call, pending_call
@@ -84,6 +84,7 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
                  disposition_id=disposition.id, call_id=call.id if call else None,
                  outcome=result.outcome, reason=result.reason, bucket_before=before,
                  bucket_after=bucket, attempts=item.attempts)
+    await events.record(session, disposition, campaign, appointment, actor, now)
     await session.flush()
     log.info("work item %s: %s -> %s (%s) by %s", item.id, before, bucket, result.outcome, actor)
     return Submitted(disposition, item, appointment, enriched)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from callcenter import audit
+from callcenter import audit, event_log
+from callcenter.clock import utc_iso
 from callcenter.customers.models import Customer
 from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Recording, Trunk, User
@@ -175,6 +176,10 @@ async def end_talk(sessions, entry: LiveCall, hangup_by: str) -> Call | None:
         if call.state != "ended":
             call.state, call.ended_at, call.talk_seconds = "ended", now, talk
             call.end_reason, call.hangup_by = "completed", hangup_by
+            # completed (agent, customer, queue) by the webhooks as they hand it on
+            event_log.record(session, "call.ended", {
+                "call_id": call.id, "ended_at": utc_iso(now), "end_reason": "completed",
+                "talk_seconds": talk, "ring_seconds": None, "hangup_by": hangup_by}, entity_id=call.id, now=now)
         await session.execute(update(InboundCall).where(InboundCall.id == entry.id).values(talk_seconds=talk))
     return call
 

@@ -2,21 +2,20 @@
 transaction, so a notification exists if and only if the change it reports
 was committed. The dispatcher (dispatcher.py) sends the rows later.
 
-A row's life: ``pending`` (due at ``next_attempt_at``) -> ``sending`` (claimed
-by one dispatcher with a conditional UPDATE, which also pushes
-``next_attempt_at`` to the end of a lease) -> ``sent``, or back to ``pending``
-with an exponential backoff, or ``failed`` after ``max_attempts``. A
-``sending`` row whose lease ran out (its process died mid-send) is claimable
-again, so a message is delivered at least once, never lost; the lease's end
-doubles as the claim's token, so a late finisher never overwrites a newer claim."""
+A row's life: ``pending`` -> ``sending`` (claimed by one dispatcher under a
+lease) -> ``sent``, or back to ``pending`` with an exponential backoff, or
+``failed`` after ``max_attempts``; the claim and lease are callcenter/leases.py's
+(shared with the webhook deliveries)."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter import leases
+from callcenter.leases import backoff  # noqa: F401 - the outbox's back-off, also used by its callers
 from callcenter.models import utcnow
 from callcenter.notifications.exceptions import InvalidNotification
 from callcenter.notifications.models import CHANNELS, Notification, NotificationAttempt
@@ -64,32 +63,16 @@ def enqueue(session: AsyncSession, channel: str, recipient: str, subject: str, b
     return row
 
 
-def backoff(attempts: int, base: float, cap: float) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt: base, 2*base, 4*base... up to cap."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
-
-
-def _claimable(now: dt.datetime):
-    return and_(_N.c.status.in_(("pending", "sending")), _N.c.next_attempt_at <= now)
-
-
 async def due(session: AsyncSession, now: dt.datetime, limit: int) -> list[int]:
     """Ids of rows ready to send (the ix_notification_status_next index finds them)."""
-    rows = await session.execute(
-        select(Notification.id)
-        .where(Notification.status.in_(("pending", "sending")), Notification.next_attempt_at <= now)
-        .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
-    return [r.id for r in rows]
+    return await leases.due(session, _N, now, limit)
 
 
 async def claim(session: AsyncSession, notification_id: int, now: dt.datetime,
                 lease_until: dt.datetime) -> bool:
     """Take the row for this dispatcher until ``lease_until``; False when
     another one took it first (the UPDATE's condition no longer holds)."""
-    result = await session.execute(
-        update(_N).where(_N.c.id == notification_id, _claimable(now))
-        .values(status="sending", next_attempt_at=lease_until))
-    return result.rowcount == 1
+    return await leases.claim(session, _N, notification_id, now, lease_until)
 
 
 async def finish(session: AsyncSession, row: Notification, provider: str, error: str | None,
@@ -108,10 +91,7 @@ async def finish(session: AsyncSession, row: Notification, provider: str, error:
         wait = backoff(attempts, settings.backoff_seconds, settings.backoff_max_seconds)
         values = {"status": "pending", "attempts": attempts,
                   "next_attempt_at": now + dt.timedelta(seconds=wait)}
-    result = await session.execute(
-        update(_N).where(_N.c.id == row.id, _N.c.status == "sending", _N.c.next_attempt_at == lease_until)
-        .values(**values))
-    return values["status"] if result.rowcount == 1 else "lost"
+    return values["status"] if await leases.settle(session, _N, row.id, lease_until, values) else "lost"
 
 
 async def attempts_of(session: AsyncSession, ids: list[int]) -> dict[int, list[NotificationAttempt]]:

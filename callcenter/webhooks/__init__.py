@@ -1,0 +1,1 @@
+"""Webhooks: business events signed and POSTed to the client's own systems."""
