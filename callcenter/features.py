@@ -26,6 +26,7 @@ PACKAGES = [
     "callcenter.reports",
     "callcenter.notifications",
     "callcenter.complaints",
+    "callcenter.report_schedules",  # mailed reports: the reports through the notifications outbox
     "dialer",
 ]
 
