@@ -44,7 +44,7 @@ def _words(value, key: str) -> list[str]:
 
 
 def clean_emails(value) -> list[str]:
-    emails = [e.lower() for e in _words(value, "emails")]
+    emails = list(dict.fromkeys(e.lower() for e in _words(value, "emails")))
     bad = [e for e in emails if not EMAIL.fullmatch(e)]
     if bad:
         raise InvalidSchedule(f"not an e-mail address: {bad[0][:60]}", field="emails")
