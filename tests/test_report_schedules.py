@@ -260,3 +260,38 @@ async def test_a_user_email_is_checked(app):
     assert (status, body["error"]) == (422, "invalid_email")
     status, body = await call(app, "PATCH", f"/api/v1/users/{app.rows['agent_n']}", "admin", {"email": ""})
     assert status == 200 and body["user"]["email"] is None
+
+
+async def test_a_run_mails_everyone_or_nobody(app, monkeypatch):
+    from callcenter.notifications import outbox
+    real, calls = outbox.enqueue, []
+
+    def flaky(*args, **kw):
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kw)
+    await schedule(app)
+    monkeypatch.setattr(outbox, "enqueue", flaky)
+    clock = Clock(RUN_AT)
+    assert await mailer(app, clock).tick() == {"report-schedule:1": "failed"}
+    assert await notifications(app) == []             # the first recipient's mail went with the rollback
+    monkeypatch.setattr(outbox, "enqueue", real)
+    clock.advance(minutes=16)
+    assert await mailer(app, clock).tick() == {"report-schedule:1": "done"}
+    assert len(await notifications(app)) == 3
+
+
+async def test_a_process_dying_right_after_the_mails_were_committed_never_mails_twice(app):
+    """The run row is marked done in the mails' own transaction: a server
+    taking the run over after the lease finds it done, not 'running'."""
+    from callcenter.report_schedules.mailing import run_day
+    made = await schedule(app)
+    day = dt.date(2026, 12, 7)
+    async with app.services.sessions() as s, s.begin():   # claimed 5 hours ago by a process since gone
+        s.add(ScheduledRun(job="report-schedule:1", day=day, status="running", attempts=1, error="", detail={},
+                           started_at=utcnow() - dt.timedelta(hours=5), next_attempt_at=utcnow()))
+    assert (await run_day(app.services.sessions, made["id"], day, ZONE))["mails"] == 3
+    # ... and it died here, before the schedule wrote the run's end
+    assert await mailer(app, Clock("2026-12-07 11:00")).tick() == {}
+    assert len(await notifications(app)) == 3
