@@ -23,6 +23,7 @@ from callcenter.models import ScheduledRun, User, utcnow
 from callcenter.notifications.dispatcher import Dispatcher
 from callcenter.notifications.models import Notification, NotificationAttachment
 from callcenter.notifications.providers import SmtpProvider
+from callcenter.org.models import Location
 from callcenter.report_schedules.runner import Mailer
 from tests import factories as f
 from tests.light_app import call, light_app, page
@@ -295,3 +296,27 @@ async def test_a_process_dying_right_after_the_mails_were_committed_never_mails_
     # ... and it died here, before the schedule wrote the run's end
     assert await mailer(app, Clock("2026-12-07 11:00")).tick() == {}
     assert len(await notifications(app)) == 3
+
+
+async def test_stores_campaign_and_nps_reports_each_in_the_recipients_scope(app):
+    async with app.services.sessions() as s, s.begin():
+        north = await s.get(Location, app.rows["north"])
+        camp = await f.campaign(s, "North walk-ins", loc=north)
+    await schedule(app, name="Stores", report="stores", formats="xlsx", roles=["manager"])
+    await schedule(app, name="Campaign", report="campaign", campaign_id=camp.id, formats="csv", roles=["manager"])
+    await schedule(app, name="NPS", report="nps", formats="csv", roles=["manager"])
+    assert set((await mailer(app, Clock(RUN_AT)).tick()).values()) == {"done"}
+    async with TinySmtp() as server:
+        assert await dispatcher(app, server.port).tick() == {"sent": 5}
+    mails = [email.message_from_bytes(raw, policy=email.policy.default) for raw in server.messages]
+    by = {(m["To"], m["Subject"].rsplit(" · ", 1)[1]): m for m in mails}
+    north_stores = files_of(by[ADDRESSES["manager_n"], "Stores"])[f"stores-{REPORT_DAY.isoformat()}.xlsx"]
+    sheet = openpyxl.load_workbook(io.BytesIO(north_stores), read_only=True).active
+    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["DEL01", "DEL02"]
+    # the campaign is the north's: the south's manager is skipped, not sent another's figures
+    assert (ADDRESSES["manager_s"], "Campaign") not in by
+    assert "Campaign: North walk-ins" in by[ADDRESSES["manager_n"], "Campaign"].get_body(("plain",)).get_content()
+    assert "NPS: - from 0 answers" in by[ADDRESSES["manager_s"], "NPS"].get_body(("plain",)).get_content()
+    status, body = await call(app, "GET", "/api/v1/report-schedules", "admin")
+    campaign_run = next(s["last_run"] for s in body["schedules"] if s["name"] == "Campaign")
+    assert campaign_run["detail"]["skipped"] == ["manager_s"]
