@@ -320,3 +320,29 @@ async def test_stores_campaign_and_nps_reports_each_in_the_recipients_scope(app)
     status, body = await call(app, "GET", "/api/v1/report-schedules", "admin")
     campaign_run = next(s["last_run"] for s in body["schedules"] if s["name"] == "Campaign")
     assert campaign_run["detail"]["skipped"] == ["manager_s"]
+
+
+async def test_the_outbox_takes_only_server_named_files_on_emails_and_lists_them_without_bytes(app):
+    from callcenter.notifications import outbox
+    from callcenter.notifications.exceptions import InvalidNotification
+    async with app.services.sessions() as s:
+        for channel, recipient, name in (("email", "a@example.org", "../etc/passwd"),
+                                         ("email", "a@example.org", "Report.CSV"),
+                                         ("sms", "+919812345678", "agents.csv")):
+            with pytest.raises(InvalidNotification):
+                outbox.enqueue(s, channel, recipient, "s", "body", attachments=[(name, "text/csv", b"x")])
+            await s.rollback()
+    await schedule(app, roles=[], emails=["boss@example.org"], formats="csv")
+    await mailer(app, Clock(RUN_AT)).tick()
+    status, body = await call(app, "GET", "/api/v1/notifications?entity=report_schedule", "admin")
+    files = body["notifications"][0]["attachments"]
+    assert status == 200 and [f["filename"] for f in files] == [f"agents-{REPORT_DAY.isoformat()}.csv"]
+    assert files[0]["size"] > 100 and "content" not in files[0]
+
+
+def test_the_section_is_checked():
+    from callcenter.report_schedules.settings import ReportScheduleSettings, check
+    check(ReportScheduleSettings())
+    for bad in (dict(check_interval=0), dict(retry_minutes=-1), dict(max_attempts=0)):
+        with pytest.raises(ValueError):
+            check(ReportScheduleSettings(**bad))
