@@ -24,6 +24,7 @@ from callcenter.notifications.dispatcher import Dispatcher
 from callcenter.notifications.models import Notification, NotificationAttachment
 from callcenter.notifications.providers import SmtpProvider
 from callcenter.org.models import Location
+from callcenter.report_schedules.models import ReportSchedule
 from callcenter.report_schedules.runner import Mailer
 from tests import factories as f
 from tests.light_app import call, light_app, page
@@ -74,6 +75,9 @@ async def schedule(app, who="admin", **fields) -> dict:
             "roles": ["teamlead", "manager"], **fields}
     status, out = await call(app, "POST", "/api/v1/report-schedules", who, body)
     assert status == 201, out
+    async with app.services.sessions() as s, s.begin():  # made long before the runs below, whatever today is
+        await s.execute(update(ReportSchedule).where(ReportSchedule.id == out["id"])
+                        .values(created_at=dt.datetime(2026, 1, 1, tzinfo=UTC)))
     return out
 
 
@@ -338,6 +342,19 @@ async def test_the_outbox_takes_only_server_named_files_on_emails_and_lists_them
     files = body["notifications"][0]["attachments"]
     assert status == 200 and [f["filename"] for f in files] == [f"agents-{REPORT_DAY.isoformat()}.csv"]
     assert files[0]["size"] > 100 and "content" not in files[0]
+
+
+async def test_a_schedule_made_after_its_time_starts_the_next_day(app):
+    made = await schedule(app)
+    async with app.services.sessions() as s, s.begin():  # made at 10:00 in Kolkata, for 06:00
+        await s.execute(update(ReportSchedule).where(ReportSchedule.id == made["id"])
+                        .values(created_at=dt.datetime(2026, 12, 7, 4, 30, tzinfo=UTC)))
+    clock = Clock("2026-12-07 10:01")
+    assert await mailer(app, clock).tick() == {"report-schedule:1": "done"}
+    assert await notifications(app) == []
+    clock.advance(days=1)
+    assert await mailer(app, clock).tick() == {"report-schedule:1": "done"}
+    assert len(await notifications(app)) == 3
 
 
 def test_the_section_is_checked():

@@ -103,7 +103,8 @@ async def build(session: AsyncSession, scope: Scope, report: str, day: Day,
         d = found.as_dict()
         lines = [f"Campaign: {found.name}", _totals(d["calls"], d["connected_calls"], d["talk_seconds"],
                                                      d["appointments"]),
-                 f"Attempted: {d['attempted']} · contacted: {d['contacted']} · contact rate: {_percent(d['contact_rate'])}"]
+                 f"Attempted: {d['attempted']} · contacted: {d['contacted']} · "
+                 f"contact rate: {_percent(d['contact_rate'])}"]
         return Built(f"campaign-{found.campaign_id}", csv_export.CAMPAIGN_HEADER, csv_export.campaign_rows(found),
                      lines)
     found = await nps.nps_report(session, scope, "agent", day.start, day.end)

@@ -87,8 +87,7 @@ def _scope_words(scope: Scope) -> str:
             "teamlead": "your team"}.get(scope.role, "your own work")
 
 
-async def enqueue_mails(session: AsyncSession, schedule: ReportSchedule, run_day: dt.date, zone: str,
-                        *, now: dt.datetime | None = None) -> dict:
+async def enqueue_mails(session: AsyncSession, schedule: ReportSchedule, run_day: dt.date, zone: str) -> dict:
     """Compute each recipient's report and add their e-mail (with its files)
     to ``session``; nothing is committed here. Returns what to keep on the run."""
     day = local_day(report_day(schedule, run_day), zone)
@@ -104,7 +103,7 @@ async def enqueue_mails(session: AsyncSession, schedule: ReportSchedule, run_day
         subject = f"{TITLES[schedule.report]} {day.date.isoformat()} · {schedule.name}"
         outbox.enqueue(session, "email", recipient.address, subject,
                        body_of(schedule, report, day.date, recipient, [f[0] for f in files]),
-                       ENTITY, schedule.id, now=now, attachments=files)
+                       ENTITY, schedule.id, attachments=files)
         mailed.append(recipient.who)
     return {"date": day.date.isoformat(), "mails": len(mailed), "to": mailed[:50], "skipped": skipped[:50]}
 
@@ -129,7 +128,7 @@ def created_after_its_time(schedule: ReportSchedule, run_day: dt.date, zone: str
     return created > due
 
 
-async def run_day(sessions, schedule_id: int, run_day_: dt.date, zone: str, *, now=None) -> dict:
+async def run_day(sessions, schedule_id: int, run_day_: dt.date, zone: str) -> dict:
     """The schedule's run for a local day: the mails and the run row, one transaction."""
     async with sessions() as session:
         schedule = await session.get(ReportSchedule, schedule_id)
@@ -137,7 +136,7 @@ async def run_day(sessions, schedule_id: int, run_day_: dt.date, zone: str, *, n
             return {"skipped": "deleted or paused"}
         if created_after_its_time(schedule, run_day_, zone):
             return {"skipped": "created after its time that day"}
-        detail = await enqueue_mails(session, schedule, run_day_, zone, now=now)
+        detail = await enqueue_mails(session, schedule, run_day_, zone)
         run = ScheduledRun.__table__
         done = await session.execute(
             update(run).where(run.c.job == job_name(schedule_id), run.c.day == run_day_,
