@@ -357,6 +357,26 @@ async def test_a_schedule_made_after_its_time_starts_the_next_day(app):
     assert len(await notifications(app)) == 3
 
 
+async def test_the_pages_keep_what_was_typed_on_a_mistake_and_pause_resume_delete(app):
+    form = {"name": "Evening", "report": "agents", "period": "today", "formats": "csv", "send_at": "7pm",
+            "roles": "manager", "emails": "ops@example.org", "active": "1"}
+    resp, html = await page(app, "POST", "/reports/schedules", "manager_n", form)
+    assert resp.status == 422 and "HH:MM" in html
+    assert 'value="Evening"' in html and "ops@example.org" in html
+    assert (await call(app, "GET", "/api/v1/report-schedules", "admin"))[1] == {"schedules": []}
+    resp, _ = await page(app, "POST", "/reports/schedules", "manager_n", {**form, "send_at": "19:00"})
+    assert resp.status == 303
+    path = resp.headers["Location"]
+    resp, _ = await page(app, "POST", f"{path}/pause", "manager_n")
+    assert resp.status == 303
+    resp, html = await page(app, "GET", path, "manager_n")
+    assert "· paused" in html and "Resume" in html
+    assert (await page(app, "GET", path, "lead_n"))[0].status == 403
+    assert (await page(app, "GET", path, "manager_s"))[0].status == 404
+    resp, _ = await page(app, "POST", f"{path}/delete", "manager_n")
+    assert resp.status == 303 and (await page(app, "GET", path, "manager_n"))[0].status == 404
+
+
 def test_the_section_is_checked():
     from callcenter.report_schedules.settings import ReportScheduleSettings, check
     check(ReportScheduleSettings())
