@@ -142,6 +142,7 @@ async def test_explicit_addresses_get_the_owners_scope_and_the_run_is_on_the_pag
     status, body = await call(app, "GET", f"/api/v1/report-schedules/{made['id']}", "manager_n")
     assert status == 200
     assert [(r["day"], r["status"], r["detail"]["mails"]) for r in body["runs"]] == [("2026-12-07", "done", 1)]
+    assert body["runs"][0]["detail"]["no_address"] == []
     assert [(m["recipient"], m["status"], m["attempts"]) for m in body["mails"]] == [("ops@example.org", "sent", 1)]
     # the other location's manager does not see it
     assert (await call(app, "GET", f"/api/v1/report-schedules/{made['id']}", "manager_s"))[0] == 404
@@ -204,6 +205,15 @@ async def test_the_send_time_is_local_and_a_day_is_mailed_once(app):
     assert files == 6                             # CSV and XLSX for each of the three
 
 
+async def test_people_of_the_roles_without_an_address_are_named_on_the_run(app):
+    made = await schedule(app, roles=["teamlead"])
+    await call(app, "PATCH", f"/api/v1/users/{app.rows['lead_n']}", "admin", {"email": None})
+    await mailer(app, Clock(RUN_AT)).tick()
+    assert await notifications(app) == []
+    resp, html = await page(app, "GET", f"/reports/schedules/{made['id']}", "admin")
+    assert "no e-mail address: lead_n" in html
+
+
 async def test_a_paused_schedule_sends_nothing(app):
     made = await schedule(app)
     status, body = await call(app, "PATCH", f"/api/v1/report-schedules/{made['id']}", "admin", {"active": False})
@@ -222,6 +232,8 @@ async def test_one_schedule_failing_never_stops_another(app):
         await s.execute(update(User).where(User.id == app.rows["manager_s"]).values(active=False))
     ran = await mailer(app, Clock(RUN_AT)).tick()
     assert ran == {f"report-schedule:{broken['id']}": "failed", f"report-schedule:{working['id']}": "done"}
+    resp, html = await page(app, "GET", f"/reports/schedules/{broken['id']}", "admin")
+    assert "failed" in html and "owner is disabled" in html
     assert [n.recipient for n in await notifications(app)] == [ADDRESSES["lead_n"]]
     runs = (await call(app, "GET", "/api/v1/report-schedules", "admin"))[1]["schedules"]
     last = {s["name"]: s["last_run"] for s in runs}

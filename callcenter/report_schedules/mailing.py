@@ -52,22 +52,26 @@ def scope_of_user(user: User) -> Scope:
                  store_id=user.store_id)
 
 
-async def recipients(session: AsyncSession, schedule: ReportSchedule) -> list[Recipient]:
+async def recipients(session: AsyncSession, schedule: ReportSchedule) -> tuple[list[Recipient], list[str]]:
+    """(the recipients, the logins of people of the chosen roles who have no e-mail address)."""
     owner = await session.get(User, schedule.owner_id)
     if owner is None or not owner.active:
         raise OwnerGone("the schedule's owner is disabled: change its owner or delete it")
     owner_scope = scope_of_user(owner)
     out: dict[str, Recipient] = {}
+    no_address = []
     if schedule.role_list:
         users = (await session.scalars(
-            select(User).where(User.role.in_(schedule.role_list), User.active.is_(True),
-                               User.email.is_not(None), owner_scope.users())
+            select(User).where(User.role.in_(schedule.role_list), User.active.is_(True), owner_scope.users())
             .order_by(User.name))).all()
         for user in users:
+            if not user.email:
+                no_address.append(user.name)
+                continue
             out.setdefault(user.email.lower(), Recipient(user.email, scope_of_user(user), user.name))
     for address in schedule.email_list:
         out.setdefault(address.lower(), Recipient(address, owner_scope, "address"))
-    return list(out.values())
+    return list(out.values()), no_address
 
 
 def report_day(schedule: ReportSchedule, run_day: dt.date) -> dt.date:
@@ -93,7 +97,8 @@ async def enqueue_mails(session: AsyncSession, schedule: ReportSchedule, run_day
     day = local_day(report_day(schedule, run_day), zone)
     made: dict[Scope, tuple[Built, list] | None] = {}   # recipients of one scope share its report
     mailed, skipped = [], []
-    for recipient in await recipients(session, schedule):
+    everyone, no_address = await recipients(session, schedule)
+    for recipient in everyone:
         if recipient.scope not in made:
             made[recipient.scope] = await _made(session, schedule, recipient.scope, day)
         if made[recipient.scope] is None:
@@ -105,7 +110,8 @@ async def enqueue_mails(session: AsyncSession, schedule: ReportSchedule, run_day
                        body_of(schedule, report, day.date, recipient, [f[0] for f in files]),
                        ENTITY, schedule.id, attachments=files)
         mailed.append(recipient.who)
-    return {"date": day.date.isoformat(), "mails": len(mailed), "to": mailed[:50], "skipped": skipped[:50]}
+    return {"date": day.date.isoformat(), "mails": len(mailed), "to": mailed[:50], "skipped": skipped[:50],
+            "no_address": no_address[:50]}
 
 
 async def _made(session: AsyncSession, schedule: ReportSchedule, scope: Scope, day) -> tuple | None:
