@@ -28,6 +28,7 @@ PACKAGES = [
     "callcenter.notifications",
     "callcenter.complaints",
     "callcenter.webhooks",       # hands on the events the features above record
+    "callcenter.report_schedules",  # mailed reports: the reports through the notifications outbox
     "dialer",
 ]
 

@@ -21,6 +21,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     phone_mode: Mapped[str | None] = mapped_column(String(16))
     mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))  # for the mailed reports (report_schedules)
     # PJSIP endpoint of a desktop phone: digest md5(endpoint:realm:password), or a static contact.
     sip_endpoint: Mapped[str | None] = mapped_column(String(40), unique=True)
     sip_md5_cred: Mapped[str | None] = mapped_column(String(32))

@@ -44,12 +44,13 @@ class Dispatcher:
         """Send what is due now rather than at the next interval (same process only)."""
         self._wake.set()
 
-    async def _send(self, row: Notification) -> tuple[str, str | None]:
+    async def _send(self, row: Notification, files=()) -> tuple[str, str | None]:
         provider = self.providers.get(row.channel)
         if provider is None:
             return "none", f"no provider for channel {row.channel!r}"
         message = Message(id=row.id, channel=row.channel, recipient=row.recipient, subject=row.subject,
-                          body=row.body, entity=row.entity, entity_id=row.entity_id)
+                          body=row.body, entity=row.entity, entity_id=row.entity_id,
+                          attachments=tuple((f.filename, f.content_type, f.content) for f in files))
         try:
             await asyncio.wait_for(provider.send(message), self.settings.send_timeout * 3 + 5)
         except asyncio.CancelledError:
@@ -72,9 +73,10 @@ class Dispatcher:
             await session.commit()
             rows = (await session.scalars(select(Notification).where(Notification.id.in_(claimed))
                                           .order_by(Notification.id))).all() if claimed else []
+            files = await outbox.attachments_of(session, [r.id for r in rows if r.channel == "email"])
         if not rows:
             return {}
-        results = await asyncio.gather(*(self._send(row) for row in rows))
+        results = await asyncio.gather(*(self._send(row, files.get(row.id, ())) for row in rows))
         finished_at = self.clock()
         counts: Counter = Counter()
         async with self.sessions() as session:

@@ -16,7 +16,7 @@ from web.keys import SERVICES
 STATUSES = ("pending", "sending", "sent", "failed")
 
 
-def notification_json(row: Notification, attempts) -> dict:
+def notification_json(row: Notification, attempts, files=()) -> dict:
     return jsonable({
         "id": row.id, "channel": row.channel, "recipient": row.recipient, "subject": row.subject,
         "body": row.body, "status": row.status, "attempts": row.attempts,
@@ -24,6 +24,7 @@ def notification_json(row: Notification, attempts) -> dict:
         "entity": row.entity, "entity_id": row.entity_id, "created_at": row.created_at,
         "sent_at": row.sent_at,
         "attempt_log": [{"at": a.at, "provider": a.provider, "ok": a.ok, "error": a.error} for a in attempts],
+        "attachments": [{"filename": f.filename, "content_type": f.content_type, "size": f.size} for f in files],
     })
 
 
@@ -48,8 +49,9 @@ async def list_notifications(request: web.Request) -> web.Response:
         rows = (await session.scalars(select(Notification).where(*where).order_by(Notification.id.desc())
                                       .limit(limit).offset(offset))).all()
         attempts = await outbox.attempts_of(session, [r.id for r in rows])
+        files = await outbox.attachments_of(session, [r.id for r in rows], content=False)
     return web.json_response({"total": total, "notifications": [
-        notification_json(r, attempts[r.id]) for r in rows]})
+        notification_json(r, attempts[r.id], files[r.id]) for r in rows]})
 
 
 ROUTES = [

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.orm import Base, utcnow
 
@@ -36,3 +36,16 @@ class NotificationAttempt(Base):
     provider: Mapped[str] = mapped_column(String(40))
     ok: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class NotificationAttachment(Base):
+    """A file sent with an e-mail (a mailed report's CSV or XLSX): one row per
+    file, the bytes in their own row so the message row stays small."""
+    __tablename__ = "notification_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(100))      # made by the server
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    notification: Mapped[Notification] = relationship(lazy="raise")

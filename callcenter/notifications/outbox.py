@@ -18,13 +18,15 @@ from callcenter import leases
 from callcenter.leases import backoff  # noqa: F401 - the outbox's back-off, also used by its callers
 from callcenter.models import utcnow
 from callcenter.notifications.exceptions import InvalidNotification
-from callcenter.notifications.models import CHANNELS, Notification, NotificationAttempt
+from callcenter.notifications.models import CHANNELS, Notification, NotificationAttachment, NotificationAttempt
 from callcenter.notifications.providers import E164, ERROR_CHARS
 
 EMAIL = re.compile(r"^[^@\s<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
 USER = re.compile(r"^user:[A-Za-z0-9_.@-]{1,40}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _N = Notification.__table__
+ATTACHMENT_BYTES = 20 * 1024 * 1024   # one file; a day of 3,500 executives as XLSX is ~0.3 MB
+ATTACHMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,99}$")
 
 
 def user_recipient(name: str) -> str:
@@ -44,9 +46,12 @@ def _check_recipient(channel: str, recipient: str) -> None:
 
 
 def enqueue(session: AsyncSession, channel: str, recipient: str, subject: str, body: str,
-            entity: str = "", entity_id=None, *, now: dt.datetime | None = None) -> Notification:
+            entity: str = "", entity_id=None, *, now: dt.datetime | None = None,
+            attachments=()) -> Notification:
     """Add a pending notification to ``session`` (no flush, no commit): it is
-    committed, or rolled back, with the caller's change."""
+    committed, or rolled back, with the caller's change. ``attachments``:
+    ``(file name, content type, bytes)`` of files sent with an e-mail, each
+    in a row of its own (``notification_attachments``)."""
     if channel not in CHANNELS:
         raise InvalidNotification(f"unknown channel {channel!r}", channel=channel)
     _check_recipient(channel, recipient)
@@ -60,6 +65,14 @@ def enqueue(session: AsyncSession, channel: str, recipient: str, subject: str, b
                        entity_id="" if entity_id is None else str(entity_id)[:64],
                        created_at=now or utcnow())
     session.add(row)
+    if attachments and channel != "email":
+        raise InvalidNotification("only an e-mail carries files", channel=channel)
+    for name, content_type, content in attachments:
+        if not ATTACHMENT_NAME.fullmatch(name) or len(content) > ATTACHMENT_BYTES:
+            raise InvalidNotification("an attachment needs a server-made name and at most 20 MB",
+                                      channel=channel)
+        session.add(NotificationAttachment(notification=row, filename=name, content_type=content_type[:100],
+                                           size=len(content), content=bytes(content)))
     return row
 
 
@@ -101,4 +114,21 @@ async def attempts_of(session: AsyncSession, ids: list[int]) -> dict[int, list[N
             NotificationAttempt.notification_id.in_(ids)).order_by(NotificationAttempt.id))).all()
         for attempt in rows:
             out[attempt.notification_id].append(attempt)
+    return out
+
+
+async def attachments_of(session: AsyncSession, ids: list[int], *,
+                         content: bool = True) -> dict[int, list[NotificationAttachment]]:
+    """The files of each notification (without their bytes unless ``content``)."""
+    out: dict[int, list] = {i: [] for i in ids}
+    if ids:
+        columns = [NotificationAttachment.id, NotificationAttachment.notification_id,
+                   NotificationAttachment.filename, NotificationAttachment.content_type,
+                   NotificationAttachment.size]
+        if content:
+            columns.append(NotificationAttachment.content)
+        rows = (await session.execute(select(*columns).where(
+            NotificationAttachment.notification_id.in_(ids)).order_by(NotificationAttachment.id))).all()
+        for row in rows:
+            out[row.notification_id].append(row)
     return out

@@ -4,7 +4,7 @@
 - ``log``: writes the message to the server log and, for a ``user:<name>``
   recipient, pushes it to that user's open panels (``push``); always succeeds.
 - ``smtp``: an email through smtplib in a worker thread (``asyncio.to_thread``),
-  with timeouts; with ``smtp_starttls`` the session is upgraded (certificate
+  with timeouts and its files attached; with ``smtp_starttls`` the session is upgraded (certificate
   checked) before anything is sent, and a server not offering STARTTLS is refused.
 - ``http_sms``: an aiohttp request to a gateway with the configured template
   (``{to}`` the E.164 number, ``{text}`` the message), a 2xx answer is delivered.
@@ -47,6 +47,7 @@ class Message:
     body: str
     entity: str = ""
     entity_id: str = ""
+    attachments: tuple = ()   # (file name, content type, bytes) of an e-mail's files
 
 
 class LogProvider:
@@ -92,6 +93,10 @@ class SmtpProvider:
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = make_msgid(domain=self.settings.smtp_from.rpartition("@")[2] or None)
         email.set_content(message.body)
+        for name, content_type, content in message.attachments:
+            maintype, _, subtype = content_type.partition("/")
+            email.add_attachment(content, maintype=maintype or "application",
+                                 subtype=subtype or "octet-stream", filename=name)
         return email
 
     def _send_blocking(self, email: EmailMessage) -> None:

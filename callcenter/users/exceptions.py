@@ -30,6 +30,10 @@ class InvalidMobile(UserError):
     error_id = "invalid_mobile"
 
 
+class InvalidEmail(UserError):
+    error_id = "invalid_email"
+
+
 class WeakPassword(UserError):
     error_id = "weak_password"
 

@@ -19,7 +19,7 @@ from callcenter.models import ROLES, User
 from callcenter.org.scope import Scope
 from callcenter.users.exceptions import CannotDisableSelf, NotAllowed, UserNotFound
 from callcenter.users.placement import (
-    clean_display_name, clean_employee_id, clean_languages, resolve_placement,
+    clean_display_name, clean_email, clean_employee_id, clean_languages, resolve_placement,
 )
 from callcenter.users.service import (
     HandOver, apply_phone, check_employee_id_free, create_user, set_password, validate_role,
@@ -93,6 +93,7 @@ async def add_user(session: AsyncSession, settings: Settings, scope: Scope, data
         team=data.get("team"), store=data.get("store"), strict=True)
     if not may_manage(scope, role, placement.location_id):
         raise _refuse(scope, role)
+    email = clean_email(data.get("email"))
     generated = None
     password = data.get("password")
     if password is None:
@@ -103,6 +104,7 @@ async def add_user(session: AsyncSession, settings: Settings, scope: Scope, data
         employee_id=data.get("employee_id"), agent_kind=placement.agent_kind,
         languages=data.get("languages"), location=placement.location_id,
         team=placement.team_id, store=placement.store_id, strict=True)
+    user.email = email
     return user, generated, sip_password
 
 
@@ -145,6 +147,8 @@ async def update_user(session: AsyncSession, settings: Settings, scope: Scope, u
         change("employee_id", employee_id)
     if "languages" in data:
         change("languages", clean_languages(data["languages"]))
+    if "email" in data:
+        change("email", clean_email(data["email"]))
     sip_password = None
     if any(f in data for f in ("phone_mode", "mobile", "contact")):
         before = (user.phone_mode, user.mobile, user.sip_endpoint, user.sip_contact)

@@ -19,7 +19,7 @@ from web.requests import path_int
 
 PLACE = ("location", "team", "store")
 USER_FIELDS = {"role", "display_name", "employee_id", "agent_kind", "languages", "phone_mode",
-               "mobile", "contact", *PLACE, *(f"{p}_id" for p in PLACE)}
+               "mobile", "contact", "email", *PLACE, *(f"{p}_id" for p in PLACE)}
 
 
 def user_json(row: User) -> dict:
@@ -27,7 +27,8 @@ def user_json(row: User) -> dict:
             "employee_id": row.employee_id, "agent_kind": row.agent_kind,
             "languages": [c for c in (row.languages or "").split(",") if c],
             "location_id": row.location_id, "team_id": row.team_id, "store_id": row.store_id,
-            "phone_mode": row.phone_mode, "mobile": row.mobile, "sip_endpoint": row.sip_endpoint,
+            "phone_mode": row.phone_mode, "mobile": row.mobile, "email": row.email,
+            "sip_endpoint": row.sip_endpoint,
             "sip_contact": row.sip_contact, "active": row.active,
             "can_log_in": bool(row.password_hash), "created_at": utc_iso(row.created_at)}
 
@@ -41,7 +42,7 @@ def _user_data(body: dict) -> dict:
                 raise InvalidRequest(f"give {place} or {place}_id, not both")
             data[place] = data.pop(f"{place}_id")
     for key in ("name", "role", "display_name", "employee_id", "agent_kind", "phone_mode",
-                "mobile", "contact", "password"):
+                "mobile", "contact", "email", "password"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise InvalidRequest(f"'{key}' must be a string")
     return data

@@ -37,7 +37,7 @@ async def _choices(session, scope) -> dict:
 def _user_data(values: dict, user=None) -> dict:
     """Service fields from a posted form; ``user``: the one being edited (its
     phone is replaced only when the form changes it)."""
-    data = {k: values.get(k, "") for k in ("role", "display_name", "languages")}
+    data = {k: values.get(k, "") for k in ("role", "display_name", "languages", "email")}
     data["agent_kind"] = values.get("agent_kind") or None
     data["employee_id"] = values.get("employee_id") or None
     for place in ("location", "team", "store"):
@@ -116,7 +116,7 @@ async def user_page(request: web.Request) -> web.Response:
                   "employee_id": user.employee_id or "", "agent_kind": user.agent_kind or "",
                   "languages": user.languages or "", "location": str(user.location_id or ""),
                   "team": str(user.team_id or ""), "store": str(user.store_id or ""),
-                  "phone_mode": user.phone_mode or "", "mobile": user.mobile or "",
+                  "phone_mode": user.phone_mode or "", "mobile": user.mobile or "", "email": user.email or "",
                   "contact": user.sip_contact or ""}
         if request.method == "POST":
             if not manageable:

@@ -19,11 +19,12 @@ from callcenter.org.languages import parse_languages
 from callcenter.org.models import Location, Store, Team
 from callcenter.org.service import resolve_location
 from callcenter.users.exceptions import (
-    InvalidAgentKind, InvalidEmployeeId, InvalidLanguages, InvalidName, InvalidPlacement,
+    InvalidAgentKind, InvalidEmail, InvalidEmployeeId, InvalidLanguages, InvalidName, InvalidPlacement,
 )
 
 AGENT_KINDS = ("store", "center")
 EMPLOYEE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,39}", re.ASCII)
+EMAIL_RE = re.compile(r"[^@\s<>,;:\"()\[\]\\]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,15 @@ def clean_display_name(value) -> str:
         return ""
     if not isinstance(value, str) or len(value.strip()) > 120 or any(ord(c) < 32 for c in value):
         raise InvalidName("the display name must be text of at most 120 characters", field="display_name")
+    return value.strip()
+
+
+def clean_email(value) -> str | None:
+    """A user's e-mail address (the mailed reports go there), or None for none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value.strip()) > 200 or not EMAIL_RE.fullmatch(value.strip()):
+        raise InvalidEmail("not an e-mail address (name@example.com)", field="email")
     return value.strip()
 
 
