@@ -10,7 +10,6 @@ words; they never hold a secret nor the answer's body."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
 
+from callcenter.hosts import is_loopback
 from callcenter.hrsource.exceptions import InvalidSource, SourceFailed, SourceUnreachable
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,6 @@ class Spec:
 class Pulled:
     records: list
     pages: int
-
-
-def is_loopback(host: str) -> bool:
-    """A literal loopback address or ``localhost`` (never resolved)."""
-    host = (host or "").strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 FIELD_OF = {"employee list URL": "list_url", "token URL": "token_url", "next-page link": "next_field"}

@@ -14,7 +14,6 @@ A provider's ``send(message)`` returns on delivery and raises ``DeliveryError``
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import re
@@ -26,6 +25,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 import aiohttp
+
+from callcenter.hosts import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,6 @@ class LogProvider:
         return None
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class SmtpProvider:
     name = "smtp"
 
@@ -111,7 +103,7 @@ class SmtpProvider:
                 client.ehlo()
                 secure = True
             if s.smtp_username:
-                if not secure and not _is_loopback(s.smtp_host):
+                if not secure and not is_loopback(s.smtp_host):
                     raise DeliveryError("refusing to send the SMTP password without TLS")
                 client.login(s.smtp_username, s.smtp_password)
             refused = client.send_message(email)
@@ -214,7 +206,7 @@ def check_settings(n, _settings=None) -> None:
             raise ValueError("[notifications] smtp needs smtp_host and an smtp_from address")
         if not 1 <= n.smtp_port <= 65535:
             raise ValueError("[notifications] smtp_port must be 1-65535")
-        if n.smtp_username and not n.smtp_starttls and not _is_loopback(n.smtp_host):
+        if n.smtp_username and not n.smtp_starttls and not is_loopback(n.smtp_host):
             raise ValueError("[notifications] smtp_username needs smtp_starttls (no password in clear)")
     if n.sms_provider == "http_sms":
         if not n.sms_url.startswith(("http://", "https://")):

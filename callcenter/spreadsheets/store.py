@@ -129,19 +129,20 @@ def delete(directory: Path, stored_name: str) -> None:
         path.unlink(missing_ok=True)
 
 
-class ReportWriter:
-    """Writes the report CSV one row at a time (row, status, mobile, reason);
-    to a temporary name first, renamed into place on a clean close."""
+class CsvWriter:
+    """Writes a CSV one row at a time, to a temporary name first, renamed into
+    place on a clean close (an error leaves no half file behind)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, header: list[str], encoding: str = "utf-8") -> None:
+        self.path, self.rows = Path(path), 0
         self._tmp = self.path.with_name(self.path.name + ".part")
-        self._file = open(self._tmp, "w", newline="", encoding="utf-8")
+        self._file = open(self._tmp, "w", newline="", encoding=encoding)
         self._csv = csv.writer(self._file)
-        self._csv.writerow(REPORT_FIELDS)
+        self._csv.writerow(header)
 
-    def add(self, row: int, status: str, reason: str = "", mobile: str = "") -> None:
-        self._csv.writerow((row, status, mobile or "", reason or ""))
+    def write(self, cells) -> None:
+        self._csv.writerow(cells)
+        self.rows += 1
 
     def close(self, keep: bool = True) -> None:
         if self._file.closed:
@@ -152,11 +153,21 @@ class ReportWriter:
         else:
             self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "ReportWriter":
+    def __enter__(self):
         return self
 
     def __exit__(self, exc_type, *_) -> None:
         self.close(keep=exc_type is None)
+
+
+class ReportWriter(CsvWriter):
+    """The full report of an upload (row, status, mobile, reason)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, list(REPORT_FIELDS))
+
+    def add(self, row: int, status: str, reason: str = "", mobile: str = "") -> None:
+        self.write((row, status, mobile or "", reason or ""))
 
 
 def write_report(path: Path, rows: Iterable[tuple]) -> None:

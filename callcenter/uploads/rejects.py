@@ -20,41 +20,22 @@ import os
 import uuid
 from pathlib import Path
 
+from callcenter.spreadsheets.store import CsvWriter
+
 log = logging.getLogger(__name__)
 
 EXTRA_HEADERS = ("Row", "Reason")
 ENCODING = "utf-8-sig"
 
 
-class RejectsWriter:
-    """Writes the rejects CSV one row at a time; to a temporary name first,
-    renamed into place on a clean close (like the full report)."""
+class RejectsWriter(CsvWriter):
+    """The rejects CSV: the client's header plus Row and Reason."""
 
     def __init__(self, path: Path, headers: list[str]) -> None:
-        self.path, self.rows = Path(path), 0
-        self._tmp = self.path.with_name(self.path.name + ".part")
-        self._file = open(self._tmp, "w", newline="", encoding=ENCODING)
-        self._csv = csv.writer(self._file)
-        self._csv.writerow([*headers, *EXTRA_HEADERS])
+        super().__init__(path, [*headers, *EXTRA_HEADERS], encoding=ENCODING)
 
     def add(self, row: int, reason: str, cells: list[str]) -> None:
-        self._csv.writerow([*cells, row, reason])
-        self.rows += 1
-
-    def close(self, keep: bool = True) -> None:
-        if self._file.closed:
-            return
-        self._file.close()
-        if keep:
-            os.replace(self._tmp, self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> "RejectsWriter":
-        return self
-
-    def __exit__(self, exc_type, *_) -> None:
-        self.close(keep=exc_type is None)
+        self.write([*cells, row, reason])
 
 
 def write_xlsx(source: Path, target: Path) -> Path:
