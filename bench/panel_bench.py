@@ -260,6 +260,10 @@ def _kinds(s: dict, rng: random.Random) -> dict:
         "manager_agent_list_json": manager_picks(True),
         "manager_360_html": c360(lambda: (s["manager"]["id"], s["manager"]["items"]), False),
         "manager_location_list_json_p1": lambda: (s["manager"]["id"], "/api/v1/buckets/fresh?page=1", "fresh"),
+        # the whole team's Fresh calls: the first page and the last (?page=N: offset paging)
+        "lead_team_fresh_json_p1": lambda: (s["lead"]["id"], "/api/v1/buckets/fresh", "fresh"),
+        "lead_team_fresh_json_last": lambda: (
+            s["lead"]["id"], f"/api/v1/buckets/fresh?page={_last_page(s['lead']['totals']['fresh'])}", "fresh"),
     }
 
 
