@@ -29,14 +29,18 @@ from callcenter.work.scope import items_in
 MAX_PER_PAGE = 100
 LABELS = {"fresh": "Fresh calls", "non_contact": "Non-contact", "future_followup": "Future follow-up",
           "pending_followup": "Pending follow-up", "appointment": "Appointment booked"}
-# The order an agent expects in each bucket (ties by id, so paging is stable).
+# The order an agent expects in each bucket (ties by id, so paging is stable);
+# NULL times first (explicitly: PostgreSQL would put them last), as the
+# cursors of work/paging.py expect. Each is an index's order for one agent.
 ORDER = {
     "fresh": (Campaign.expires_on, WorkItem.id),
-    "non_contact": (WorkItem.next_attempt_at.isnot(None), WorkItem.next_attempt_at, WorkItem.id),
-    "future_followup": (WorkItem.followup_at, WorkItem.id),
-    "pending_followup": (WorkItem.followup_at, WorkItem.id),  # most overdue first
-    "appointment": (WorkItem.appointment_at, WorkItem.id),
+    "non_contact": (WorkItem.next_attempt_at.asc().nulls_first(), WorkItem.id),  # no retry time first
+    "future_followup": (WorkItem.followup_at.asc().nulls_first(), WorkItem.id),
+    "pending_followup": (WorkItem.followup_at.asc().nulls_first(), WorkItem.id),  # most overdue first
+    "appointment": (WorkItem.appointment_at.asc().nulls_first(), WorkItem.id),
 }
+BACKWARDS = {bucket: (paging.KEYS[bucket].desc() if bucket == "fresh" else paging.KEYS[bucket].desc().nulls_last(),
+                     WorkItem.id.desc()) for bucket in ORDER}   # for the previous page
 _DIGITS = re.compile(r"[\d\s+()-]+")
 
 
@@ -173,7 +177,7 @@ async def list_items(session: AsyncSession, scope: Scope, bucket: str, *,
     if total is None or search:
         total = await session.scalar(count)
     backwards = at is not None and at.direction == "before"
-    order = [column.desc() for column in ORDER[bucket]] if backwards else list(ORDER[bucket])
+    order = BACKWARDS[bucket] if backwards else ORDER[bucket]
     if at is not None:
         rows = rows.where(paging.seek(at))
     elif page:

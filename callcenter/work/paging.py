@@ -22,7 +22,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, or_
+from sqlalchemy import Integer, and_, bindparam, or_, tuple_
 
 from callcenter.campaigns.models import Campaign
 from callcenter.work.exceptions import InvalidCursor
@@ -115,12 +115,15 @@ def cursor_of(bucket: str, row, direction: str) -> Cursor:
 
 
 def seek(cursor: Cursor):
-    """Clause: the rows after (or before) the cursor in the bucket's order."""
+    """Clause: the rows after (or before) the cursor in the bucket's order,
+    written as a row value, ``(key, id) > (:key, :id)``, so that SQLite (and
+    PostgreSQL) start an index range at the cursor and read on in order."""
     column, value = KEYS[cursor.bucket], cursor.key
+    if value is None:            # NULL keys come first
+        if cursor.direction == "after":
+            return or_(column.isnot(None), and_(column.is_(None), WorkItem.id > cursor.item_id))
+        return and_(column.is_(None), WorkItem.id < cursor.item_id)
+    at = tuple_(bindparam(None, value, type_=column.type), bindparam(None, cursor.item_id, type_=Integer))
     if cursor.direction == "after":
-        beyond = column.isnot(None) if value is None else column > value
-        same_key = column.is_(None) if value is None else column == value
-        return or_(beyond, and_(same_key, WorkItem.id > cursor.item_id))
-    beyond = false() if value is None else or_(column < value, column.is_(None))
-    same_key = column.is_(None) if value is None else column == value
-    return or_(beyond, and_(same_key, WorkItem.id < cursor.item_id))
+        return tuple_(column, WorkItem.id) > at
+    return or_(tuple_(column, WorkItem.id) < at, column.is_(None))
