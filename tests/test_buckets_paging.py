@@ -149,6 +149,7 @@ async def test_an_edited_or_made_up_cursor_is_a_400_with_a_sentence(app):
     await add(app, ["agent_n"], 30)
     good = (await get(app, "agent_n", "/api/v1/buckets/fresh?per_page=10"))["cursor"]["next"]
     assert (await get(app, "agent_n", f"/api/v1/buckets/fresh?per_page=10&cursor={good}"))["items"]
+    assert (await get(app, "agent_n", "/api/v1/buckets/fresh?cursor="))["page"] == 1   # blank: the first page
     for bad in ("garbage", "a.b", "....", tampered(good), good[:-3], good + "x",
                 forged(app, secret="not-the-servers-secret-at-all"), "x" * 5000,
                 "%00%27%3B%20DROP%20TABLE%20work_items--"):

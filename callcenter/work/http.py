@@ -87,7 +87,7 @@ async def list_bucket(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await scope_of(request)
     bucket = request.match_info["bucket"]
-    cursor = request.query.get("cursor")
+    cursor = request.query.get("cursor") or None   # blank: the first page
     page = query_int(request, "page")
     if cursor is not None and page is not None:
         raise WorkRequestInvalid("give either cursor or page, not both", field="page")
