@@ -177,12 +177,30 @@ def _samples(db: Path, n_agents: int, seed: int) -> dict:
     loc_items = [con.execute("SELECT w.id, w.customer_id, w.bucket, c.mobile FROM work_items w JOIN customers c"
                              " ON c.id=w.customer_id WHERE w.agent_id=? AND w.bucket != 'closed' LIMIT 1",
                              (a,)).fetchone() for a in rng.sample(loc_agents, 200)]
+    fresh_last = _last_page_cursor(con, team_agents, team_totals.get("fresh", 0))
     con.close()
     return {"agents": agents, "lead": {"id": lead[0], "name": lead[1], "team": lead_team,
+                                       "fresh_last_cursor": fresh_last,
                                        "totals": {b: team_totals.get(b, 0) for b in BUCKETS},
                                        "agents": team_agents, "items": team_items},
             "manager": {"id": manager[0], "name": manager[1], "location": loc, "agents": loc_agents,
                         "items": [i for i in loc_items if i]}}
+
+
+def _last_page_cursor(con, agents: list[int], total: int) -> str | None:
+    """The cursor a client holds on the second-to-last page of these agents'
+    Fresh calls (the ``next`` link to the last page), made as the app makes it
+    (keyset paging; None before it existed: the bench then asks ?page=N)."""
+    try:
+        from callcenter.work import paging
+    except ImportError:
+        return None
+    offset = (_last_page(total) - 1) * PER_PAGE - 1
+    row = con.execute(
+        "SELECT c.expires_on, w.id FROM work_items w JOIN campaigns c ON c.id = w.campaign_id"
+        " WHERE w.bucket = 'fresh' AND c.status = 'active' AND w.agent_id IN (%s)"
+        " ORDER BY c.expires_on, w.id LIMIT 1 OFFSET ?" % ",".join(map(str, agents)), (offset,)).fetchone()
+    return paging.encode(paging.Cursor("fresh", "after", dt.date.fromisoformat(row[0]), row[1]), "")
 
 
 def _last_page(total: int) -> int:
@@ -260,6 +278,15 @@ def _kinds(s: dict, rng: random.Random) -> dict:
         "manager_agent_list_json": manager_picks(True),
         "manager_360_html": c360(lambda: (s["manager"]["id"], s["manager"]["items"]), False),
         "manager_location_list_json_p1": lambda: (s["manager"]["id"], "/api/v1/buckets/fresh?page=1", "fresh"),
+        # the whole team's Fresh calls: the first page and the last (?page=N: offset paging)
+        "lead_team_fresh_json_p1": lambda: (s["lead"]["id"], "/api/v1/buckets/fresh", "fresh"),
+        "lead_team_fresh_json_last": lambda: (
+            s["lead"]["id"], f"/api/v1/buckets/fresh?page={_last_page(s['lead']['totals']['fresh'])}", "fresh"),
+        # ... the last page as a client reaches it now: the previous page's ``next`` cursor
+        "lead_team_fresh_json_last_cursor": lambda: (
+            s["lead"]["id"], f"/api/v1/buckets/fresh?cursor={s['lead']['fresh_last_cursor']}"
+            if s["lead"]["fresh_last_cursor"] else
+            f"/api/v1/buckets/fresh?page={_last_page(s['lead']['totals']['fresh'])}", "fresh"),
     }
 
 

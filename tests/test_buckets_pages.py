@@ -4,6 +4,7 @@ buckets home, allocation, reassignment and store appointments."""
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import re
 from types import SimpleNamespace as Row
 
@@ -65,9 +66,12 @@ async def test_search_paging_and_a_short_search(app):
     html = await page(app, "exec1", "/buckets?q=4321")
     assert "Zara Khan" in html and "Customer 01" not in html
     first = await page(app, "exec1", "/buckets")
-    assert "Page 1 of 2" in first and "page=2" in first
-    second = await page(app, "exec1", "/buckets?page=2")
-    assert "Page 2 of 2" in second
+    assert "Page 1 of 2 · 31 items" in first and "Previous" not in first
+    second = await page(app, "exec1", html_lib.unescape(re.search(r'rel="next" href="([^"]+)"', first)[1]))
+    assert "Customer 25" in second and "Customer 24" not in second and 'rel="next"' not in second
+    assert "Previous" in second
+    older_link = await page(app, "exec1", "/buckets?page=2")  # an older ?page= link still works
+    assert "Page 2 of 2" in older_link and "Customer 25" in older_link
     short = await page(app, "exec1", "/buckets?q=43")
     assert "last 4 digits" in short
 
@@ -149,3 +153,41 @@ async def test_a_managers_page_about_one_agent_offers_only_that_agents_team_or_s
     assert f'<option value="{app.rows["exec1"]}">' not in html
     lead = await page(app, "lead_n", f"/buckets?agent={app.rows['agent_n']}")  # a team lead keeps the team's list
     assert "Other agents" not in lead
+
+
+def pager_link(html: str, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    return html_lib.unescape(found[1]) if found else None
+
+
+async def test_the_pages_next_and_previous_links_walk_the_bucket(app):
+    for n in range(60):
+        await add(app, "exec1", name=f"Customer {n:02d}")
+    first = await page(app, "exec1", "/buckets")
+    assert "Page 1 of 3 · 60 items" in first and pager_link(first, "prev") is None
+    second = await page(app, "exec1", pager_link(first, "next"))
+    third = await page(app, "exec1", pager_link(second, "next"))
+    names = [re.findall(r"Customer (\d\d)</a>", html) for html in (first, second, third)]
+    assert [int(n) for ns in names for n in ns] == list(range(60)) and pager_link(third, "next") is None
+    assert "bucket=fresh" in pager_link(second, "next")   # the tab (and filters) kept
+    back = await page(app, "exec1", pager_link(third, "prev"))
+    assert re.findall(r"Customer (\d\d)</a>", back) == names[1]
+    again = await page(app, "exec1", pager_link(back, "prev"))
+    assert re.findall(r"Customer (\d\d)</a>", again) == names[0] and pager_link(again, "prev") is None
+    bad = await page(app, "exec1", "/buckets?cursor=made-up.link", 400)
+    assert "this page link is not valid" in bad and "Customer 00" not in bad
+
+
+async def test_the_reassign_page_pages_by_cursor_and_stays_on_its_page_after_a_move(app):
+    ids = [(await add(app, "exec1", name=f"Customer {n:02d}")).id for n in range(120)]
+    first = await page(app, "manager_n", f"/work/reassign?agent={app.rows['exec1']}")
+    second_link = pager_link(first, "next")
+    second = await page(app, "manager_n", second_link)
+    cursor = re.search(r'name="cursor" value="([^"]+)"', second)[1]
+    assert f'value="{ids[50]}"' in second and f'value="{ids[49]}"' not in second
+    done = await page(app, "manager_n", "/work/reassign", method="POST", data=[
+        ("agent", str(app.rows["exec1"])), ("bucket", "fresh"), ("cursor", html_lib.unescape(cursor)),
+        ("item", str(ids[50])), ("to_agent", str(app.rows["exec2"])), ("action", "selected")])
+    assert "Reassigned 1 items" in done
+    # the same page again, less the item given away: the next one moved up, none from page 1
+    assert f'value="{ids[50]}"' not in done and f'value="{ids[51]}"' in done and f'value="{ids[49]}"' not in done

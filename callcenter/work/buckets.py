@@ -22,29 +22,39 @@ from callcenter.org.models import Store
 from callcenter.org.scope import Scope
 from callcenter.work.exceptions import (AgentNotFound, UnknownBucket, WorkItemNotFound,
                                         WorkRequestInvalid)
+from callcenter.work import paging
 from callcenter.work.models import BUCKETS, WorkItem
 from callcenter.work.scope import items_in
 
 MAX_PER_PAGE = 100
 LABELS = {"fresh": "Fresh calls", "non_contact": "Non-contact", "future_followup": "Future follow-up",
           "pending_followup": "Pending follow-up", "appointment": "Appointment booked"}
-# The order an agent expects in each bucket (ties by id, so paging is stable).
+# The order an agent expects in each bucket (ties by id, so paging is stable);
+# NULL times first (explicitly: PostgreSQL would put them last), as the
+# cursors of work/paging.py expect. Each is an index's order for one agent.
 ORDER = {
     "fresh": (Campaign.expires_on, WorkItem.id),
-    "non_contact": (WorkItem.next_attempt_at.isnot(None), WorkItem.next_attempt_at, WorkItem.id),
-    "future_followup": (WorkItem.followup_at, WorkItem.id),
-    "pending_followup": (WorkItem.followup_at, WorkItem.id),  # most overdue first
-    "appointment": (WorkItem.appointment_at, WorkItem.id),
+    "non_contact": (WorkItem.next_attempt_at.asc().nulls_first(), WorkItem.id),  # no retry time first
+    "future_followup": (WorkItem.followup_at.asc().nulls_first(), WorkItem.id),
+    "pending_followup": (WorkItem.followup_at.asc().nulls_first(), WorkItem.id),  # most overdue first
+    "appointment": (WorkItem.appointment_at.asc().nulls_first(), WorkItem.id),
 }
+BACKWARDS = {bucket: (paging.KEYS[bucket].desc() if bucket == "fresh" else paging.KEYS[bucket].desc().nulls_last(),
+                     WorkItem.id.desc()) for bucket in ORDER}   # for the previous page
 _DIGITS = re.compile(r"[\d\s+()-]+")
 
 
 @dataclass
 class Page:
+    """One page of a bucket. ``next``/``previous``: cursors of the pages
+    around it (None at either end); ``page``: its number when asked by
+    number (offset paging, kept for older API clients), else None."""
     items: list[dict]
     total: int
-    page: int
+    page: int | None
     per_page: int
+    next: str | None = None
+    previous: str | None = None
 
     @property
     def pages(self) -> int:
@@ -140,12 +150,18 @@ def check_paging(bucket: str, page: int, per_page: int, search: str | None) -> N
 
 
 async def list_items(session: AsyncSession, scope: Scope, bucket: str, *,
-                     campaign_id: int | None = None, search: str | None = None, page: int = 1,
-                     per_page: int = 25, agent_id: int | None = None, now: dt.datetime,
-                     today: dt.date | None = None, settings=None, lead_minutes: int = 15) -> Page:
-    """One page of ``bucket`` in the order an agent works it, with the total."""
+                     campaign_id: int | None = None, search: str | None = None, page: int | None = None,
+                     cursor: str | None = None, per_page: int = 25, agent_id: int | None = None,
+                     now: dt.datetime, today: dt.date | None = None, settings=None, lead_minutes: int = 15,
+                     total: int | None = None) -> Page:
+    """One page of ``bucket`` in the order an agent works it, with the total
+    (``total``: already counted by the caller, e.g. the tabs' counts). Pages
+    follow each other by ``cursor`` (keyset: work/paging.py); ``page`` (a
+    number) still works, by offset, for older API clients."""
     search = (search or "").strip() or None
-    check_paging(bucket, page, per_page, search)
+    check_paging(bucket, 1 if page is None else page, per_page, search)
+    secret = settings.security.session_secret if settings is not None else ""
+    at = paging.decode(cursor, bucket, secret) if cursor is not None else None
     today = today or now.date()
     where = [await owner_clause(session, scope, agent_id), WorkItem.bucket == bucket,
              WorkItem.campaign_id.in_(callable_campaigns(today))]
@@ -158,12 +174,34 @@ async def list_items(session: AsyncSession, scope: Scope, bucket: str, *,
         match = search_clause(search)
         count = count.join(Customer, Customer.id == WorkItem.customer_id).where(match)
         rows = rows.join(Customer, Customer.id == WorkItem.customer_id).where(match)
-    total = await session.scalar(count)
-    rows = (await session.execute(rows.order_by(*ORDER[bucket])
-                                  .limit(per_page).offset((page - 1) * per_page))).all()
+    if total is None or search:
+        total = await session.scalar(count)
+    backwards = at is not None and at.direction == "before"
+    order = BACKWARDS[bucket] if backwards else ORDER[bucket]
+    if at is not None:
+        rows = rows.where(paging.seek(at))
+    elif page:
+        rows = rows.offset((page - 1) * per_page)
+    rows = (await session.execute(rows.order_by(*order).limit(per_page + 1))).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    if backwards and not rows:   # back before the first item (the items before left the bucket)
+        return await list_items(session, scope, bucket, campaign_id=campaign_id, search=search,
+                                per_page=per_page, agent_id=agent_id, now=now, today=today,
+                                settings=settings, lead_minutes=lead_minutes, total=total)
+    # a next page after the last row when more follow (or we came back from there), a
+    # previous one before the first when more precede (or we came forward from there)
+    more_after = (at is not None) if backwards else more
+    more_before = more if backwards else (at is not None or (page or 1) > 1)
     items = await describe(session, scope, [(r[0], r[1], r[2]) for r in rows], now=now,
                            settings=settings, lead_minutes=lead_minutes)
-    return Page(items=items, total=total, page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page or (None if at else 1), per_page=per_page,
+                next=paging.encode(paging.cursor_of(bucket, rows[-1], "after"), secret)
+                if rows and more_after else None,
+                previous=paging.encode(paging.cursor_of(bucket, rows[0], "before"), secret)
+                if rows and more_before else None)
 
 
 async def describe(session: AsyncSession, scope: Scope, rows, *, now: dt.datetime, settings=None,

@@ -40,6 +40,13 @@ class WorkRequestInvalid(DomainError):
     status = 422
 
 
+class InvalidCursor(DomainError):
+    """A bucket list's ``cursor`` that this server did not make for that
+    bucket (edited, cut short, garbage)."""
+    error_id = "invalid_cursor"
+    status = 400
+
+
 class UnknownBucket(DomainError):
     error_id = "unknown_bucket"
     status = 422

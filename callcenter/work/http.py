@@ -81,23 +81,40 @@ async def get_counts(request: web.Request) -> web.Response:
 
 
 async def list_bucket(request: web.Request) -> web.Response:
+    """One page of a bucket. Pages follow by ``?cursor=`` (the ``next`` and
+    ``previous`` links of each answer); ``?page=N`` (offset) is still taken
+    from older clients, for a transition."""
     services = request.app[SERVICES]
     scope = await scope_of(request)
     bucket = request.match_info["bucket"]
-    page = query_int(request, "page", 1)
+    cursor = request.query.get("cursor") or None   # blank: the first page
+    page = query_int(request, "page")
+    if cursor is not None and page is not None:
+        raise WorkRequestInvalid("give either cursor or page, not both", field="page")
     per_page = query_int(request, "per_page", 25)
     async with services.sessions() as session:
         found = await buckets.list_items(
             session, scope, bucket, campaign_id=query_int(request, "campaign"),
-            search=request.query.get("q"), page=page, per_page=per_page,
+            search=request.query.get("q"), page=page, cursor=cursor, per_page=per_page,
             agent_id=query_int(request, "agent"), now=utcnow(), today=local_today(services.settings),
             settings=services.settings, lead_minutes=services.settings.work.reminder_lead_minutes)
     await viewed(request, audit.BUCKETS_VIEWED, rows=len(found.items), bucket=bucket,
                  campaign=query_int(request, "campaign"), agent=query_int(request, "agent"),
                  q=request.query.get("q"), page=found.page, per_page=found.per_page)
-    return web.json_response(plain({"bucket": bucket, "total": found.total, "page": found.page,
-                                    "per_page": found.per_page, "pages": found.pages,
-                                    "items": found.items}))
+    answer = {"bucket": bucket, "total": found.total, "per_page": found.per_page,
+              "next": page_link(request, found.next), "previous": page_link(request, found.previous),
+              "cursor": {"next": found.next, "previous": found.previous}, "items": found.items}
+    if found.page is not None:   # asked by number, or the first page: what offset clients read
+        answer.update(page=found.page, pages=found.pages)
+    return web.json_response(plain(answer))
+
+
+def page_link(request: web.Request, cursor: str | None) -> str | None:
+    """The same list (filters and page size kept) at ``cursor``."""
+    if cursor is None:
+        return None
+    query = {k: v for k, v in request.query.items() if k not in ("cursor", "page")}
+    return str(request.rel_url.with_query({**query, "cursor": cursor}))
 
 
 async def get_work_item(request: web.Request) -> web.Response:
@@ -212,7 +229,8 @@ ROUTES = [
     ("GET", "/api/v1/buckets", get_counts, at_least("agent"),
      "Items per bucket (?agent= for team leads and up, ?campaign=, ?by=agent)"),
     ("GET", "/api/v1/buckets/{bucket}", list_bucket, at_least("agent"),
-     "One page of a bucket (?campaign=, ?q= name or last 4+ digits, ?page=, ?per_page= up to 100, ?agent=)"),
+     "One page of a bucket (?campaign=, ?q= name or last 4+ digits, ?per_page= up to 100, ?agent=; "
+     "the next and previous pages by ?cursor= from the answer's links; ?page= still accepted)"),
     ("GET", "/api/v1/work/{item_id}", get_work_item, at_least("agent"), "One work item"),
     ("POST", "/api/v1/campaigns/{id}/allocate", allocate_campaign, at_least("manager"),
      "Allocate a campaign's unallocated items: how = store | language | round_robin | manual"),

@@ -14,13 +14,14 @@ from callcenter.errors import DomainError
 from callcenter.models import User, utcnow
 from callcenter.org.models import Store, Team
 from callcenter.work import allocation, buckets, reminders
+from callcenter.work.exceptions import InvalidCursor
 from callcenter.work.models import BUCKETS, WorkItem
 from callcenter.work.sweeper import publish
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
-from web.requests import local_today, page_number, whole_number
+from web.requests import local_today, whole_number
 
 MAX_AGENTS_LISTED = 5000
 # Managers and admins pick an agent first: a whole location's buckets are the
@@ -34,6 +35,15 @@ MODE_LABELS = {"store": "Store-wise (each customer to an executive of their stor
 def link(path: str, **params) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return f"{path}?{query}" if query else path
+
+
+def list_position(params) -> tuple[str | None, int | None]:
+    """(cursor, page number) of a list page: the cursor of a next/previous
+    link, or an older link's ?page=N (by offset), or neither (the first page)."""
+    cursor = str(params.get("cursor") or "") or None
+    if cursor is not None:
+        return cursor, None
+    return None, whole_number(str(params.get("page") or ""), max_digits=6) or None
 
 
 def query_int(request: web.Request, name: str) -> int | None:
@@ -88,10 +98,10 @@ async def buckets_page(request: web.Request) -> web.Response:
     campaign_id = query_int(request, "campaign")
     agent_id = query_int(request, "agent") if scope.role != "agent" else None
     search = request.query.get("q", "").strip()
-    page = page_number(request)
+    cursor, page = list_position(request.query)
     now, today, tz = utcnow(), local_today(settings), settings.web.timezone
     lead = settings.work.reminder_lead_minutes
-    error = None
+    error, status = None, 200
     if agent_id is None and scope.role in PICK_AN_AGENT:
         async with services.sessions() as session:
             agents = await agent_choices(session, scope)
@@ -101,9 +111,11 @@ async def buckets_page(request: web.Request) -> web.Response:
         try:
             found = await buckets.list_items(
                 session, scope, bucket, campaign_id=campaign_id, search=search or None, page=page,
-                agent_id=agent_id, now=now, today=today, settings=settings, lead_minutes=lead)
+                cursor=cursor, agent_id=agent_id, now=now, today=today, settings=settings,
+                lead_minutes=lead, total=counts[bucket])
         except DomainError as exc:
             error, found = exc.message, buckets.Page([], 0, 1, 25)
+            status = 400 if isinstance(exc, InvalidCursor) else 200
         whose = agent_id if agent_id is not None else scope.user_id
         due, missed = [], []
         if whose is not None and (scope.role == "agent" or agent_id is not None):
@@ -121,7 +133,7 @@ async def buckets_page(request: web.Request) -> web.Response:
         "bucket": bucket, "buckets": BUCKETS, "labels": buckets.LABELS, "counts": counts, "found": found,
         "error": error, "due": due, "missed": missed, "campaigns": campaigns, "agents": agents,
         "params": params, "link": link, "search": search, "campaign_id": campaign_id,
-        "agent_id": agent_id, "lead": lead, "nearby": nearby})
+        "agent_id": agent_id, "lead": lead, "nearby": nearby}, status=status)
 
 
 async def allocate_page(request: web.Request) -> web.Response:
@@ -174,10 +186,10 @@ async def reassign_page(request: web.Request) -> web.Response:
             if moved_to:
                 await publish(services, {"type": "bucket_counts"}, moved_to)
             agent_id, bucket = form_int(form, "agent"), str(form.get("bucket") or "fresh")
-            page = form_int(form, "page") or 1
+            cursor, page = list_position(form)
         else:
             agent_id, bucket = query_int(request, "agent"), request.query.get("bucket") or "fresh"
-            page = page_number(request)
+            cursor, page = list_position(request.query)
         bucket = bucket if bucket in BUCKETS else "fresh"
         agents = await agent_choices(session, scope)
         found, counts = None, None
@@ -185,13 +197,14 @@ async def reassign_page(request: web.Request) -> web.Response:
             try:
                 counts = await buckets.counts(session, scope, agent_id=agent_id, today=today)
                 found = await buckets.list_items(session, scope, bucket, agent_id=agent_id, page=page,
-                                                 per_page=50, now=now, today=today, settings=settings)
+                                                 cursor=cursor, per_page=50, now=now, today=today,
+                                                 settings=settings, total=counts[bucket])
             except DomainError as exc:
                 error, agent_id = exc.message, None
     return render(request, "work/reassign.html", {
         "agents": agents, "agent_id": agent_id, "bucket": bucket, "buckets": BUCKETS,
         "labels": buckets.LABELS, "counts": counts, "found": found, "notice": notice, "error": error,
-        "link": link}, status=422 if error and request.method == "POST" else 200)
+        "link": link, "cursor": cursor}, status=422 if error and request.method == "POST" else 200)
 
 
 async def _reassign(session, scope, form, actor: str, settings):
