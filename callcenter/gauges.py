@@ -5,7 +5,7 @@ from monitoring.metrics import gauge
 
 
 def core_gauges(services) -> list:
-    """The core's gauges, read at each scrape: trunk channels, the AMI link, waiting click-to-calls."""
+    """The core's gauges, read at each scrape: trunk channels, the AMI link, waiting click-to-calls, managed processes."""
     in_use = services.channels_in_use() if services.tracker else {}
     g_use = gauge("callcenter_trunk_channels_in_use", "Channels in use on each trunk", ["trunk"])
     g_max = gauge("callcenter_trunk_channels_max", "Channels each trunk has", ["trunk"])
@@ -18,4 +18,7 @@ def core_gauges(services) -> list:
     g_events.add_metric([], services.ami.events_received if services.ami else 0)
     g_waiting = gauge("callcenter_calls_queued", "Click-to-calls waiting for a free channel")
     g_waiting.add_metric([], len(services.dialer._waiters) if services.dialer else 0)
-    return [g_use, g_max, g_ami, g_events, g_waiting]
+    g_up = gauge("callcenter_process_up", "1 while a managed process (asterisk, redis) runs", ["process"])
+    for name, state in services.supervisor.health().items():
+        g_up.add_metric([name], 1 if state["up"] else 0)
+    return [g_use, g_max, g_ami, g_events, g_waiting, g_up]

@@ -37,6 +37,7 @@ from callcenter.loops import Loops
 from callcenter.models import Trunk
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
+from callcenter.probes import PROBE_INTERVAL, probe
 from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.supervision import ManagedProcess, Supervisor
 from callcenter.trunks import rebuild as accounting_rebuild
@@ -269,6 +270,7 @@ async def _open(s: Services) -> None:
     loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()))
     loops.start("directory", s.directory.run)
     loops.every("statistics", STATISTICS_INTERVAL, lambda: db.refresh_statistics(s.engine))
+    loops.every("probes", PROBE_INTERVAL, lambda: probe(s), first=True)
     loops.every("token_uses", TOKEN_USES_INTERVAL, lambda: write_token_uses(s.sessions, s.token_uses))
     if syncing:
         reload_first = not settings.pbx.managed

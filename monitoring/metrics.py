@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)
@@ -36,6 +36,13 @@ class Metrics:
         self.call_writes_failed = Counter("callcenter_call_writes_failed_total", "Call-row batches whose write failed and was kept for retry", registry=r)
         self.calls_cut = Counter("callcenter_calls_cut_total", "Calls hung up at their maximum age or ring time, by fence (server, pbx) and reason", ["fence", "reason"], registry=r)
         self.api_latency = Histogram("callcenter_api_request_seconds", "HTTP API latency", ["route"], registry=r)
+        # set by the ``probes`` loop (callcenter/probes.py), not at scrape time: they need the database
+        self.database_up = Gauge("callcenter_database_up", "1 while the database answered the last probe", registry=r)
+        self.redis_up = Gauge("callcenter_redis_up", "1 while Redis answered the last probe", registry=r)
+        self.dispositions_owed = Gauge("callcenter_dispositions_owed",
+                                       "Ended calls placed from a work item still without a disposition", registry=r)
+        self.dispositions_owed_oldest = Gauge("callcenter_dispositions_owed_oldest_seconds",
+                                              "Age of the oldest of those calls since it ended", registry=r)
 
     def add_gauges(self, collect: Callable[[], Iterable[GaugeMetricFamily]]) -> None:
         class _Live:
