@@ -125,6 +125,18 @@ class SecuritySettings:
 
 
 @dataclass
+class MonitoringSettings:
+    """Prometheus / Alertmanager started by ``serve`` beside the server (monitoring/processes.py)."""
+    prometheus: bool = False
+    alertmanager: bool = False
+    prometheus_port: int = 9190
+    alertmanager_port: int = 9193
+    scrape_interval: int = 15
+    retention_days: int = 15
+    alertmanager_config: str = ""  # empty: monitoring/alertmanager/alertmanager.yml
+
+
+@dataclass
 class Settings:
     path: Path
     state_dir: Path
@@ -137,6 +149,7 @@ class Settings:
     trunks: TrunkDefaults = field(default_factory=TrunkDefaults)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     # The features' sections by name (``settings.work``, ``settings.ivr``...):
     # each feature declares its own (callcenter/feature.py ``Section``).
     sections: dict = field(default_factory=dict)
@@ -174,6 +187,7 @@ _SECTIONS = {
     "web": WebSettings, "database": DatabaseSettings, "redis": RedisSettings,
     "pbx": PbxSettings, "ami": AmiSettings, "calls": CallSettings,
     "trunks": TrunkDefaults, "security": SecuritySettings, "privacy": PrivacySettings,
+    "monitoring": MonitoringSettings,
 }
 # The features' sections (callcenter.feature.Section), registered by
 # callcenter.features when it loads the features.
@@ -256,6 +270,11 @@ def _check_core(settings: Settings) -> None:
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
     _check_call_limits(settings.calls)
+    m = settings.monitoring
+    ports = (m.prometheus_port, m.alertmanager_port)
+    if not all(1 <= p <= 65535 for p in ports) or len({*ports, settings.web.port}) < 3 or m.scrape_interval < 1:
+        raise ConfigError("[monitoring] ports must be 1-65535, differ from each other and from [web] port; "
+                          "scrape_interval at least 1")
 
 
 def _check_call_limits(calls: CallSettings) -> None:

@@ -35,6 +35,7 @@ from callcenter.gauges import core_gauges
 from callcenter.live import LiveBus
 from callcenter.loops import Loops
 from callcenter.models import Trunk
+from callcenter.monitoring_tools import ToolProcess, monitoring_processes
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.probes import PROBE_INTERVAL, probe
@@ -87,6 +88,7 @@ class Services:
     provided: dict = field(default_factory=dict)  # feature name -> what its start returned
     asterisk: AsteriskProcess | None = None
     redis_process: RedisProcess | None = None
+    monitoring_tools: list[ToolProcess] = field(default_factory=list)  # [monitoring]: Prometheus, Alertmanager
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
     loops: Loops | None = None                  # every background loop, kept alive (callcenter/loops.py)
@@ -263,6 +265,10 @@ async def _open(s: Services) -> None:
         s.supervisor.watch(ManagedProcess("asterisk", s.asterisk, s.metrics, on_death=s._pbx_lost))
     if s.redis_process is not None:
         s.supervisor.watch(ManagedProcess("redis", s.redis_process, s.metrics))
+    for tool in monitoring_processes(settings):
+        await tool.start()
+        s.monitoring_tools.append(tool)
+        s.supervisor.watch(ManagedProcess(tool.name, tool, s.metrics))
     await s.ami.start()
     loops = s.loops
     loops.every("watch", WATCH_INTERVAL, s._watch)
@@ -302,6 +308,8 @@ async def close_services(s: Services) -> None:
         await s.effects.close()
     if s.asterisk is not None:
         await s.asterisk.stop()
+    for tool in reversed(s.monitoring_tools):
+        await tool.stop()
     if s.redis is not None:
         await s.redis.aclose()
     if s.engine is not None:

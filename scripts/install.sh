@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 missing=""
-for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium espeak-ng sox; do
+# prometheus, prometheus-alertmanager: the monitoring kit (monitoring/, [monitoring] in the config)
+for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium espeak-ng sox \
+           prometheus prometheus-alertmanager; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $pkg"
     fi

@@ -13,7 +13,7 @@ import socket
 from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter import db
-from callcenter.config import AmiSettings, PbxSettings, RedisSettings, Settings
+from callcenter.config import AmiSettings, MonitoringSettings, PbxSettings, RedisSettings, Settings, WebSettings
 from callcenter.trunks.service import add_trunk
 from tests.fake_ami import FakeAmi
 from web.app import create_app
@@ -37,10 +37,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_server(tmp_path) -> tuple[TestClient, FakeAmi]:
+async def start_server(tmp_path, monitoring: MonitoringSettings | None = None) -> tuple[TestClient, FakeAmi]:
     ami = await FakeAmi(secret="s3cret").start()
     settings = Settings(
-        path=tmp_path / "cc.toml", state_dir=tmp_path / "state",
+        path=tmp_path / "cc.toml", state_dir=tmp_path / "state", web=WebSettings(port=free_port()),
+        monitoring=monitoring or MonitoringSettings(),
         redis=RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", managed=True),
         pbx=PbxSettings(managed=False, sync_config=False),
         ami=AmiSettings(port=ami.port, secret="s3cret", admin_secret="s3cret"))
@@ -51,7 +52,7 @@ async def start_server(tmp_path) -> tuple[TestClient, FakeAmi]:
     async with db.sessionmaker(engine)() as session, session.begin():
         await add_trunk(session, "carrier1", "127.0.0.1", 5070, "1000-1099", channels=30, actor="test")
     await engine.dispose()
-    client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
+    client = TestClient(TestServer(create_app(settings), host="127.0.0.1", port=settings.web.port))
     await client.start_server()
     services = client.server.app[SERVICES]
     await services.ami.wait_connected(10)

@@ -7,18 +7,25 @@ every dashboard query with data."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
 
+from callcenter.config import MonitoringSettings
+from callcenter.models import Call
+from callcenter.probes import owed_dispositions
+from tests import factories as f
 from tests.monitoring_server import free_port, start_server
+from web.keys import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent / "monitoring"
 PROM, AM = ROOT / "prometheus", ROOT / "alertmanager" / "alertmanager.yml"
@@ -160,3 +167,54 @@ async def test_a_real_prometheus_answers_every_dashboard_query(server, tmp_path)
             prom.kill()
             prom.wait()
         log.close()
+
+
+async def test_dispositions_owed_counts_ended_work_item_calls_without_one(sessions):
+    """The figure behind DispositionBacklog/DispositionOverdue: ended calls from
+    a work item with no disposition; live calls, disposed calls and calls
+    placed outside a work item are not owed."""
+    now = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+    async with sessions() as s, s.begin():
+        agent = await f.user(s, "asha")
+        trunk = await f.trunk(s)
+        item = await f.work_item(s, await f.campaign(s, "Birthdays"), await f.customer(s), agent)
+
+        def call(state="ended", minutes_ago=5, work_item=True, disposed=False) -> Call:
+            return Call(id=uuid.uuid4().hex, agent_id=agent.id, requested_by="asha", mode="mobile",
+                        number="+919800000001", trunk_id=trunk.id, caller_id="8062247000", channels=2,
+                        state=state, work_item_id=item.id if work_item else None,
+                        ended_at=now - dt.timedelta(minutes=minutes_ago) if state == "ended" else None,
+                        disposed_at=now if disposed else None)
+        s.add_all([call(minutes_ago=130), call(minutes_ago=5), call(state="agent_ringing"),
+                   call(disposed=True), call(work_item=False)])
+    count, oldest = await owed_dispositions(sessions, now)
+    assert (count, oldest) == (2, 130 * 60)
+
+
+async def test_serve_runs_prometheus_and_alertmanager_when_the_config_asks(tmp_path):
+    """[monitoring] prometheus/alertmanager = true: both start on loopback
+    beside the server, Prometheus scrapes it and knows the Alertmanager,
+    and both stop with the server."""
+    monitoring = MonitoringSettings(prometheus=True, alertmanager=True, prometheus_port=free_port(),
+                                    alertmanager_port=free_port(), scrape_interval=1)
+    client, ami = await start_server(tmp_path, monitoring)
+    base = f"http://127.0.0.1:{monitoring.prometheus_port}"
+    try:
+        tools = client.server.app[SERVICES].monitoring_tools
+        assert sorted(t.name for t in tools) == ["alertmanager", "prometheus"]
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 60
+            while not (await _query(http, base, 'up{job="callcenter"} == 1'))["data"]["result"]:
+                assert time.monotonic() < deadline, "the managed Prometheus never scraped the server"
+                await asyncio.sleep(0.5)
+            async with http.get(f"{base}/api/v1/alertmanagers") as resp:
+                active = (await resp.json())["data"]["activeAlertmanagers"]
+            assert [a["url"] for a in active] == [f"http://127.0.0.1:{monitoring.alertmanager_port}/api/v2/alerts"]
+            async with http.get(f"http://127.0.0.1:{monitoring.alertmanager_port}/-/ready") as resp:
+                assert resp.status == 200
+            metrics = await (await client.get("/metrics")).text()
+            assert 'callcenter_process_up{process="prometheus"} 1.0' in metrics
+    finally:
+        await client.close()
+        await ami.close()
+    assert not any(t.running for t in tools)
