@@ -5,7 +5,8 @@ feature.
 
 Start order: managed Redis → database (migrated) → Redis client and trunk
 accounting → tracker, dialer and their effects, the live bus → rendered PBX
-config → the features → managed Asterisk → AMI link → the core's loops.
+config → the features → managed Asterisk, Prometheus, Alertmanager → AMI link →
+the core's loops.
 Closing runs the other way round and stops only what was started here.
 """
 from __future__ import annotations
