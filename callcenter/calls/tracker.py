@@ -131,8 +131,8 @@ class CallTracker:
 
     def _track_foreign(self, event: dict[str, str], prefix: str) -> None:
         trunk = endpoint_of(event.get(prefix + "Channel", ""))
-        if trunk not in self.trunks:
-            return
+        if trunk not in self.trunks or event.get(prefix + "Uniqueid", "").startswith("cm-"):
+            return  # a supervisor's monitor leg (callcenter/monitor) is held by its own reservation
         ids = self._foreign.setdefault(trunk, set())
         before = len(ids)
         if event.get("Event") == "Hangup":
