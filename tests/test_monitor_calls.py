@@ -46,7 +46,8 @@ async def stack(call_server, sipp, tmp_path):
         teams=("North", "South"),
         agents=[Agent("asha", contact=f"sip:{PHONE_IP}:{phones[PHONE_IP].port}", team="North"),
                 Agent("lead", contact=f"sip:{LEAD_IP}:{phones[LEAD_IP].port}", role="teamlead", team="North"),
-                Agent("rohan", contact=f"sip:{OTHER_LEAD_IP}:{other.port}", role="teamlead", team="South")],
+                Agent("rohan", contact=f"sip:{OTHER_LEAD_IP}:{other.port}", role="teamlead", team="South"),
+                Agent("meera", mobile="+91 98111 22233", role="teamlead", team="North")],
         trunks=[TrunkSpec("carrier", CARRIER_IP, phones[CARRIER_IP].port)])
     body = await (await server.place("asha", "+91 98765 43210")).json()
     await server.wait_state(body["id"], "connected")
@@ -171,3 +172,21 @@ async def test_an_ami_drop_mid_session_leaks_nothing(stack, pbx_stack):
     async with server.services.sessions() as db:
         ends = (await db.scalars(select(AuditEntry).where(AuditEntry.action == "monitor.end"))).all()
     assert len(ends) == 1
+
+
+async def test_a_supervisor_on_a_mobile_holds_a_trunk_channel_until_the_call_ends(stack):
+    server, call_id = stack
+    assert (await server.trunks())["carrier"]["reserved"] == 1
+    resp = await monitor(server, call_id, "listen", who="meera")
+    assert resp.status == 202, await resp.text()
+    await connected_session(server, (await resp.json())["id"])
+    spying = await spy_channels(server)
+    assert spying[0]["Channel"].startswith("PJSIP/carrier-")     # rung through the trunk
+    trunk = (await server.trunks())["carrier"]
+    assert trunk["reserved"] == 2 and trunk["in_use"] == 2   # counted once, like a click-to-call leg
+    await server.client.post(f"/api/v1/calls/{call_id}/hangup", headers=server.headers())
+    await server.wait_state(call_id, "ended")
+    await eventually(lambda: _none(spy_channels(server)), "the supervisor's leg hung up")
+    await eventually(lambda: _true(not server.services.monitor.active()), "the session ended")
+    trunk = (await server.trunks())["carrier"]
+    assert trunk["reserved"] == 0 and trunk["in_use"] == 0
