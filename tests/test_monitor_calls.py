@@ -5,6 +5,7 @@ the tones are looked for with a Goertzel filter (tests/rtp_tones.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -19,6 +20,7 @@ from tests.test_pbx_faults import kill_ami_connection
 pytestmark = pytest.mark.pbx
 
 CARRIER_IP, PHONE_IP, LEAD_IP, OTHER_LEAD_IP = "127.0.0.2", "127.0.0.10", "127.0.0.11", "127.0.0.12"
+AWAY_LEAD_IP = "127.0.0.13"   # a team lead whose phone rings and is never answered
 TONES = {CARRIER_IP: 500, PHONE_IP: 700, LEAD_IP: 1400}
 
 
@@ -42,11 +44,13 @@ async def stack(call_server, sipp, tmp_path):
                                  tmp_path / f"uas_{tone}.xml")
         phones[ip] = sipp(str(scenario), ip, free_port(ip, tcp=False))
     other = sipp("uas_answer", OTHER_LEAD_IP, free_port(OTHER_LEAD_IP, tcp=False))
+    away = sipp("uas_ring", AWAY_LEAD_IP, free_port(AWAY_LEAD_IP, tcp=False))
     server = await call_server(
         teams=("North", "South"),
         agents=[Agent("asha", contact=f"sip:{PHONE_IP}:{phones[PHONE_IP].port}", team="North"),
                 Agent("lead", contact=f"sip:{LEAD_IP}:{phones[LEAD_IP].port}", role="teamlead", team="North"),
                 Agent("rohan", contact=f"sip:{OTHER_LEAD_IP}:{other.port}", role="teamlead", team="South"),
+                Agent("noor", contact=f"sip:{AWAY_LEAD_IP}:{away.port}", role="teamlead", team="North"),
                 Agent("meera", mobile="+91 98111 22233", role="teamlead", team="North")],
         trunks=[TrunkSpec("carrier", CARRIER_IP, phones[CARRIER_IP].port)])
     body = await (await server.place("asha", "+91 98765 43210")).json()
@@ -190,3 +194,18 @@ async def test_a_supervisor_on_a_mobile_holds_a_trunk_channel_until_the_call_end
     await eventually(lambda: _true(not server.services.monitor.active()), "the session ended")
     trunk = (await server.trunks())["carrier"]
     assert trunk["reserved"] == 0 and trunk["in_use"] == 0
+
+
+async def test_a_supervisor_who_does_not_answer_leaves_nothing_behind(stack):
+    server, call_id = stack
+    monitoring = server.services.monitor
+    monitoring.section = dataclasses.replace(monitoring.section, ring_timeout=2)
+    resp = await monitor(server, call_id, "whisper", who="noor")
+    assert resp.status == 202, await resp.text()
+    session_id = (await resp.json())["id"]
+    await eventually(lambda: _true(not monitoring.active()), "the unanswered session ended")
+    await eventually(lambda: _none(spy_channels(server)), "the ringing leg hung up")
+    async with server.services.sessions() as db:
+        end = (await db.scalars(select(AuditEntry).where(AuditEntry.action == "monitor.end"))).one()
+    assert end.details["monitor_session"] == session_id and end.details["end_reason"] == "no_answer"
+    assert (await server.call(call_id))["state"] == "connected"   # the call itself goes on
