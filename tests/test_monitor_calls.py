@@ -145,14 +145,23 @@ async def test_who_may_monitor_and_the_errors(stack):
     assert resp.status == 409 and (await resp.json())["error"] == "call_not_connected"
 
 
-async def test_two_supervisors_on_one_call(stack):
+async def test_two_supervisors_on_one_call_and_a_mode_change(stack):
     server, call_id = stack
-    first = await monitor(server, call_id, "listen")
-    assert first.status == 202
-    await connected_session(server, (await first.json())["id"])
-    second = await monitor(server, call_id, "whisper")   # lead again, from the same phone's account: allowed
-    assert second.status == 202, await second.text()
-    assert len(server.services.monitor.active()) == 2
+    first = await (await monitor(server, call_id, "listen")).json()
+    await connected_session(server, first["id"])
+    other = await monitor(server, call_id, "listen", who="meera")    # a second supervisor: allowed
+    assert other.status == 202, await other.text()
+    await connected_session(server, (await other.json())["id"])
+    # lead switches to whisper: a new request, which ends lead's listening session first
+    second = await (await monitor(server, call_id, "whisper")).json()
+    session, _ = await connected_session(server, second["id"])
+    active = server.services.monitor.active(call_id)
+    assert sorted((s["supervisor"]["name"], s["mode"]) for s in active) == [("lead", "whisper"), ("meera", "listen")]
+    assert len(await spy_channels(server)) == 2
+    async with server.services.sessions() as db:
+        ends = (await db.scalars(select(AuditEntry).where(AuditEntry.action == "monitor.end"))).all()
+    assert [(e.details["monitor_session"], e.details["end_reason"]) for e in ends] == [
+        (first["id"], "replaced by whisper")]
 
 
 async def test_an_ami_drop_mid_session_leaks_nothing(stack, pbx_stack):

@@ -85,6 +85,7 @@ class Monitoring:
         await self._audit(session, "monitor.start")  # the attempt is recorded before anything rings
         if session.trunk and not await self.accounting.reserve(session.trunk, [session.trunk_leg], time.time()):
             raise exc.MonitorTrunkFull(f"all channels of trunk {session.trunk} are in use")
+        await self._replace(session)
         self.by_id[session.id] = session
         await self._publish(session, "start")
         headers, variables = originate(session, self.section.ring_timeout)
@@ -96,6 +97,13 @@ class Monitoring:
             await self.end(session, "originate_failed")
             raise exc.MonitorPbxUnavailable(f"the phone system did not ring your phone ({error})") from None
         return session
+
+    async def _replace(self, new: MonitorSession) -> None:
+        """A mode change is a new request: the supervisor's earlier session on the call ends first."""
+        for session in [s for s in self.by_id.values()
+                        if s.call_id == new.call_id and s.supervisor_id == new.supervisor_id]:
+            await self._hang_up(session.uniqueid)
+            await self.end(session, f"replaced by {new.mode}")
 
     async def _supervisor(self, principal) -> User:
         if principal.user_id is None:
