@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 
 import pytest
 from sqlalchemy import select
 
-from callcenter.models import AuditEntry
+from callcenter.live import sees
+from callcenter.models import AuditEntry, User
+from callcenter.org.scope import Scope
 from tests.harness import Agent, TrunkSpec
 from tests.rtp_tones import RtpCapture, frames_with, tone_scenario, write_tone_pcap
 from tests.stack import SIPP_DIR, free_port
@@ -218,3 +221,31 @@ async def test_a_supervisor_who_does_not_answer_leaves_nothing_behind(stack):
         end = (await db.scalars(select(AuditEntry).where(AuditEntry.action == "monitor.end"))).one()
     assert end.details["monitor_session"] == session_id and end.details["end_reason"] == "no_answer"
     assert (await server.call(call_id))["state"] == "connected"   # the call itself goes on
+
+
+async def test_the_agent_is_told_of_a_whisper_not_of_a_listen(stack):
+    """The live ``monitor`` messages as the bus delivers them: with the default
+    [monitor] notice_*, asha's pages get the whisper and never the listen; the
+    supervisor's pages get both."""
+    server, call_id = stack
+    published = []
+    server.services.live.receive(lambda raw: published.append(json.loads(raw)))
+    async with server.services.sessions() as db:
+        users = {u.name: u for u in (await db.scalars(select(User))).all()}
+    scopes = {name: Scope(role=users[name].role, user_id=users[name].id, team_id=users[name].team_id)
+              for name in ("asha", "lead")}
+    for mode in ("listen", "whisper"):
+        resp = await monitor(server, call_id, mode)
+        await connected_session(server, (await resp.json())["id"])
+    await server.client.post(f"/api/v1/calls/{call_id}/hangup", headers=server.headers())
+    await eventually(lambda: _true(len([m for m in published if m["event"]["type"] == "monitor"
+                                        and m["event"]["step"] == "end"]) == 2), "both sessions' end messages")
+
+    def heard(name):
+        return [(m["event"]["session"]["mode"], m["event"]["step"]) for m in published
+                if m["event"]["type"] == "monitor" and sees(scopes[name], m)]
+    assert heard("asha") == [("whisper", "start"), ("whisper", "connected"), ("whisper", "end")]
+    assert [s for s in heard("lead") if s[0] == "listen"] == [
+        ("listen", "start"), ("listen", "connected"), ("listen", "end")]
+    assert all(m["event"]["notice"] == (m["event"]["session"]["mode"] == "whisper")
+               for m in published if m["event"]["type"] == "monitor")
