@@ -82,6 +82,7 @@ async def monitoring(sessions):
     async with sessions() as db, db.begin():
         db.add(User(id=7, name="lead", role="teamlead", sip_endpoint="ph-lead", phone_mode="desktop"))
         db.add(User(id=8, name="ghost", role="manager"))
+        db.add(User(id=9, name="kiran", role="manager", sip_endpoint="ph-kiran", phone_mode="desktop"))
     tracker = SimpleNamespace(calls={CALL: TrackedCall(CALL, state="connected")})
     tracker.calls[CALL].agent.channel = "PJSIP/ph-asha-0000001a"
     settings = SimpleNamespace(monitor=MonitorSettings(), calls=SimpleNamespace(originate_timeout=5.0))
@@ -96,7 +97,7 @@ LEAD = Principal("lead", "teamlead", 7)
 
 async def test_whisper_tells_the_agent_listen_does_not_and_both_are_audited(monitoring, sessions):
     whisper = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "whisper")
-    listen = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "listen")
+    listen = await monitoring.start(Principal("kiran", "manager", 9), CALL_ROW, AGENT, TRUNK, True, "listen")
     assert [s["id"] for s in monitoring.active(CALL)] == [whisper.id, listen.id]
     assert monitoring.ami.sent[0][2]["CC_SPY"] == "PJSIP/ph-asha-0000001a"
     monitoring.on_event({"Event": "Hangup", "Uniqueid": whisper.uniqueid})
@@ -106,8 +107,8 @@ async def test_whisper_tells_the_agent_listen_does_not_and_both_are_audited(moni
         await asyncio.sleep(0.01)
     await monitoring.end(listen, "completed")
     assert monitoring.live.published == [
-        ("start", "whisper", 3, None), ("start", "listen", None, [7]),
-        ("end", "whisper", 3, None), ("end", "listen", None, [7])]
+        ("start", "whisper", 3, None), ("start", "listen", None, [9]),
+        ("end", "whisper", 3, None), ("end", "listen", None, [9])]
     async with sessions() as db:
         rows = (await db.scalars(select(AuditEntry).where(AuditEntry.action.like("monitor.%")))).all()
     assert sorted((r.action, r.details["mode"]) for r in rows) == [
@@ -140,3 +141,11 @@ async def test_legs_nobody_owns_are_hung_up_and_lost_sessions_ended(monitoring):
     assert ("Hangup", {"Channel": "PJSIP/ph-lead-00000003", "Cause": "16"}) in monitoring.ami.sent
     assert not [s for s in monitoring.ami.sent if s[0] == "Hangup" and "asha" in s[1]["Channel"]]
     assert not monitoring.active()
+
+
+async def test_a_mode_change_ends_the_supervisors_earlier_session(monitoring, sessions):
+    listen = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "listen")
+    barge = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "barge")
+    assert [s["id"] for s in monitoring.active()] == [barge.id]
+    assert ("Hangup", {"Channel": listen.uniqueid, "Cause": "16"}) in monitoring.ami.sent
+    assert listen.end_reason == "replaced by barge"
