@@ -4,6 +4,7 @@ start and end, and legs nobody owns are hung up."""
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -134,7 +135,7 @@ async def test_who_may_not_and_what_cannot_be_monitored(monitoring):
 
 async def test_legs_nobody_owns_are_hung_up_and_lost_sessions_ended(monitoring):
     session = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "barge")
-    session.channel = "PJSIP/ph-lead-00000002"   # it was up, and is gone from Asterisk's list
+    session.channel, session.seen_at = "PJSIP/ph-lead-00000002", 1.0   # it was up, and is gone from the list
     monitoring.ami.channels = [{"Uniqueid": f"cm-{'c' * 32}-s", "Channel": "PJSIP/ph-lead-00000003"},
                                {"Uniqueid": "cc-" + CALL + "-a", "Channel": "PJSIP/ph-asha-0000001a"}]
     await monitoring.check()
@@ -149,3 +150,10 @@ async def test_a_mode_change_ends_the_supervisors_earlier_session(monitoring, se
     assert [s["id"] for s in monitoring.active()] == [barge.id]
     assert ("Hangup", {"Channel": listen.uniqueid, "Cause": "16"}) in monitoring.ami.sent
     assert listen.end_reason == "replaced by barge"
+
+
+async def test_a_leg_made_after_the_channel_list_was_asked_for_is_not_taken_for_gone(monitoring):
+    session = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "listen")
+    session.channel, session.seen_at = "PJSIP/ph-lead-00000004", time.time() + 60  # its Newchannel came late
+    await monitoring.check()
+    assert [s["id"] for s in monitoring.active()] == [session.id]

@@ -62,6 +62,7 @@ class MonitorSession:
     ended_at: float | None = None
     end_reason: str | None = None
     channel: str | None = None  # the supervisor leg's channel, once Asterisk made it
+    seen_at: float | None = None  # when its Newchannel came
 
     @property
     def uniqueid(self) -> str:

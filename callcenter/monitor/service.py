@@ -82,11 +82,16 @@ class Monitoring:
             raise exc.MonitorPbxUnavailable("the PBX is not reachable right now; try again shortly")
         session = MonitorSession(uuid.uuid4().hex, call.id, mode, supervisor.id, supervisor.name,
                                  agent.id, agent.name, spied, phone, trunk.name if on_trunk else None)
-        await self._audit(session, "monitor.start")  # the attempt is recorded before anything rings
         if session.trunk and not await self.accounting.reserve(session.trunk, [session.trunk_leg], time.time()):
             raise exc.MonitorTrunkFull(f"all channels of trunk {session.trunk} are in use")
         await self._replace(session)
         self.by_id[session.id] = session
+        try:
+            await self._audit(session, "monitor.start")  # recorded before anything rings
+        except BaseException:
+            self.by_id.pop(session.id, None)
+            await self._release(session)
+            raise
         await self._publish(session, "start")
         headers, variables = originate(session, self.section.ring_timeout)
         try:
@@ -132,7 +137,7 @@ class Monitoring:
             return
         kind = event.get("Event")
         if kind == "Newchannel":
-            session.channel = event.get("Channel")
+            session.channel, session.seen_at = event.get("Channel"), time.time()
         elif kind == "Newstate" and event.get("ChannelState") == "6" and session.answered_at is None:
             session.answered_at = time.time()
             self._spawn(self._publish(session, "connected"))
@@ -151,16 +156,19 @@ class Monitoring:
         if self.by_id.pop(session.id, None) is None:
             return
         session.ended_at, session.end_reason = time.time(), reason
-        if session.trunk:
-            try:
-                await self.accounting.release(session.trunk, session.trunk_leg)
-            except Exception as error:  # noqa: BLE001 - reconciliation frees it once the call is gone
-                log.warning("monitor session %s: trunk channel not released yet: %s", session.id, error)
+        await self._release(session)
         try:
             await self._audit(session, "monitor.end")
         except Exception:  # noqa: BLE001 - the session is over all the same
             log.exception("monitor session %s: end not audited", session.id)
         await self._publish(session, "end")
+
+    async def _release(self, session: MonitorSession) -> None:
+        if session.trunk:
+            try:
+                await self.accounting.release(session.trunk, session.trunk_leg)
+            except Exception as error:  # noqa: BLE001 - reconciliation frees it once the call is gone
+                log.warning("monitor session %s: trunk channel not released yet: %s", session.id, error)
 
     # -- the loop: leaks and orphans --------------------------------------------------------
     async def check(self) -> None:
@@ -168,6 +176,7 @@ class Monitoring:
         sessions whose leg Asterisk no longer has (a Hangup lost while AMI was down)."""
         if not self.ami.connected:
             return
+        requested_at = time.time()  # a leg made after this is not in the list yet
         channels = await self.ami.action_list("CoreShowChannels")
         present = {}
         for entry in channels:
@@ -183,7 +192,8 @@ class Monitoring:
         now = time.time()
         for session in list(self.by_id.values()):
             grace = self.settings.calls.originate_timeout + self.section.ring_timeout + 5
-            if session.id not in present and (session.channel is not None or now - session.started_at > grace):
+            seen_before = session.seen_at is not None and session.seen_at < requested_at
+            if session.id not in present and (seen_before or now - session.started_at > grace):
                 await self.end(session, "gone")
 
     async def _hang_up(self, channel: str) -> None:
