@@ -161,6 +161,11 @@ async def test_two_supervisors_on_one_call_and_a_mode_change(stack):
     active = server.services.monitor.active(call_id)
     assert sorted((s["supervisor"]["name"], s["mode"]) for s in active) == [("lead", "whisper"), ("meera", "listen")]
     assert len(await spy_channels(server)) == 2
+    for who, seen in (("lead", 2), ("rohan", 0)):    # the board's list, in the caller's reach
+        resp = await server.client.get("/api/v1/monitor", headers=server.headers(server.agent_tokens[who]))
+        assert resp.status == 200 and len((await resp.json())["sessions"]) == seen
+    resp = await server.client.get("/api/v1/monitor", headers=server.headers(server.agent_tokens["asha"]))
+    assert resp.status == 403
     async with server.services.sessions() as db:
         ends = (await db.scalars(select(AuditEntry).where(AuditEntry.action == "monitor.end"))).all()
     assert [(e.details["monitor_session"], e.details["end_reason"]) for e in ends] == [

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
 from callcenter.calls.tracker import TrackedCall
-from callcenter.models import AuditEntry
+from callcenter.models import AuditEntry, User
 from callcenter.monitor import exceptions as exc
 from callcenter.monitor.legs import MonitorSession, checked_spied, originate
 from callcenter.monitor.service import Monitoring
@@ -157,3 +157,13 @@ async def test_a_leg_made_after_the_channel_list_was_asked_for_is_not_taken_for_
     session.channel, session.seen_at = "PJSIP/ph-lead-00000004", time.time() + 60  # its Newchannel came late
     await monitoring.check()
     assert [s["id"] for s in monitoring.active()] == [session.id]
+
+
+async def test_the_sessions_listed_are_those_of_agents_in_reach(monitoring, sessions):
+    from callcenter.org.scope import Scope
+
+    async with sessions() as db, db.begin():
+        db.add(User(id=3, name="asha", role="agent"))
+    session = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "listen")
+    assert [s["id"] for s in await monitoring.active_in(Scope(role="admin"))] == [session.id]
+    assert await monitoring.active_in(Scope(role="teamlead", user_id=7, team_id=None)) == []

@@ -30,11 +30,13 @@ async def start_monitor(request: web.Request) -> web.Response:
 
 
 async def list_monitors(request: web.Request) -> web.Response:
-    return web.json_response({"sessions": request.app[SERVICES].monitor.active()})
+    principal = principal_of(request)
+    scope = await scope_of(request) if principal.user_id is not None else None
+    return web.json_response({"sessions": await request.app[SERVICES].monitor.active_in(scope)})
 
 
 ROUTES = [
     ("POST", "/api/v1/calls/{call_id}/monitor", start_monitor, at_least("agent"),
      "Listen, whisper or barge on a call from the supervisor's phone"),
-    ("GET", "/api/v1/monitor", list_monitors, at_least("teamlead"), "The monitor sessions going on"),
+    ("GET", "/api/v1/monitor", list_monitors, at_least("teamlead"), "The monitor sessions going on, on calls of agents in the caller's scope"),
 ]

@@ -55,6 +55,16 @@ class Monitoring:
         """The sessions going on (ringing or connected), for the live board: who monitors which call, how."""
         return [s.view() for s in self.by_id.values() if call_id is None or s.call_id == call_id]
 
+    async def active_in(self, scope) -> list[dict]:
+        """:meth:`active`, limited to the agents ``scope`` reaches (a team lead's team...)."""
+        sessions = self.active()
+        if scope is None or scope.sees_all or not sessions:
+            return sessions
+        agents = {s["agent"]["id"] for s in sessions}
+        async with self.sessions() as db:
+            reached = set(await db.scalars(select(User.id).where(User.id.in_(agents), scope.users())))
+        return [s for s in sessions if s["agent"]["id"] in reached]
+
     async def covers(self, scope, agent_id: int) -> bool:
         """Does ``scope`` (callcenter.org.scope) reach the agent?"""
         if scope.sees_all:
