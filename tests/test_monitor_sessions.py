@@ -33,7 +33,7 @@ def test_a_prefix_or_anything_else_is_refused(channel):
         checked_spied(channel)
 
 
-@pytest.mark.parametrize("mode, options", [("listen", "qES"), ("whisper", "qwES"), ("barge", "qBES")])
+@pytest.mark.parametrize("mode, options", [("listen", "quES"), ("whisper", "quwES"), ("barge", "quBES")])
 def test_the_originate_rings_the_supervisor_into_chanspy(mode, options):
     session = MonitorSession("b" * 32, CALL, mode, 7, "lead", 3, "asha", "PJSIP/ph-asha-0000001a",
                              "PJSIP/ph-lead")

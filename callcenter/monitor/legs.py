@@ -7,7 +7,8 @@ target is therefore the agent's exact channel name as the tracker saw it
 (``PJSIP/ph-asha-0000001a``, or ``PJSIP/carrier-0000001b`` for an agent on a
 mobile): it ends in Asterisk's 8-hex-digit channel counter, so it is a prefix
 of no other channel, and the carrier leg (``PJSIP/carrier-...`` with its own
-counter) can never be matched. ``E`` ends ChanSpy when that channel hangs up
+counter) can never be matched; and option ``u`` makes ChanSpy take it as a
+fully specified channel name (an exact look-up, not a prefix scan). ``E`` ends ChanSpy when that channel hangs up
 and ``S`` when nothing matches (the call ended before the supervisor
 answered), so the leg never waits on another call.
 
@@ -21,7 +22,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-MODES = {"listen": "qES", "whisper": "qwES", "barge": "qBES"}
+MODES = {"listen": "quES", "whisper": "quwES", "barge": "quBES"}
 CONTEXT = "cc-monitor"
 _SPIED = re.compile(r"^PJSIP/[A-Za-z0-9_.+-]+-[0-9a-f]{8}$")
 _LEG = re.compile(r"^cm-([0-9a-f]{32})-s$")
