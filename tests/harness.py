@@ -17,6 +17,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter import db
 from callcenter.auth.tokens import create_token
+from callcenter.org import service as org_service
+from callcenter.org.scope import Scope
 from callcenter.trunks.service import add_trunk
 from callcenter.users.service import create_user
 from web.app import create_app
@@ -28,6 +30,8 @@ class Agent:
     name: str
     contact: str | None = None      # desktop phone with a static contact
     mobile: str | None = None       # mobile mode
+    role: str = "agent"             # a supervisor ("teamlead", "manager") with a phone of their own
+    team: str | None = None         # a team of call_server(teams=...)
 
 
 @dataclass
@@ -94,7 +98,7 @@ class Server:
 async def call_server(pbx_stack, tmp_path):
     clients: list[TestClient] = []
 
-    async def start(agents=(), trunks=(), **calls_overrides) -> Server:
+    async def start(agents=(), trunks=(), teams=(), **calls_overrides) -> Server:
         base = pbx_stack.settings
         settings = dataclasses.replace(
             base, state_dir=tmp_path / f"state-{len(clients)}",
@@ -111,10 +115,15 @@ async def call_server(pbx_stack, tmp_path):
             for spec in trunks:
                 await add_trunk(session, spec.name, spec.host, spec.port, spec.dids, channels=spec.channels,
                                 inbound_headroom=spec.headroom, actor="test")
+            if teams:
+                await org_service.create_location(session, Scope(role="admin"), "BLR", "Bengaluru", actor="test")
+            for team in teams:
+                await org_service.create_team(session, Scope(role="admin"), team, "BLR", actor="test")
             for agent in agents:
-                user, _ = await create_user(session, settings, agent.name, "agent",
+                user, _ = await create_user(session, settings, agent.name, agent.role,
                                             "mobile" if agent.mobile else "desktop",
-                                            contact=agent.contact, mobile=agent.mobile, actor="test")
+                                            contact=agent.contact, mobile=agent.mobile, actor="test",
+                                            team=agent.team)
                 agent_tokens[agent.name] = await create_token(session, f"tok-{agent.name}", user_id=user.id,
                                                               actor="test")
             token = await create_token(session, "ops", "manager", actor="test")

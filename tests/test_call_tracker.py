@@ -515,3 +515,18 @@ def test_fail_before_any_channel_releases_both_reservations():
     assert (call.end_reason, call.hangup_by) == ("pbx_disconnected", "system")
     tracker.fail(call_id, "originate_timeout")  # a second failure changes nothing
     assert call.end_reason == "pbx_disconnected" and rec.releases(call_id)[AGENT] == 1
+
+
+def test_a_supervisors_monitor_leg_on_a_trunk_is_live_but_not_foreign():
+    """A supervisor rung on a mobile (callcenter/monitor, uniqueid cm-...-s)
+    holds its own reservation: counted among the trunk's live channels, never
+    as foreign (which would count it twice against the trunk's capacity)."""
+    tracker, rec, _clock = make()
+    leg = {"Event": "Newchannel", "Channel": f"PJSIP/{TRUNK}-0000000a", "ChannelState": "0",
+           "Uniqueid": f"cm-{'b' * 32}-s", "Linkedid": f"cm-{'b' * 32}-s", "Context": "cc-monitor"}
+    tracker.on_event(leg)
+    assert rec.foreign == [] and tracker.trunk_channels()[TRUNK] == 1
+    tracker.snapshot([{**leg, "Event": "CoreShowChannel"}], requested_at=0)
+    assert rec.foreign == [] and tracker.trunk_channels()[TRUNK] == 1
+    tracker.on_event({**leg, "Event": "Hangup", "Cause": "16"})
+    assert rec.foreign == [] and tracker.trunk_channels()[TRUNK] == 0

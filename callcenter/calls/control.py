@@ -33,10 +33,10 @@ Queue members (the call-work user's "agent" rights): :meth:`~CallControl.add_mem
 
 Next
 ----
-Listening in, whispering and barging (``ChanSpy`` on the agent's channel,
-run by an ``Originate`` of the supervisor's phone into a fixed context) and
-transfers (``Redirect`` for a blind one, ``Atxfer`` for an attended one) are
-the next methods of :class:`CallControl`, under the same rule: headers made
+Listening in, whispering and barging are in :mod:`callcenter.monitor` (an
+``Originate`` of the supervisor's phone into ``ChanSpy`` on the agent's exact
+channel, context ``cc-monitor``). Transfers (``Redirect`` for a blind one,
+``Atxfer`` for an attended one) are the next methods of :class:`CallControl`, under the same rule: headers made
 here from checked values, never from what a client sent.
 """
 from __future__ import annotations

@@ -42,6 +42,7 @@ class CallTracker:
         # Calls already ended and forgotten: late or duplicate events about them are ignored.
         self._forgotten: OrderedDict[str, None] = OrderedDict()
         self._foreign: dict[str, set[str]] = {}
+        self._monitor_legs: dict[str, set[str]] = {}
         self._handlers = {
             "Newchannel": self._on_newchannel, "Newstate": self._on_newstate,
             "DialBegin": self._on_dial_begin, "DialEnd": self._on_dial_end,
@@ -79,7 +80,8 @@ class CallTracker:
 
     def trunk_channels(self) -> dict[str, int]:
         """Live channels on each trunk: our calls' legs plus foreign channels."""
-        counts = {trunk: len(self._foreign.get(trunk, ())) for trunk in self.trunks}
+        counts = {trunk: len(self._foreign.get(trunk, ())) + len(self._monitor_legs.get(trunk, ()))
+                  for trunk in self.trunks}
         for call in self.active_calls():
             for leg in (call.agent, call.customer):
                 if leg.trunk in counts and leg.uniqueid and leg.hungup_at is None:
@@ -133,13 +135,15 @@ class CallTracker:
         trunk = endpoint_of(event.get(prefix + "Channel", ""))
         if trunk not in self.trunks:
             return
-        ids = self._foreign.setdefault(trunk, set())
+        # a supervisor's monitor leg (callcenter/monitor) holds its own reservation: live, not foreign
+        monitor = event.get(prefix + "Uniqueid", "").startswith("cm-")
+        ids = (self._monitor_legs if monitor else self._foreign).setdefault(trunk, set())
         before = len(ids)
         if event.get("Event") == "Hangup":
             ids.discard(event.get("Uniqueid", ""))
         else:
             ids.add(event.get(prefix + "Uniqueid", ""))
-        if len(ids) != before:
+        if len(ids) != before and not monitor:
             self.reporter.foreign_channels(trunk, len(ids))
 
     def _on_newchannel(self, event: dict[str, str]) -> None:
@@ -239,6 +243,7 @@ class CallTracker:
         knew of before then and that are no longer listed have hung up unseen."""
         listed: set[str] = set()
         foreign: dict[str, set[str]] = {trunk: set() for trunk in self.trunks}
+        monitor_legs: dict[str, set[str]] = {trunk: set() for trunk in self.trunks}
         for entry in channels:
             listed.add(entry.get("Uniqueid", ""))
             if call_id_of(entry.get("Linkedid", "")):
@@ -246,9 +251,9 @@ class CallTracker:
                 # forgotten call's channel still hanging up is not foreign
                 self._track(entry)
             else:
-                trunk = endpoint_of(entry.get("Channel", ""))
+                trunk, uniqueid = endpoint_of(entry.get("Channel", "")), entry.get("Uniqueid", "")
                 if trunk in foreign:
-                    foreign[trunk].add(entry.get("Uniqueid", ""))
+                    (monitor_legs if uniqueid.startswith("cm-") else foreign)[trunk].add(uniqueid)
         for call in list(self.calls.values()):
             if call.state == "ended":
                 continue
@@ -258,6 +263,7 @@ class CallTracker:
                     leg.cause_txt = leg.cause_txt or RECONCILED
                     if call.state != "ended":
                         self._leg_gone(call, leg)
+        self._monitor_legs = monitor_legs
         for trunk, ids in foreign.items():
             if ids != self._foreign.get(trunk, set()):
                 self._foreign[trunk] = ids
@@ -276,6 +282,7 @@ class CallTracker:
                     leg.cause_txt = leg.cause_txt or RECONCILED
             self._end(call)
             ended += 1
+        self._monitor_legs = {}
         for trunk, ids in self._foreign.items():
             if ids:
                 self._foreign[trunk] = set()

@@ -228,6 +228,29 @@
     notes.appendChild(note);
   }
 
+  // -- a supervisor monitors my call ([monitor] notice_* in the server's config) ------
+  var MONITOR_TEXT = {
+    listen: "A supervisor is listening to this call",
+    whisper: "A supervisor is listening and may speak to you (the customer cannot hear them)",
+    barge: "A supervisor has joined this call"
+  };
+
+  function onMonitor(msg) {
+    emit("cc:monitor", msg);
+    var session = msg.session || {};
+    if (!notes || !msg.notice || !session.agent || session.agent.id !== me) return;
+    var key = "monitor-" + session.id;
+    var note = document.getElementById(key);
+    if (msg.step === "end") { if (note) note.remove(); return; }
+    if (note) return;
+    note = el("div", "note monitor");
+    note.id = key;
+    note.setAttribute("role", "status");
+    note.setAttribute("data-mode", session.mode || "");
+    note.appendChild(el("strong", null, MONITOR_TEXT[session.mode] || MONITOR_TEXT.listen));
+    notes.appendChild(note);
+  }
+
   // -- the socket ----------------------------------------------------------------
   function onMessage(event) {
     var msg;
@@ -246,6 +269,8 @@
       emit("cc:bucket-counts", msg);
     } else if (msg.type === "screen_pop") {
       onScreenPop(msg);
+    } else if (msg.type === "monitor") {
+      onMonitor(msg);
     }
   }
 
