@@ -3,7 +3,8 @@
  * shape of GET /api/v1/board); then it follows the page's WebSocket (panel.js)
  * through `cc:message` events, never polling:
  *   hello  -> the socket (re)connected: re-read the snapshot (events may have been missed)
- *   call   -> {call: {id, state, agent_id, work_item_id, requested_at, connected_at, ended_at, monitors?}}
+ *   call   -> {call: {id, state, agent_id, work_item_id, requested_at, connected_at, ended_at,
+ *                      trunk, number (as an agent may see it), direction, queue?, monitors?}}
  *   queue  -> {queue: <the queue board's view>} (members' states, waiting, today's figures)
  *   monitor-> {call_id, monitors: [...]} (listen/whisper/barge, when that feature sends it)
  * The server sends only what the viewer's scope may see; timers run here from
@@ -71,7 +72,10 @@
     var known = calls[c.id] || { id: c.id, agent: c.agent, agent_id: c.agent_id, number: null, trunk: null,
                                  direction: c.direction || "outbound", campaign: null, monitors: [],
                                  long_after_seconds: board.long_call_seconds };
-    Object.keys(c).forEach(function (k) { if (c[k] !== null && c[k] !== undefined) known[k] = c[k]; });
+    // the event's number is as an agent may see it: keep the snapshot's (per the viewer's role)
+    Object.keys(c).forEach(function (k) {
+      if (c[k] !== null && c[k] !== undefined && !(k === "number" && known.number)) known[k] = c[k];
+    });
     known.agent_leg = c.state === "agent_ringing" || c.state === "queued" ? "ringing" : (c.state === "ended" ? "down" : "up");
     known.customer_leg = { customer_ringing: "ringing", connected: "up", ended: "down" }[c.state] || "waiting";
     if (c.state === "ended") {
@@ -120,7 +124,7 @@
     var t = el("div", "agent-tile");
     t.setAttribute("data-state", a.state);
     t.setAttribute("data-agent", a.name);
-    t.appendChild(el("span", "who", a.display_name || a.name));
+    t.appendChild(el("span", "name", a.display_name || a.name));
     t.appendChild(el("span", "state", TEXT[a.state]));
     var detail = "", start = null;
     if (a.call && (a.state === "on_call" || a.state === "ringing")) {
