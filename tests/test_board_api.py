@@ -10,6 +10,7 @@ import re
 import pytest
 
 from callcenter.auth.tokens import create_token
+from callcenter.board.trunks import figures, trunk_view
 from callcenter.models import Call
 from callcenter.org.models import Location
 from callcenter.queues.models import AgentPause, Queue, QueueSession
@@ -142,3 +143,22 @@ async def test_the_privacy_setting_masks_the_number(app):
     _, board = await call(app, "GET", "/api/v1/board", "lead_n")
     assert board["calls"][0]["number"] == "+91 98xxxxxx06"
     assert by_name(board)["agent_n"]["call"]["number"] == "+91 98xxxxxx06"
+
+
+def test_trunk_figures_from_the_per_minute_rings():
+    now = 600 * 60 + 30.0                       # half-way through minute 600
+    calls = {600: 3, 599: 6, 541: 2, 540: 9}    # minute 540 is more than an hour ago
+    rejected = {600: 1, 590: 2, 585: 4}         # 585 is 16 minutes ago
+    f = figures(calls, rejected, now)
+    assert f["calls_per_second"] == round((3 + 6 * 0.5) / 60, 2)
+    assert f["rejected_15min"] == 3
+    assert len(f["last_hour"]) == 60 and f["last_hour"][-1] == 3 and f["last_hour"][-2] == 6
+    assert f["last_hour"][0] == 2 and sum(f["last_hour"]) == 11
+
+
+def test_a_trunk_view_says_what_is_left_for_inbound():
+    usage = {"name": "airtel", "max_channels": 10, "inbound_headroom": 3, "in_use": 8, "reserved": 6,
+             "foreign": 2, "queued": 0}
+    view = trunk_view(usage, None)
+    assert (view["ours"], view["free"], view["inbound_free"]) == (6, 2, 2)
+    assert trunk_view({**usage, "in_use": 2}, None)["inbound_free"] == 3

@@ -93,3 +93,14 @@ async def test_a_real_call_on_the_team_leads_board(web_server, sipp):
     await server.wait_state(call_id, "ended", timeout=30)
     after = await board_until(server, tokens["lena"], "asha", "logged_out")
     assert after["calls"] == [] and after["counts"]["logged_out"] == 1
+
+    # the trunk's last hour counts the call once (the per-minute ring in Redis, every 2 s)
+    deadline = time.monotonic() + 20
+    while True:
+        [trunk] = (await board(server, tokens["lena"]))["trunks"]
+        if sum(trunk.get("last_hour") or ()) >= 1:
+            break
+        assert time.monotonic() < deadline, trunk
+        await asyncio.sleep(0.2)
+    assert sum(trunk["last_hour"]) == 1 and len(trunk["last_hour"]) == 60
+    assert trunk["rejected_15min"] == 0 and trunk["in_use"] == 0

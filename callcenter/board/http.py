@@ -3,27 +3,15 @@ loads (scope: a team lead their team, a manager their location, an admin all;
 filters as query parameters)."""
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from callcenter.board import service
+from callcenter.board.trunks import trunk_view
 from callcenter.models import User
 from callcenter.queues import service as queue_service
 from callcenter.trunks.http import live_usage
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
-
-
-def trunk_view(usage: dict, rates) -> dict:
-    """One trunk on the board: channels used of the max, ours (reserved by our
-    calls) and foreign (inbound and others), what is left for inbound."""
-    free = max(0, usage["max_channels"] - usage["in_use"])
-    view = {**usage, "ours": usage["reserved"], "free": free,
-            "inbound_free": min(free, usage["inbound_headroom"])}
-    if rates is not None:
-        view.update(rates.figures(usage["name"], time.time()))
-    return view
 
 
 async def board_snapshot(request: web.Request) -> dict:
@@ -39,8 +27,11 @@ async def board_snapshot(request: web.Request) -> dict:
         user = await session.get(User, principal.user_id) if principal.user_id else None
         queue_names = [q.name for q in await queue_service.list_queues(session, scope, user)]
         board = await service.snapshot(session, scope, filters, live, queue_names)
-    usage = await live_usage(services) if services.accounting is not None else {}
-    board["trunks"] = [trunk_view(u, services.board) for u in usage.values()]
+    if services.board is not None:      # the feature runs: usage with the rates of its last tick
+        board["trunks"] = await services.board.usage()
+    else:
+        usage = await live_usage(services) if services.accounting is not None else {}
+        board["trunks"] = [trunk_view(u, None) for u in usage.values()]
     board["pbx_connected"] = bool(services.ami and services.ami.connected)
     return board
 

@@ -7,6 +7,7 @@
  *                      trunk, number (as an agent may see it), direction, queue?, monitors?}}
  *   queue  -> {queue: <the queue board's view>} (members' states, waiting, today's figures)
  *   monitor-> {call_id, monitors: [...]} (listen/whisper/barge, when that feature sends it)
+ *   board_trunks -> {trunks: [...]} every 2 s (channels, calls/s, refusals, the last hour per minute)
  * The server sends only what the viewer's scope may see; timers run here from
  * start times and the server's clock. No framework; no inline script (CSP). */
 (function () {
@@ -203,8 +204,19 @@
   }
 
   function spark(points) {
-    var max = Math.max.apply(null, points.concat([1]));
-    return points.map(function (v) { return "▁▂▃▄▅▆▇█".charAt(Math.round((v / max) * 7)); }).join("");
+    // the last hour, a minute a point: a small line drawn as SVG (no inline script or style needed)
+    var NS = "http://www.w3.org/2000/svg", w = 120, h = 22, max = Math.max.apply(null, points.concat([1]));
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("class", "spark");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", points.reduce(function (a, b) { return a + b; }, 0) + " calls in the last hour");
+    var line = document.createElementNS(NS, "polyline");
+    line.setAttribute("points", points.map(function (v, i) {
+      return (i * w / Math.max(1, points.length - 1)).toFixed(1) + "," + (h - 1 - (v / max) * (h - 2)).toFixed(1);
+    }).join(" "));
+    svg.appendChild(line);
+    return svg;
   }
 
   function drawTrunks() {
@@ -215,8 +227,10 @@
       if (t.max_channels && t.in_use >= t.max_channels) tr.className = "alert";
       [t.name, t.in_use + " / " + t.max_channels, t.ours + " / " + t.foreign, t.reserved, t.inbound_free,
        t.calls_per_second === undefined ? "–" : t.calls_per_second, t.rejected_15min === undefined ? "–" : t.rejected_15min,
-       t.last_hour ? spark(t.last_hour) : ""
       ].forEach(function (v) { tr.appendChild(el("td", null, String(v))); });
+      var cell = el("td", "spark-cell");
+      if (t.last_hour) cell.appendChild(spark(t.last_hour));
+      tr.appendChild(cell);
       return tr;
     }));
   }
@@ -244,6 +258,7 @@
     else if (msg.type === "call") onCall(msg.call);
     else if (msg.type === "queue") onQueue(msg.queue);
     else if (msg.type === "monitor") onMonitor(msg);
+    else if (msg.type === "board_trunks" && board) { board.trunks = msg.trunks || []; drawTrunks(); }
   });
 
   try { load(JSON.parse(root.getAttribute("data-board"))); } catch (e) { refetch(); }
