@@ -68,8 +68,7 @@ def parse_filters(query) -> Filters:
 
 
 async def _agents(session: AsyncSession, scope: Scope, filters: Filters) -> list:
-    query = (select(User.id, User.name, User.display_name, User.team_id, User.store_id, User.location_id,
-                    User.languages)
+    query = (select(User.id, User.name, User.display_name, User.team_id, User.store_id, User.languages)
              .where(User.role == "agent", User.active.is_(True), scope.users()).order_by(User.name))
     if filters.team is not None:
         query = query.where(User.team_id == filters.team)
@@ -146,15 +145,22 @@ async def snapshot(session: AsyncSession, scope: Scope, filters: Filters, live: 
         live_calls[call.agent_id] = row
     member_states = _member_states(live.queues)
     if filters.queue is not None:
-        agents = [a for a in agents if filters.queue in queues_of.get(a.id, ())]
-    tiles = [view.agent_tile(a, live_calls.get(a.id), owed.get(a.id), pauses.get(a.id), queues_of.get(a.id, []),
-                             member_states.get(a.name, set())) for a in agents]
-    shown = {a.id for a in agents}
+        agents = [a for a in agents if filters.queue in queues_of.get(a[0], ())]
+    none = set()
+    tiles = [view.agent_tile(a, live_calls.get(a[0]), owed.get(a[0]), pauses.get(a[0]), queues_of.get(a[0], []),
+                             member_states.get(a[1], none)) for a in agents]
+    shown = {a[0] for a in agents}
     calls = [c for c in calls if c["agent_id"] in shown]
     names = [n for n in queue_names if filters.queue in (None, n)]
     return {"now": utc_iso(now), "filters": filters.as_dict(), "counts": view.counts(tiles), "agents": tiles,
             "calls": calls, "long_call_seconds": live.long_call_seconds,
-            "queues": live.queues.views(names) if live.queues is not None else []}
+            "queues": [_counts_only(v) for v in live.queues.views(names)] if live.queues is not None else []}
+
+
+def _counts_only(queue_view: dict) -> dict:
+    """A queue board view without its members and callers (the board shows the
+    agents itself; the live ``queue`` messages carry them)."""
+    return {k: v for k, v in queue_view.items() if k not in ("members", "callers")}
 
 
 def _member_states(queues) -> dict[str, set[str]]:

@@ -79,14 +79,15 @@ def agent_state(call: dict | None, owed: bool, pause: dict | None, queues: list[
     return "available" if queues else "logged_out"
 
 
-def agent_tile(user, call: dict | None, owed: dict | None, pause: dict | None, queues: list[str],
+def agent_tile(user: tuple, call: dict | None, owed: dict | None, pause: dict | None, queues: list[str],
                member_states: set[str]) -> dict:
-    """One agent's tile: who, where, state, and what the state is about."""
+    """One agent's tile: who (``user``: id, name, display name, team id, store
+    id, languages as "en,hi"), their state, and what the state is about."""
     state = agent_state(call, owed is not None, pause, queues, member_states)
-    tile = {"id": user.id, "name": user.name, "display_name": user.display_name or user.name,
-            "team_id": user.team_id, "store_id": user.store_id, "location_id": user.location_id,
-            "languages": [code for code in (user.languages or "").split(",") if code],
-            "state": state, "queues": queues, "call": None, "pause": None, "owed_call_id": None}
+    agent_id, name, display_name, team_id, store_id, languages = user
+    tile = {"id": agent_id, "name": name, "display_name": display_name or name, "team_id": team_id,
+            "store_id": store_id, "languages": languages or "", "state": state, "queues": queues,
+            "call": None, "pause": None, "owed_call_id": None}
     if state in ("on_call", "ringing") and call is not None:
         tile["call"] = {"id": call["id"], "number": call["number"], "direction": call["direction"],
                         "campaign": call["campaign"], "queue": call.get("queue"),
