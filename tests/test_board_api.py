@@ -51,9 +51,10 @@ async def app(settings, sessions):
                    state="connected", **{**common, "requested_at": now - dt.timedelta(hours=5)}))
     async with sessions() as s:
         app.tokens["lead_x"] = await create_token(s, "t-lead-x", user_id=lead_x.id, actor="test")
+        app.tokens["agent_x"] = await create_token(s, "t-agent-x", user_id=agent_x.id, actor="test")
         await s.commit()
     app.rows.update(lead_x=lead_x.id, agent_x=agent_x.id, agent_q=agent_q.id, agent_p=agent_p.id,
-                    campaign=camp.id, other_team=other_team.id)
+                    campaign=camp.id, other_team=other_team.id, item=item.id)
     yield app
     await app.client.close()
 
@@ -143,6 +144,26 @@ async def test_the_privacy_setting_masks_the_number(app):
     _, board = await call(app, "GET", "/api/v1/board", "lead_n")
     assert board["calls"][0]["number"] == "+91 98xxxxxx06"
     assert by_name(board)["agent_n"]["call"]["number"] == "+91 98xxxxxx06"
+
+
+class CapturingLive:
+    def __init__(self) -> None:
+        self.published = []
+
+    async def publish(self, event, user_ids=None, *, agent_id=None, everyone=False):
+        self.published.append((event, agent_id))
+
+
+async def test_a_disposition_saved_ends_the_wrapup_live_and_in_the_snapshot(app):
+    app.services.live = live = CapturingLive()
+    status, body = await call(app, "POST", f"/api/v1/work/{app.rows['item']}/dispositions", "agent_x",
+                              {"call_id": "b" * 32, "answers": {"talked": "no", "not_talked_reason": "busy"}})
+    assert status == 201, body
+    # the boards that see agent_x hear it (the bus's scope rule: by the agent), no query needed on their side
+    assert ({"type": "disposition_saved", "call_id": "b" * 32, "agent_id": app.rows["agent_x"],
+             "work_item_id": app.rows["item"]}, app.rows["agent_x"]) in live.published
+    _, board = await call(app, "GET", "/api/v1/board", "lead_x")
+    assert by_name(board)["agent_x"]["state"] == "logged_out" and board["counts"]["wrapup"] == 0
 
 
 def test_trunk_figures_from_the_per_minute_rings():

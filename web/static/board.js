@@ -8,6 +8,7 @@
  *   queue  -> {queue: <the queue board's view>} (members' states, waiting, today's figures)
  *   monitor-> {call_id, monitors: [...]} (listen/whisper/barge, when that feature sends it)
  *   board_trunks -> {trunks: [...]} every 2 s (channels, calls/s, refusals, the last hour per minute)
+ *   disposition_saved -> {agent_id, call_id}: the agent's wrap-up is over
  * The server sends only what the viewer's scope may see; timers run here from
  * start times and the server's clock. No framework; no inline script (CSP). */
 (function () {
@@ -104,6 +105,14 @@
       tile.pause = m.paused ? { reason: m.reason, since: (tile.pause && tile.pause.since) || new Date(now()).toISOString() } : null;
     });
     Object.keys(tiles).forEach(function (id) { settle(tiles[id]); });
+    schedule();
+  }
+
+  function onDisposed(msg) {
+    var tile = tiles[msg.agent_id];
+    if (!tile || !tile.owed_call_id || (msg.call_id && tile.owed_call_id !== msg.call_id)) return;
+    tile.owed_call_id = null;
+    settle(tile);
     schedule();
   }
 
@@ -259,6 +268,7 @@
     else if (msg.type === "queue") onQueue(msg.queue);
     else if (msg.type === "monitor") onMonitor(msg);
     else if (msg.type === "board_trunks" && board) { board.trunks = msg.trunks || []; drawTrunks(); }
+    else if (msg.type === "disposition_saved") onDisposed(msg);
   });
 
   try { load(JSON.parse(root.getAttribute("data-board"))); } catch (e) { refetch(); }
