@@ -10,6 +10,7 @@ import re
 import pytest
 
 from callcenter.auth.tokens import create_token
+from callcenter.board.settings import BoardSettings, check
 from callcenter.board.trunks import figures, trunk_view
 from callcenter.models import Call
 from callcenter.org.models import Location
@@ -137,6 +138,21 @@ async def test_the_page_carries_the_snapshot_and_its_script(app):
                        .replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
     assert set(by_name(board)) == {"agent_n"} and board["counts"]["on_call"] == 1
     assert 'name="team"' in text and "north-1" in text
+
+
+async def test_long_calls_stand_out_after_the_configured_minutes(app):
+    _, board = await call(app, "GET", "/api/v1/board", "lead_n")
+    assert board["long_call_seconds"] == 600 and board["calls"][0]["long_after_seconds"] == 600
+    app.services.settings.board.long_call_minutes = 3
+    _, board = await call(app, "GET", "/api/v1/board", "lead_n")
+    assert board["calls"][0]["long_after_seconds"] == 180
+
+
+def test_the_long_call_setting_is_checked():
+    check(BoardSettings(long_call_minutes=10), None)
+    for bad in (0, -5, 100_000, "10"):
+        with pytest.raises(ValueError, match="long_call_minutes"):
+            check(BoardSettings(long_call_minutes=bad), None)
 
 
 async def test_the_privacy_setting_masks_the_number(app):
