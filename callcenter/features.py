@@ -31,6 +31,7 @@ PACKAGES = [
     "callcenter.report_schedules",  # mailed reports: the reports through the notifications outbox
     "dialer",
     "callcenter.monitor",        # listen, whisper, barge on the dialer's calls
+    "callcenter.board",          # reads the calls, queues, trunks and dispositions above
 ]
 
 

@@ -12,6 +12,7 @@ Closing runs the other way round and stops only what was started here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from callcenter.calls.fence import CallFence
 from callcenter.calls.live import LiveCallReporter
 from callcenter.calls.tracker import CallTracker
 from callcenter.config import Settings
+from callcenter.customers.privacy import mobile_for
 from callcenter.directory import Directory
 from callcenter.feature import Clients, Feature
 from callcenter.gauges import core_gauges
@@ -241,7 +243,8 @@ async def _open_core(s: Services) -> None:
     s.live = LiveBus(s.redis, s.sessions, settings.redis.key_prefix,
                      topics={topic for feature in s.features for topic in feature.topics})
     await s.live.start()
-    s.live_calls = LiveCallReporter(s.effects, s.live, s.dialer, s.sessions)
+    s.live_calls = LiveCallReporter(s.effects, s.live, s.dialer, s.sessions,
+                                    shown_number=functools.partial(mobile_for, settings, "agent"))
     s.tracker.reporter = s.live_calls
     s.live_calls.start()
     s.pbx_sync = PbxConfigSync(settings, s.sessions, on_trunks=s.on_trunks)

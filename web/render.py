@@ -37,6 +37,7 @@ NAV = [
     ("Uploads", "/uploads", "manager"),
     ("Allocate", "/allocate", "manager"),
     ("DND", "/dnd", "manager"),
+    ("Board", "/board", "teamlead"),
     ("Queues", "/queues", "teamlead"),
     ("Inbound", "/inbound", "teamlead"),
     ("Reassign", "/work/reassign", "teamlead"),

@@ -4,7 +4,10 @@
 every report goes on to the effects unchanged, and each step a call takes
 (agent ringing → customer ringing → connected → ended) is published once
 on the live bus as ``{"type": "call", "call": {...}}`` (the shape of
-:func:`callcenter.calls.view.call_view`; once per step: :class:`~callcenter.calls.view.CallSteps`).
+:func:`callcenter.calls.view.call_view`; once per step: :class:`~callcenter.calls.view.CallSteps`),
+with the call's ``trunk`` and the customer's ``number`` as the least
+entitled viewer (the agent) may see it (``shown_number``: the privacy setting),
+so a supervisor's board needs no database read per step.
 The tracker is synchronous, so steps are queued and published by one task."""
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sqlalchemy import select
 from callcenter.calls.tracker import TrackedCall
 from callcenter.calls.view import CallSteps, owner_of_placed, owner_of_row, tracked_view
 from callcenter.loops import RateLimitedLog
-from callcenter.models import Call, User
+from callcenter.models import Call, Trunk, User
 from callcenter.outages import as_outage
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,9 @@ class LiveCallReporter:
     """The tracker's Reporter: ``inner`` (the call effects) gets every report;
     the live bus gets each new step of a call once."""
 
-    def __init__(self, inner, live, dialer, sessions_factory) -> None:
+    def __init__(self, inner, live, dialer, sessions_factory, shown_number=None) -> None:
         self.inner = inner
+        self.shown_number = shown_number or (lambda _number: None)
         self.live = live
         self.dialer = dialer
         self.sessions = sessions_factory
@@ -48,8 +52,11 @@ class LiveCallReporter:
             return
         placed = self.dialer.placed.get(call.call_id)
         meta = owner_of_placed(placed) if placed is not None else None
+        view = tracked_view(call, meta or {})
+        if placed is not None:
+            view.update(trunk=placed.trunk, number=self.shown_number(f"+{placed.dial}"))
         try:
-            self._queue.put_nowait((tracked_view(call, meta or {}), meta is None))
+            self._queue.put_nowait((view, meta is None))
         except asyncio.QueueFull:
             log.warning("live calls: queue full, call %s step %s not shown live", call.call_id, call.state)
 
@@ -74,11 +81,12 @@ class LiveCallReporter:
         if hit is not None:
             return hit
         async with self.sessions() as session:
-            row = (await session.execute(select(Call, User.name).join(User, Call.agent_id == User.id)
+            row = (await session.execute(select(Call, User.name, Trunk.name).join(User, Call.agent_id == User.id)
+                                         .join(Trunk, Call.trunk_id == Trunk.id, isouter=True)
                                          .where(Call.id == call_id))).first()
         if row is None:
             return None
-        meta = owner_of_row(row[0], row[1])
+        meta = {**owner_of_row(row[0], row[1]), "trunk": row[2], "number": self.shown_number(row[0].number)}
         self._meta[call_id] = meta
         while len(self._meta) > _KEPT:
             self._meta.popitem(last=False)

@@ -24,6 +24,7 @@ FEATURE = Feature(
             *customer_pages.routes(history=history, panel=pages.customer_panel),
             *customer_pages.erase_routes(history=history, panel=pages.customer_panel, parts=ERASERS),
             *http.ROUTES, *pages.ROUTES],
+    topics=("disposition_saved",),
     templates=Path(__file__).parent / "templates",
     summary="Dispositions and the customer 360's history and form",
 )

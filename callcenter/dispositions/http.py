@@ -7,6 +7,7 @@ from callcenter.dispositions import service as dispositions
 from callcenter.models import utcnow
 from callcenter.work import calling
 from callcenter.work.http import item_id_of
+from callcenter.dispositions.live import disposition_saved
 from callcenter.work.sweeper import nudge
 from dialer.exceptions import InvalidRequest
 from web.auth import at_least, principal_of, scope_of
@@ -53,6 +54,7 @@ async def submit_disposition(request: web.Request) -> web.Response:
                 "appointment_id": done.appointment.id if done.appointment else None,
                 "enriched": sorted(done.enriched)}
     await nudge(services, done.item.agent_id, done.disposition.agent_id)
+    await disposition_saved(services, done.disposition)
     return web.json_response(view, status=200 if done.repeated else 201)
 
 

@@ -24,6 +24,7 @@ from callcenter.models import utcnow
 from callcenter.outages import as_outage
 from callcenter.work import calling
 from callcenter.work.exceptions import WorkItemNotFound
+from callcenter.dispositions.live import disposition_saved
 from callcenter.work.sweeper import nudge
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
@@ -163,6 +164,7 @@ async def submit_form(request: web.Request) -> web.Response:
                 "errors": error.details.get("errors") or {}, "message": error.message},
             status=error.status)
     await nudge(services, done.item.agent_id, done.disposition.agent_id)
+    await disposition_saved(services, done.disposition)
     log.info("disposition %s saved from the page of customer %s", done.disposition.id, customer_id)
     response = web.Response(status=303, headers={"Location": "/"})
     flash(response, saved_message(done))

@@ -15,8 +15,9 @@ Messages to the agent's pages (``live.publish``, callcenter/live.py):
 - ``{"type": "call", "call": {...}}`` when they answer and when the talk
   ends, the shape of :func:`callcenter.calls.view.call_view` plus
   ``direction: "inbound"``, ``inbound_call_id`` and ``hangup_url``
-  (:func:`~callcenter.calls.view.direction_view`), so the panel shows it and
-  the 360 page's disposition form opens at its end."""
+  (:func:`~callcenter.calls.view.direction_view`), ``trunk``, ``queue`` and
+  ``number`` (as an agent may see it), so the panel shows it, the supervisor's
+  board needs no database read, and the 360 page's disposition form opens at its end."""
 from __future__ import annotations
 
 import asyncio
@@ -192,7 +193,8 @@ class InboundLive:
                             connected_at=entry.answered_at, ended_at=entry.talk_ended_at,
                             end_reason="completed" if state == "ended" else None,
                             talk_seconds=round(talk, 1) if talk is not None else None),
-                **direction_view("inbound", entry.id)}
+                **direction_view("inbound", entry.id), "trunk": entry.trunk, "queue": entry.queue,
+                "number": mobile_for(self.clients.settings, "agent", entry.caller)}  # as the agent may see it
         await self._publish({"type": "call", "call": view}, agent_id=entry.agent_id)
 
     def recording_inner_path(self, entry: LiveCall) -> str:

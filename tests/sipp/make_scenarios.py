@@ -6,6 +6,7 @@ uas_answer_nortp      answer without RTP, wait for BYE (load tests)
 uas_answer_bye_nortp  answer without RTP, BYE after -d ms (load tests)
 uas_busy              486 Busy Here
 uas_ring              180 forever; CANCEL -> 200 + 487
+uas_ring_answer       ring for `-d <ms>`, then answer (PCMA), wait for BYE
 """
 from pathlib import Path
 
@@ -106,6 +107,10 @@ def main():
          send(resp("180 Ringing")) + '  <recv request="CANCEL"/>\n' + send(resp("200 OK")) +
          send(resp("487 Request Terminated", cseq="CSeq: [last_cseq_number] INVITE")) +
          '  <recv request="ACK" crlf="true"/>\n')
+    scen("uas_ring_answer", "UAS: ring (180) for -d milliseconds, then answer (PCMA), play g711a.pcap, "
+         "wait for the BYE of the other side.",
+         send(resp("180 Ringing")) + "  <pause/>\n" + send(resp("200 OK", sdp_body=True), True) +
+         '  <recv request="ACK" crlf="true"/>\n' + PLAY + WAIT_BYE)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The supervisor\x27s live board."""

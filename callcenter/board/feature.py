@@ -1,0 +1,26 @@
+"""The supervisor's live board: agents by state, calls in progress, queues
+and trunks, in the viewer's scope, pushed over the page's socket."""
+from pathlib import Path
+
+from callcenter.board import http, pages
+from callcenter.board.settings import BoardSettings, check
+from callcenter.board.trunks import TICK, TrunkRates
+from callcenter.feature import Feature, Section
+
+
+async def start(settings, redis, accounting, tracker, metrics, live, sessions, pbx_events, loops) -> TrunkRates:
+    rates = TrunkRates(redis, settings.redis.key_prefix, accounting, tracker, metrics.registry, live, sessions)
+    pbx_events.on_event(rates.on_event)           # new calls on the trunks, counted once across processes
+    loops.every("board-trunks", TICK, rates.tick)  # the rings, then the trunks to the supervisors' boards
+    return rates
+
+
+FEATURE = Feature(
+    name="board",
+    routes=[*http.ROUTES, *pages.ROUTES],
+    settings=Section("board", BoardSettings, check),
+    start=start,
+    topics=("board_trunks",),
+    templates=Path(__file__).parent / "templates",
+    summary="The supervisor's live board: agents, calls, queues, trunks",
+)

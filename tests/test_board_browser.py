@@ -1,0 +1,72 @@
+"""The board in Debian's chromium (Playwright, headless) against the real server
+and Asterisk: a team lead opens /board on a wall TV (1920x1080, 50 agents:
+no scrolling), a click-to-call is placed and the agent's tile changes state
+live over the page's WebSocket, without a reload; then the same board on a
+phone (stacked, no sideways scrolling).
+Screenshots: test-artifacts/screenshots/board-*.png."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser import SCREENSHOTS, fits_the_screen, login, screenshot, watch_console
+from tests.harness import Agent, TrunkSpec
+from tests.stack import free_port
+from tests.test_board_pbx import CARRIER_IP, CUSTOMER, LEAD, OTHER_LEAD, PHONE_IP, board_team
+
+pytestmark = pytest.mark.pbx
+
+DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "board.png"
+
+
+async def test_the_board_follows_a_call_live(web_server, page, sipp):
+    phone = sipp("uas_ring_answer", PHONE_IP, free_port(PHONE_IP, tcp=False), ["-d", 2500], timeout=90)
+    carrier = sipp("uas_answer_bye", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 60_000], timeout=120)
+    server = await web_server(agents=[Agent("asha", contact=f"sip:{PHONE_IP}:{phone.port}")],
+                              trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port)], users=[LEAD, OTHER_LEAD])
+    await board_team(server, extra_agents=49)   # 50 agents on the lead's board
+
+    problems = watch_console(page)
+    await page.set_viewport_size({"width": 1920, "height": 1080})
+    await login(page, "lena", LEAD.password, server.base_url)
+    await page.goto(server.base_url + "/board")
+    await page.wait_for_selector("#live-status[data-state=online]")
+    tile = page.locator('.agent-tile[data-agent="asha"]')
+    await expect(tile).to_have_attribute("data-state", "logged_out")
+    await expect(page.locator(".agent-tile")).to_have_count(50)
+    await expect(page.locator('[data-count="logged_out"]')).to_have_text("50")
+    await page.evaluate("window.notReloaded = true")  # gone if the page reloads
+
+    resp = await server.place("asha", CUSTOMER)
+    assert resp.status == 202, await resp.text()
+    call_id = (await resp.json())["id"]
+    await expect(tile).to_have_attribute("data-state", "ringing", timeout=20_000)
+    await expect(page.locator('[data-count="ringing"]')).to_have_text("1")
+    await expect(tile).to_have_attribute("data-state", "on_call", timeout=20_000)
+    # the live message carries the number as an agent may see it (masked by default)
+    await expect(tile.locator(".detail")).to_contain_text("+91 98xxxxxx10")
+    row = page.locator(f'#board-calls tr[data-call="{call_id}"]')
+    await expect(row).to_contain_text("asha")
+    await expect(row.locator(".timer")).not_to_have_text("")
+    assert await page.evaluate("window.notReloaded") is True   # live, not reloaded
+    # a wall TV: 50 agents, the calls, queues and trunks without scrolling
+    assert await page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    assert await fits_the_screen(page)
+    wall = await screenshot(page, "board-wall-tv", full_page=False)
+    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(wall, DOCS_SCREENSHOT)
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(tile).to_have_attribute("data-state", "on_call")
+    await screenshot(page, "board-phone")
+    assert await fits_the_screen(page)
+
+    resp = await server.client.post(f"/api/v1/calls/{call_id}/hangup", headers=server.headers())
+    assert resp.status == 202
+    await expect(tile).to_have_attribute("data-state", "logged_out", timeout=20_000)
+    await expect(row).to_have_count(0)
+    assert problems == []
+    assert (SCREENSHOTS / "board-phone.png").exists()
