@@ -65,6 +65,8 @@ class PbxSettings:
     sip_realm: str = "callcenter"
     run_as: str = "asterisk"
     sync_config: bool = True
+    # Seconds between SIP OPTIONS to each carrier (its reachability on the board); 0: not monitored.
+    trunk_qualify_seconds: int = 0
 
     @property
     def instance_dir(self) -> str:

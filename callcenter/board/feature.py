@@ -9,7 +9,8 @@ from callcenter.feature import Feature, Section
 
 
 async def start(settings, redis, accounting, tracker, metrics, live, sessions, pbx_events, loops) -> TrunkRates:
-    rates = TrunkRates(redis, settings.redis.key_prefix, accounting, tracker, metrics.registry, live, sessions)
+    rates = TrunkRates(redis, settings.redis.key_prefix, accounting, tracker, metrics.registry, live, sessions,
+                       qualified=settings.pbx.trunk_qualify_seconds > 0)
     pbx_events.on_event(rates.on_event)           # new calls on the trunks, counted once across processes
     loops.every("board-trunks", TICK, rates.tick)  # the rings, then the trunks to the supervisors' boards
     return rates

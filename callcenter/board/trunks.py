@@ -15,7 +15,13 @@ process's AMI link hears each new channel). Redis merges them: a refusal is
 added by the process that refused it; a call is counted once, by its linked
 id (``SET NX``), whichever process heard it first. Every process's board then
 shows the same figures, and they outlive a process's restart. The ring is a
-hash per trunk and kind, field = minute number, trimmed to the last hour."""
+hash per trunk and kind, field = minute number, trimmed to the last hour.
+
+**The carrier's reachability** (when ``[pbx] trunk_qualify_seconds`` is set,
+Asterisk sends the carrier SIP OPTIONS and reports each change as a
+``ContactStatus`` event): ``reachable`` (with its round trip), ``unreachable``
+(with since when) or ``checking`` until the first answer; kept in memory, as
+every process's AMI link hears the same events."""
 from __future__ import annotations
 
 import logging
@@ -35,6 +41,7 @@ PENDING_MAX = 10_000
 SUPERVISORS = ("teamlead", "manager", "admin")
 SUPERVISORS_EVERY = 30.0
 REJECTED_METRIC = "callcenter_trunk_reservations_rejected_total"
+CONTACT_STATES = {"Reachable": "reachable", "Unreachable": "unreachable"}
 
 
 def trunk_view(usage: dict, rates: dict | None) -> dict:
@@ -60,7 +67,7 @@ class TrunkRates:
     """The trunks' rings in Redis and the board's trunk messages (see the module's doc)."""
 
     def __init__(self, redis, prefix: str, accounting, tracker, registry, live, sessions,
-                 clock=time.time) -> None:
+                 clock=time.time, qualified: bool = False) -> None:
         self.redis, self.prefix, self.accounting, self.tracker = redis, prefix, accounting, tracker
         self.registry, self.live, self.sessions, self.clock = registry, live, sessions, clock
         self.rates: dict[str, dict] = {}       # trunk -> figures of the last tick
@@ -68,21 +75,43 @@ class TrunkRates:
         self._rejected: dict[str, float] = {}  # this process's refusals counted so far, per trunk
         self._supervisors: list[int] = []
         self._supervisors_at = 0.0
+        self.qualified = qualified             # carriers sent OPTIONS ([pbx] trunk_qualify_seconds)
+        self.carriers: dict[str, dict] = {}    # trunk -> {state, rtt_ms, since}
 
     def _key(self, trunk: str, kind: str) -> str:
         return f"{self.prefix}board:trunk:{trunk}:{kind}"
 
     # -- fed by the AMI link (synchronous) ---------------------------------------------
     def on_event(self, event: dict) -> None:
-        """A new channel on one of our trunks: a call to count (once, by its linked id)."""
+        """A new channel on one of our trunks: a call to count (once, by its linked id);
+        a carrier's reachability changed."""
+        if event.get("Event") == "ContactStatus":
+            self._contact_status(event)
+            return
         if event.get("Event") != "Newchannel":
             return
         trunk = endpoint_of(event.get("Channel", ""))
         if trunk in self.tracker.trunks and len(self._pending) < PENDING_MAX:
             self._pending.append((trunk, event.get("Linkedid") or event.get("Uniqueid") or ""))
 
+    def _contact_status(self, event: dict) -> None:
+        trunk, state = event.get("AOR", ""), CONTACT_STATES.get(event.get("ContactStatus", ""))
+        if trunk not in self.tracker.trunks or state is None:
+            return
+        rtt = str(event.get("RoundtripUsec", ""))
+        before = self.carriers.get(trunk, {})
+        self.carriers[trunk] = {
+            "state": state, "rtt_ms": round(int(rtt) / 1000, 1) if state == "reachable" and rtt.isdigit() else None,
+            "since": before["since"] if before.get("state") == state else self.clock()}
+
+    def carrier(self, trunk: str) -> dict | None:
+        """The carrier's reachability, or None when carriers are not monitored."""
+        if not self.qualified:
+            return None
+        return self.carriers.get(trunk, {"state": "checking", "rtt_ms": None, "since": None})
+
     def figures(self, trunk: str) -> dict:
-        return self.rates.get(trunk, {})
+        return {**self.rates.get(trunk, {}), "carrier": self.carrier(trunk)}
 
     # -- the loop -------------------------------------------------------------------------
     async def tick(self) -> None:

@@ -26,6 +26,7 @@ AMI_EVENTS = (
     "Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd",
     "BridgeEnter", "BridgeLeave", "OriginateResponse", "FullyBooted", "Shutdown",
     "UserEvent",  # the dialplan's CallCut (maximum call age, callcenter/calls/fence.py)
+    "ContactStatus",  # a carrier reachable or not ([pbx] trunk_qualify_seconds; the board)
 )
 
 # Folders of an instance, under PbxSettings.instance_dir.
@@ -125,6 +126,8 @@ def _check_settings(settings: Settings) -> None:
     if pbx.rtp_end <= pbx.rtp_start:
         raise ValueError("pbx.rtp_end must be above pbx.rtp_start")
     _check(REALM_RE, pbx.sip_realm, "pbx.sip_realm")
+    if not isinstance(pbx.trunk_qualify_seconds, int) or not 0 <= pbx.trunk_qualify_seconds <= 3600:
+        raise ValueError("pbx.trunk_qualify_seconds must be 0 (carriers not monitored) to 3600")
     check_ipv4(ami.host, "ami.host")
     check_port(ami.port, "ami.port")
     _check(AMI_USER_RE, ami.username, "ami.username")

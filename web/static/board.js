@@ -7,7 +7,8 @@
  *                      trunk, number (as an agent may see it), direction, queue?, monitors?}}
  *   queue  -> {queue: <the queue board's view>} (members' states, waiting, today's figures)
  *   monitor-> {call_id, monitors: [...]} (listen/whisper/barge, when that feature sends it)
- *   board_trunks -> {trunks: [...]} every 2 s (channels, calls/s, refusals, the last hour per minute)
+ *   board_trunks -> {trunks: [...]} every 2 s (channels, calls/s, refusals, the last hour per minute,
+ *                   carrier: {state reachable|unreachable|checking, rtt_ms, since} or null)
  *   disposition_saved -> {agent_id, call_id}: the agent's wrap-up is over
  * The server sends only what the viewer's scope may see; timers run here from
  * start times and the server's clock. No framework; no inline script (CSP). */
@@ -228,6 +229,16 @@
     return svg;
   }
 
+  // the carrier's reachability (SIP OPTIONS, [pbx] trunk_qualify_seconds); "–" when not monitored
+  function carrierCell(c) {
+    if (!c) return el("td", "carrier", "–");
+    var text = c.state === "reachable" ? "reachable" + (c.rtt_ms === null ? "" : " " + c.rtt_ms + " ms")
+      : c.state === "unreachable" ? "unreachable" : "checking";
+    var td = el("td", "carrier " + c.state, text);
+    td.setAttribute("data-carrier", c.state);
+    return td;
+  }
+
   function drawTrunks() {
     var body = document.getElementById("board-trunks");
     body.replaceChildren.apply(body, (board.trunks || []).map(function (t) {
@@ -240,6 +251,7 @@
       var cell = el("td", "spark-cell");
       if (t.last_hour) cell.appendChild(spark(t.last_hour));
       tr.appendChild(cell);
+      tr.appendChild(carrierCell(t.carrier));
       return tr;
     }));
   }
