@@ -9,7 +9,9 @@ the features declare) to:
 - the users in ``user_ids`` (all their open pages), and/or
 - when ``agent_id`` is given, everyone whose scope sees that agent: the agent,
   their team lead, their location's manager, admins;
-- every page when ``everyone``."""
+- every page when ``everyone``.
+``supervisors_only=True`` with ``agent_id``: those who see the agent but never
+the agent themselves (a silent listen the board shows its supervisors)."""
 from __future__ import annotations
 
 import asyncio
@@ -39,7 +41,9 @@ def sees(scope: Scope, message: dict) -> bool:
     agent = message.get("agent")
     if not agent:
         return False
-    if scope.sees_all or (scope.user_id is not None and scope.user_id == agent.get("id")):
+    if scope.user_id is not None and scope.user_id == agent.get("id"):
+        return not message.get("supervisors_only")
+    if scope.sees_all:
         return True
     if scope.role == "manager" and scope.location_id is not None:
         return agent.get("location_id") == scope.location_id
@@ -77,13 +81,14 @@ class LiveBus:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def publish(self, event: dict, user_ids: Iterable[int] | None = None, *,
-                      agent_id: int | None = None, everyone: bool = False) -> None:
+                      agent_id: int | None = None, everyone: bool = False,
+                      supervisors_only: bool = False) -> None:
         """Send ``event`` to the pages that may see it (see the module's doc)."""
         if self.topics is not None and event.get("type") not in self.topics:
             raise ValueError(f"live message type {event.get('type')!r} is declared by no feature (Feature.topics)")
         message = {"event": event, "users": sorted(set(user_ids)) if user_ids else None,
                    "agent": await self.placement(agent_id) if agent_id is not None else None,
-                   "everyone": everyone}
+                   "everyone": everyone, "supervisors_only": supervisors_only}
         await self.redis.publish(self.channel, json.dumps(message, separators=(",", ":")))
 
     async def placement(self, agent_id: int) -> dict:

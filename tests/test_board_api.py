@@ -199,3 +199,27 @@ def test_a_trunk_view_says_what_is_left_for_inbound():
     view = trunk_view(usage, None)
     assert (view["ours"], view["free"], view["inbound_free"]) == (6, 2, 2)
     assert trunk_view({**usage, "in_use": 2}, None)["inbound_free"] == 3
+
+
+async def test_a_calls_monitor_sessions_are_on_the_board_of_those_who_see_its_agent(app, settings, sessions):
+    from callcenter.monitor.legs import MonitorSession
+    from callcenter.monitor.service import Monitoring
+
+    _, before = await call(app, "GET", "/api/v1/board", "lead_n")
+    assert before["calls"][0]["monitors"] == []
+    monitoring = Monitoring(settings, sessions, ami=None, tracker=None, accounting=None, live=None)
+    listen = MonitorSession("m1", "a" * 32, "listen", app.rows["lead_n"], "lead_n", app.rows["agent_n"],
+                            "agent_n", "PJSIP/ph-agent_n-00000001", "PJSIP/ph-lead")
+    monitoring.by_id[listen.id] = listen
+    app.services.provided["monitor"] = monitoring
+    _, board = await call(app, "GET", "/api/v1/board", "lead_n")
+    assert board["calls"][0]["monitors"] == [{"id": "m1", "supervisor": "lead_n", "mode": "listen",
+                                              "state": "ringing"}]
+    listen.answered_at = listen.started_at + 1
+    _, board = await call(app, "GET", "/api/v1/board", "manager_n")
+    assert [m["state"] for c in board["calls"] for m in c["monitors"]] == ["connected"]
+    _, other = await call(app, "GET", "/api/v1/board", "lead_x")  # not their team's agent: nothing shown
+    assert other["calls"] == []
+    monitoring.by_id.clear()  # the session ended
+    _, after = await call(app, "GET", "/api/v1/board", "lead_n")
+    assert after["calls"][0]["monitors"] == []

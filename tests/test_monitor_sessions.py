@@ -72,8 +72,8 @@ class FakeLive:
     def __init__(self):
         self.published = []
 
-    async def publish(self, event, user_ids=None, *, agent_id=None, everyone=False):
-        self.published.append((event["step"], event["session"]["mode"], agent_id, user_ids))
+    async def publish(self, event, user_ids=None, *, agent_id=None, everyone=False, supervisors_only=False):
+        self.published.append((event["step"], event["session"]["mode"], agent_id, user_ids, supervisors_only))
 
 
 @pytest.fixture
@@ -108,8 +108,8 @@ async def test_whisper_tells_the_agent_listen_does_not_and_both_are_audited(moni
         await asyncio.sleep(0.01)
     await monitoring.end(listen, "completed")
     assert monitoring.live.published == [
-        ("start", "whisper", 3, None), ("start", "listen", None, [9]),
-        ("end", "whisper", 3, None), ("end", "listen", None, [9])]
+        ("start", "whisper", 3, None, False), ("start", "listen", 3, [9], True),
+        ("end", "whisper", 3, None, False), ("end", "listen", 3, [9], True)]
     async with sessions() as db:
         rows = (await db.scalars(select(AuditEntry).where(AuditEntry.action.like("monitor.%")))).all()
     assert sorted((r.action, r.details["mode"]) for r in rows) == [
@@ -167,3 +167,18 @@ async def test_the_sessions_listed_are_those_of_agents_in_reach(monitoring, sess
     session = await monitoring.start(LEAD, CALL_ROW, AGENT, TRUNK, True, "listen")
     assert [s["id"] for s in await monitoring.active_in(Scope(role="admin"))] == [session.id]
     assert await monitoring.active_in(Scope(role="teamlead", user_id=7, team_id=None)) == []
+
+
+def test_a_silent_listen_reaches_the_agents_supervisors_and_never_the_agent():
+    from callcenter.live import sees
+    from callcenter.org.scope import Scope
+
+    message = {"event": {"type": "monitor"}, "users": [9], "everyone": False, "supervisors_only": True,
+               "agent": {"id": 3, "team_id": 1, "location_id": 2}}
+    assert not sees(Scope("agent", user_id=3, team_id=1, location_id=2), message)
+    assert sees(Scope("teamlead", user_id=7, team_id=1), message)        # the agent's team lead
+    assert sees(Scope("manager", user_id=10, location_id=2), message)    # their location's manager
+    assert sees(Scope("admin", user_id=1), message)
+    assert sees(Scope("manager", user_id=9, location_id=5), message)     # the supervisor listening
+    assert not sees(Scope("teamlead", user_id=11, team_id=4), message)   # another team's lead
+    assert sees(Scope("agent", user_id=3, team_id=1), {**message, "supervisors_only": False})

@@ -20,9 +20,11 @@ async def board_snapshot(request: web.Request) -> dict:
     filters = service.parse_filters(request.query)
     principal = principal_of(request)
     tracker = services.tracker
+    monitor = getattr(services, "monitor", None)  # listen/whisper/barge; None without that feature
     live = service.Live(calls=tracker.calls if tracker is not None else {}, queues=services.queues,
                         settings=services.settings,
-                        long_call_seconds=services.settings.board.long_call_minutes * 60)
+                        long_call_seconds=services.settings.board.long_call_minutes * 60,
+                        monitors=await monitor.active_in(scope) if monitor is not None else [])
     async with services.sessions() as session:
         user = await session.get(User, principal.user_id) if principal.user_id else None
         queue_names = [q.name for q in await queue_service.list_queues(session, scope, user)]

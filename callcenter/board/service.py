@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,6 +119,7 @@ class Live:
     queues: object | None  # callcenter.queues.live.QueueLive
     settings: object
     long_call_seconds: int
+    monitors: list = field(default_factory=list)  # the monitor feature's session views in scope (none without it)
 
 
 async def snapshot(session: AsyncSession, scope: Scope, filters: Filters, live: Live,
@@ -131,10 +132,12 @@ async def snapshot(session: AsyncSession, scope: Scope, filters: Filters, live: 
     live_calls: dict[int, dict] = {}
     owed: dict[int, dict] = {}
     calls = []
+    monitors = _monitors_by_call(live.monitors)
     for call, agent_name, trunk, campaign in await _calls(session, scope, now):
         tracked = live.calls.get(call.id)
         number = mobile_for(live.settings, scope.role, call.number)
         row = view.call_row(call, agent_name, trunk, campaign, number, tracked, live.long_call_seconds)
+        row["monitors"] = monitors.get(call.id, [])
         if row["state"] == "ended":
             if call.work_item_id is not None and call.disposed_at is None:
                 owed[call.agent_id] = row
@@ -155,6 +158,15 @@ async def snapshot(session: AsyncSession, scope: Scope, filters: Filters, live: 
     return {"now": utc_iso(now), "filters": filters.as_dict(), "counts": view.counts(tiles), "agents": tiles,
             "calls": calls, "long_call_seconds": live.long_call_seconds,
             "queues": [_counts_only(v) for v in live.queues.views(names)] if live.queues is not None else []}
+
+
+def _monitors_by_call(sessions: list[dict]) -> dict[str, list[dict]]:
+    """Call id -> who listens in on it: {id, supervisor, mode, state} of each session going on."""
+    out: dict[str, list[dict]] = {}
+    for s in sessions:
+        if s.get("state") != "ended":
+            out.setdefault(s["call_id"], []).append(view.monitor_badge(s))
+    return out
 
 
 def _counts_only(queue_view: dict) -> dict:

@@ -61,8 +61,13 @@ def call_row(call, agent_name: str, trunk: str | None, campaign: str | None, num
             "agent_leg": agent_leg, "customer_leg": customer_leg,
             "requested_at": utc_iso(call.requested_at), "connected_at": utc_iso(connected_at),
             "ended_at": utc_iso(call.ended_at), "long_after_seconds": long_after,
-            # who listens in: filled by the monitoring feature when its call view carries them
-            "monitors": list(getattr(call, "monitors", None) or [])}
+            "monitors": []}  # who listens in: the snapshot fills it from the monitor feature
+
+
+def monitor_badge(session: dict) -> dict:
+    """A monitor session (the monitor feature's view) as the board shows it on a call."""
+    return {"id": session["id"], "supervisor": session["supervisor"]["name"], "mode": session["mode"],
+            "state": session["state"]}
 
 
 def agent_state(call: dict | None, owed: bool, pause: dict | None, queues: list[str],

@@ -219,15 +219,16 @@ class Monitoring:
                          ended_at=utc_iso(session.ended_at), end_reason=session.end_reason)
 
     async def _publish(self, session: MonitorSession, step: str) -> None:
-        """The board's ``monitor`` message (start/connected/end), to whoever sees the agent;
-        with the notice setting on for the mode, the agent's own pages get it too."""
+        """The board's ``monitor`` message (start/connected/end), to whoever sees the agent
+        (the supervisor included); the agent's own pages only with the notice setting on for the mode."""
         told = notice(self.section, session.mode)
         event = {"type": "monitor", "step": step, "session": session.view(), "notice": told}
         try:
             if told:
                 await self.live.publish(event, agent_id=session.agent_id)
-            else:  # silent: the agent's pages must not see it; the supervisor's do
-                await self.live.publish(event, user_ids=[session.supervisor_id])
+            else:  # silent: the agent's pages must not see it; the supervisor and the agent's supervisors' do
+                await self.live.publish(event, user_ids=[session.supervisor_id], agent_id=session.agent_id,
+                                        supervisors_only=True)
         except Exception as error:  # noqa: BLE001 - the live bus is best effort
             log.info("monitor message not published: %s", error)
 

@@ -6,12 +6,15 @@
  *   call   -> {call: {id, state, agent_id, work_item_id, requested_at, connected_at, ended_at,
  *                      trunk, number (as an agent may see it), direction, queue?, monitors?}}
  *   queue  -> {queue: <the queue board's view>} (members' states, waiting, today's figures)
- *   monitor-> {call_id, monitors: [...]} (listen/whisper/barge, when that feature sends it)
+ *   monitor-> {step: start|connected|end, session: {id, call_id, mode, supervisor: {name}, state}}
+ *             (listen/whisper/barge; the snapshot's calls carry monitors: [{id, supervisor, mode, state}])
  *   board_trunks -> {trunks: [...]} every 2 s (channels, calls/s, refusals, the last hour per minute,
  *                   carrier: {state reachable|unreachable|checking, rtt_ms, since} or null)
  *   disposition_saved -> {agent_id, call_id}: the agent's wrap-up is over
  * The server sends only what the viewer's scope may see; timers run here from
- * start times and the server's clock. No framework; no inline script (CSP). */
+ * start times and the server's clock. No framework; no inline script (CSP).
+ * Listen / Whisper / Barge buttons on a connected call's row and its agent's tile
+ * POST /api/v1/calls/{id}/monitor (CSRF header as panel.js's posts); errors shown in words. */
 (function () {
   "use strict";
 
@@ -20,7 +23,10 @@
   var ORDER = ["on_call", "ringing", "wrapup", "paused", "available", "logged_out"];
   var TEXT = { available: "Available", ringing: "Ringing", on_call: "On a call", wrapup: "Wrap-up",
                paused: "Paused", logged_out: "Logged out" };
+  var DOING = { listen: "Listening", whisper: "Whispering", barge: "Barging" };
+  var MODES = ["listen", "whisper", "barge"];
   var MEMBER = { in_call: "on_call", ringing: "ringing", wrapup: "wrapup", paused: "paused", available: "available" };
+  var mine = null, seen = {};  // the session this page started (its steps said in the status line); steps seen
   var board = null, tiles = {}, byName = {}, calls = {}, queues = {}, drawPending = false;
 
   function el(tag, cls, text) {
@@ -118,11 +124,83 @@
   }
 
   function onMonitor(msg) {
-    var id = msg.call_id || (msg.call && msg.call.id);
-    if (!id || !calls[id]) return;
-    calls[id].monitors = msg.monitors || (msg.call && msg.call.monitors) || [];
+    var s = msg.session || {}, call = calls[s.call_id];
+    if (Object.keys(seen).length > 200) seen = {};
+    if (s.id) { seen[s.id] = { step: msg.step, mode: s.mode, agent: s.agent && s.agent.name }; }
+    if (s.id === mine) tellMine();
+    if (!s.id || !call) return;  // a call not on this board; the next snapshot has what is missed
+    var list = (call.monitors || []).filter(function (m) { return m.id !== s.id; });
+    if (msg.step !== "end" && s.state !== "ended") {
+      list.push({ id: s.id, supervisor: (s.supervisor && s.supervisor.name) || "", mode: s.mode, state: s.state });
+    }
+    call.monitors = list;
     schedule();
   }
+
+  function monitorText(m) {
+    return (DOING[m.mode] || m.mode) + ": " + m.supervisor + (m.state === "ringing" ? " (ringing)" : "");
+  }
+  function monitorBadges(c, tag) {
+    var box = el(tag, "monitors");
+    ((c && c.monitors) || []).forEach(function (m) {
+      var badge = el("span", "badge", monitorText(m));
+      badge.setAttribute("data-monitor", m.mode);
+      box.appendChild(badge);
+    });
+    return box;
+  }
+  function monitorButtons(c) {
+    var box = el("span", "monitor-buttons");
+    if (!c || c.state !== "connected") return box;
+    MODES.forEach(function (mode) {
+      var b = el("button", "small", mode.charAt(0).toUpperCase() + mode.slice(1));
+      b.type = "button";
+      b.setAttribute("data-monitor-call", c.id);
+      b.setAttribute("data-monitor-mode", mode);
+      b.setAttribute("aria-label", mode + " to " + c.agent + "'s call");
+      box.appendChild(b);
+    });
+    return box;
+  }
+
+  function tellMine() {
+    // the steps of the session this page asked for (they may come before the POST's answer)
+    var step = seen[mine];
+    if (!step) return;
+    if (step.step === "connected") say((DOING[step.mode] || step.mode) + " on your phone: " + step.agent + "'s call.", false);
+    if (step.step === "end") { mine = null; say("", false); }
+  }
+
+  function say(text, bad) {
+    var box = document.getElementById("board-monitor-status");
+    if (!box) return;
+    box.textContent = text;
+    box.className = bad ? "error" : "notice";
+    box.hidden = !text;
+  }
+  function post(url, body) {
+    if (window.ccLive) return window.ccLive.postJSON(url, body);
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return fetch(url, { method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+                        headers: { "Content-Type": "application/json",
+                                   "X-CSRF-Token": meta ? meta.getAttribute("content") : "" } });
+  }
+  function startMonitor(callId, mode) {
+    say("Ringing your phone to " + mode + "…", false);
+    post("/api/v1/calls/" + encodeURIComponent(callId) + "/monitor", { mode: mode }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.ok) { mine = body.id; say("Your phone is ringing: answer it to " + mode + ".", false); tellMine(); return; }
+        var why = body.message || ("the server answered " + r.status);
+        if (body.error === "supervisor_has_no_phone") why = "You have no phone to listen on. Set a desk phone " +
+          "(SIP endpoint) or a mobile number on your user page, then try again.";
+        say("Could not " + mode + ": " + why, true);
+      });
+    }).catch(function () { say("Could not " + mode + ": the server is not reachable; try again.", true); });
+  }
+  root.addEventListener("click", function (event) {
+    var b = event.target.closest && event.target.closest("button[data-monitor-mode]");
+    if (b) startMonitor(b.getAttribute("data-monitor-call"), b.getAttribute("data-monitor-mode"));
+  });
 
   // -- drawing ----------------------------------------------------------------------
   function schedule() {
@@ -151,6 +229,8 @@
     var timer = el("span", "timer");
     if (start) timer.setAttribute("data-since", start);
     t.appendChild(timer);
+    var call = a.call && a.state === "on_call" ? calls[a.call.id] : null;
+    if (call) { t.appendChild(monitorBadges(call, "span")); t.appendChild(monitorButtons(call)); }
     return t;
   }
 
@@ -190,11 +270,9 @@
       var timer = el("td", "timer");
       timer.setAttribute("data-since", c.connected_at || c.requested_at);
       tr.appendChild(timer);
-      // who is listening in (listen / whisper / barge), when the call's view carries it
-      var mon = el("td", "monitors");
-      (c.monitors || []).forEach(function (m) {
-        mon.appendChild(el("span", "badge", typeof m === "string" ? m : (m.name || m.supervisor || "") + (m.mode ? " " + m.mode : "")));
-      });
+      // who is listening in (listen / whisper / barge), and the buttons to join
+      var mon = monitorBadges(c, "td");
+      mon.appendChild(monitorButtons(c));
       tr.appendChild(mon);
       return tr;
     }));
