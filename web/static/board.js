@@ -307,14 +307,15 @@
     return svg;
   }
 
-  // the carrier's reachability (SIP OPTIONS, [pbx] trunk_qualify_seconds); "–" when not monitored
-  function carrierCell(c) {
-    if (!c) return el("td", "carrier", "–");
-    var text = c.state === "reachable" ? "reachable" + (c.rtt_ms === null ? "" : " " + c.rtt_ms + " ms")
-      : c.state === "unreachable" ? "unreachable" : "checking";
-    var td = el("td", "carrier " + c.state, text);
-    td.setAttribute("data-carrier", c.state);
-    return td;
+  // the carrier's reachability (SIP OPTIONS, [pbx] trunk_qualify_seconds), a badge beside the
+  // trunk's name (no column of its own: the side column fits a wall TV); none when not monitored
+  function carrierBadge(c) {
+    var text = c.state === "reachable" ? "up" + (c.rtt_ms === null ? "" : " " + c.rtt_ms + " ms")
+      : c.state === "unreachable" ? "carrier down" : "checking";
+    var badge = el("span", "carrier " + c.state, text);
+    badge.setAttribute("data-carrier", c.state);
+    badge.title = "The carrier answers SIP OPTIONS: " + c.state;
+    return badge;
   }
 
   function drawTrunks() {
@@ -323,13 +324,15 @@
       var tr = el("tr");
       tr.setAttribute("data-trunk", t.name);
       if (t.max_channels && t.in_use >= t.max_channels) tr.className = "alert";
-      [t.name, t.in_use + " / " + t.max_channels, t.ours + " / " + t.foreign, t.reserved, t.inbound_free,
+      var name = el("td", null, t.name);
+      if (t.carrier) { name.appendChild(document.createTextNode(" ")); name.appendChild(carrierBadge(t.carrier)); }
+      tr.appendChild(name);
+      [t.in_use + " / " + t.max_channels, t.ours + " / " + t.foreign, t.reserved, t.inbound_free,
        t.calls_per_second === undefined ? "–" : t.calls_per_second, t.rejected_15min === undefined ? "–" : t.rejected_15min,
       ].forEach(function (v) { tr.appendChild(el("td", null, String(v))); });
       var cell = el("td", "spark-cell");
       if (t.last_hour) cell.appendChild(spark(t.last_hour));
       tr.appendChild(cell);
-      tr.appendChild(carrierCell(t.carrier));
       return tr;
     }));
   }
