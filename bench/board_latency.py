@@ -157,6 +157,7 @@ async def one_run(args, boards: int) -> dict:
 
     arrived: dict[str, float] = {}     # "call id|state" -> AMI arrival
     published: dict[str, float] = {}
+    publish_took: list[float] = []     # LiveBus.publish, entry to return (owner placement + Redis PUBLISH)
     delivered: dict[str, float] = {}
     outside = {"steps": 0}
     board_set = Boards(boards, args.board_procs) if boards else None
@@ -186,9 +187,14 @@ async def one_run(args, boards: int) -> dict:
             changed(call)
 
         async def hooked_publish(event, *a, **kw):
-            if event.get("type") == "call":
-                published.setdefault(f"{event['call']['id']}|{event['call']['state']}", time.perf_counter())
-            return await publish(event, *a, **kw)
+            if event.get("type") != "call":
+                return await publish(event, *a, **kw)
+            t = time.perf_counter()
+            published.setdefault(f"{event['call']['id']}|{event['call']['state']}", t)
+            try:
+                return await publish(event, *a, **kw)
+            finally:
+                publish_took.append(time.perf_counter() - t)
 
         def hooked_deliver(raw):
             t = time.perf_counter()
@@ -197,8 +203,20 @@ async def one_run(args, boards: int) -> dict:
                 delivered.setdefault(f"{call['id']}|{call['state']}", t)
             deliver(raw)
 
+        async def hooked_publish_agents(items):
+            t = time.perf_counter()
+            for event, _agent in items:
+                published.setdefault(f"{event['call']['id']}|{event['call']['state']}", t)
+            try:
+                return await publish_agents(items)
+            finally:
+                publish_took.append(time.perf_counter() - t)
+
         ami._dispatch, reporter.call_changed = hooked_dispatch, hooked_changed
         bus.publish, bus._deliver = hooked_publish, hooked_deliver
+        publish_agents = getattr(bus, "publish_agents", None)  # the batched publisher (absent before it)
+        if publish_agents is not None:
+            bus.publish_agents = hooked_publish_agents
         if board_set is not None:
             async with services.sessions() as session, session.begin():
                 board_token = await create_token(session, "boards", "admin", actor="bench")
@@ -217,6 +235,12 @@ async def one_run(args, boards: int) -> dict:
     report["boards"] = boards
     report["steps_outside_ami_dispatch"] = outside["steps"]
     report["steps_seen"] = len(arrived)
+    to_publish = [published[k] - t0 for k, t0 in arrived.items() if k in published]
+    report["server_legs_ms"] = {
+        "ami_to_publish": {q: c2c.r3(pct(to_publish, n)) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "publish_call": {q: c2c.r3(pct(publish_took, n)) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "steps_per_second": round(len(arrived) / report["window_seconds"], 1) if report["window_seconds"] else None,
+    }
     if board_set is not None:
         lat, legs = [], {"ami_to_publish": [], "publish_to_bus": [], "bus_to_board": []}
         unmatched = 0
