@@ -84,12 +84,24 @@ class LiveBus:
                       agent_id: int | None = None, everyone: bool = False,
                       supervisors_only: bool = False) -> None:
         """Send ``event`` to the pages that may see it (see the module's doc)."""
+        await self.redis.publish(self.channel, await self._message(event, user_ids, agent_id, everyone,
+                                                                   supervisors_only))
+
+    async def publish_agents(self, items: list[tuple[dict, int]]) -> None:
+        """Several ``(event, agent_id)`` in one Redis round trip, in order: a
+        busy publisher (a call step per AMI event) keeps up with the PBX."""
+        pipe = self.redis.pipeline(transaction=False)
+        for event, agent_id in items:
+            pipe.publish(self.channel, await self._message(event, None, agent_id, False, False))
+        await pipe.execute()
+
+    async def _message(self, event: dict, user_ids, agent_id, everyone: bool, supervisors_only: bool) -> str:
         if self.topics is not None and event.get("type") not in self.topics:
             raise ValueError(f"live message type {event.get('type')!r} is declared by no feature (Feature.topics)")
         message = {"event": event, "users": sorted(set(user_ids)) if user_ids else None,
                    "agent": await self.placement(agent_id) if agent_id is not None else None,
                    "everyone": everyone, "supervisors_only": supervisors_only}
-        await self.redis.publish(self.channel, json.dumps(message, separators=(",", ":")))
+        return json.dumps(message, separators=(",", ":"))
 
     async def placement(self, agent_id: int) -> dict:
         """{id, team_id, location_id} of a user, cached for PLACEMENT_SECONDS."""

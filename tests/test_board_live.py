@@ -31,6 +31,20 @@ class LoopbackRedis:
         self.bus._deliver(data)
         return 1
 
+    def pipeline(self, transaction: bool = True) -> "LoopbackRedis.Pipeline":
+        return LoopbackRedis.Pipeline(self)
+
+    class Pipeline:
+        def __init__(self, redis: "LoopbackRedis") -> None:
+            self.redis, self.queued = redis, []
+
+        def publish(self, channel: str, data: str) -> "LoopbackRedis.Pipeline":
+            self.queued.append((channel, data))
+            return self
+
+        async def execute(self) -> list[int]:
+            return [await self.redis.publish(channel, data) for channel, data in self.queued]
+
 
 @pytest.fixture
 async def boards(sessions):
@@ -105,3 +119,22 @@ async def test_fifty_boards_add_no_query_per_event(boards):
     assert queries == [], f"{len(queries)} queries while {BOARDS} boards followed {len(steps) + 1} events"
     for _who, socket in sockets:
         await socket.close()
+
+
+async def test_a_burst_of_call_steps_published_at_once_reaches_the_boards_in_order(boards):
+    client, bus, hub, rows, _engine = boards
+    lead = await client.ws_connect(f"/ws?user={rows['lead_n']}")
+    other = await client.ws_connect(f"/ws?user={rows['manager_s']}")
+    for socket in (lead, other):
+        assert (await receive(socket))["type"] == "hello"
+    steps = ("agent_ringing", "customer_ringing", "connected", "ended")
+    calls = ("a" * 32, "b" * 32)
+    await bus.publish_agents([({"type": "call", "call": {"id": call, "state": state, "agent_id": rows["agent_n"],
+                                                         "agent": "agent_n", "work_item_id": None}},
+                               rows["agent_n"]) for state in steps for call in calls])
+    got = [await receive(lead) for _ in range(len(steps) * len(calls))]
+    assert [(m["call"]["id"], m["call"]["state"]) for m in got] == [(c, s) for s in steps for c in calls]
+    await bus.publish({"type": "queue", "queue": {"name": "sales", "members": []}}, everyone=True)
+    assert (await receive(other))["type"] == "queue"  # another location's manager saw none of the steps
+    await lead.close()
+    await other.close()
