@@ -7,6 +7,7 @@ agent's tile; the call ends and the row and its listen go away.
 Screenshot: test-artifacts/screenshots/board-monitor.png."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -73,7 +74,8 @@ async def test_a_lead_listens_from_the_board_and_the_listen_ends_with_the_call(w
     [session] = server.services.monitor.active(call_id)
     assert session["mode"] == "listen" and session["state"] == "connected"
     shot = await screenshot(page, "board-monitor", full_page=False)
-    shutil.copyfile(shot, DOCS_SCREENSHOT)
+    if os.environ.get("CC_DOCS_SCREENSHOTS") == "1":  # the README's picture, refreshed on request only
+        shutil.copyfile(shot, DOCS_SCREENSHOT)
 
     resp = await server.client.post(f"/api/v1/calls/{call_id}/hangup", headers=server.headers())
     assert resp.status == 202
