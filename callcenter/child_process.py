@@ -40,3 +40,55 @@ async def stop_popen(proc: subprocess.Popen, grace: float) -> int | None:
     while proc.poll() is None:
         await asyncio.sleep(0.02)
     return proc.returncode
+
+
+class ForegroundProcess:
+    """A binary run in the foreground as a child (its own session), its output
+    appended to ``log_path``; started when ``ready()`` answers, stopped with
+    SIGTERM then SIGKILL. Redis and the monitoring tools are ones."""
+
+    def __init__(self, name: str, log_path: Path, *, start_timeout: float, stop_timeout: float,
+                 poll: float = 0.1) -> None:
+        self.name, self.log_path = name, Path(log_path)
+        self.start_timeout, self.stop_timeout, self.poll = start_timeout, stop_timeout, poll
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    async def ready(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def exit_status(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._log is not None:  # started again after it died
+            self._log.close()
+        self._log = open(self.log_path, "ab")
+        self._proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + self.start_timeout
+        while not await self.ready():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                code = self._proc.poll()
+                await self.stop()
+                raise StartError(f"{self.name} did not start (status {code})\n{tail(self.log_path)}")
+            await asyncio.sleep(self.poll)
+
+    async def stop(self) -> int | None:
+        proc, self._proc = self._proc, None
+        code = await stop_popen(proc, self.stop_timeout) if proc is not None else None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code

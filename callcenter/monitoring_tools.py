@@ -12,13 +12,11 @@ alertmanager.yml, whose SMTP and webhook placeholders you fill in first)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
 from pathlib import Path
 
 import yaml
 
-from callcenter.child_process import StartError, stop_popen, tail
+from callcenter.child_process import ForegroundProcess
 
 HERE = Path(__file__).resolve().parent.parent / "monitoring"
 RULES = HERE / "prometheus" / "rules"
@@ -35,47 +33,18 @@ async def _answers(port: int, timeout: float = 0.5) -> bool:
     return True
 
 
-class ToolProcess:
+class ToolProcess(ForegroundProcess):
     """One monitoring binary in the foreground, its output in ``log_path``."""
 
     def __init__(self, name: str, argv: list[str], port: int, log_path: Path, start_timeout: float = 20.0):
-        self.name, self.argv, self.port, self.log_path = name, argv, port, log_path
-        self.start_timeout = start_timeout
-        self._proc: subprocess.Popen | None = None
-        self._log = None
+        super().__init__(name, log_path, start_timeout=start_timeout, stop_timeout=5.0)
+        self._argv, self.port = argv, port
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+    def argv(self) -> list[str]:
+        return self._argv
 
-    @property
-    def exit_status(self) -> int | None:
-        return self._proc.poll() if self._proc is not None else None
-
-    async def start(self) -> None:
-        if self.running:
-            return
-        if self._log is not None:
-            self._log.close()
-        self._log = open(self.log_path, "ab")
-        self._proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.start_timeout
-        while not await _answers(self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                code = self._proc.poll()
-                await self.stop()
-                raise StartError(f"{self.name} on {HOST}:{self.port} did not start (status {code})\n"
-                                 f"{tail(self.log_path)}")
-            await asyncio.sleep(0.1)
-
-    async def stop(self) -> int | None:
-        proc, self._proc = self._proc, None
-        code = await stop_popen(proc, 5.0) if proc is not None else None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return code
+    async def ready(self) -> bool:
+        return await _answers(self.port)
 
 
 def prometheus_config(settings) -> dict:

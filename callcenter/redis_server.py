@@ -3,12 +3,10 @@ answers at the configured URL (and ``redis.managed`` is true), stopped on exit."
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from callcenter.child_process import StartError, stop_popen, tail
+from callcenter.child_process import ForegroundProcess
 from callcenter.config import Settings
 
 
@@ -38,7 +36,7 @@ async def redis_answers(host: str, port: int, timeout: float = 0.5) -> bool:
             pass
 
 
-class RedisProcess:
+class RedisProcess(ForegroundProcess):
     """redis-server on 127.0.0.1:port, data folder ``data_dir``, in the
     foreground as a child process. It keeps an append-only file (fsync every
     second, no RDB snapshots): started again after a crash it comes back with
@@ -46,57 +44,21 @@ class RedisProcess:
 
     def __init__(self, port: int, data_dir: str | Path, *, host: str = "127.0.0.1",
                  start_timeout: float = 10.0, stop_timeout: float = 3.0):
-        self.host = host
-        self.port = port
-        self.data_dir = Path(data_dir)
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
-        self._proc: subprocess.Popen | None = None
-        self._log = None
+        self.host, self.port, self.data_dir = host, port, Path(data_dir)
+        super().__init__(f"redis-server on {host}:{port}", self.data_dir / "redis.log",
+                         start_timeout=start_timeout, stop_timeout=stop_timeout, poll=0.05)
 
     @property
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+    def argv(self) -> list[str]:
+        return ["redis-server", "--port", str(self.port), "--bind", self.host, "--save", "",
+                "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
+                "--dir", str(self.data_dir), "--protected-mode", "yes"]
 
-    @property
-    def exit_status(self) -> int | None:
-        return self._proc.poll() if self._proc is not None else None
-
-    async def start(self) -> None:
-        if self.running:
-            return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.data_dir / "redis.log"
-        if self._log is not None:  # started again after it died
-            self._log.close()
-        self._log = open(log_path, "ab")
-        self._proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", self.host, "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--dir", str(self.data_dir),
-             "--protected-mode", "yes"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.start_timeout
-        while not await redis_answers(self.host, self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                code = self._proc.poll()
-                await self.stop()
-                raise StartError(f"redis-server on {self.host}:{self.port} did not start "
-                                    f"(status {code})\n{tail(log_path)}")
-            await asyncio.sleep(0.05)
-
-    async def stop(self) -> int | None:
-        proc, self._proc = self._proc, None
-        code = None
-        if proc is not None:
-            code = await stop_popen(proc, self.stop_timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return code
+    async def ready(self) -> bool:
+        return await redis_answers(self.host, self.port)
 
 
 async def ensure_redis(settings: Settings) -> RedisProcess | None:
