@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,6 +43,22 @@ class TrunkSpec:
     channels: int = 250
     headroom: int = 0
     dids: str = "8062247000-8062247749"
+
+
+async def eventually(check, what: str, timeout: float = 20.0, every: float = 0.05):
+    """``check()`` (plain or async) once it is true, its value returned; an
+    AssertionError naming ``what`` after ``timeout`` seconds (a deadline
+    against hanging, not a measurement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(every)
 
 
 class Server:

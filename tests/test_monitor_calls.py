@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import time
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from callcenter.live import sees
 from callcenter.models import AuditEntry, User
 from callcenter.org.scope import Scope
-from tests.harness import Agent, TrunkSpec
+from tests.harness import Agent, TrunkSpec, eventually
 from tests.rtp_tones import RtpCapture, frames_with, tone_scenario, write_tone_pcap
 from tests.stack import SIPP_DIR, free_port
 from tests.test_pbx_faults import kill_ami_connection
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.pbx
 CARRIER_IP, PHONE_IP, LEAD_IP, OTHER_LEAD_IP = "127.0.0.2", "127.0.0.10", "127.0.0.11", "127.0.0.12"
 AWAY_LEAD_IP = "127.0.0.13"   # a team lead whose phone rings and is never answered
 TONES = {CARRIER_IP: 500, PHONE_IP: 700, LEAD_IP: 1400}
-
-
-async def eventually(check, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture

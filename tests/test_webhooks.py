@@ -25,6 +25,7 @@ from callcenter.webhooks.models import WebhookDelivery
 from callcenter.webhooks.sender import Deliverer
 from monitoring.metrics import Metrics
 from tests import factories as f
+from tests.harness import eventually
 from tests.light_app import call, light_app, page
 
 MOBILE = "+919812345678"
@@ -80,15 +81,6 @@ class Receiver:
 
     def of_kind(self, kind: str) -> list[dict]:
         return [r for r in self.received if r["body"]["kind"] == kind]
-
-
-async def eventually(check, what: str, timeout: float = 15.0):
-    """Wait until ``check()`` holds (a deadline against hanging, not a measurement)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
