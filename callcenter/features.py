@@ -30,6 +30,7 @@ PACKAGES = [
     "callcenter.webhooks",       # hands on the events the features above record
     "callcenter.report_schedules",  # mailed reports: the reports through the notifications outbox
     "dialer",
+    "callcenter.webphone",       # the browser phone mode: its credentials, registrations, the SIP socket
     "callcenter.monitor",        # listen, whisper, barge on the dialer's calls
     "callcenter.board",          # reads the calls, queues, trunks and dispositions above
 ]

@@ -11,7 +11,7 @@ from callcenter.orm import Base, utcnow  # noqa: F401 - re-exported: the tables'
 
 ROLES = ("agent", "teamlead", "manager", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
-PHONE_MODES = ("desktop", "mobile")
+PHONE_MODES = ("desktop", "mobile", "browser")
 
 
 class User(Base):

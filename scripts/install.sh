@@ -57,6 +57,15 @@ mkdir -p web/static/vendor
 if ! cmp -s web/node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js; then
     cp web/node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js
 fi
+# The web phone's SIP stack (JsSIP) bundled by esbuild into one browser
+# script, rebuilt when the lock changed (the stamp) or the bundle is missing.
+JSSIP_STAMP="$REPO/web/static/vendor/.jssip-stamp"
+if [ ! -f web/static/vendor/jssip.min.js ] || ! cmp -s "$WEB_STAMP" "$JSSIP_STAMP"; then
+    web/node_modules/.bin/esbuild web/node_modules/jssip/lib/JsSIP.js --bundle --minify \
+        --format=iife --global-name=JsSIP --platform=browser --target=es2019 \
+        --legal-comments=none --log-level=warning --outfile=web/static/vendor/jssip.min.js
+    cp "$WEB_STAMP" "$JSSIP_STAMP"
+fi
 
 "$REPO/scripts/build-pbx-root.sh"
 

@@ -60,6 +60,9 @@ class PhoneConf:
     endpoint: str
     md5_cred: str | None
     contact: str | None
+    # A web phone (callcenter/webphone): WebRTC over the SIP WebSocket,
+    # registered with the credentials of one panel login (md5_cred).
+    browser: bool = False
 
 
 def check_name(value, what: str = "name") -> str:
@@ -106,6 +109,8 @@ def _check_phone(p: PhoneConf) -> None:
     check_name(p.endpoint, "phone endpoint")
     if p.md5_cred is None and p.contact is None:
         raise ValueError(f"phone {p.endpoint}: needs md5_cred (registration) or a static contact")
+    if p.browser and (p.md5_cred is None or p.contact is not None):
+        raise ValueError(f"web phone {p.endpoint}: registers with md5_cred, never a static contact")
     if p.md5_cred is not None:
         _check(MD5_RE, p.md5_cred, f"md5_cred of phone {p.endpoint} (32 lowercase hex digits)")
     if p.contact is not None:
