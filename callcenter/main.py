@@ -73,7 +73,8 @@ def _add_user_commands(command, group) -> None:
     p = command(users, "add", cmd_user_add, "create a user", named=True)
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--phone", choices=PHONE_MODES,
-                   help="desktop: SIP phone ph-<name>; mobile: the agent's mobile rung through the trunk")
+                   help="desktop: SIP phone ph-<name>; mobile: the agent's mobile rung through the trunk; "
+                        "browser: the web phone in the panel (wb-<name>, credentials per login)")
     p.add_argument("--contact", metavar="sip:IP:PORT", help="static contact of a desktop phone (no registration)")
     p.add_argument("--mobile", metavar="NUMBER", help="mobile number (phone mode mobile)")
     p.add_argument("--password-stdin", action="store_true",

@@ -108,6 +108,13 @@ class Call(Base):
     # ``inbound_call_id`` links its IVR and queue record).
     direction: Mapped[str] = mapped_column(String(10), default="outbound")
     inbound_call_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    # Call quality as the agent's web phone measured it (callcenter/webphone):
+    # averages over the call's reports and the E-model MOS estimate (1-4.5).
+    mos: Mapped[float | None] = mapped_column()
+    jitter_ms: Mapped[float | None] = mapped_column()
+    loss_pct: Mapped[float | None] = mapped_column()
+    rtt_ms: Mapped[float | None] = mapped_column()
+    quality_samples: Mapped[int | None] = mapped_column(Integer)
 
 
 class Recording(Base):

@@ -28,10 +28,10 @@ from callcenter.models import Call, Trunk, User
 from callcenter.trunks.service import pick_caller_id
 from callcenter.work.models import WorkItem
 from dialer import exceptions as exc
+from dialer.phones import AgentPhones
 
 log = logging.getLogger(__name__)
 
-_ENDPOINT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 # What a caller may link a call to (a call placed from a bucket: callcenter/work/calling.py).
 LINKS = ("work_item_id", "customer_id", "campaign_id")
 _CALL_COLUMNS = ("id", "agent_id", "requested_by", "mode", "number", "trunk_id", "caller_id",
@@ -95,6 +95,8 @@ class ClickToCall:
         # Calls whose Originate failed without a clear answer (link down, timeout):
         # never re-sent; any channel Asterisk did start for them is hung up.
         self.abandoned: dict[str, float] = {}
+        # how each phone mode is rung; the web phone's feature adds its checks
+        self.phones = AgentPhones()
 
     # -- placing a call -----------------------------------------------------
     async def place(self, principal: Principal, agent_name: str, raw_number: str,
@@ -112,7 +114,7 @@ class ClickToCall:
         link = self._check_link(link)
         agent, trunk = await self._agent_and_trunk(principal, agent_name, trunk_name)
         mode = mode or agent.phone_mode
-        channel = self._agent_channel(agent, mode, trunk)
+        channel = self.phones.channel(agent, mode, trunk)
         if not self.ami.connected:
             raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
         call_id = uuid.uuid4().hex
@@ -173,18 +175,6 @@ class ClickToCall:
         return agent, trunk
 
     @staticmethod
-    def _agent_channel(agent, mode: str, trunk) -> str:
-        if mode == "desktop":
-            if not agent.sip_endpoint or not _ENDPOINT.match(agent.sip_endpoint):
-                raise exc.AgentHasNoPhone(f"agent {agent.name} has no desktop phone")
-            return f"PJSIP/{agent.sip_endpoint}"
-        if mode == "mobile":
-            if not agent.mobile:
-                raise exc.AgentHasNoPhone(f"agent {agent.name} has no mobile number")
-            return f"PJSIP/{numbers.dial_digits(agent.mobile)}@{trunk.name}"
-        raise exc.InvalidRequest("'mode' must be 'desktop' or 'mobile'")
-
-    @staticmethod
     def _legs(placed: PlacedCall) -> list[str]:
         legs = [f"{placed.call_id}:customer"]
         if placed.mode == "mobile":
@@ -224,7 +214,7 @@ class ClickToCall:
         headers = {
             "Channel": placed.channel, "Context": C2C_CONTEXT, "Exten": "s", "Priority": "1",
             "Timeout": str(int(calls.agent_ring_timeout * 1000)),
-            "CallerID": f"<{placed.dial if placed.mode == 'desktop' else placed.caller_id}>",
+            "CallerID": f"<{placed.dial if placed.mode != 'mobile' else placed.caller_id}>",
             "ChannelId": agent_uniqueid(placed.call_id), "Async": "true",
         }
         variables = {
@@ -234,6 +224,7 @@ class ClickToCall:
             # Asterisk's own fence of the maximum call age (cc-c2c)
             "CC_MAX_SECONDS": str(int(calls.max_call_seconds + calls.pbx_margin_seconds)),
         }
+        variables.update(self.phones.ring_variables(placed))
         placed.originated_at = time.time()
         try:
             await self.ami.originate(headers, variables, timeout=calls.originate_timeout)

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # Paths answered in JSON (or raw) whatever the error; everything else is a page.
 NON_PAGE_PREFIXES = ("/api/", "/static/")
-NON_PAGE_PATHS = frozenset({"/healthz", "/metrics", "/ws"})
+NON_PAGE_PATHS = frozenset({"/healthz", "/metrics", "/ws", "/sip"})
 URL_TEXT = "/?&=%#:;,+@!$'()*[]~-._"  # kept as they are in a redirect; the rest is percent-encoded
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

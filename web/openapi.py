@@ -15,7 +15,7 @@ _CALL = {
     "properties": {
         "id": {"type": "string"},
         "state": {"enum": ["queued", "agent_ringing", "customer_ringing", "connected", "ended"]},
-        "agent": {"type": "string"}, "mode": {"enum": ["desktop", "mobile"]},
+        "agent": {"type": "string"}, "mode": {"enum": ["desktop", "mobile", "browser"]},
         **{k: {"type": ["integer", "null"]} for k in ("agent_id", "work_item_id", "customer_id")},
         "number": {"type": "string", "description": "E.164"}, "trunk": {"type": "string"},
         "channels": {"type": "integer"}, "caller_id": {"type": "string"},
@@ -36,7 +36,7 @@ _CALL = {
 _PLACE = {"type": "object", "required": ["agent", "number"], "additionalProperties": False,
           "properties": {"agent": {"type": "string"},
                          "number": {"type": "string", "description": "+91, spaces, dashes, a leading 0 accepted"},
-                         "mode": {"enum": ["desktop", "mobile"]}, "trunk": {"type": "string"}}}
+                         "mode": {"enum": ["desktop", "mobile", "browser"]}, "trunk": {"type": "string"}}}
 _RESPONSES = {
     ("POST", "/api/v1/calls"): {"202": "_CALL", "404": "agent_not_found", "409": "agent_busy",
                                 "422": "invalid_number, invalid_request, agent_has_no_phone, number_dnd",

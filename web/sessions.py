@@ -47,8 +47,22 @@ _LOOKED_UP = web.RequestKey("browser_session_looked_up", bool)
 
 
 def _key(services, session_id: str) -> str:
-    digest = hashlib.sha256(session_id.encode()).hexdigest()
-    return f"{services.settings.redis.key_prefix}web:session:{digest}"
+    return f"{services.settings.redis.key_prefix}web:session:{digest_of(session_id)}"
+
+
+def digest_of(session_id: str) -> str:
+    """What Redis keys a session by (and what others may keep instead of the id)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+async def role_of_digest(redis, settings, digest: str) -> str | None:
+    """The role the session with this digest was made with, None when it is
+    gone (logged out, expired)."""
+    raw = await redis.get(f"{settings.redis.key_prefix}web:session:{digest}")
+    try:
+        return json.loads(raw)["role"] if raw is not None else None
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def lifetime_seconds(settings) -> int:

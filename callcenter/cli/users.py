@@ -47,6 +47,8 @@ def cmd_user_add(args) -> int:
         print(f"login password: {generated}")
     if user.phone_mode == "mobile":
         print(f"mobile: {user.mobile}")
+    if user.phone_mode == "browser":
+        print(f"web phone: {user.sip_endpoint} (in the panel; SIP credentials are made at each login)")
     if user.phone_mode == "desktop":
         print(f"SIP username: {user.sip_endpoint}")
         if sip_password:
@@ -64,6 +66,8 @@ def _where(user) -> str:
     """Where a user's phone rings: the mobile number or the SIP endpoint."""
     if user.phone_mode == "mobile":
         return user.mobile
+    if user.phone_mode == "browser":
+        return f"{user.sip_endpoint} (web phone)"
     if user.phone_mode == "desktop":
         how = "static " + user.sip_contact if user.sip_contact else "registers"
         return f"{user.sip_endpoint} ({how})"

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
-from sqlalchemy import select
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import or_, select
 
 from callcenter.ami import AmiError, AmiLink
 from callcenter.models import Trunk, User
@@ -26,8 +29,9 @@ ADMIN_ACTIONS = ("Reload",)
 async def load_pbx_objects(sessions) -> tuple[list[TrunkConf], list[PhoneConf]]:
     async with sessions() as session:
         trunks = (await session.scalars(select(Trunk).order_by(Trunk.name))).all()
-        phones = (await session.scalars(select(User).where(
-            User.active.is_(True), User.sip_endpoint.is_not(None)).order_by(User.sip_endpoint))).all()
+        phones = (await session.scalars(select(User).where(  # desk phones; web phones: phone_sources
+            User.active.is_(True), User.sip_endpoint.is_not(None),
+            or_(User.sip_md5_cred.is_not(None), User.sip_contact.is_not(None))).order_by(User.sip_endpoint))).all()
     return ([TrunkConf(t.name, t.host, t.port, t.max_channels) for t in trunks
              if t.removed_at is None],
             [PhoneConf(u.sip_endpoint, u.sip_md5_cred, u.sip_contact) for u in phones])
@@ -72,14 +76,45 @@ class PbxConfigSync:
         self._reload: set[str] = set()
         self._rendered_queues: set[str] = set()
         self._poke = asyncio.Event()
+        # Features that add phones of their own (the web phones' per-login
+        # endpoints, callcenter/webphone): each returns its PhoneConf list.
+        self.phone_sources: list[Callable[[], Awaitable[list[PhoneConf]]]] = []
+        # monotonic time of the database read that Asterisk now runs on
+        self.applied_read_at = 0.0
+        self._read_at = 0.0
+        self._applied = asyncio.Event()
 
     def poke(self) -> None:
         """Look at the database now rather than at the next interval."""
         self._poke.set()
 
+    async def wait_applied(self, since: float, timeout: float) -> bool:
+        """Wait until Asterisk runs on a database read made after ``since``
+        (``time.monotonic()``); False when ``timeout`` passed first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.applied_read_at < since:
+            self._applied.clear()
+            self.poke()
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._applied.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+        return True
+
+    def _mark_applied(self, read_at: float) -> None:
+        self.applied_read_at = max(self.applied_read_at, read_at)
+        self._applied.set()
+
     async def write(self) -> bool:
         """Render if anything changed; True when it did."""
+        self._read_at = time.monotonic()
         trunks, phones = await load_pbx_objects(self.sessions)
+        for source in self.phone_sources:
+            phones = phones + list(await source())
         queues = await load_queues(self.sessions)
         state = (tuple(map(repr, trunks)), tuple(map(repr, phones)), tuple(map(repr, queues)))
         if state == self.current:
@@ -112,6 +147,8 @@ class PbxConfigSync:
                 self._poke.clear()
             try:
                 reload_due = await self.write() or reload_due
+                if not reload_due:
+                    self._mark_applied(self._read_at)
                 if reload_due:
                     modules = sorted(self._reload) or ["res_pjsip.so"]
                     await reload_modules(self.settings, modules)
@@ -121,6 +158,7 @@ class PbxConfigSync:
                         self.queue_names = set(self._rendered_queues)
                         self.queues_loaded.set()
                     self.changed.set()
+                    self._mark_applied(self._read_at)
             except (AmiError, OSError, ValueError) as error:
                 log.warning("PBX config sync failed (retrying): %s", error)
                 await asyncio.sleep(self.interval)

@@ -1,5 +1,5 @@
-"""Users: logins with a role and, for agents, a phone (desktop SIP phone or
-mobile). Functions take an AsyncSession, add/flush but never commit: the
+"""Users: logins with a role and, for agents, a phone (desktop SIP phone,
+mobile, or the web phone in the panel: ``browser``). Functions take an AsyncSession, add/flush but never commit: the
 caller owns the transaction, so the change and its audit row commit together.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ CONTACT_RE = re.compile(r"sip:([0-9]{1,3}(?:\.[0-9]{1,3}){3}):([0-9]{1,5})", re.
 # CR/LF, ';', '&', ...) is refused before parsing.
 _MOBILE_CHARS = re.compile(r"\+?[0-9 ().\-]{4,30}", re.ASCII)
 SIP_ENDPOINT_PREFIX = "ph-"
+BROWSER_ENDPOINT_PREFIX = "wb-"  # the web phone (callcenter/webphone): per-login credentials
 
 
 class HandOver(Protocol):
@@ -95,6 +96,11 @@ def sip_endpoint_for(name: str) -> str:
     return SIP_ENDPOINT_PREFIX + name
 
 
+def browser_endpoint_for(name: str) -> str:
+    """The PJSIP endpoint of a user's web phone (registered from the panel)."""
+    return BROWSER_ENDPOINT_PREFIX + name
+
+
 def sip_md5_cred(endpoint: str, realm: str, password: str) -> str:
     """PJSIP's md5_cred: md5("<user>:<realm>:<password>") in hex."""
     return hashlib.md5(f"{endpoint}:{realm}:{password}".encode()).hexdigest()
@@ -126,7 +132,7 @@ def apply_phone(user: User, settings: Settings, phone_mode: str | None, contact:
     if phone_mode is None:
         phone_mode = "mobile" if mobile else "desktop" if contact else None
     if phone_mode is not None and phone_mode not in PHONE_MODES:
-        raise InvalidPhoneMode(f"invalid phone mode {phone_mode!r}: choose desktop or mobile")
+        raise InvalidPhoneMode(f"invalid phone mode {phone_mode!r}: choose desktop, mobile or browser")
     if contact is not None and phone_mode != "desktop":
         raise InvalidContact("a SIP contact is only for a desktop phone")
     if mobile is not None and phone_mode != "mobile":
@@ -145,6 +151,9 @@ def apply_phone(user: User, settings: Settings, phone_mode: str | None, contact:
             user.sip_md5_cred = sip_md5_cred(user.sip_endpoint, settings.pbx.sip_realm, sip_password)
     elif phone_mode == "mobile":
         user.mobile = normalise_mobile(mobile, settings.calls.default_region)
+    elif phone_mode == "browser":
+        # no lasting credentials: each panel login gets its own (callcenter/webphone)
+        user.sip_endpoint = browser_endpoint_for(user.name)
     return sip_password
 
 

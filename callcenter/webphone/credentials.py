@@ -1,0 +1,131 @@
+"""Per-login SIP credentials of the web phones.
+
+A browser-mode agent's phone may register only while the panel login that
+asked for it lasts: ``issue`` writes the agent's one ``browser_phones`` row
+for that login (a second login, tab or device takes the phone over: the row
+is replaced, the old password stops working), ``revoke`` deletes it (logout),
+and ``sweep`` deletes the rows whose login ended some other way (expiry, the
+user disabled, re-roled or moved off the browser mode). Asterisk's config
+holds a browser endpoint only while its row exists (``phone_confs``).
+
+The password is never stored: it is an HMAC of the row's nonce under the
+server's ``[security] session_secret``, so the server can hand it again to the
+same login (a page reload) and Asterisk gets only md5(user:realm:password)."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from callcenter.models import User
+from callcenter.orm import utcnow
+from callcenter.pbx.render import PhoneConf
+from callcenter.users.service import browser_endpoint_for, sip_md5_cred
+from callcenter.webphone.exceptions import NotBrowserPhone
+from callcenter.webphone.models import BrowserPhone
+
+log = logging.getLogger(__name__)
+
+
+def session_digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PhoneLogin:
+    """What a page needs to register its phone (the password in clear)."""
+    user_id: int
+    agent: str
+    display_name: str
+    endpoint: str
+    password: str
+    expires_at: dt.datetime
+    taken_over: bool  # the phone was registered for another login until now
+
+
+class Credentials:
+    def __init__(self, settings, sessions) -> None:
+        self.settings = settings
+        self.sessions = sessions
+
+    def password(self, nonce: str) -> str:
+        secret = self.settings.security.session_secret.encode()
+        mac = hmac.new(secret, b"webphone:" + nonce.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode()
+
+    async def issue(self, user_id: int, session_id: str, expires_at: dt.datetime) -> PhoneLogin:
+        """The phone credentials of this login: the same ones again for the
+        same login, fresh ones (the old revoked) for any other."""
+        digest = session_digest(session_id)
+        async with self.sessions() as db:
+            user = await db.get(User, user_id)
+            if user is None or not user.active or user.phone_mode != "browser":
+                raise NotBrowserPhone("your phone is not the web phone: an admin sets the phone "
+                                      "mode to browser to use it")
+            row = await db.get(BrowserPhone, user_id)
+            taken_over = row is not None and row.session_digest != digest
+            if row is None or taken_over:
+                nonce = secrets.token_urlsafe(24)
+                endpoint = browser_endpoint_for(user.name)
+                md5 = sip_md5_cred(endpoint, self.settings.pbx.sip_realm, self.password(nonce))
+                if row is None:
+                    row = BrowserPhone(user_id=user_id)
+                    db.add(row)
+                row.endpoint, row.md5_cred, row.nonce = endpoint, md5, nonce
+                row.session_digest, row.issued_at, row.expires_at = digest, utcnow(), expires_at
+                await db.commit()
+                log.info("web phone credentials issued to %s%s", user.name,
+                         " (taken over from another login)" if taken_over else "")
+            return PhoneLogin(user_id, user.name, user.display_name or user.name, row.endpoint,
+                              self.password(row.nonce), row.expires_at, taken_over)
+
+    async def revoke(self, user_id: int, session_id: str | None = None) -> bool:
+        """Delete the agent's phone credentials (only if issued to
+        ``session_id``, when given); True when a row went."""
+        query = delete(BrowserPhone).where(BrowserPhone.user_id == user_id)
+        if session_id is not None:
+            query = query.where(BrowserPhone.session_digest == session_digest(session_id))
+        async with self.sessions() as db:
+            gone = (await db.execute(query)).rowcount
+            await db.commit()
+        return bool(gone)
+
+    async def sweep(self, login_valid: Callable[[BrowserPhone, str], Awaitable[bool]]) -> list[str]:
+        """Delete rows whose login ended (expired, or ``login_valid`` says
+        no: the login is gone or was made with another role) or whose user is
+        no longer an active browser-mode user; returns
+        the endpoints revoked."""
+        now = utcnow()
+        async with self.sessions() as db:
+            rows = (await db.execute(select(BrowserPhone, User.active, User.phone_mode, User.role)
+                                     .join(User, User.id == BrowserPhone.user_id))).all()
+        ended = []
+        for row, active, mode, role in rows:
+            expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.timezone.utc)
+            if not active or mode != "browser" or expires <= now or not await login_valid(row, role):
+                ended.append(row)
+        if not ended:
+            return []
+        async with self.sessions() as db:
+            for row in ended:
+                await db.execute(delete(BrowserPhone).where(
+                    BrowserPhone.user_id == row.user_id, BrowserPhone.nonce == row.nonce))
+            await db.commit()
+        log.info("web phone credentials revoked (login ended): %s", ", ".join(r.endpoint for r in ended))
+        return [r.endpoint for r in ended]
+
+    async def phone_confs(self) -> list[PhoneConf]:
+        """The browser endpoints Asterisk's config holds now (pbx_sync.phone_sources)."""
+        async with self.sessions() as db:
+            rows = (await db.execute(select(BrowserPhone.endpoint, BrowserPhone.md5_cred)
+                                     .join(User, User.id == BrowserPhone.user_id)
+                                     .where(User.active.is_(True), User.phone_mode == "browser")
+                                     .order_by(BrowserPhone.endpoint))).all()
+        return [PhoneConf(endpoint, md5, None, browser=True) for endpoint, md5 in rows]
