@@ -242,3 +242,30 @@ async def test_who_may_import(api, sessions, known):
     generated = (await resp.json())["login_password"]
     async with sessions() as s:
         assert passwords.verify_password((await s.get(User, new_id)).password_hash, generated)
+
+
+async def test_the_phone_column_gives_executives_the_web_phone(api, sessions, known):
+    """A 'Phone' column moves executives to the web phone (or back to their
+    mobile); a new web-phone executive needs no mobile; a bad value is a bad row."""
+    header = [*HEADER, "Phone"]
+    rows = [["E101", "Sita Devi", "DEL01", "Active", "hi,en", "9811100101", "Web phone"],   # mobile -> web
+            ["E103", "Meena Iyer", "DEL02", "active", "en", "", ""],                      # blank: as is
+            ["E202", "Nina Paul", "DEL01", "Active", "en", "", "browser"]]                 # new, web phone
+    resp = await upload(api, csv_bytes(rows, header), "headcount.csv")
+    report = await resp.json()
+    assert resp.status == 201 and report["status"] == "validated", report
+    resp = await api.client.post(f"/api/v1/headcount/{report['id']}/commit", headers=api.headers("admin"))
+    assert resp.status == 200, await resp.text()
+    async with sessions() as s:
+        users = {u.employee_id: u for u in (await s.scalars(select(User).where(User.employee_id.is_not(None))))}
+        sita, meena, nina = users["E101"], users["E103"], users["E202"]
+        assert (sita.phone_mode, sita.sip_endpoint, sita.mobile) == ("browser", "wb-sita", None)
+        assert (meena.phone_mode, meena.mobile) == ("mobile", "+919811100103")
+        assert (nina.phone_mode, nina.sip_endpoint, nina.mobile) == ("browser", "wb-e202", None)
+
+    back = [["E101", "Sita Devi", "DEL01", "Active", "hi,en", "9811100101", "mobile"],
+            ["E103", "Meena Iyer", "DEL02", "active", "en", "", "landline"]]
+    resp = await upload(api, csv_bytes(back, header), "headcount.csv")
+    report = await resp.json()
+    assert report["invalid"] == 1
+    assert "unknown phone 'landline'" in report["invalid_rows"][0]["reason"]

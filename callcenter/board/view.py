@@ -61,6 +61,7 @@ def call_row(call, agent_name: str, trunk: str | None, campaign: str | None, num
             "agent_leg": agent_leg, "customer_leg": customer_leg,
             "requested_at": utc_iso(call.requested_at), "connected_at": utc_iso(connected_at),
             "ended_at": utc_iso(call.ended_at), "long_after_seconds": long_after,
+            "mos": call.mos,  # the agent's web phone's MOS estimate so far (None: not measured)
             "monitors": []}  # who listens in: the snapshot fills it from the monitor feature
 
 

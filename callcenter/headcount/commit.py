@@ -18,7 +18,7 @@ from callcenter.org.models import Team
 from callcenter.org.scope import Scope
 from callcenter.spreadsheets import store as files
 from callcenter.spreadsheets.models import Upload
-from callcenter.users.service import validate_name
+from callcenter.users.service import browser_endpoint_for, validate_name
 from callcenter.work.handover import hand_over_work
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,12 @@ def _new_executive(row: PlannedRow) -> User:
     """A checked 'create' row as a User: a store executive with a mobile and no
     login password (the checker made the name, employee id, languages and mobile valid)."""
     validate_name(row.user_name)
+    web = row.phone == "browser"
     return User(name=row.user_name, role="agent", active=True, display_name=row.name,
                 employee_id=row.employee_id, agent_kind="store", languages=row.languages or "",
-                location_id=row.location_id, store_id=row.store_id, phone_mode="mobile",
-                mobile=row.mobile)
+                location_id=row.location_id, store_id=row.store_id, phone_mode="browser" if web else "mobile",
+                mobile=None if web else row.mobile,
+                sip_endpoint=browser_endpoint_for(row.user_name) if web else None)
 
 
 async def _load_users(session: AsyncSession, ids: list[int]) -> dict[int, User]:
@@ -84,9 +86,18 @@ def _change(user: User, row: PlannedRow, team_locations: dict, audits: list) -> 
     change("display_name", row.name)
     if row.languages is not None:
         change("languages", row.languages)
-    if row.set_mobile:
+    if row.set_phone and row.phone == "browser":
+        change("phone_mode", "browser")
+        change("sip_endpoint", browser_endpoint_for(user.name))
+        change("mobile", None)
+        change("sip_md5_cred", None)
+        change("sip_contact", None)
+    elif row.set_mobile or row.set_phone:
         change("phone_mode", "mobile")
-        change("mobile", row.mobile)
+        change("mobile", row.mobile or user.mobile)
+        change("sip_endpoint", None)
+        change("sip_md5_cred", None)
+        change("sip_contact", None)
     if row.action == "reactivate":
         change("active", True)
     if changes:
@@ -153,7 +164,7 @@ async def _apply_rows(session: AsyncSession, checked: Checked, result: Headcount
 async def _write_audits(session: AsyncSession, actor: str, audits: list[tuple], created: list[User]) -> None:
     """One audit row per user changed or created, written in executemany batches."""
     audits = audits + [("user.add", u, {
-        "role": "agent", "phone_mode": "mobile", "mobile": u.mobile, "login_password": False,
+        "role": "agent", "phone_mode": u.phone_mode, "mobile": u.mobile, "login_password": False,
         "display_name": u.display_name, "employee_id": u.employee_id, "agent_kind": "store",
         "languages": u.languages, "location_id": u.location_id, "store_id": u.store_id})
         for u in created]

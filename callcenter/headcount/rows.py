@@ -21,6 +21,10 @@ STATUS_ACTIVE = {"active", "working", "present", "joined", "new", "new joinee", 
 STATUS_LEFT = {"left", "resigned", "resignation", "terminated", "absconded", "inactive",
                "exit", "exited", "relieved", "separated", "retired", "deceased", "no", "n"}
 STATUS_HINT = "use active, left, resigned or transferred"
+# The optional phone column: how the executive takes calls (blank: as today, mobile for a new one).
+PHONES = {"mobile": "mobile", "mobile phone": "mobile", "own mobile": "mobile",
+          "browser": "browser", "web": "browser", "web phone": "browser", "webphone": "browser",
+          "headset": "browser", "panel": "browser"}
 
 
 @dataclass
@@ -43,6 +47,8 @@ class PlannedRow:
     languages: str | None = None     # None: the file says nothing
     mobile: str | None = None        # E.164, None: blank
     set_mobile: bool = False         # the mobile is the user's new phone
+    phone: str | None = None         # mobile / browser from the phone column, None: blank
+    set_phone: bool = False          # the phone mode changes to ``phone``
     action: str = "unchanged"
     user_id: int | None = None
     user_name: str | None = None
@@ -147,6 +153,10 @@ class HeadcountChecker:
             row.mobile = parse_mobile(cells.get("mobile"), self.region)
         except CellError as exc:
             errors.append(f"bad mobile: {exc}")
+        phone = " ".join((cells.get("phone") or "").lower().replace("_", " ").split())
+        if phone and phone not in PHONES:
+            errors.append(f"unknown phone {cells.get('phone')!r} (use mobile or web phone)")
+        row.phone = PHONES.get(phone)
         if store is not None:
             row.store_id, row.location_id = store.id, store.location_id
         if not errors:
@@ -160,12 +170,13 @@ class HeadcountChecker:
                 row.note = "not in the system: nothing to do"
             elif not store.active:
                 row.errors.append(f"store {store.code} is closed")
-            elif row.mobile is None:
-                row.errors.append("a new executive needs a mobile number")
+            elif row.mobile is None and row.phone != "browser":
+                row.errors.append("a new executive needs a mobile number (or the web phone)")
             else:
-                row.action, row.set_mobile = "create", True
+                row.action, row.set_mobile = "create", row.phone != "browser"
                 row.user_name = self._unique_name(row.employee_id)
-                row.note = f"new executive: user {row.user_name} (no login password until reset)"
+                how = "web phone" if row.phone == "browser" else "mobile"
+                row.note = f"new executive: user {row.user_name}, {how} (no login password until reset)"
             return
         row.user_id, row.user_name = user.id, user.name
         if user.role != "agent" or user.agent_kind == "center":
@@ -189,7 +200,14 @@ class HeadcountChecker:
             changed.append("name")
         if row.languages is not None and row.languages != (user.languages or ""):
             changed.append("languages")
-        if row.mobile is not None and user.phone_mode in (None, "mobile") and row.mobile != user.mobile:
+        if row.phone is not None and row.phone != user.phone_mode:
+            if row.phone == "mobile" and row.mobile is None and not user.mobile:
+                row.errors.append("the mobile phone needs a mobile number")
+                return
+            changed.append("phone")
+            row.set_phone = True
+        mode = row.phone or user.phone_mode
+        if row.mobile is not None and mode in (None, "mobile") and row.mobile != user.mobile:
             changed.append("mobile")
             row.set_mobile = True
         old = self.store_codes.get(user.store_id, "no store")

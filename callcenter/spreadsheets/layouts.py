@@ -65,6 +65,7 @@ HEADCOUNT = Layout("headcount", {
     "status": ("employment_status", "emp_status", "active"),
     "languages": ("language", "lang", "langs"),
     "mobile": _MOBILE,
+    "phone": ("phone_mode", "calling_mode", "phone_type"),  # mobile (the default) or web phone
 }, required=("employee_id", "name", "store_code", "status"))
 
 DND = Layout("dnd", {"mobile": _MOBILE}, required=("mobile",))

@@ -8,8 +8,8 @@ from callcenter.webphone.settings import WebphoneSettings, check
 
 
 async def start(settings, sessions, ami, control, dialer, pbx_sync, pbx_events, loops, metrics,
-                redis, queues=None) -> WebPhones:
-    phones = WebPhones(settings, sessions, ami, control, pbx_sync, queues, metrics.registry)
+                redis, live, queues=None) -> WebPhones:
+    phones = WebPhones(settings, sessions, ami, control, pbx_sync, queues, metrics.registry, live)
     dialer.phones.checks["browser"] = phones.check_online       # 409 agent_phone_offline
     dialer.phones.variables["browser"] = phones.ring_variables  # the page answers a click-to-call itself
     if pbx_sync is not None:
@@ -27,6 +27,7 @@ FEATURE = Feature(
     tables=models,
     settings=Section("webphone", WebphoneSettings, check),
     start=start,
+    topics=("call_quality",),
     templates=Path(__file__).parent / "templates",
     summary="The web phone inside the agent panel: WebRTC over the SIP WebSocket",
 )

@@ -25,7 +25,7 @@ APPLY_WAIT_SECONDS = 8.0             # how long issuing credentials waits for As
 
 
 class WebPhones:
-    def __init__(self, settings, sessions, ami, control, pbx_sync, queues, registry) -> None:
+    def __init__(self, settings, sessions, ami, control, pbx_sync, queues, registry, live=None) -> None:
         self.settings = settings
         self.section = settings.webphone
         self.sessions = sessions
@@ -33,6 +33,7 @@ class WebPhones:
         self.control = control
         self.pbx_sync = pbx_sync
         self.queues = queues              # the queues feature's QueueLive, or None
+        self.live = live                  # the live bus: call quality to the supervisors' boards
         self.credentials = Credentials(settings, sessions)
         self.registrations = Registrations()
         self.registrations.listeners.append(self._on_registration)
@@ -174,4 +175,7 @@ class WebPhones:
         self.metrics.reports.inc()
         self.metrics.report_mos.observe(report.mos)
         self.agent_mos[agent] = score
+        if self.live is not None:
+            await self.live.publish({"type": "call_quality", "call_id": call.id, "agent": agent, "mos": score,
+                                     "quality": quality.label(score)}, agent_id=user_id, supervisors_only=True)
         return {"call_id": call.id, "mos": score, "quality": quality.label(score), "report_mos": report.mos}

@@ -270,12 +270,28 @@
       var timer = el("td", "timer");
       timer.setAttribute("data-since", c.connected_at || c.requested_at);
       tr.appendChild(timer);
+      tr.appendChild(qualityCell(c));
       // who is listening in (listen / whisper / barge), and the buttons to join
       var mon = monitorBadges(c, "td");
       mon.appendChild(monitorButtons(c));
       tr.appendChild(mon);
       return tr;
     }));
+  }
+
+  // the web phone's MOS estimate (1-4.5), as its reports come in (call_quality messages)
+  function qualityCell(c) {
+    if (c.mos === null || c.mos === undefined) return el("td", "muted", "–");
+    var word = c.mos >= 4.0 ? "good" : c.mos >= 3.6 ? "fair" : c.mos >= 3.1 ? "poor" : "bad";
+    var td = el("td", "quality " + word, word + " " + Number(c.mos).toFixed(1));
+    td.title = "MOS estimate from the agent's web phone";
+    return td;
+  }
+  function onQuality(msg) {
+    var c = calls[msg.call_id];
+    if (!c) return;
+    c.mos = msg.mos;
+    schedule();
   }
 
   function drawQueues() {
@@ -362,6 +378,7 @@
     else if (msg.type === "monitor") onMonitor(msg);
     else if (msg.type === "board_trunks" && board) { board.trunks = msg.trunks || []; drawTrunks(); }
     else if (msg.type === "disposition_saved") onDisposed(msg);
+    else if (msg.type === "call_quality") onQuality(msg);
   });
 
   try { load(JSON.parse(root.getAttribute("data-board"))); } catch (e) { refetch(); }
