@@ -32,6 +32,10 @@ class WebSettings:
     login_max_failures: int = 5
     lockout_minutes: float = 15.0
     timezone: str = "Asia/Kolkata"
+    # https: the certificate (full chain) and its key, PEM; relative to the
+    # config file. Empty: plain http (callcenter/tls.py).
+    tls_cert: str = ""
+    tls_key: str = ""
 
 
 @dataclass

@@ -5,7 +5,7 @@ default). They listen on 127.0.0.1 only, keep their data under
 Asterisk (callcenter/supervision.py): one that dies is started again.
 
 Prometheus gets a config written here: the server's /metrics on
-127.0.0.1:<web port>, the rules in monitoring/prometheus/rules, and the
+127.0.0.1:<web port> (https when the server serves it), the rules in monitoring/prometheus/rules, and the
 managed Alertmanager when there is one. Alertmanager reads
 ``[monitoring] alertmanager_config`` (default: monitoring/alertmanager/
 alertmanager.yml, whose SMTP and webhook placeholders you fill in first)."""
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from callcenter import tls
 from callcenter.child_process import ForegroundProcess
 
 HERE = Path(__file__).resolve().parent.parent / "monitoring"
@@ -49,10 +50,14 @@ class ToolProcess(ForegroundProcess):
 
 def prometheus_config(settings) -> dict:
     m = settings.monitoring
+    job = {"job_name": "callcenter", "metrics_path": "/metrics",
+           "static_configs": [{"targets": [f"{HOST}:{settings.web.port}"]}]}
+    if tls.scheme(settings) == "https":
+        # this same server over loopback: a real certificate names the public
+        # host, not 127.0.0.1, so it is not checked
+        job.update(scheme="https", tls_config={"insecure_skip_verify": True})
     config = {"global": {"scrape_interval": f"{m.scrape_interval}s", "evaluation_interval": f"{m.scrape_interval}s"},
-              "rule_files": [str(RULES / "*.yml")],
-              "scrape_configs": [{"job_name": "callcenter", "metrics_path": "/metrics",
-                                  "static_configs": [{"targets": [f"{HOST}:{settings.web.port}"]}]}]}
+              "rule_files": [str(RULES / "*.yml")], "scrape_configs": [job]}
     if m.alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"{HOST}:{m.alertmanager_port}"]}]}]}
     return config

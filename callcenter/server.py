@@ -7,11 +7,25 @@ import signal
 
 from aiohttp import web
 
+from callcenter import tls
 from callcenter.config import Settings
 from web import transport
 from web.app import create_app
 
 log = logging.getLogger(__name__)
+
+
+async def open_site(runner: web.AppRunner, settings: Settings, port: int | None = None) -> web.TCPSite:
+    """Listen on [web] host and port (``port``: another one, 0 for any free
+    one), over TLS when [web] tls_cert/tls_key are set (callcenter/tls.py)."""
+    ssl_context = tls.server_context(settings)  # ConfigError: a missing file, a key not the certificate's
+    port = settings.web.port if port is None else port
+    site = web.TCPSite(runner, settings.web.host, port, ssl_context=ssl_context)
+    await site.start()
+    log.info("callcenter serving on %s://%s:%d", tls.scheme(settings), settings.web.host, port)
+    if (warning := transport.plain_http_warning(settings)) is not None:
+        log.warning(warning)
+    return site
 
 
 async def run(settings: Settings) -> None:
@@ -23,11 +37,7 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        site = web.TCPSite(runner, settings.web.host, settings.web.port)
-        await site.start()
-        log.info("callcenter serving on http://%s:%d", settings.web.host, settings.web.port)
-        if (warning := transport.plain_http_warning(settings)) is not None:
-            log.warning(warning)
+        await open_site(runner, settings)
         await stop.wait()
     finally:
         log.info("stopping")

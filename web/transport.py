@@ -42,9 +42,9 @@ def cookie_secure(request: web.Request) -> bool:
 
 def plain_http_warning(settings) -> str | None:
     """What ``serve`` logs at start when it listens beyond this machine in
-    plain HTTP without ``cookie_secure`` (None when it does not)."""
+    plain HTTP (no [web] tls_cert) without ``cookie_secure`` (None when it does not)."""
     host = settings.web.host
-    if settings.web.cookie_secure or is_loopback(host):
+    if settings.web.cookie_secure or settings.web.tls_cert or is_loopback(host):
         return None
     return (f"SERVING PLAIN HTTP ON {host or '*'}:{settings.web.port}, beyond this machine: passwords and "
             "session cookies cross the network in clear. Put an HTTPS proxy in front: on this machine "

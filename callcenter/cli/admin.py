@@ -1,5 +1,9 @@
 """Setting up and running: ``init``, ``serve`` and ``db upgrade``.
 
+``init`` writes the config with fresh secrets and, beside it, a self-signed
+certificate and key (``<name>.crt``, ``<name>.key``, callcenter/tls.py) that
+``serve`` uses for https until a real one replaces it.
+
 The first ``serve`` of a database without any admin creates the login
 ``admin`` with a generated password and prints it once to the terminal (never
 to a log); without a terminal (a service manager's journal) the admin is
@@ -14,6 +18,7 @@ import sys
 from pathlib import Path
 
 from callcenter.cli.common import CliError, actor, database, settings_of, upgrade_schema
+from callcenter import tls
 from callcenter.config import render_new
 
 
@@ -26,7 +31,8 @@ def cmd_init(args) -> int:
     if path.exists() and not args.force:
         raise CliError(f"{path} already exists; pass --force to replace it (its secrets change)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_new()
+    # a self-signed pair for first use beside the file (callcenter/tls.py): the web phone needs https
+    text = render_new({"web": {"tls_cert": f"{path.stem}.crt", "tls_key": f"{path.stem}.key"}})
     if args.force:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         _write_private(tmp, text)
@@ -35,6 +41,7 @@ def cmd_init(args) -> int:
         _write_private(path, text)
     from callcenter.features import load_settings  # imported here: see cli/common.settings_of
     settings = load_settings(path)
+    tls.ensure_first_use_pair(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade_schema(settings)
     print(path)
@@ -93,7 +100,7 @@ def _announce_first_admin(settings, outcome: str, password: str | None) -> None:
         print(f"No user has the admin role and the name '{FIRST_ADMIN}' is taken: create an administrator "
               f"with 'callcenter user add NAME --role admin{config}'.", file=sys.stderr, flush=True)
         return
-    url = f"http://{settings.web.host}:{settings.web.port}/login"
+    url = f"{tls.scheme(settings)}://{settings.web.host}:{settings.web.port}/login"
     rule = "=" * 72
     if password is None:
         print(f"{rule}\nCreated the administrator login '{FIRST_ADMIN}' without a password (no terminal to "
@@ -126,6 +133,7 @@ def cmd_serve(args) -> int:
     settings = settings_of(args)
     from callcenter.server import run
 
+    tls.check_at_start(settings)  # a missing or mismatched certificate stops here, before the first admin
     ensure_first_admin(settings)
     asyncio.run(_create_first_queues(settings))  # before serve renders queues.conf
 
