@@ -10,8 +10,9 @@ REPO=$(pwd)
 
 missing=""
 # prometheus, prometheus-alertmanager: the monitoring kit (monitoring/, [monitoring] in the config)
+# coturn: TURN for web phones outside the office network (`callcenter turn-config`; tests/test_turn.py)
 for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium espeak-ng sox \
-           prometheus prometheus-alertmanager; do
+           prometheus prometheus-alertmanager coturn; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $pkg"
     fi
