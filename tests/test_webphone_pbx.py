@@ -196,3 +196,17 @@ async def test_asterisk_http_server_is_on_loopback_only_and_serves_nothing_else(
         # /ws without the sip subprotocol handshake is no page either
         async with http.get(f"http://127.0.0.1:{port}/ws") as resp:
             assert resp.status >= 400
+
+
+def test_the_webrtc_modules_load(pbx_stack, ws_url):
+    for module in ("res_http_websocket", "res_pjsip_transport_websocket", "res_srtp", "codec_opus_open_source",
+                   "res_format_attr_opus", "codec_resample", "app_echo"):
+        [(resp, _)] = pbx_stack.admin_actions([{"Action": "ModuleCheck", "Module": f"{module}.so"}])
+        assert resp["Response"] == "Success", (module, resp)
+
+
+async def test_the_sip_subprotocol_is_required(pbx_stack, ws_url):
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(ws_url)
+    assert refused.value.status == 400
