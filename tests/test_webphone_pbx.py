@@ -210,3 +210,28 @@ async def test_the_sip_subprotocol_is_required(pbx_stack, ws_url):
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(ws_url)
     assert refused.value.status == 400
+
+
+async def test_a_web_phone_removed_from_the_config_while_registered_leaves_its_contact_behind(
+        pbx_stack, ws_url, ami, phones):
+    """The order matters at logout: close the browser's WebSocket (its contact
+    goes at once), then remove or change the endpoint. Removed first, the
+    contact is orphaned: no event, and closing the socket later removes nothing."""
+    phone = await phones(ws_url)
+    assert await phone.register() == 200
+    await ami.wait_event(status_is("Reachable", uri_user(phone)))
+    mark = len(ami.events)
+    pbx_stack.configure([CARRIER], [])
+    assert await phone.register() in (401, 403, 404)
+    await phone.close()
+    await asyncio.sleep(1)
+    assert contact_events(ami, mark) == []
+    [orphan] = contacts(pbx_stack)
+    assert orphan["Uri"].startswith(f"sip:{uri_user(phone)}@")
+    # back in the config (the next login), a new registration replaces the orphan
+    pbx_stack.configure([CARRIER], [lena()])
+    fresh = await phones(ws_url)
+    assert await fresh.register() == 200
+    await ami.wait_event(status_is("Removed", uri_user(phone)), start=mark, timeout=10)
+    await ami.wait_event(status_is("Reachable", uri_user(fresh)), start=mark, timeout=10)
+    assert [c["Uri"].split("@")[0][4:] for c in contacts(pbx_stack)] == [uri_user(fresh)]
