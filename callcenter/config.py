@@ -67,6 +67,9 @@ class PbxSettings:
     rtp_start: int = 10000
     rtp_end: int = 10999
     sip_realm: str = "callcenter"
+    # Asterisk's HTTP server, on 127.0.0.1 only: it carries the web phones'
+    # SIP WebSocket (/ws), reached by browsers through the server's /sip.
+    http_port: int = 8088
     run_as: str = "asterisk"
     sync_config: bool = True
     # Seconds between SIP OPTIONS to each carrier (its reachability on the board); 0: not monitored.

@@ -269,13 +269,15 @@ class PbxStack:
         self.sip_port = free_port("127.0.0.1", tcp=False)
         self.redis_port = free_port("127.0.0.1", udp=False)
         self.web_port = free_port("127.0.0.1", udp=False)
+        self.http_port = free_port("127.0.0.1", udp=False)  # Asterisk's HTTP server: the SIP WebSocket
         rtp_base = random.randrange(40000, 58000, 2000)
         self.instance = f"test-{uuid.uuid4().hex[:10]}"
         overrides = {
             "web": {"port": self.web_port},
             "redis": {"url": f"redis://127.0.0.1:{self.redis_port}/0", "managed": True},
             "pbx": {"root": PBX_ROOT, "instance": self.instance, "sip_host": "127.0.0.1",
-                    "sip_port": self.sip_port, "rtp_start": rtp_base, "rtp_end": rtp_base + 1998},
+                    "sip_port": self.sip_port, "rtp_start": rtp_base, "rtp_end": rtp_base + 1998,
+                    "http_port": self.http_port},
             "ami": {"host": "127.0.0.1", "port": self.ami_port},
         }
         self.config_path = workdir / "callcenter.toml"

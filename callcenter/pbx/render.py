@@ -39,7 +39,13 @@ REALM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 CONTACT_RE = re.compile(r"^sip:(?:([A-Za-z0-9_.-]{1,40})@)?([0-9.]{7,15}):([0-9]{1,5})$")
 # Section names rendered by the templates themselves.
-RESERVED_NAMES = frozenset({"global", "system", "transport-udp", "general"})
+RESERVED_NAMES = frozenset({"global", "system", "transport-udp", "transport-ws", "general"})
+# Asterisk's HTTP server (the web phones' SIP WebSocket) listens here only;
+# the server's /sip proxy connects from this address too.
+HTTP_HOST = "127.0.0.1"
+# Codecs offered to browsers, by [webphone] codec (the first is preferred).
+# Trunks and desk phones keep A-law (and u-law) only.
+WEBPHONE_CODECS = {"alaw": "alaw,opus", "opus": "opus,alaw"}
 
 
 @dataclass
@@ -131,6 +137,7 @@ def _check_settings(settings: Settings) -> None:
     if pbx.rtp_end <= pbx.rtp_start:
         raise ValueError("pbx.rtp_end must be above pbx.rtp_start")
     _check(REALM_RE, pbx.sip_realm, "pbx.sip_realm")
+    check_port(pbx.http_port, "pbx.http_port")
     if not isinstance(pbx.trunk_qualify_seconds, int) or not 0 <= pbx.trunk_qualify_seconds <= 3600:
         raise ValueError("pbx.trunk_qualify_seconds must be 0 (carriers not monitored) to 3600")
     check_ipv4(ami.host, "ami.host")
@@ -143,6 +150,18 @@ def _check_settings(settings: Settings) -> None:
     _check(SECRET_RE, ami.admin_secret, "ami.admin_secret (16-128 of A-Z a-z 0-9 _ . ~ + / = -)")
     check_ipv4(settings.ivr.host, "ivr.host")
     check_port(settings.ivr.port, "ivr.port")
+    for other, what in ((ami.port, "ami.port"), (settings.ivr.port, "ivr.port"), (settings.web.port, "web.port")):
+        if pbx.http_port == other:
+            raise ValueError(f"pbx.http_port {pbx.http_port} is already {what}: Asterisk's HTTP server needs its own port")
+
+
+def webphone_codecs(settings: Settings) -> str:
+    """The ``allow`` line of browser endpoints. [webphone] is the webphone
+    feature's section: absent when the feature is not loaded (A-law first)."""
+    codec = getattr(getattr(settings, "webphone", None), "codec", "alaw")
+    if codec not in WEBPHONE_CODECS:
+        raise ValueError(f"[webphone] codec must be one of {', '.join(WEBPHONE_CODECS)}")
+    return WEBPHONE_CODECS[codec]
 
 
 def _environment() -> jinja2.Environment:
@@ -176,6 +195,12 @@ def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phon
     hosts = [t.host for t in trunks]
     if len(set(hosts)) != len(hosts):
         raise ValueError("two trunks share a host IP: Asterisk identifies carriers by IP")
+    # PJSIP identifies by IP before user name ([global] endpoint_identifier_order):
+    # a carrier on 127.0.0.1 would capture every REGISTER the /sip proxy relays
+    # (it connects from 127.0.0.1), and web phones could never register.
+    if HTTP_HOST in hosts and any(p.browser for p in phones):
+        raise ValueError(f"a trunk on {HTTP_HOST} would capture the web phones' registrations "
+                         "(PJSIP identifies carriers by IP): give the carrier another address")
 
     env = _environment()
     context = {
@@ -188,6 +213,8 @@ def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phon
         "ivr": settings.ivr,
         "queues": queues,
         "queue_timing": queue_conf,
+        "http_host": HTTP_HOST,
+        "webphone_codecs": webphone_codecs(settings),
     }
     out = {}
     for template in sorted(env.list_templates(extensions=["j2"])):
