@@ -100,10 +100,10 @@ def test_call_work_user_drives_queues_and_hears_their_events(pbx_settings):
 
 
 def test_the_admin_user_may_reload_but_not_write_config(pbx_settings):
-    """Reload (the only action sent as the admin, ADMIN_ACTIONS) needs "config"
-    or "system"; "config" would also allow UpdateConfig/CreateConfig."""
+    """Reload (sent as the admin with PJSIPShowContacts, ADMIN_ACTIONS) needs
+    "config" or "system"; "config" would also allow UpdateConfig/CreateConfig."""
     admin = parse(render_config(pbx_settings, [], [])["manager.conf"])[pbx_settings.ami.admin_username]
-    assert ADMIN_ACTIONS == ("Reload",)
+    assert ADMIN_ACTIONS == ("Reload", "PJSIPShowContacts")
     assert admin["write"].split(",") == ["system"]
     assert admin["read"].split(",") == ["system"]
 

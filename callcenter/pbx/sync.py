@@ -22,8 +22,9 @@ from callcenter.queues.models import Queue
 log = logging.getLogger(__name__)
 
 # Every AMI action sent as the admin user (manager.conf grants it
-# ``write = system``, the least of the two classes Reload accepts).
-ADMIN_ACTIONS = ("Reload",)
+# ``write = system``, the least of the two classes Reload accepts;
+# PJSIPShowContacts lists the web phones' registrations after a reconnect).
+ADMIN_ACTIONS = ("Reload", "PJSIPShowContacts")
 
 
 async def load_pbx_objects(sessions) -> tuple[list[TrunkConf], list[PhoneConf]]:
@@ -51,6 +52,19 @@ async def reload_modules(settings, modules=("res_pjsip.so",), timeout: float = 1
         await link.wait_connected(timeout)
         for module in modules:
             await link.action("Reload", {"Module": module}, timeout=timeout)
+    finally:
+        await link.close()
+
+
+async def admin_list(settings, name: str, timeout: float = 10.0) -> list[dict]:
+    """One short admin login: a list action of ADMIN_ACTIONS (its list events)."""
+    if name not in ADMIN_ACTIONS:
+        raise ValueError(f"{name} is not an admin action")
+    link = AmiLink(settings.ami, username=settings.ami.admin_username, secret=settings.ami.admin_secret)
+    await link.start()
+    try:
+        await link.wait_connected(timeout)
+        return await link.action_list(name, timeout=timeout)
     finally:
         await link.close()
 

@@ -97,7 +97,8 @@ class Credentials:
             await db.commit()
         return bool(gone)
 
-    async def sweep(self, login_valid: Callable[[BrowserPhone, str], Awaitable[bool]]) -> list[str]:
+    async def sweep(self, login_valid: Callable[[BrowserPhone, str], Awaitable[bool]],
+                    before_revoke: Callable[[int], Awaitable[None]] | None = None) -> list[str]:
         """Delete rows whose login ended (expired, or ``login_valid`` says
         no: the login is gone or was made with another role) or whose user is
         no longer an active browser-mode user; returns
@@ -113,6 +114,9 @@ class Credentials:
                 ended.append(row)
         if not ended:
             return []
+        if before_revoke is not None:
+            for row in ended:
+                await before_revoke(row.user_id)
         async with self.sessions() as db:
             for row in ended:
                 await db.execute(delete(BrowserPhone).where(

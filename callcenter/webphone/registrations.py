@@ -17,26 +17,35 @@ def is_web_phone(aor: str) -> bool:
 
 
 class Registrations:
-    """endpoint -> since when (epoch seconds) it has a live contact."""
+    """endpoint -> its live contacts (URIs) and since when it has had one.
+
+    Contacts are tracked by URI, not by AOR: when a second tab takes the
+    phone over, Asterisk adds the new contact before it removes the old one
+    (NonQualified new, Removed old, Reachable new), and the phone must not
+    look offline in between."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self.contacts: dict[str, set[str]] = {}
         self.online: dict[str, float] = {}
         self.listeners: list[Callable[[str, bool], None]] = []  # (endpoint, online) on each change
 
     def is_online(self, endpoint: str | None) -> bool:
         return endpoint is not None and endpoint in self.online
 
-    def _set(self, endpoint: str, online: bool) -> None:
+    def _settle(self, endpoint: str) -> None:
+        now_online = bool(self.contacts.get(endpoint))
+        if not self.contacts.get(endpoint, True):
+            del self.contacts[endpoint]
         was = endpoint in self.online
-        if online and not was:
-            self.online[endpoint] = self.clock()
-        elif not online and was:
-            del self.online[endpoint]
-        else:
+        if now_online == was:
             return
+        if now_online:
+            self.online[endpoint] = self.clock()
+        else:
+            del self.online[endpoint]
         for listener in self.listeners:
-            listener(endpoint, online)
+            listener(endpoint, now_online)
 
     def on_event(self, event: dict) -> None:
         if event.get("Event") != "ContactStatus":
@@ -44,21 +53,26 @@ class Registrations:
         aor = event.get("AOR", "")
         if not is_web_phone(aor):
             return
-        self._set(aor, event.get("ContactStatus", "") not in GONE)
+        uri = event.get("URI", "")
+        uris = self.contacts.setdefault(aor, set())
+        if event.get("ContactStatus", "") in GONE:
+            uris.discard(uri)
+        else:
+            uris.add(uri)
+        self._settle(aor)
 
     def replace(self, contacts: Iterable[dict]) -> None:
         """A ``PJSIPShowContacts`` answer: the whole truth after a reconnect."""
-        now_online = set()
+        found: dict[str, set[str]] = {}
         for entry in contacts:
-            aor = entry.get("Aor") or entry.get("AOR") or ""
+            aor = entry.get("Aor") or entry.get("AOR") or entry.get("Endpoint") or ""
             if is_web_phone(aor) and entry.get("Status", "") not in GONE:
-                now_online.add(aor)
-        for endpoint in list(self.online):
-            if endpoint not in now_online:
-                self._set(endpoint, False)
-        for endpoint in now_online:
-            self._set(endpoint, True)
+                found.setdefault(aor, set()).add(entry.get("Uri") or entry.get("URI") or "")
+        for endpoint in set(self.contacts) | set(found):
+            self.contacts[endpoint] = found.get(endpoint, set())
+            self._settle(endpoint)
 
     def forget(self, endpoint: str) -> None:
         """The endpoint's credentials were revoked: it is offline whatever Asterisk last said."""
-        self._set(endpoint, False)
+        self.contacts[endpoint] = set()
+        self._settle(endpoint)

@@ -3,6 +3,7 @@ what the dialer and the queues must know about a phone that is offline, and
 the call quality the pages report."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -11,8 +12,9 @@ from sqlalchemy import select, update
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter.models import Call
+from callcenter.pbx.sync import admin_list
 from callcenter.webphone import quality
-from callcenter.webphone.credentials import Credentials, PhoneLogin
+from callcenter.webphone.credentials import Credentials, PhoneLogin, session_digest as sessions_digest
 from callcenter.webphone.exceptions import AgentPhoneOffline, NoCallToRate
 from callcenter.webphone.models import BrowserPhone
 from callcenter.webphone.registrations import Registrations, is_web_phone
@@ -37,13 +39,11 @@ class WebPhones:
         self.credentials = Credentials(settings, sessions)
         self.registrations = Registrations()
         self.registrations.listeners.append(self._on_registration)
-        self.relay = SipRelay(f"ws://127.0.0.1:{getattr(settings.pbx, 'http_port', 8088)}/ws")
+        self.relay = SipRelay(f"ws://127.0.0.1:{settings.pbx.http_port}/ws")
         self.agent_mos: dict[str, float] = {}
         self.metrics = quality.QualityMetrics(registry, self.registrations, self.agent_mos)
         self._offline_due: set[str] = set()   # endpoints gone offline: their calls to end, queues to pause
-
-    async def close(self) -> None:
-        await self.relay.close()
+        self._reconciling: asyncio.Task | None = None
 
     # -- credentials ------------------------------------------------------------------
     async def issue(self, user_id: int, session_id: str, expires_at: dt.datetime) -> PhoneLogin:
@@ -62,8 +62,9 @@ class WebPhones:
             return await db.get(BrowserPhone, user_id)
 
     async def revoke(self, user_id: int, session_id: str, endpoint: str | None) -> None:
+        if self.relay.end(user_id, SESSION_ENDED, "logged out", sessions_digest(session_id)):
+            await self.relay.wait_closed(user_id)   # the socket first, then the endpoint
         if await self.credentials.revoke(user_id, session_id):
-            self.relay.end(user_id, SESSION_ENDED, "logged out")
             if endpoint:
                 self.registrations.forget(endpoint)
             if self.pbx_sync is not None:
@@ -71,15 +72,17 @@ class WebPhones:
 
     async def sweep(self, login_valid) -> None:
         """Revoke the credentials of logins that ended (a loop)."""
-        revoked = await self.credentials.sweep(login_valid)
+        revoked = await self.credentials.sweep(login_valid, self._close_socket)
         for endpoint in revoked:
-            for user_id, relay in list(self.relay.relays.items()):
-                if relay.endpoint == endpoint:
-                    self.relay.end(user_id, SESSION_ENDED, "your login ended")
             self.registrations.forget(endpoint)
         if revoked and self.pbx_sync is not None:
             self.pbx_sync.poke()
         await self.reconcile()
+
+    async def _close_socket(self, user_id: int) -> None:
+        """A login ended: close its phone's socket before its endpoint goes."""
+        if self.relay.end(user_id, SESSION_ENDED, "your login ended"):
+            await self.relay.wait_closed(user_id)
 
     # -- registrations ------------------------------------------------------------------
     def on_event(self, event: dict) -> None:
@@ -88,8 +91,8 @@ class WebPhones:
     async def on_connected(self) -> None:
         """After each AMI (re)connect: Asterisk's contacts are the truth."""
         try:
-            contacts = await self.ami.action_list("PJSIPShowContacts", timeout=10.0)
-        except (AmiError, AmiNotConnected, AmiTimeout) as error:
+            contacts = await admin_list(self.settings, "PJSIPShowContacts")  # needs the admin user
+        except (AmiError, AmiNotConnected, AmiTimeout, OSError) as error:
             log.warning("could not list the web phones' contacts: %s", error)
             return
         self.registrations.replace(e for e in contacts if e.get("Event") == "ContactList")
@@ -101,6 +104,8 @@ class WebPhones:
             self._offline_due.add(endpoint)
         else:
             self._offline_due.discard(endpoint)
+        if self._reconciling is None or self._reconciling.done():  # at once: a call may be left talking to no one
+            self._reconciling = asyncio.get_running_loop().create_task(self._reconcile_soon())
 
     def check_online(self, agent) -> None:
         """The dialer's check before it rings a browser agent (409 when offline)."""
@@ -115,6 +120,18 @@ class WebPhones:
         if self.section.auto_answer:
             variables["PJSIP_HEADER(add,X-CC-Answer-After)"] = str(int(self.section.auto_answer_delay * 1000))
         return variables
+
+    async def _reconcile_soon(self) -> None:
+        await asyncio.sleep(0.2)   # a takeover's old contact goes right after the new one comes
+        try:
+            await self.reconcile()
+        except Exception:  # noqa: BLE001 - the loop's next pass tries again
+            log.exception("web phone reconcile failed")
+
+    async def close(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+        await self.relay.close()
 
     async def reconcile(self) -> None:
         """End the calls of phones that went offline (the page cannot hang up

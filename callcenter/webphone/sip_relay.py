@@ -50,6 +50,7 @@ class Relay:
     session_digest: str
     browser: web.WebSocketResponse
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)   # the upstream socket is closed
     close_code: int | None = None
     close_message: str = ""
 
@@ -82,6 +83,17 @@ class SipRelay:
         relay.done.set()
         return True
 
+    async def wait_closed(self, user_id: int, timeout: float = 3.0) -> None:
+        """Until the agent's socket to Asterisk is closed (Asterisk then drops
+        its contact at once; a contact whose endpoint went first would be
+        orphaned until it expires)."""
+        relay = self.relays.get(user_id)
+        if relay is not None:
+            try:
+                await asyncio.wait_for(relay.closed.wait(), timeout)
+            except asyncio.TimeoutError:
+                log.warning("web phone of %s: its socket did not close in time", relay.endpoint)
+
     async def serve(self, request: web.Request, user_id: int, endpoint: str, session_digest: str) -> web.WebSocketResponse:
         browser = web.WebSocketResponse(protocols=("sip",), heartbeat=HEARTBEAT_SECONDS,
                                         max_msg_size=MAX_MESSAGE)
@@ -111,6 +123,7 @@ class SipRelay:
             if self.relays.get(user_id) is relay:
                 del self.relays[user_id]
             await upstream.close()
+            relay.closed.set()
             if not browser.closed:
                 await browser.close(code=relay.close_code or UPSTREAM_GONE,
                                     message=(relay.close_message or "phone system closed the connection").encode())
