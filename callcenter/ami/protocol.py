@@ -44,7 +44,9 @@ log = logging.getLogger("callcenter.ami.link")
 SLICE = 256
 
 _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
-_VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+# A channel variable, or the one dialplan function a variable may set: a SIP
+# header added to the channel's INVITE (the web phone's auto-answer, callcenter/webphone).
+_VARIABLE_NAME = re.compile(r"(?:[A-Z][A-Z0-9_]*|PJSIP_HEADER\(add,X-[A-Za-z][A-Za-z0-9-]{0,40}\))\Z")
 _RESERVED = {"action", "actionid", "variable"}
 
 

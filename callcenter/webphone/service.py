@@ -92,7 +92,12 @@ class WebPhones:
         """After each AMI (re)connect: Asterisk's contacts are the truth."""
         try:
             contacts = await admin_list(self.settings, "PJSIPShowContacts")  # needs the admin user
-        except (AmiError, AmiNotConnected, AmiTimeout, OSError) as error:
+        except AmiError as error:
+            if "no contacts found" not in str(error).lower():
+                log.warning("could not list the web phones' contacts: %s", error)
+                return
+            contacts = []
+        except (AmiNotConnected, AmiTimeout, OSError) as error:
             log.warning("could not list the web phones' contacts: %s", error)
             return
         self.registrations.replace(e for e in contacts if e.get("Event") == "ContactList")
