@@ -85,7 +85,29 @@
     }
   }
 
+  // JsSIP sends its SDP only once ICE gathering completes; a network that never
+  // completes it (no interface but loopback, an unanswered STUN/TURN) would hang the
+  // call. So: go on 1 s after the first candidate (2.5 s with STUN/TURN servers), and
+  // at the latest 4 s after the connection exists, with what was gathered.
+  function iceGuard(s) {
+    var waiting = null, done = false;
+    var servers = ((phone().config() || {}).ice_servers || []).length;
+    s.on("sdp", function (e) { if (e.originator === "local") done = true; });
+    s.on("icecandidate", function (e) {
+      if (!waiting) waiting = setTimeout(e.ready, servers ? 2500 : 1000);
+    });
+    function watch(pc) {
+      setTimeout(function () {
+        if (done || s !== session || pc.iceGatheringState === "complete") return;
+        try { pc.dispatchEvent(new RTCPeerConnectionIceEvent("icecandidate", { candidate: null })); } catch (e) { /* old browser */ }
+      }, 4000);
+    }
+    if (s.connection) watch(s.connection);
+    else s.on("peerconnection", function (e) { watch(e.peerconnection); });
+  }
+
   function bind(s) {
+    iceGuard(s);
     s.on("accepted", function () { if (s === session) talking(); });
     s.on("confirmed", function () { if (s === session) talking(); });
     s.on("ended", function (e) { ended(s, e); });
