@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, WebUser, login, screenshot, watch_console
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, WebUser, fits_the_screen, login, screenshot, watch_console
 from tests.harness import eventually
 from tests.webphone_standins import PhoneApiStandIn, SipStandIn
 
@@ -116,7 +116,16 @@ async def test_the_phone_stays_while_the_pages_change_in_the_desk(web_server, de
     await expect(page.locator("#phone-mic option")).not_to_have_count(0)
     await expect(page.locator("#phone-echo-test")).to_be_enabled()
     await screenshot(page, "webphone-headset", full_page=False)
+    # the headset test that needs no server: record 5 s, play it back
+    await page.click("#phone-record-test")
+    await expect(page.locator("#phone-test-status")).to_have_text("Recording: say something for 5 s…")
+    await expect(page.locator("#phone-test-status")).to_have_text("Done: did you hear yourself?", timeout=15_000)
     await page.click("#phone-settings summary")
+    # on a phone-sized window the bar wraps, nothing scrolls sideways
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await fits_the_screen(page)
+    await screenshot(page, "webphone-desk-phone", full_page=False)
+    await page.set_viewport_size(LAPTOP)
 
     # the agent moves to another page inside the frame: the phone does not notice
     await framed(page).locator("nav a", has_text="Appointments").click()
@@ -166,12 +175,17 @@ async def test_a_click_to_call_answers_by_itself_and_the_bar_drives_the_call(web
     await expect(page.locator("#phone-hold")).to_have_attribute("aria-pressed", "true")
     await eventually(lambda: any(m == "INVITE" and "a=sendonly" in body for m, body in sip.requests),
                      "the re-INVITE that holds the call")
+    await page.click("#phone-hold")
+    await expect(page.locator("#phone-hold")).to_have_attribute("aria-pressed", "false")
+    await page.click("#phone-mute")
+    await expect(page.locator("#phone-mute")).to_have_attribute("aria-pressed", "false")
+    await page.click("#phone-keypad-toggle")
+    await expect(page.locator("#phone-keypad")).to_be_hidden()
+    await page.wait_for_function("() => Number(document.getElementById('phone-level').value) > 0")
     await screenshot(page, "webphone-desk", full_page=False)
     if os.environ.get("CC_DOCS_SCREENSHOTS") == "1":  # the README's picture, refreshed on request only
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(DOCS_SCREENSHOT), full_page=False)
-    await page.click("#phone-hold")
-    await expect(page.locator("#phone-hold")).to_have_attribute("aria-pressed", "false")
 
     await page.click("#phone-hangup")
     await expect(bar).to_have_attribute("data-call", "none")
