@@ -292,6 +292,26 @@ async def test_logging_out_in_the_frame_unregisters_the_phone_and_leaves_the_des
     assert page.url.startswith(server.base_url + "/login")
 
 
+async def test_an_ended_session_takes_the_whole_desk_to_the_login(web_server, desk_page):
+    page = desk_page
+    server = await web_server(users=[LENA])
+    api, sip = await stand_ins(page)
+    await login(page, "lena", LENA.password, server.base_url)
+    await expect(page.locator("#phone-state")).to_have_attribute("data-state", "registered")
+    # the phone's socket is closed with 4001 (the panel session ended): to the login, back to the desk after
+    async with page.expect_request(lambda r: r.url.startswith(server.base_url + "/login?next=") and r.frame == page.main_frame):
+        await sip.sockets[-1].close(code=4001, reason="session ended")
+    await eventually(lambda: api.gets == 2, "the desk loaded again")  # the login had a session: back
+    await expect(page.locator("#phone-state")).to_have_attribute("data-state", "registered")
+    assert page.url == server.base_url + "/desk?page=%2Fbuckets"
+    # the session expires while a page in the frame is open: the next page asks for a login, in the whole window
+    await page.context.clear_cookies()
+    await framed(page).locator("nav a", has_text="Appointments").click()
+    await page.wait_for_url(server.base_url + "/login?next=*")
+    assert "next=%2Fdesk%3Fpage%3D%252Fbuckets" in page.url
+    await expect(page.locator("#desk-frame")).to_have_count(0)
+
+
 async def test_the_desk_frames_only_this_site(web_server, desk_page):
     page = desk_page
     server = await web_server(users=[LENA])

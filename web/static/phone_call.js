@@ -266,6 +266,11 @@
     ua.call(config.echo_uri, { mediaStream: phone().mic(), pcConfig: pcConfig() });
   });
 
+  // closing or reloading the desk would drop the call: the browser asks first
+  window.addEventListener("beforeunload", function (event) {
+    if (session) { event.preventDefault(); event.returnValue = ""; }
+  });
+
   window.ccPhoneCall = {
     onSession: onSession, hangup: hangup, replaceMicrophone: replaceMicrophone,
     session: function () { return session; }
