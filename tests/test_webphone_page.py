@@ -250,7 +250,7 @@ async def test_a_queue_call_rings_until_the_agent_answers_or_declines(web_server
     await expect(bar).to_have_attribute("data-call", "none")
 
 
-async def test_a_takeover_is_said_and_taken_back_and_a_drop_reconnects(web_server, desk_page):
+async def test_a_takeover_is_said_and_taken_back_and_a_drop_reconnects(web_server, desk_page, webrtc_address):
     page = desk_page
     server = await web_server(users=[LENA])
     api, sip = await stand_ins(page)
@@ -269,10 +269,15 @@ async def test_a_takeover_is_said_and_taken_back_and_a_drop_reconnects(web_serve
     assert len(sip.sockets) == 2 and api.gets == 2
     await expect(page.locator("#phone-takeover")).to_be_hidden()
 
-    # the network drops (any other close): "reconnecting", then registered again within 10 s
+    # the network drops (any other close) during a call: the call ends here, "reconnecting",
+    # then registered again within 10 s
+    await sip.ring(call_id="call-5", answer_after_ms=0)
+    await expect(page.locator("#phone-bar")).to_have_attribute("data-call", "talking")
     started = time.monotonic()
     await sip.sockets[-1].close(code=1011, reason="server restart")
     await expect(state).to_have_text("Phone connection lost: reconnecting…")
+    await expect(page.locator("#phone-bar")).to_have_attribute("data-call", "none")
+    await expect(page.locator("#phone-peer")).to_have_text("Call ended (the connection was lost)")
     await expect(state).to_have_attribute("data-state", "registered", timeout=10_000)
     assert time.monotonic() - started < 10 and len(sip.sockets) == 3
     assert api.gets == 2                                             # same login: same credentials

@@ -133,9 +133,11 @@
       if (mine === ua && !stopping && state === "registered") setState("connecting", TEXT.reconnecting);
     });
     ua.on("registrationFailed", function (e) {
-      if (mine !== ua) return;
+      // the socket dropped mid-REGISTER: the transport's recovery registers again
+      if (mine !== ua || e.cause === JsSIP.C.causes.CONNECTION_ERROR) return;
       setState("offline", "Phone offline: registration refused (" + (e.cause || "error") + "), trying again…");
       // credentials revoked or replaced: fetch them again (a new login gives new ones)
+      clearTimeout(retryTimer);
       retryTimer = setTimeout(start, 5000);
     });
     ua.on("disconnected", function (e) { if (mine === ua) onDisconnected(e && e.code); });
@@ -147,9 +149,11 @@
 
   function onDisconnected(code) {
     if (stopping) return;
+    if (code === 4001 || code === 4002) clearTimeout(retryTimer);
     if (code === 4001) { stopUA(); setState("stopped", "Your session ended: log in again"); toLogin(); return; }
     if (code === 4002) { stopUA(); setState("taken_over"); return; }
     setState("connecting", TEXT.reconnecting);  // JsSIP reconnects with back-off and registers again
+    if (window.ccPhoneCall) window.ccPhoneCall.lost();  // the server ends the call too: end it here
     clearTimeout(offlineTimer);
     offlineTimer = setTimeout(function () {     // still not back after 10 s: say it is offline
       if (ua && state === "connecting") setState("offline", "Phone offline: reconnecting…");

@@ -9,7 +9,7 @@
  * "Test my headset" calls the echo service (echo_uri): you hear yourself.
  * #phone-bar data-call: none / ringing / answering / calling / talking; the
  * call line #phone-call (#phone-peer, #phone-timer, #phone-quality data-mos).
- * window.ccPhoneCall = {onSession(e), hangup(), replaceMicrophone(stream), session()}. */
+ * window.ccPhoneCall = {onSession(e), hangup(), lost(), replaceMicrophone(stream), session()}. */
 (function () {
   "use strict";
 
@@ -27,7 +27,7 @@
     talking: ["hangup", "mute", "hold", "keypad"]
   };
 
-  var session = null, info = null, step = "none";
+  var session = null, info = null, step = "none", lostConnection = false;
   var autoTimer = null, tickTimer = null, statsTimer = null, endedTimer = null, lastStats = null;
 
   function phone() { return window.ccPhone; }
@@ -174,7 +174,8 @@
     if (mic) mic.getAudioTracks().forEach(function (t) { t.enabled = true; });  // not left muted
     pressed(buttons.mute, false, "Mute");
     pressed(buttons.hold, false, "Hold");
-    var cause = event && event.cause;
+    var cause = lostConnection ? "the connection was lost" : event && event.cause;
+    lostConnection = false;
     var text = "Call ended" + (cause && cause !== "Terminated" && cause !== "Bye" ? " (" + cause + ")" : "");
     info = null;
     show("none", text);
@@ -189,6 +190,13 @@
       if (step === "ringing" || step === "answering") session.terminate({ status_code: 486, reason_phrase: "Busy Here" });
       else session.terminate();
     } catch (e) { /* already ending */ }
+  }
+
+  // the SIP WebSocket dropped: the call cannot go on (the server ends its side)
+  function lost() {
+    if (!session) return;
+    lostConnection = true;
+    hangup();
   }
 
   // -- call quality -------------------------------------------------------------------------
@@ -272,7 +280,7 @@
   });
 
   window.ccPhoneCall = {
-    onSession: onSession, hangup: hangup, replaceMicrophone: replaceMicrophone,
+    onSession: onSession, hangup: hangup, lost: lost, replaceMicrophone: replaceMicrophone,
     session: function () { return session; }
   };
   show("none");
