@@ -79,7 +79,9 @@ async def test_pages_and_api_answer_unauthenticated_requests_in_their_own_way(we
     assert "Not found" in await resp.text()
     resp = await browser.get("/login")
     assert resp.headers["Content-Security-Policy"].startswith("default-src 'self'")
-    assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
+    # framed by this site only (the web phone's desk), never by another
+    assert "frame-ancestors 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "SAMEORIGIN" and resp.headers["Cache-Control"] == "no-store"
     resp = await browser.get("/static/app.css")
     assert resp.status == 200 and "call-panel" in await resp.text()
     for path in ("/static/../web/app.py", "/static/%2e%2e/app.py", "/static/"):

@@ -21,7 +21,7 @@ NON_PAGE_PATHS = frozenset({"/healthz", "/metrics", "/ws", "/sip"})
 URL_TEXT = "/?&=%#:;,+@!$'()*[]~-._"  # kept as they are in a redirect; the rest is percent-encoded
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
 
 TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",
           405: "Not allowed", 409: "Conflict", 413: "Too large", 422: "Cannot be done",
@@ -92,7 +92,7 @@ def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
             for morsel in response.cookies.values():
                 morsel["secure"] = True
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")  # the desk frames the pages (webphone)
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Content-Security-Policy", CSP)
     if response.content_type == "text/html" and not request.path.startswith("/static/"):

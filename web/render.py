@@ -2,7 +2,7 @@
 layout, login, errors) and each feature's ``templates`` folder.
 
 ``render(request, "feature/page.html", {...})`` adds what every page needs:
-``principal`` (or None), ``csrf_token`` and ``csrf_field()`` (a hidden
+``principal`` (or None), ``phone_mode`` (the session user's), ``csrf_token`` and ``csrf_field()`` (a hidden
 ``_csrf`` input), ``now`` (UTC), ``settings``, ``nav`` (links for the role),
 the ``localtime`` filter (UTC -> settings.web.timezone) and ``mobile(number)``
 / ``|masked`` (the number as the caller's role may see it)."""
@@ -23,7 +23,7 @@ from callcenter.customers.privacy import mobile_for
 from callcenter.models import ROLE_RANK
 from web.auth import PRINCIPAL
 from web.keys import SERVICES
-from web.sessions import SESSION
+from web.sessions import PHONE_MODE, SESSION
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TIME_FORMAT = "%d %b %Y, %H:%M"
@@ -138,6 +138,7 @@ def page_context(request: web.Request, context: dict | None = None) -> dict:
         "settings": request.app[SERVICES].settings,
         "principal": principal,
         "browser_session": session,
+        "phone_mode": request.get(PHONE_MODE),
         "csrf_field": csrf_field,
         "now": dt.datetime.now(dt.timezone.utc),
         "nav": nav_for(principal.role if principal is not None else None),

@@ -43,6 +43,9 @@ class BrowserSession:
 
 
 SESSION = web.RequestKey("browser_session", BrowserSession)
+# The session user's phone mode (desktop / mobile / browser / None), from the
+# same cached row read as the user check: the pages' ``data-phone-mode``.
+PHONE_MODE = web.RequestKey("phone_mode", str)
 _LOOKED_UP = web.RequestKey("browser_session_looked_up", bool)
 
 
@@ -98,19 +101,26 @@ async def drop(services, session_id: str | None) -> None:
         await services.redis.delete(_key(services, session_id))
 
 
-async def _user_still_fits(services, session: BrowserSession) -> bool:
-    """The user is active and has the role the session was made with (cached briefly)."""
+async def _user_row(services, session: BrowserSession) -> tuple:
+    """(expiry, active, role, phone_mode) of the session's user, cached briefly."""
     now = time.monotonic()
     cache = services.user_checks
     hit = cache.get(session.user_id)
     if hit is None or hit[0] <= now:
         async with services.sessions() as db:
-            row = (await db.execute(select(User.active, User.role)
+            row = (await db.execute(select(User.active, User.role, User.phone_mode)
                                     .where(User.id == session.user_id))).first()
-        hit = (now + USER_CHECK_SECONDS, bool(row and row.active), row.role if row else None)
+        hit = (now + USER_CHECK_SECONDS, bool(row and row.active), row.role if row else None,
+               row.phone_mode if row else None)
         if len(cache) >= USER_CHECKS_MAX:
             cache.clear()
         cache[session.user_id] = hit
+    return hit
+
+
+async def _user_still_fits(services, session: BrowserSession) -> bool:
+    """The user is active and has the role the session was made with (cached briefly)."""
+    hit = await _user_row(services, session)
     return hit[1] and hit[2] == session.role
 
 
@@ -135,6 +145,7 @@ async def current(request: web.Request) -> BrowserSession | None:
         session = None
     if session is not None:
         request[SESSION] = session
+        request[PHONE_MODE] = (await _user_row(services, session))[3]
     return session
 
 

@@ -12,6 +12,9 @@
  *                   unless a form here has unsaved input: then a note links to it
  *   cc:message      detail: any message (including the above)
  * window.ccLive: {calls, serverNow(), csrfToken(), postJSON(url, body), localTime(iso)}.
+ * The web phone (data-phone-mode="browser"): a page opened top-level goes to the desk
+ * (/desk?page=<this page>), whose top bar holds the phone; inside the desk's frame,
+ * logging out first lets the desk unregister the phone (ccDesk.beforeLogout).
  * No framework; no inline script (the pages' CSP forbids it). */
 (function () {
   "use strict";
@@ -45,6 +48,11 @@
   };
 
   var body = document.body;
+  var framed = window.top !== window;
+  if (!framed && body.getAttribute("data-phone-mode") === "browser") {
+    location.replace("/desk?page=" + encodeURIComponent(location.pathname + location.search + location.hash));
+    return;
+  }
   var me = Number(body.getAttribute("data-user-id")) || null;
   var panel = document.getElementById("call-panel");
   var notes = document.getElementById("notifications");
@@ -313,6 +321,20 @@
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
   });
+
+  // in the desk: the phone unregisters and its credentials are revoked before the logout
+  var logout = document.getElementById("logout-form");
+  if (logout && framed) {
+    logout.addEventListener("submit", function (event) {
+      var desk = null;
+      try { desk = window.top.ccDesk; } catch (e) { desk = null; }
+      if (!desk) return;
+      event.preventDefault();
+      var button = logout.querySelector("button");
+      if (button) button.disabled = true;
+      desk.beforeLogout().then(function () { logout.submit(); }, function () { logout.submit(); });
+    });
+  }
 
   window.ccLive = { calls: calls, serverNow: serverNow, csrfToken: csrfToken, postJSON: postJSON,
                     localTime: localTime };
