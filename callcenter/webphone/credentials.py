@@ -125,6 +125,11 @@ class Credentials:
         log.info("web phone credentials revoked (login ended): %s", ", ".join(r.endpoint for r in ended))
         return [r.endpoint for r in ended]
 
+    async def endpoints(self) -> list[str]:
+        """The endpoints with credentials now."""
+        async with self.sessions() as db:
+            return list((await db.scalars(select(BrowserPhone.endpoint))).all())
+
     async def phone_confs(self) -> list[PhoneConf]:
         """The browser endpoints Asterisk's config holds now (pbx_sync.phone_sources)."""
         async with self.sessions() as db:

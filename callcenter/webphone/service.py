@@ -101,6 +101,11 @@ class WebPhones:
             log.warning("could not list the web phones' contacts: %s", error)
             return
         self.registrations.replace(e for e in contacts if e.get("Event") == "ContactList")
+        # a phone without a contact now (this server restarted, its sockets
+        # went with it) has no call to keep: its channels go too
+        for endpoint in await self.credentials.endpoints():
+            if not self.registrations.is_online(endpoint):
+                self._offline_due.add(endpoint)
         await self.reconcile()
 
     def _on_registration(self, endpoint: str, online: bool) -> None:
