@@ -24,6 +24,7 @@ from callcenter import server, tls
 from callcenter.config import ConfigError
 from callcenter.features import load_settings
 from callcenter.main import main
+from tests.config_files import initialised, set_keys
 from callcenter.monitoring_tools import prometheus_config
 from callcenter.services import Services
 from monitoring.metrics import Metrics
@@ -34,17 +35,13 @@ from web import transport
 
 @pytest.fixture
 def cfg(tmp_path, capsys) -> Path:
-    path = tmp_path / "cc.toml"
-    assert main(["init", "--config", str(path)]) == 0, capsys.readouterr().err
+    path = initialised(tmp_path / "cc.toml")
     capsys.readouterr()
     return path
 
 
 def set_web(cfg: Path, **keys) -> None:
-    lines = cfg.read_text().splitlines()
-    for key, value in keys.items():
-        lines = [f'{key} = "{value}"' if line.startswith(f"{key} = ") else line for line in lines]
-    cfg.write_text("\n".join(lines) + "\n")
+    set_keys(cfg, {key: f'"{value}"' for key, value in keys.items()})
 
 
 def names_of(cert: Path) -> set[str]:

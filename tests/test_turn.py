@@ -22,6 +22,7 @@ from callcenter.features import load_settings
 from callcenter.main import main
 from callcenter.webphone.settings import WebphoneSettings
 from callcenter.webphone.turn import ice_servers
+from tests.config_files import initialised, set_keys
 
 PBX = "10.1.2.3"
 
@@ -54,17 +55,9 @@ def test_no_turn_urls_no_ice_servers():
 
 @pytest.fixture
 def cfg(tmp_path, capsys) -> Path:
-    path = tmp_path / "cc.toml"
-    assert main(["init", "--config", str(path)]) == 0, capsys.readouterr().err
+    path = initialised(tmp_path / "cc.toml")
     capsys.readouterr()
     return path
-
-
-def set_keys(cfg: Path, **keys) -> None:
-    lines = cfg.read_text().splitlines()
-    for key, value in keys.items():
-        lines = [f"{key} = {value}" if line.startswith(f"{key} = ") else line for line in lines]
-    cfg.write_text("\n".join(lines) + "\n")
 
 
 def turn_config(capsys, cfg: Path, *args: str) -> tuple[int, str, str]:
@@ -86,7 +79,7 @@ def parse_conf(text: str) -> list[tuple[str, str | None]]:
 
 
 def test_turn_config_writes_coturn_config_with_the_secret_and_the_pbx_allowed(cfg, capsys, tmp_path):
-    set_keys(cfg, sip_host=f'"{PBX}"', turn_urls='["turn:turn.store.example:3478"]')
+    set_keys(cfg, {"sip_host": f'"{PBX}"', "turn_urls": '["turn:turn.store.example:3478"]'})
     out_file = tmp_path / "turnserver.conf"
     code, out, err = turn_config(capsys, cfg, "--out", str(out_file), "--external-ip", "203.0.113.5")
     assert code == 0, err
@@ -121,7 +114,7 @@ def test_turn_config_writes_coturn_config_with_the_secret_and_the_pbx_allowed(cf
     ({"sip_host": f'"{PBX}"'}, ("--realm", "two words"), "is not a plain name"),
 ])
 def test_turn_config_refuses_what_coturn_could_not_use(cfg, capsys, tmp_path, keys, args, message):
-    set_keys(cfg, **keys)
+    set_keys(cfg, keys)
     code, out, err = turn_config(capsys, cfg, "--out", str(tmp_path / "t.conf"), *args)
     assert code == 1 and message in err, err
     assert not (tmp_path / "t.conf").exists()
@@ -136,7 +129,10 @@ turnserver -c {conf} --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 --pidfile {di
     --log-file {dir}/turn.log --userdb {dir}/turndb >/dev/null 2>&1 &
 turnutils_peer -L {pbx} -L {lan} -p 3480 >/dev/null 2>&1 &
 trap 'kill %1 %2' EXIT
-sleep 1
+for i in $(seq 100); do   # until coturn and the peer listen (a busy machine starts them slowly)
+    ss -lun | grep -q ':3478 ' && ss -lun | grep -q ':3480 ' && break
+    sleep 0.1
+done
 relay() {{ timeout 8 turnutils_uclient -u "$1" -w "$2" -n 3 -m 1 -e "$3" -r 3480 127.0.0.1 2>&1 || true; }}
 echo "== pbx"; relay "{user}" "{password}" {pbx}
 echo "== lan"; relay "{user2}" "{password2}" {lan}
@@ -147,7 +143,7 @@ echo "== forged"; relay "{user}" "not-the-credential" {pbx}
 @pytest.mark.skipif(shutil.which("turnserver") is None, reason="coturn is optional (apt install coturn)")
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs a network namespace")
 def test_real_coturn_relays_to_the_pbx_only_with_the_pages_credential(cfg, capsys, tmp_path):
-    set_keys(cfg, sip_host=f'"{PBX}"', turn_urls='["turn:127.0.0.1:3478"]')
+    set_keys(cfg, {"sip_host": f'"{PBX}"', "turn_urls": '["turn:127.0.0.1:3478"]'})
     conf = tmp_path / "turnserver.conf"
     assert turn_config(capsys, cfg, "--out", str(conf))[0] == 0
     settings = load_settings(cfg)

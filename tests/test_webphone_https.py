@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from callcenter.main import main
+from tests.config_files import initialised, set_keys
 
 pytestmark = [pytest.mark.pbx,
               pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
@@ -24,24 +25,10 @@ pytestmark = [pytest.mark.pbx,
 PROBE = Path(__file__).resolve().parent / "webphone_https_probe.py"
 
 
-def set_keys(path: Path, values: dict[tuple[str, str], str]) -> None:
-    """Set ``key = value`` lines of given [sections] of the generated config."""
-    section, lines = "", []
-    for line in path.read_text().splitlines():
-        if line.startswith("["):
-            section = line.strip("[] ")
-        key = line.split("=", 1)[0].strip()
-        if (section, key) in values:
-            line = f"{key} = {values[(section, key)]}"
-        lines.append(line)
-    path.write_text("\n".join(lines) + "\n")
-
-
 def test_make_run_serves_an_https_panel_whose_web_phone_registers(tmp_path, monkeypatch):
-    config = tmp_path / "callcenter.toml"
-    assert main(["init", "--config", str(config)]) == 0
+    config = initialised(tmp_path / "callcenter.toml")
     instance = f"https{uuid.uuid4().hex[:6]}"
-    set_keys(config, {("pbx", "instance"): f'"{instance}"'})  # its own folder in the Asterisk root
+    set_keys(config, {"instance": f'"{instance}"'}, section="pbx")  # its own folder in the Asterisk root
     root = Path(tomllib.loads(config.read_text())["pbx"]["root"])
     request_cleanup = lambda: shutil.rmtree(root / "srv" / "callcenter" / instance, ignore_errors=True)  # noqa: E731
     try:
