@@ -182,3 +182,29 @@ def test_a_silent_listen_reaches_the_agents_supervisors_and_never_the_agent():
     assert sees(Scope("manager", user_id=9, location_id=5), message)     # the supervisor listening
     assert not sees(Scope("teamlead", user_id=11, team_id=4), message)   # another team's lead
     assert sees(Scope("agent", user_id=3, team_id=1), {**message, "supervisors_only": False})
+
+
+async def test_a_supervisor_whose_web_phone_is_offline_is_told_and_nothing_rings(monitoring, sessions):
+    """The web phone's own check (callcenter/webphone, through the dialer's
+    AgentPhones) decides: offline -> 409 agent_phone_offline, no Originate;
+    registered -> the supervisor's browser endpoint is rung."""
+    from callcenter.models import User
+    from callcenter.webphone.exceptions import AgentPhoneOffline
+    from dialer.phones import AgentPhones
+
+    async with sessions() as db, db.begin():
+        db.add(User(id=10, name="meera", role="manager", sip_endpoint="wb-meera", phone_mode="browser"))
+    registered: set[str] = set()
+
+    def check(user):
+        if user.sip_endpoint not in registered:
+            raise AgentPhoneOffline(f"{user.name}'s web phone is offline")
+    monitoring.phones = AgentPhones()
+    monitoring.phones.checks["browser"] = check
+    meera = Principal("meera", "manager", 10)
+    with pytest.raises(AgentPhoneOffline):
+        await monitoring.start(meera, CALL_ROW, AGENT, TRUNK, True, "listen")
+    assert monitoring.ami.sent == []
+    registered.add("wb-meera")
+    await monitoring.start(meera, CALL_ROW, AGENT, TRUNK, True, "listen")
+    assert monitoring.ami.sent[0][1]["Channel"] == "PJSIP/wb-meera"

@@ -5,8 +5,8 @@ from callcenter.monitor.service import Monitoring
 from callcenter.monitor.settings import MonitorSettings, check
 
 
-async def start(settings, sessions, ami, tracker, accounting, live, pbx_events, loops) -> Monitoring:
-    monitoring = Monitoring(settings, sessions, ami, tracker, accounting, live)
+async def start(settings, sessions, ami, tracker, accounting, live, pbx_events, loops, dialer) -> Monitoring:
+    monitoring = Monitoring(settings, sessions, ami, tracker, accounting, live, dialer.phones)
     pbx_events.on_event(monitoring.on_event)
     pbx_events.on_connected(monitoring.check)  # after an AMI drop: orphaned legs hung up, lost sessions ended
     loops.every("monitor", settings.monitor.check_interval, monitoring.check)

@@ -39,8 +39,9 @@ NO_PHONE = ("you have no phone to listen on: set a desktop SIP endpoint or a mob
 
 
 class Monitoring:
-    def __init__(self, settings, sessions, ami, tracker, accounting, live) -> None:
+    def __init__(self, settings, sessions, ami, tracker, accounting, live, phones=None) -> None:
         self.settings = settings
+        self.phones = phones   # the dialer's AgentPhones: is a web phone registered (callcenter/webphone)
         self.section = settings.monitor
         self.sessions = sessions
         self.ami = ami
@@ -129,9 +130,12 @@ class Monitoring:
             raise exc.SupervisorHasNoPhone(NO_PHONE)
         return user
 
-    @staticmethod
-    def _phone(user: User, trunk: str) -> tuple[str, bool]:
-        """(dial string, on the trunk?) of the supervisor's phone, by their phone mode."""
+    def _phone(self, user: User, trunk: str) -> tuple[str, bool]:
+        """(dial string, on the trunk?) of the supervisor's phone, by their phone mode
+        (a web phone must be registered: 409 agent_phone_offline, nothing rung)."""
+        check = self.phones.checks.get("browser") if self.phones is not None else None
+        if user.phone_mode == "browser" and check is not None:
+            check(user)
         desk = f"PJSIP/{user.sip_endpoint}" if user.sip_endpoint else None
         mobile = f"PJSIP/{numbers.dial_digits(user.mobile)}@{trunk}" if user.mobile else None
         first, second = (mobile, desk) if user.phone_mode == "mobile" else (desk, mobile)
