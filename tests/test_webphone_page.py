@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -66,22 +65,6 @@ async def desk_page(tmp_path):
     await context.close()
     await pw.stop()
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
-
-
-@pytest.fixture
-def webrtc_address():
-    """Chromium gathers no ICE candidate on a loopback interface: in a network
-    namespace holding nothing but ``lo`` (how these tests are run) a call's ICE
-    never completes and no media flows. There, give it a veth pair with a
-    private address (packets to one's own address still go over lo). Outside
-    such a namespace (any other IPv4 interface), nothing is touched."""
-    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
-    if any(line.split()[1] != "lo" for line in shown.splitlines() if line.strip()):
-        return
-    for command in (["ip", "link", "add", "ccrtc0", "type", "veth", "peer", "name", "ccrtc1"],
-                    ["ip", "addr", "add", "10.203.0.1/24", "dev", "ccrtc0"],
-                    ["ip", "link", "set", "ccrtc0", "up"], ["ip", "link", "set", "ccrtc1", "up"]):
-        subprocess.run(command, check=True, capture_output=True)
 
 
 async def stand_ins(page, mode: str = "browser", agent: str = "lena"):
