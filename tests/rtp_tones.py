@@ -74,10 +74,11 @@ def tone_scenario(template: Path, pcap: Path, out: Path) -> Path:
 
 
 class RtpCapture:
-    """PCMA payloads Asterisk sends to each of ``addresses``, while running."""
+    """PCMA payloads (and RFC 4733 DTMF event codes) Asterisk sends to each of ``addresses``, while running."""
 
     def __init__(self, addresses) -> None:
         self.frames: dict[str, list[bytes]] = {a: [] for a in addresses}
+        self.events: dict[str, list[int]] = {a: [] for a in addresses}   # DTMF event codes (0-9, 10 *, 11 #)
         self._stop = threading.Event()
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
         self._sock.bind(("lo", 0))
@@ -98,8 +99,12 @@ class RtpCapture:
                 continue
             destination = socket.inet_ntoa(ip[16:20])
             rtp = ip[(ip[0] & 0x0F) * 4 + 8:]
-            if destination in self.frames and rtp[0] >> 6 == 2 and rtp[1] & 0x7F == 8:
+            if destination not in self.frames or rtp[0] >> 6 != 2:
+                continue
+            if rtp[1] & 0x7F == 8:
                 self.frames[destination].append(rtp[12:])
+            elif rtp[1] & 0x7F >= 96 and len(rtp) == 16:   # RFC 4733 telephone-event: the digit's code
+                self.events[destination].append(rtp[12])
 
     def stop(self) -> dict[str, list[bytes]]:
         self._stop.set()

@@ -330,3 +330,115 @@ async def test_logout_from_the_desk_revokes_the_credentials_asterisk_refuses_the
 
 async def _none(awaitable) -> bool:
     return not await awaitable
+
+
+async def connected_call(page, server) -> str:
+    """The agent's click-to-call, answered by the page by itself and connected to the customer: its id."""
+    status, placed = await page_api(page, "POST", "/api/v1/calls", {"agent": "lena", "number": CUSTOMER})
+    assert status == 202, placed
+    await expect(page.locator("#phone-bar")).to_have_attribute("data-call", "talking")
+    await server.wait_state(placed["id"], "connected", timeout=20)
+    return placed["id"]
+
+
+async def customer_hears(seconds: float = 1.5) -> tuple[int, int, list[int]]:
+    """What Asterisk sends the customer for ``seconds``: (frames, frames with the browser's tone, DTMF codes)."""
+    capture = RtpCapture([CARRIER_IP])
+    await asyncio.sleep(seconds)      # a capture window, not a timing assertion
+    capture.stop()
+    frames = capture.frames[CARRIER_IP]
+    return len(frames), frames_with(frames, BROWSER_TONE), capture.events[CARRIER_IP]
+
+
+async def test_mute_hold_and_the_keypad_act_on_the_real_call(web_server, desk_page, customer):
+    page = desk_page
+    server = await web_server(users=[LENA], trunks=[TrunkSpec("carrier", CARRIER_IP, customer.port)])
+    await open_desk(page, server)
+    call_id = await connected_call(page, server)
+    frames, toned, _ = await customer_hears()
+    assert frames > 50 and toned > 0.4 * frames, (frames, toned)        # the customer hears the agent
+
+    mute = page.locator("#phone-mute")
+    await mute.click()
+    await expect(mute).to_have_attribute("aria-pressed", "true")
+    await expect(mute).to_have_text("Unmute")
+    await asyncio.sleep(0.3)
+    frames, toned, _ = await customer_hears()
+    print(f"muted: {frames} frames, {toned} with the agent's tone")
+    assert toned <= 2
+    await mute.click()
+    await expect(mute).to_have_attribute("aria-pressed", "false")
+    frames, toned, _ = await customer_hears()
+    assert toned > 0.3 * frames, (frames, toned)
+
+    hold = page.locator("#phone-hold")
+    await hold.click()
+    await expect(hold).to_have_attribute("aria-pressed", "true")
+    await expect(hold).to_have_text("Resume")
+    await asyncio.sleep(0.3)
+    frames, toned, _ = await customer_hears()
+    print(f"on hold: {frames} frames, {toned} with the agent's tone")
+    assert toned <= 2
+    await hold.click()
+    await expect(hold).to_have_attribute("aria-pressed", "false")
+    frames, toned, _ = await customer_hears()
+    assert toned > 0.3 * frames, (frames, toned)
+
+    # the keypad: the digits reach the customer as RFC 4733 events
+    await page.click("#phone-keypad-toggle")
+    capture = RtpCapture([CARRIER_IP])
+    try:
+        for digit in "59#":
+            await page.click(f"#phone-keypad [data-digit='{digit}']")
+            await asyncio.sleep(0.4)
+        await eventually(lambda: {5, 9, 11} <= set(capture.events[CARRIER_IP]), "the digits at the customer",
+                         timeout=5)
+    finally:
+        capture.stop()
+    codes = [c for i, c in enumerate(capture.events[CARRIER_IP]) if i == 0 or c != capture.events[CARRIER_IP][i - 1]]
+    assert codes == [5, 9, 11], codes                                        # in order, each once
+
+    await page.click("#phone-hangup")
+    await server.wait_state(call_id, "ended", timeout=15)
+    assert (await server.trunks())["carrier"]["reserved"] == 0
+
+
+async def test_the_headset_test_calls_the_real_echo_and_the_agent_hears_themself(web_server, desk_page):
+    page = desk_page
+    server = await web_server(users=[LENA])
+    await open_desk(page, server)
+    await page.click("#phone-settings summary")
+    echo = page.locator("#phone-echo-test")
+    await expect(echo).to_be_enabled()
+    await echo.click()
+    bar = page.locator("#phone-bar")
+    await expect(bar).to_have_attribute("data-call", "talking")
+    await expect(page.locator("#phone-peer")).to_have_text("Headset test: you should hear yourself")
+    await expect(echo).to_be_disabled()
+    # the real echo extension: a beep, then Echo() sends the page's own sound back
+    [channel] = await eventually(lambda: _echoing(server), "the page's channel in Echo()", timeout=10)
+    assert channel["Channel"].startswith(f"PJSIP/{ENDPOINT}-") and channel["Context"] == "cc-webphone", channel
+    energy = """async () => {
+        const stats = await window.ccPhoneCall.session().connection.getStats();
+        const inbound = [...stats.values()].find(s => s.type === 'inbound-rtp' && s.kind === 'audio');
+        return inbound ? inbound.totalAudioEnergy || 0 : 0;
+    }"""
+    before = await page.evaluate(energy)
+    await eventually(lambda: _more(page.evaluate(energy), before + 0.01), "the page hearing itself back", timeout=5)
+    await page.click("#phone-hangup")
+    await expect(bar).to_have_attribute("data-call", "none")
+    await eventually(lambda: _none(_channels(server)), "no channel left", timeout=5)
+    await expect(echo).to_be_enabled()
+
+
+async def _channels(server) -> list[dict]:
+    return await server.services.ami.action_list("CoreShowChannels")
+
+
+async def _echoing(server):
+    channels = await _channels(server)
+    return channels if len(channels) == 1 and channels[0].get("Application") == "Echo" else None
+
+
+async def _more(awaitable, than: float) -> bool:
+    return await awaitable > than
