@@ -165,6 +165,8 @@ async def test_click_to_call_rings_the_desk_it_answers_both_sides_are_recorded_a
     await page.wait_for_selector("#phone-quality[data-mos]")
     mos = float(await page.get_attribute("#phone-quality", "data-mos"))
     assert 1.0 <= mos <= 4.5
+    await expect(page.locator("#phone-quality")).to_have_text(f"Call quality: good ({mos:.1f})")  # loopback: no loss
+    await page.wait_for_function("() => Number(document.getElementById('phone-level').value) > 0")  # the mic's level
     if os.environ.get("CC_DOCS_SCREENSHOTS") == "1":  # the README's picture, refreshed on request only
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(DOCS_SCREENSHOT), full_page=False)
@@ -173,6 +175,8 @@ async def test_click_to_call_rings_the_desk_it_answers_both_sides_are_recorded_a
     # hang up on the bar: both legs end, sipp got its BYE (one call done: it exits 0), the channel is free
     await page.click("#phone-hangup")
     await expect(bar).to_have_attribute("data-call", "none")
+    await expect(page.locator("#phone-peer")).to_have_text("Call ended")
+    await expect(page.locator("#phone-mute")).to_be_hidden()
     ended = await server.wait_state(placed["id"], "ended", timeout=15)
     assert ended["talk_seconds"] and ended["talk_seconds"] >= 2, ended
     await eventually(lambda: customer.proc.poll() is not None, "sipp's customer done after the BYE", timeout=10)
