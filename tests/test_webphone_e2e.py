@@ -11,7 +11,11 @@ desk in Debian's headless chromium whose fake microphone plays a 700 Hz tone
   hears the browser's tone (RTP captured on lo) and the recording holds both
   tones; "Hang up" on the bar ends both legs (sipp gets its BYE) and frees the
   trunk channel.
-- A queue call rings the desk with Answer / Decline and is answered by a click.
+- Mute and Hold on the bar silence the agent for the customer and give the
+  voice back; the keypad's digits reach the customer (RFC 4733, in order).
+- "Test my headset" calls the real echo extension: the page hears itself.
+- A queue call rings the desk with Answer / Decline and is answered by a
+  click; the queue member is then in a call.
 - The server closes the phone's socket (as a restart would): the bar says it
   is reconnecting, and the phone is registered again within 10 s.
 - Logout from the desk revokes the credentials: a REGISTER with the password
@@ -32,6 +36,7 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
+from callcenter.ami import AmiError
 from callcenter.auth.tokens import create_token
 from callcenter.calls.recordings import recording_path
 from callcenter.models import Call
@@ -107,7 +112,7 @@ async def asterisk_contacts(server) -> list[dict]:
     """Asterisk's own list of wb-lena's registered contacts (admin AMI user)."""
     try:
         events = await admin_list(server.settings, "PJSIPShowContacts")
-    except Exception as error:  # noqa: BLE001 - "No Contacts found" comes as an error
+    except AmiError as error:   # "No Contacts found" comes as an error
         if "no contacts found" in str(error).lower():
             return []
         raise
