@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,6 +163,42 @@ async def web_client():
         await client.close()
 
 
+# -- WebRTC in a private network namespace ---------------------------------------
+
+ICE_VETH_ADDRESS = "10.203.0.1/24"
+
+
+def non_loopback_ipv4() -> list[str]:
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "up"], capture_output=True, text=True).stdout
+    return [line.split()[3].split("/")[0] for line in out.splitlines() if line.split()[1] != "lo"]
+
+
+def ensure_webrtc_address() -> str:
+    """A non-loopback IPv4 address for ICE. Chromium gathers no candidate on a
+    loopback interface and Asterisk (pjlib) offers none: in a network namespace
+    holding nothing but ``lo`` (how PBX tests run here) a call's ICE never
+    completes and no media flows. There, a veth pair with a private address is
+    added (packets to one's own address still go over lo). Outside such a
+    namespace (any other IPv4 interface up), nothing is touched."""
+    found = non_loopback_ipv4()
+    if found:
+        return found[0]
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    if [line.split(":")[1].strip() for line in links.splitlines()] != ["lo"]:
+        pytest.skip("no non-loopback IPv4 address for ICE, and not in a fresh network namespace")
+    for command in (["ip", "link", "add", "ccrtc0", "type", "veth", "peer", "name", "ccrtc1"],
+                    ["ip", "addr", "add", ICE_VETH_ADDRESS, "dev", "ccrtc0"],
+                    ["ip", "link", "set", "ccrtc0", "up"], ["ip", "link", "set", "ccrtc1", "up"]):
+        subprocess.run(command, check=True, capture_output=True)
+    return ICE_VETH_ADDRESS.split("/")[0]
+
+
+@pytest.fixture
+def webrtc_address() -> str:
+    """``ensure_webrtc_address()`` for a test whose browser makes WebRTC calls."""
+    return ensure_webrtc_address()
+
+
 # -- Playwright ---------------------------------------------------------------
 
 @pytest.fixture
@@ -224,4 +261,5 @@ async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 __all__ = ["WebUser", "WebClient", "add_web_user", "base_url", "web_server", "web_client",
            "browser", "page", "login", "watch_console", "fits_the_screen", "screenshot",
+           "ensure_webrtc_address", "webrtc_address",
            "CHROMIUM", "SCREENSHOTS"]

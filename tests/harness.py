@@ -115,7 +115,7 @@ class Server:
 async def call_server(pbx_stack, tmp_path):
     clients: list[TestClient] = []
 
-    async def start(agents=(), trunks=(), teams=(), pbx=None, **calls_overrides) -> Server:
+    async def start(agents=(), trunks=(), teams=(), pbx=None, webphone=None, **calls_overrides) -> Server:
         base = pbx_stack.settings
         settings = dataclasses.replace(
             base, state_dir=tmp_path / f"state-{len(clients)}",
@@ -123,6 +123,8 @@ async def call_server(pbx_stack, tmp_path):
             redis=dataclasses.replace(base.redis, managed=False, key_prefix=f"t{uuid.uuid4().hex[:8]}:"),
             pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True, **(pbx or {})),
             calls=dataclasses.replace(base.calls, **calls_overrides))
+        if webphone:  # a feature's section: set on the copy (settings.sections), not a dataclass field
+            settings.webphone = dataclasses.replace(base.webphone, **webphone)
         settings.state_dir.mkdir(parents=True)
         engine = db.make_engine(settings.database_url)
         await db.migrate(engine)

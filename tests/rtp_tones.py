@@ -12,6 +12,7 @@ import math
 import socket
 import struct
 import threading
+import wave
 from pathlib import Path
 
 SAMPLE_RATE = 8000
@@ -73,10 +74,11 @@ def tone_scenario(template: Path, pcap: Path, out: Path) -> Path:
 
 
 class RtpCapture:
-    """PCMA payloads Asterisk sends to each of ``addresses``, while running."""
+    """PCMA payloads (and RFC 4733 DTMF event codes) Asterisk sends to each of ``addresses``, while running."""
 
     def __init__(self, addresses) -> None:
         self.frames: dict[str, list[bytes]] = {a: [] for a in addresses}
+        self.events: dict[str, list[int]] = {a: [] for a in addresses}   # DTMF event codes (0-9, 10 *, 11 #)
         self._stop = threading.Event()
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
         self._sock.bind(("lo", 0))
@@ -97,8 +99,12 @@ class RtpCapture:
                 continue
             destination = socket.inet_ntoa(ip[16:20])
             rtp = ip[(ip[0] & 0x0F) * 4 + 8:]
-            if destination in self.frames and rtp[0] >> 6 == 2 and rtp[1] & 0x7F == 8:
+            if destination not in self.frames or rtp[0] >> 6 != 2:
+                continue
+            if rtp[1] & 0x7F == 8:
                 self.frames[destination].append(rtp[12:])
+            elif rtp[1] & 0x7F >= 96 and len(rtp) == 16:   # RFC 4733 telephone-event: the digit's code
+                self.events[destination].append(rtp[12])
 
     def stop(self) -> dict[str, list[bytes]]:
         self._stop.set()
@@ -109,16 +115,56 @@ class RtpCapture:
 
 def tone_share(payload: bytes, frequency: float) -> float:
     """The share of the frame's energy at ``frequency`` (Goertzel): about 1 for a pure tone."""
-    samples = [DECODE[b] for b in payload]
+    return linear_share([DECODE[b] for b in payload], frequency)
+
+
+def linear_share(samples, frequency: float, rate: int = SAMPLE_RATE) -> float:
+    """``tone_share`` of linear samples at ``rate`` Hz."""
     energy = sum(s * s for s in samples)
     if energy == 0:
         return 0.0
-    coefficient = 2 * math.cos(2 * math.pi * frequency / SAMPLE_RATE)
+    coefficient = 2 * math.cos(2 * math.pi * frequency / rate)
     s1 = s2 = 0.0
     for s in samples:
         s1, s2 = s + coefficient * s1 - s2, s1
     power = s1 * s1 + s2 * s2 - coefficient * s1 * s2
     return power / (len(samples) / 2 * energy)
+
+
+def write_tone_wav(path: Path, frequency: float, seconds: float = 10.0, rate: int = 48000,
+                   amplitude: int = 9000, beeps: tuple[float, float] | None = None) -> Path:
+    """A mono 16-bit WAV of a sine (e.g. Chromium's fake microphone:
+    ``--use-file-for-fake-audio-capture``, which loops it). ``beeps=(on, off)``
+    seconds: the tone in bursts with silence between, as speech comes; a
+    browser's noise suppression fades a steady tone out within 2 s."""
+    count = int(seconds * rate)
+
+    def level(n: int) -> float:
+        if beeps is None:
+            return 1.0
+        return 1.0 if (n / rate) % (beeps[0] + beeps[1]) < beeps[0] else 0.0
+    samples = (int(level(n) * amplitude * math.sin(2 * math.pi * frequency * n / rate)) for n in range(count))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", v) for v in samples))
+    return path
+
+
+def wav_tones(path: Path, frequencies, share: float = 0.2) -> tuple[int, dict[float, int]]:
+    """A 16-bit WAV (a recording) cut in 20 ms frames: (frames, {frequency:
+    frames with at least ``share`` of their energy at it}). Silent frames count
+    in the total, so the figures say how much of the file holds each tone."""
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2, f"{path}: not 16-bit PCM"
+        rate, channels = wav.getframerate(), wav.getnchannels()
+        data = wav.readframes(wav.getnframes())
+    samples = struct.unpack(f"<{len(data) // 2}h", data)[::channels]
+    size = rate // 50
+    frames = [samples[i:i + size] for i in range(0, len(samples) - size + 1, size)]
+    found = {f: sum(1 for fr in frames if linear_share(fr, f, rate) >= share) for f in frequencies}
+    return len(frames), found
 
 
 def frames_with(frames: list[bytes], frequency: float, share: float = 0.2) -> int:

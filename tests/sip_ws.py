@@ -139,10 +139,12 @@ class SipWsClient:
         if self._http is not None:
             await self._http.close()
 
-    async def register(self, expires: int = 600, timeout: float = 5.0) -> int:
-        """REGISTER (answering one digest challenge); the final status code."""
+    async def register(self, expires: int = 600, timeout: float = 5.0, *, query: bool = False) -> int:
+        """REGISTER (answering one digest challenge); the final status code.
+        ``query``: no Contact, so nothing changes (RFC 3261 10.2.3, a query
+        for the bindings): only whether the credentials are taken."""
         uri = f"sip:{self.domain}"
-        extra = [f"Contact: {self.contact};expires={expires}", f"Expires: {expires}"]
+        extra = [] if query else [f"Contact: {self.contact};expires={expires}", f"Expires: {expires}"]
         response = await self._request("REGISTER", uri, extra, timeout)
         if response.status in (401, 407):
             header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"

@@ -15,14 +15,13 @@ import dataclasses
 import hashlib
 import json
 import time
-import subprocess
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from callcenter.pbx.render import PhoneConf, TrunkConf
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ensure_webrtc_address
 
 pytestmark = pytest.mark.pbx
 
@@ -31,7 +30,6 @@ PASSWORD = "login-3c5e7a9b1d2f4068"
 JSSIP = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor" / "jssip.min.js"
 MEDIA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               "--autoplay-policy=no-user-gesture-required"]
-VETH_ADDRESS = "10.213.0.1/24"
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>phone</title>
 <audio id="far-end" autoplay></audio>
@@ -87,28 +85,10 @@ async function mediaStats() {
 </script>"""
 
 
-def _only_loopback() -> bool:
-    """Only ``lo`` exists: a fresh network namespace (``unshare -n``), never a host's own."""
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    return [line.split(":")[1].strip() for line in out.splitlines()] == ["lo"]
-
-
-def _non_loopback_ipv4() -> list[str]:
-    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "up"], capture_output=True, text=True).stdout
-    return [line.split()[3] for line in out.splitlines() if line.split()[1] != "lo"]
-
-
 @pytest.fixture(scope="module")
 def media_interface():
-    """A non-loopback IPv4 address for ICE (a veth pair in a private namespace)."""
-    if not _non_loopback_ipv4():
-        if not _only_loopback():
-            pytest.skip("no non-loopback interface for ICE, and not in a fresh network namespace")
-        subprocess.run(["ip", "link", "add", "cc-ice0", "type", "veth", "peer", "name", "cc-ice1"], check=True)
-        subprocess.run(["ip", "addr", "add", VETH_ADDRESS, "dev", "cc-ice0"], check=True)
-        for dev in ("cc-ice1", "cc-ice0"):
-            subprocess.run(["ip", "link", "set", dev, "up"], check=True)
-    return _non_loopback_ipv4()[0]
+    """A non-loopback IPv4 address for ICE (tests/browser.py: a veth pair in a private namespace)."""
+    return ensure_webrtc_address()
 
 
 @pytest.fixture(params=["alaw"])

@@ -9,19 +9,18 @@ within 10 s; logging out from a page in the frame unregisters the phone,
 revokes its credentials and leaves the desk for /login; a refused microphone
 is said plainly.
 
-STAND-INS (until the lead's server side lands): /api/v1/phone and
-/api/v1/phone/quality are answered by ``page.route`` and the SIP WebSocket
-/sip by ``page.route_web_socket`` (tests/webphone_standins.py: a registrar
-that can also ring the page, with an SDP offer from a second
-RTCPeerConnection in the page, so media really flows). Replace both with
-the real API and Asterisk: nothing in the production code knows about them.
-Screenshots: test-artifacts/screenshots/webphone-*.png (docs/screenshots/webphone.png
-with CC_DOCS_SCREENSHOTS=1)."""
+GET/DELETE /api/v1/phone are the server's own (counted by
+tests/webphone_standins.py ``PhoneApiWatch``); so is /sip to Asterisk where a
+test only needs the phone registered. One STAND-IN is left: where a test must
+ring the phone at will or close its socket with a chosen code, /sip is
+answered by ``page.route_web_socket`` (``SipStandIn``: a registrar that can
+also ring the page, with an SDP offer from a second RTCPeerConnection in the
+page, so media really flows). A real call, its buttons, the echo test and the
+quality reports: tests/test_webphone_e2e.py.
+Screenshots: test-artifacts/screenshots/webphone-*.png."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -30,15 +29,14 @@ from playwright.async_api import expect
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, WebUser, fits_the_screen, login, screenshot, watch_console
 from tests.harness import eventually
-from tests.webphone_standins import PhoneApiStandIn, SipStandIn
+from tests.webphone_standins import PhoneApiWatch, SipStandIn, SocketWatch
 
 pytestmark = pytest.mark.pbx
 
-DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "webphone.png"
 FAKE_MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               "--autoplay-policy=no-user-gesture-required"]
 LENA = WebUser("lena", "agent", password="lena-password-1", display_name="Lena Iyer",
-               fields={"phone_mode": "browser"})
+               fields={"phone_mode": "browser", "sip_endpoint": "wb-lena"})
 RAVI = WebUser("ravi", "agent", password="ravi-password-1", display_name="Ravi Kumar",
                fields={"phone_mode": "desktop"})
 LAPTOP = {"width": 1280, "height": 720}
@@ -68,28 +66,20 @@ async def desk_page(tmp_path):
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
-@pytest.fixture
-def webrtc_address():
-    """Chromium gathers no ICE candidate on a loopback interface: in a network
-    namespace holding nothing but ``lo`` (how these tests are run) a call's ICE
-    never completes and no media flows. There, give it a veth pair with a
-    private address (packets to one's own address still go over lo). Outside
-    such a namespace (any other IPv4 interface), nothing is touched."""
-    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
-    if any(line.split()[1] != "lo" for line in shown.splitlines() if line.strip()):
-        return
-    for command in (["ip", "link", "add", "ccrtc0", "type", "veth", "peer", "name", "ccrtc1"],
-                    ["ip", "addr", "add", "10.203.0.1/24", "dev", "ccrtc0"],
-                    ["ip", "link", "set", "ccrtc0", "up"], ["ip", "link", "set", "ccrtc1", "up"]):
-        subprocess.run(command, check=True, capture_output=True)
-
-
-async def stand_ins(page, mode: str = "browser", agent: str = "lena"):
-    """STAND-INS (tests/webphone_standins.py) for the phone API and /sip: replace with the real ones."""
-    api, sip = PhoneApiStandIn(agent, mode), SipStandIn(page)
-    await api.install(page)
+async def stand_ins(page):
+    """The real phone API, watched; /sip answered by the STAND-IN (tests/webphone_standins.py)."""
+    api, sip = PhoneApiWatch(), SipStandIn(page)
+    api.install(page)
     await sip.install()
     return api, sip
+
+
+def real_phone(page):
+    """The real phone API and the real /sip (through the server to Asterisk), both watched."""
+    api, sockets = PhoneApiWatch(), SocketWatch()
+    api.install(page)
+    sockets.install(page)
+    return api, sockets
 
 
 def framed(page):
@@ -99,7 +89,7 @@ def framed(page):
 async def test_the_phone_stays_while_the_pages_change_in_the_desk(web_server, desk_page):
     page = desk_page
     server = await web_server(users=[LENA])
-    api, sip = await stand_ins(page)
+    api, sip = real_phone(page)
     problems = watch_console(page)
     await login(page, "lena", LENA.password, server.base_url)      # lands on /buckets, sent to the desk
     await page.wait_for_url(server.base_url + "/desk?page=%2Fbuckets")
@@ -140,74 +130,8 @@ async def test_the_phone_stays_while_the_pages_change_in_the_desk(web_server, de
     await page.reload()
     await expect(framed(page).locator("h1")).to_contain_text("appointments")
     await expect(state).to_have_attribute("data-state", "registered")
-    assert api.gets == 2                                             # fresh credentials at each desk load
-    assert problems == [], problems
-
-
-async def test_a_click_to_call_answers_by_itself_and_the_bar_drives_the_call(web_server, desk_page, webrtc_address):
-    page = desk_page
-    server = await web_server(users=[LENA])
-    api, sip = await stand_ins(page)
-    problems = watch_console(page)
-    await login(page, "lena", LENA.password, server.base_url)
-    bar, state = page.locator("#phone-bar"), page.locator("#phone-state")
-    await expect(state).to_have_attribute("data-state", "registered")
-
-    await sip.ring(call_id="call-41", answer_after_ms=400)          # the agent clicked "Call"
-    await expect(bar).to_have_attribute("data-call", "answering")
-    await expect(bar).to_have_attribute("data-call", "talking")     # no click: answered by itself
-    assert "SIP/2.0 200 OK" in sip.responses
-    await expect(page.locator("#phone-peer")).to_have_text("Asha Customer")
-    await expect(page.locator("#phone-timer")).not_to_have_text("0:00", timeout=3000)
-    # the media flows (the stand-in's peer in the same page) and the quality is reported and shown
-    await expect(page.locator("#phone-quality")).to_have_text("Call quality: good (4.3)")
-    report = api.reports[-1]
-    assert report["call_id"] == "call-41" and report["packets_received"] > 0, report
-    assert set(report) == {"call_id", "jitter_ms", "loss_pct", "rtt_ms", "packets_received", "packets_lost"}
-
-    await page.click("#phone-mute")
-    await expect(page.locator("#phone-mute")).to_have_attribute("aria-pressed", "true")
-    await expect(page.locator("#phone-mute")).to_have_text("Unmute")
-    await page.click("#phone-keypad-toggle")
-    await page.click("#phone-keypad [data-digit='5']")
-    await eventually(lambda: any(m == "INFO" and "Signal=5" in body for m, body in sip.requests), "the DTMF 5")
-    await page.click("#phone-hold")
-    await expect(page.locator("#phone-hold")).to_have_attribute("aria-pressed", "true")
-    await eventually(lambda: any(m == "INVITE" and "a=sendonly" in body for m, body in sip.requests),
-                     "the re-INVITE that holds the call")
-    await page.click("#phone-hold")
-    await expect(page.locator("#phone-hold")).to_have_attribute("aria-pressed", "false")
-    await page.click("#phone-mute")
-    await expect(page.locator("#phone-mute")).to_have_attribute("aria-pressed", "false")
-    await page.click("#phone-keypad-toggle")
-    await expect(page.locator("#phone-keypad")).to_be_hidden()
-    await page.wait_for_function("() => Number(document.getElementById('phone-level').value) > 0")
-    await screenshot(page, "webphone-desk", full_page=False)
-    if os.environ.get("CC_DOCS_SCREENSHOTS") == "1":  # the README's picture, refreshed on request only
-        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(DOCS_SCREENSHOT), full_page=False)
-
-    await page.click("#phone-hangup")
-    await expect(bar).to_have_attribute("data-call", "none")
-    await expect(page.locator("#phone-peer")).to_have_text("Call ended")
-    assert sip.requests[-1][0] == "BYE"
-    await expect(page.locator("#phone-mute")).to_be_hidden()
-
-    # before the shift: "Test my headset" calls the echo service, the agent hears themself
-    await page.click("#phone-settings summary")
-    await page.click("#phone-echo-test")
-    await expect(bar).to_have_attribute("data-call", "talking")
-    await expect(page.locator("#phone-peer")).to_have_text("Headset test: you should hear yourself")
-    assert sip.requests[-1][0] == "sip:echo@callcenter.test"
-    await expect(page.locator("#phone-echo-test")).to_be_disabled()
-    heard = """async () => {
-        const stats = await window.ccPhoneCall.session().connection.getStats();
-        return [...stats.values()].some(s => s.type === 'inbound-rtp' && s.packetsReceived > 0);
-    }"""
-    await eventually(lambda: page.evaluate(heard), "the echo's audio in the page")
-    await page.click("#phone-hangup")
-    await expect(bar).to_have_attribute("data-call", "none")
-    assert sip.requests[-1][0] == "BYE"
+    assert api.gets == 2 and len(sip.sockets) == 2                   # the credentials again at each desk load
+    assert server.services.webphone.registrations.is_online("wb-lena")   # Asterisk has the contact
     assert problems == [], problems
 
 
@@ -320,7 +244,7 @@ async def test_an_ended_session_takes_the_whole_desk_to_the_login(web_server, de
 async def test_the_desk_frames_only_this_site(web_server, desk_page):
     page = desk_page
     server = await web_server(users=[LENA])
-    await stand_ins(page)
+    real_phone(page)
     await login(page, "lena", LENA.password, server.base_url)
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/desk?page=/desk", "javascript:alert(1)"):
         await page.goto(server.base_url + "/desk?page=" + target.replace("?", "%3F").replace("=", "%3D"))
@@ -333,14 +257,14 @@ async def test_the_desk_frames_only_this_site(web_server, desk_page):
 async def test_a_desk_phone_agent_stays_on_the_ordinary_pages(web_server, desk_page):
     page = desk_page
     server = await web_server(users=[RAVI])
-    api, sip = await stand_ins(page, mode="desktop", agent="ravi")
+    api, sip = real_phone(page)
     await login(page, "ravi", RAVI.password, server.base_url)
     await page.wait_for_selector("#live-status[data-state=online]")
     assert page.url == server.base_url + "/buckets"                 # not sent to the desk
     assert await page.get_attribute("body", "data-phone-mode") == "desktop"
     await page.goto(server.base_url + "/desk")                      # opened by hand: the bar says why no phone
     await expect(page.locator("#phone-state")).to_have_attribute("data-state", "not_browser_phone")
-    await expect(page.locator("#phone-state")).to_have_text("Your phone is a desk phone, not this browser")
+    await expect(page.locator("#phone-state")).to_contain_text("not the web phone")   # the server's 409 message
     assert sip.sockets == []
 
 
@@ -352,7 +276,7 @@ async def test_a_refused_microphone_is_said_plainly(web_server, tmp_path):
         page = context.pages[0] if context.pages else await context.new_page()
         page.set_default_timeout(15_000)
         await context.clear_permissions()
-        api, sip = await stand_ins(page)
+        api, sip = real_phone(page)
         await login(page, "lena", LENA.password, server.base_url)
         state = page.locator("#phone-state")
         await expect(state).to_have_attribute("data-state", "no_microphone")

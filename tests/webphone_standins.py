@@ -1,8 +1,9 @@
-"""STAND-INS for the web phone's server side, for the desk's browser tests
-(tests/test_webphone_page.py) until the real API and Asterisk are wired:
+"""For the desk's browser tests (tests/test_webphone_page.py): the real
+GET/DELETE /api/v1/phone, watched (``PhoneApiWatch``), the page's real /sip
+sockets, watched (``SocketWatch``), and one STAND-IN kept where a test must
+drive the phone's signalling itself (ring it at will, close its socket with a
+given code); the real thing end to end is tests/test_webphone_e2e.py:
 
-- ``PhoneApiStandIn``: GET/DELETE /api/v1/phone and POST /api/v1/phone/quality,
-  answered by Playwright's ``page.route``;
 - ``SipStandIn``: the /sip WebSocket answered by ``page.route_web_socket``: a
   registrar (200 OK to every REGISTER) that can also ring the page with an
   INVITE whose SDP offer comes from a second RTCPeerConnection in the same
@@ -10,49 +11,43 @@
   inside the call (BYE, INFO for DTMF, re-INVITE for hold) and answer a call
   the phone places (the echo test) with a peer that plays the fake microphone.
 
-Nothing in the production code knows about them; replace with the real thing."""
+Nothing in the production code knows about it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 
-CREDENTIALS = {"realm": "callcenter.test", "ws_path": "/sip", "auto_answer": True, "auto_answer_delay": 0.8,
-               "ice_servers": [], "quality_interval": 1, "echo_uri": "sip:echo@callcenter.test"}
 
+class PhoneApiWatch:
+    """The page's calls to the real GET/DELETE /api/v1/phone, counted (the
+    stand-in that answered them is gone: the server serves them)."""
 
-class PhoneApiStandIn:
-    """STAND-IN for the lead's /api/v1/phone routes."""
-
-    def __init__(self, agent: str = "lena", mode: str = "browser", mos: float = 4.3) -> None:
-        self.agent, self.mode, self.mos = agent, mode, mos
+    def __init__(self) -> None:
         self.gets = self.deletes = 0
-        self.reports: list[dict] = []
+        self.unsigned: list[str] = []     # requests that went without their CSRF token
 
-    async def install(self, page) -> None:
-        await page.route("**/api/v1/phone", self.phone)
-        await page.route("**/api/v1/phone/quality", self.quality)
+    def install(self, page) -> None:
+        page.on("request", self.seen)
 
-    async def phone(self, route) -> None:
-        request = route.request
-        if request.method == "DELETE":
+    def seen(self, request) -> None:
+        if not request.url.split("?")[0].endswith("/api/v1/phone"):
+            return
+        if request.method == "GET":
+            self.gets += 1
+        elif request.method == "DELETE":
             self.deletes += 1
-            assert request.headers.get("x-csrf-token"), "DELETE /api/v1/phone without its CSRF token"
-            await route.fulfill(status=204)
-            return
-        self.gets += 1
-        if self.mode != "browser":
-            await route.fulfill(status=409, content_type="application/json", body=json.dumps(
-                {"error": "not_browser_phone", "message": "Your phone is a desk phone, not this browser"}))
-            return
-        body = {"agent": self.agent, "display_name": self.agent.title(), "endpoint": f"wb-{self.agent}",
-                "password": f"pw-{self.gets}", "uri": f"sip:wb-{self.agent}@callcenter.test", **CREDENTIALS}
-        await route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+            if not request.headers.get("x-csrf-token"):
+                self.unsigned.append("DELETE /api/v1/phone")
 
-    async def quality(self, route) -> None:
-        assert route.request.headers.get("x-csrf-token"), "a quality report without its CSRF token"
-        self.reports.append(json.loads(route.request.post_data or "{}"))
-        await route.fulfill(status=202, content_type="application/json", body=json.dumps({"mos": self.mos}))
+
+class SocketWatch:
+    """The page's /sip WebSockets (the real ones, through the server to Asterisk)."""
+
+    def __init__(self) -> None:
+        self.sockets: list = []
+
+    def install(self, page) -> None:
+        page.on("websocket", lambda ws: self.sockets.append(ws) if ws.url.split("?")[0].endswith("/sip") else None)
 
 
 def parse(text: str) -> tuple[str, list[tuple[str, str]], str]:
