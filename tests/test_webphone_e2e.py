@@ -17,7 +17,9 @@ desk in Debian's headless chromium whose fake microphone plays a 700 Hz tone
 - A queue call rings the desk with Answer / Decline and is answered by a
   click; the queue member is then in a call.
 - The server closes the phone's socket (as a restart would): the bar says it
-  is reconnecting, and the phone is registered again within 10 s.
+  is reconnecting, and the phone is registered again within 10 s. Cut in the
+  middle of a call, the call ends on both sides at once (the customer gets
+  a BYE) and the trunk channel is free.
 - Logout from the desk revokes the credentials: a REGISTER with the password
   the page was given, sent straight to Asterisk, is refused.
 
@@ -451,3 +453,27 @@ async def _echoing(server):
 
 async def _more(awaitable, than: float) -> bool:
     return await awaitable > than
+
+
+async def test_a_socket_cut_mid_call_ends_the_call_on_both_sides_and_frees_the_line(web_server, desk_page, customer):
+    """The network drops under a call: the page says the call ended and registers
+    again; the server hangs the agent's channel up at once (Asterisk alone
+    would wait for rtp_timeout), so the customer gets a BYE and the trunk
+    channel is free, not held by a call nobody can hear."""
+    page = desk_page
+    server = await web_server(users=[LENA], trunks=[TrunkSpec("carrier", CARRIER_IP, customer.port)])
+    await open_desk(page, server)
+    call_id = await connected_call(page, server)
+    started = time.monotonic()
+    assert server.services.webphone.relay.end(server.user_ids["lena"], 1012, "test")
+    ended = await server.wait_state(call_id, "ended", timeout=10)
+    took = time.monotonic() - started
+    print(f"call ended {took:.1f} s after the cut: {ended['end_reason']}, hung up by {ended['hangup_by']}")
+    assert took < 5   # not rtp_timeout's 30 s
+    await eventually(lambda: customer.proc.poll() is not None, "sipp's customer got its BYE", timeout=10)
+    assert customer.proc.returncode == 0, customer.log_tail()
+    trunk = (await server.trunks())["carrier"]
+    assert trunk["reserved"] == 0 and trunk["in_use"] == 0, trunk
+    assert not await server.services.ami.action_list("CoreShowChannels")
+    await expect(page.locator("#phone-bar")).to_have_attribute("data-call", "none")
+    await expect(page.locator("#phone-state")).to_have_attribute("data-state", "registered", timeout=10_000)

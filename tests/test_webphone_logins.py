@@ -106,7 +106,7 @@ async def test_a_desktop_agent_and_an_api_token_get_no_web_phone(web_server, web
     await client.login(RAVI.name, RAVI.password)
     resp = await client.get("/api/v1/phone")
     assert resp.status == 409
-    assert "browser" in (await resp.json())["message"]
+    assert "not the web phone" in (await resp.json())["message"]
     resp = await server.client.get("/api/v1/phone", headers=server.headers())
     assert resp.status == 409
 

@@ -67,8 +67,8 @@ class Credentials:
         async with self.sessions() as db:
             user = await db.get(User, user_id)
             if user is None or not user.active or user.phone_mode != "browser":
-                raise NotBrowserPhone("your phone is not the web phone: an admin sets the phone "
-                                      "mode to browser to use it")
+                raise NotBrowserPhone("Your phone is not the web phone: an admin can set your phone "
+                                      "to 'Web phone in the panel' on your user page")
             row = await db.get(BrowserPhone, user_id)
             taken_over = row is not None and row.session_digest != digest
             if row is None or taken_over:
