@@ -48,10 +48,13 @@ class WebPhones:
     # -- credentials ------------------------------------------------------------------
     async def issue(self, user_id: int, session_id: str, expires_at: dt.datetime) -> PhoneLogin:
         """This login's phone credentials, in Asterisk's config before they are handed out."""
-        started = time.monotonic()
         login = await self.credentials.issue(user_id, session_id, expires_at)
+        # after the row is committed: a config read that began before the
+        # commit (while the sync was already busy with another login) may not
+        # hold these credentials, and a phone handed them then got 401.
+        committed = time.monotonic()
         if self.pbx_sync is not None:
-            if not await self.pbx_sync.wait_applied(started, APPLY_WAIT_SECONDS):
+            if not await self.pbx_sync.wait_applied(committed, APPLY_WAIT_SECONDS):
                 log.warning("web phone of %s: Asterisk has not reloaded its config yet", login.agent)
         if login.taken_over:
             self.relay.end(user_id, 4002, "taken over by another tab or device")

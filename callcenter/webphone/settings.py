@@ -10,7 +10,10 @@ CODECS = ("alaw", "opus")
 class WebphoneSettings:
     # The codec offered to browsers first: "alaw" (G.711 A-law, no transcoding
     # to India's A-law trunks) or "opus" (Asterisk transcodes every frame).
-    # docs/benchmarks.md measures both; the cheaper one is the default.
+    # docs/benchmarks.md "Web phone" measures both (bench/webphone_codecs.py):
+    # A-law is the cheaper, so the default; Opus cost Asterisk 1.38x and 1.67x
+    # the CPU per call-second in two runs (23.3 vs 16.9 ms, 26.2 vs 15.8 ms;
+    # 10 recorded calls each, 2026-12-06).
     codec: str = "alaw"
     # A click-to-call rings the agent's page, which answers by itself after
     # this many seconds (a short tone first): the agent asked for the call.

@@ -64,8 +64,15 @@ class SipRelay:
 
     def _session(self) -> aiohttp.ClientSession:
         if self._client is None or self._client.closed:
-            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None,
-                                                                               connect=self.connect_timeout))
+            # limit=0: each phone's socket to Asterisk holds one of the
+            # connector's connections for as long as the phone is online, and
+            # aiohttp's default of 100 left the 101st phone waiting until its
+            # connect timed out (bench/webphone_registrations.py). The number
+            # of phones is bounded by the browser agents (one socket each) and
+            # by Asterisk's http.conf sessionlimit.
+            self._client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.connect_timeout))
         return self._client
 
     async def close(self) -> None:
