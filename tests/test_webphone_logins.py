@@ -153,3 +153,21 @@ async def test_quality_reports_need_a_call_and_sane_figures(web_server, web_clie
     for bad in ({"jitter_ms": -1}, {"loss_pct": 101}, {"rtt_ms": "fast"}, {"call_id": "x"}, {"volume": 3}):
         resp = await client.http.post(url, json=bad, headers=headers)
         assert resp.status == 422, bad
+
+
+async def test_credentials_asterisk_has_not_loaded_in_time_are_not_handed_out(web_server, web_client, monkeypatch):
+    """A reload that does not come in time (a storm of logins, Asterisk busy):
+    503 with Retry-After, rather than a password Asterisk would refuse with 401."""
+    server = await web_server(users=[LENA])
+    client = web_client(server)
+    await client.login(LENA.name, LENA.password)
+
+    async def never(_since, _timeout):
+        return False
+    monkeypatch.setattr(server.services.pbx_sync, "wait_applied", never)
+    resp = await client.get("/api/v1/phone")
+    assert resp.status == 503 and resp.headers["Retry-After"] == "2"
+    body = await resp.json()
+    assert body["error"] == "phone_not_ready" and "password" not in body
+    monkeypatch.undo()
+    assert (await _phone(client))["endpoint"] == "wb-lena"      # the page's retry gets it

@@ -15,7 +15,7 @@ from callcenter.models import Call
 from callcenter.pbx.sync import admin_list
 from callcenter.webphone import quality
 from callcenter.webphone.credentials import Credentials, PhoneLogin, session_digest as sessions_digest
-from callcenter.webphone.exceptions import AgentPhoneOffline, NoCallToRate
+from callcenter.webphone.exceptions import AgentPhoneOffline, NoCallToRate, PhoneNotReady
 from callcenter.webphone.models import BrowserPhone
 from callcenter.webphone.registrations import Registrations, is_web_phone
 from callcenter.webphone.sip_relay import SESSION_ENDED, SipRelay
@@ -55,7 +55,10 @@ class WebPhones:
         committed = time.monotonic()
         if self.pbx_sync is not None:
             if not await self.pbx_sync.wait_applied(committed, APPLY_WAIT_SECONDS):
+                # a password Asterisk does not know yet would only earn the page a 401
                 log.warning("web phone of %s: Asterisk has not reloaded its config yet", login.agent)
+                raise PhoneNotReady("the phone system is still loading your phone; trying again shortly",
+                                    retry_after=2)
         if login.taken_over:
             self.relay.end(user_id, 4002, "taken over by another tab or device")
         return login

@@ -75,6 +75,12 @@
           return null;
         });
       }
+      if (resp.status === 503) {  // busy (Asterisk still loading this login's phone): as it says
+        var wait = Math.min(10, Math.max(1, Number(resp.headers.get("Retry-After")) || 3));
+        setState("connecting", "Phone connecting… (the phone system is busy)");
+        retryTimer = setTimeout(start, wait * 1000);
+        return null;
+      }
       if (!resp.ok) throw new Error("GET /api/v1/phone: " + resp.status);
       return resp.json();
     }).then(function (cfg) {
