@@ -17,6 +17,7 @@ from tests.harness import TrunkSpec, eventually
 pytestmark = pytest.mark.pbx
 
 LENA = WebUser("lena", fields={"phone_mode": "browser", "sip_endpoint": "wb-lena"})
+FAST_SWEEP = {"check_interval": 0.5}   # [webphone]: ended logins looked for twice a second
 RAVI = WebUser("ravi", fields={"phone_mode": "desktop", "sip_endpoint": "ph-ravi",
                                "sip_contact": "sip:127.0.0.1:5999"})
 
@@ -39,7 +40,7 @@ def _rendered(server) -> str:
 
 
 async def test_each_login_gets_its_own_phone_and_loses_it_at_logout(web_server, web_client):
-    server = await web_server(users=[LENA])
+    server = await web_server(users=[LENA], webphone=FAST_SWEEP)
     realm = server.settings.pbx.sip_realm
     first = web_client(server)
     await first.login(LENA.name, LENA.password)
@@ -70,7 +71,7 @@ async def _gone(server, name: str) -> bool:
 
 
 async def test_delete_revokes_at_once_and_a_disabled_agent_loses_the_phone(web_server, web_client):
-    server = await web_server(users=[LENA])
+    server = await web_server(users=[LENA], webphone=FAST_SWEEP)
     client = web_client(server)
     await client.login(LENA.name, LENA.password)
     await _phone(client)
@@ -87,7 +88,7 @@ async def test_delete_revokes_at_once_and_a_disabled_agent_loses_the_phone(web_s
 
 
 async def test_moving_off_the_browser_mode_revokes(web_server, web_client):
-    server = await web_server(users=[LENA])
+    server = await web_server(users=[LENA], webphone=FAST_SWEEP)
     client = web_client(server)
     await client.login(LENA.name, LENA.password)
     await _phone(client)

@@ -219,12 +219,12 @@ async def _no_channels_left(ami, timeout: float = 10.0) -> None:
     raise AssertionError(f"channels left: {[c['Channel'] for c in channels]}")
 
 
-async def test_a_page_that_vanishes_mid_call_loses_its_contact_at_once_and_the_call_at_rtp_timeout(
+async def test_a_page_that_vanishes_mid_call_loses_its_contact_at_once_but_not_its_call(
         pbx_stack, phone_config, page_url, chromium_page, ami):
     """No BYE, the WebSocket just closes (a crash, a lost network): Asterisk
-    removes the contact at once but keeps the channel up until rtp_timeout
-    (30 s) ends it with cause 44. The server, which sees its /sip socket go,
-    can hang up sooner."""
+    removes the contact at once but keeps the channel up (until rtp_timeout,
+    30 s, rendered as the backstop). So the server hangs the channel up when
+    the contact goes: tests/test_webphone_e2e.py, the socket cut mid-call."""
     page = chromium_page
     await registered_phone(page, page_url, phone_config)
     resp = await ami.action("Originate", Channel=f"PJSIP/{ENDPOINT}", Context="cc-webphone", Exten="echo",
@@ -239,7 +239,6 @@ async def test_a_page_that_vanishes_mid_call_loses_its_contact_at_once_and_the_c
                          start=mark, timeout=3)
     _, channels = await ami.list_action("CoreShowChannels")
     assert [c["ChannelStateDesc"] for c in channels if c["Channel"].startswith(f"PJSIP/{ENDPOINT}-")] == ["Up"]
-    hangup = await ami.wait_event(lambda e: e.get("Event") == "Hangup"
-                                  and e.get("Channel", "").startswith(f"PJSIP/{ENDPOINT}-"), start=mark, timeout=40)
-    assert 25 < time.monotonic() - closed_at < 36 and hangup["Cause"] == "44"
+    assert time.monotonic() - closed_at < 3
+    await ami.action("Hangup", Channel=f"/^PJSIP/{ENDPOINT}-.*$/")
     await _no_channels_left(ami)
