@@ -1,7 +1,10 @@
 """Login passwords: argon2id hashes (argon2-cffi), never stored in clear."""
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -10,6 +13,21 @@ MIN_LENGTH = 10
 MAX_LENGTH = 1024
 
 _hasher = PasswordHasher()
+# argon2 costs ~0.2 s of CPU a check (its default, memory-hard parameters are
+# kept). Checks run in these threads (argon2-cffi releases the GIL), at most
+# one per core but one, so a shift's logins queue here while the event loop
+# keeps a core for calls, the phones' sockets and Asterisk's config reloads
+# (docs/benchmarks.md, "Registration storm").
+_workers = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="argon2")
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    """:func:`verify_password` off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_workers, verify_password, password_hash, password)
+
+
+async def hash_password_async(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_workers, hash_password, password)
 
 
 def hash_password(password: str) -> str:
