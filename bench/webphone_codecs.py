@@ -69,6 +69,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from click_to_call_load import cpu_model, proc_cpu_seconds  # noqa: E402 - the benches' shared helpers
 
 CARRIER_IP, CARRIER0_IP = "127.0.0.2", "127.0.0.3"
 DESK_IP, DESK0_IP = "127.0.0.10", "127.0.0.11"
@@ -119,19 +122,6 @@ async function mediaStats() {
   return out;
 }
 </script>"""
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_model() -> str:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "?"
 
 
 def ensure_ice_interface() -> str:

@@ -66,25 +66,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from click_to_call_load import cpu_model, pct, proc_cpu_seconds  # noqa: E402 - the benches' shared helpers
 
 PASSWORD = "bench-login-9f3a7c21e5"
 REGISTER_EXPIRES = 300
 JSSIP_MEAN_RENEWAL = (REGISTER_EXPIRES / 2 + REGISTER_EXPIRES - 32) / 2   # s, uniform in [S/2, S-32]
 _FORM_CSRF = re.compile(r'name="_csrf" value="([^"]*)"')
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(samples, q):
-    if not samples:
-        return None
-    s = sorted(samples)
-    k = max(0, min(len(s) - 1, int(-(-q * len(s) // 100)) - 1))
-    return s[k]
 
 
 def summary_ms(samples):
@@ -94,13 +83,6 @@ def summary_ms(samples):
 
 def r_ms(v):
     return None if v is None else round(v * 1000, 1)
-
-
-def cpu_model() -> str:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "?"
 
 
 # ================================================================ the browsers (child process)
