@@ -58,14 +58,19 @@ def digest_of(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-async def role_of_digest(redis, settings, digest: str) -> str | None:
-    """The role the session with this digest was made with, None when it is
-    gone (logged out, expired)."""
-    raw = await redis.get(f"{settings.redis.key_prefix}web:session:{digest}")
-    try:
-        return json.loads(raw)["role"] if raw is not None else None
-    except (ValueError, TypeError, KeyError):
-        return None
+async def roles_of_digests(redis, settings, digests: list[str]) -> list[str | None]:
+    """The role each session (by digest) was made with, None for one that is
+    gone (logged out, expired): one MGET for them all."""
+    if not digests:
+        return []
+    raws = await redis.mget([f"{settings.redis.key_prefix}web:session:{d}" for d in digests])
+    roles = []
+    for raw in raws:
+        try:
+            roles.append(json.loads(raw)["role"] if raw is not None else None)
+        except (ValueError, TypeError, KeyError):
+            roles.append(None)
+    return roles
 
 
 def lifetime_seconds(settings) -> int:

@@ -86,31 +86,32 @@ class Credentials:
             return PhoneLogin(user_id, user.name, user.display_name or user.name, row.endpoint,
                               self.password(row.nonce), row.expires_at, taken_over)
 
-    async def revoke(self, user_id: int, session_id: str | None = None) -> bool:
-        """Delete the agent's phone credentials (only if issued to
-        ``session_id``, when given); True when a row went."""
-        query = delete(BrowserPhone).where(BrowserPhone.user_id == user_id)
-        if session_id is not None:
-            query = query.where(BrowserPhone.session_digest == session_digest(session_id))
+    async def revoke(self, user_id: int, session_id: str) -> str | None:
+        """Delete the agent's phone credentials if issued to ``session_id``;
+        the endpoint revoked, None when there were none."""
+        query = delete(BrowserPhone).where(BrowserPhone.user_id == user_id,
+                                           BrowserPhone.session_digest == session_digest(session_id))
         async with self.sessions() as db:
+            endpoint = await db.scalar(select(BrowserPhone.endpoint).where(BrowserPhone.user_id == user_id))
             gone = (await db.execute(query)).rowcount
             await db.commit()
-        return bool(gone)
+        return endpoint if gone else None
 
-    async def sweep(self, login_valid: Callable[[BrowserPhone, str], Awaitable[bool]],
+    async def sweep(self, login_roles: Callable[[list[str]], Awaitable[list[str | None]]],
                     before_revoke: Callable[[int], Awaitable[None]] | None = None) -> list[str]:
-        """Delete rows whose login ended (expired, or ``login_valid`` says
-        no: the login is gone or was made with another role) or whose user is
-        no longer an active browser-mode user; returns
-        the endpoints revoked."""
+        """Delete rows whose login ended (expired, gone, or made with another
+        role than the user's now: ``login_roles`` of the rows' session
+        digests) or whose user is no longer an active browser-mode user;
+        returns the endpoints revoked."""
         now = utcnow()
         async with self.sessions() as db:
             rows = (await db.execute(select(BrowserPhone, User.active, User.phone_mode, User.role)
                                      .join(User, User.id == BrowserPhone.user_id))).all()
+        login_role = await login_roles([row.session_digest for row, *_ in rows])
         ended = []
-        for row, active, mode, role in rows:
+        for (row, active, mode, role), made_as in zip(rows, login_role):
             expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.timezone.utc)
-            if not active or mode != "browser" or expires <= now or not await login_valid(row, role):
+            if not active or mode != "browser" or expires <= now or made_as != role:
                 ended.append(row)
         if not ended:
             return []

@@ -16,8 +16,8 @@ async def start(settings, sessions, ami, control, dialer, pbx_sync, pbx_events, 
         pbx_sync.phone_sources.append(phones.credentials.phone_confs)
     pbx_events.on_event(phones.on_event)
     pbx_events.on_connected(phones.on_connected)  # Asterisk's contacts after each (re)connect
-    login_valid = http.login_checker(redis, settings)
-    loops.every("webphone", settings.webphone.check_interval, lambda: phones.sweep(login_valid))
+    login_roles = http.login_checker(redis, settings)
+    loops.every("webphone", settings.webphone.check_interval, lambda: phones.sweep(login_roles))
     return phones
 
 

@@ -52,11 +52,7 @@ async def drop_phone(request: web.Request) -> web.Response:
     """Log the phone out (the page does it before the panel's logout)."""
     services = request.app[SERVICES]
     session = await _browser_login(request)
-    row_endpoint = None
-    relay = services.webphone.relay.relays.get(session.user_id)
-    if relay is not None:
-        row_endpoint = relay.endpoint
-    await services.webphone.revoke(session.user_id, session.id, row_endpoint)
+    await services.webphone.revoke(session.user_id, session.id)
     return web.Response(status=204)
 
 
@@ -93,11 +89,11 @@ async def report_quality(request: web.Request) -> web.Response:
 
 
 def login_checker(redis, settings):
-    """``login_valid(row, role)`` for the sweep: the login a phone row was
-    issued to still exists and was made with the user's current role."""
-    async def login_valid(row, role: str) -> bool:
-        return await sessions.role_of_digest(redis, settings, row.session_digest) == role
-    return login_valid
+    """``login_roles(digests)`` for the sweep: the role each phone row's panel
+    login was made with (None: the login is gone), in one Redis round trip."""
+    async def login_roles(digests: list[str]) -> list[str | None]:
+        return await sessions.roles_of_digests(redis, settings, digests)
+    return login_roles
 
 
 ROUTES = [

@@ -67,23 +67,24 @@ class WebPhones:
         async with self.sessions() as db:
             return await db.get(BrowserPhone, user_id)
 
-    async def revoke(self, user_id: int, session_id: str, endpoint: str | None) -> None:
+    async def revoke(self, user_id: int, session_id: str) -> None:
+        """This login logs its phone out (DELETE /api/v1/phone)."""
         if self.relay.end(user_id, SESSION_ENDED, "logged out", sessions_digest(session_id)):
             await self.relay.wait_closed(user_id)   # the socket first, then the endpoint
-        if await self.credentials.revoke(user_id, session_id):
-            if endpoint:
-                self.registrations.forget(endpoint)
-            if self.pbx_sync is not None:
-                self.pbx_sync.poke()
+        endpoint = await self.credentials.revoke(user_id, session_id)
+        self._revoked([endpoint] if endpoint else [])
 
-    async def sweep(self, login_valid) -> None:
+    async def sweep(self, login_roles) -> None:
         """Revoke the credentials of logins that ended (a loop)."""
-        revoked = await self.credentials.sweep(login_valid, self._close_socket)
-        for endpoint in revoked:
-            self.registrations.forget(endpoint)
-        if revoked and self.pbx_sync is not None:
-            self.pbx_sync.poke()
+        self._revoked(await self.credentials.sweep(login_roles, self._close_socket))
         await self.reconcile()
+
+    def _revoked(self, endpoints: list[str]) -> None:
+        """Offline whatever Asterisk last said; out of its config at once."""
+        for endpoint in endpoints:
+            self.registrations.forget(endpoint)
+        if endpoints and self.pbx_sync is not None:
+            self.pbx_sync.poke()
 
     async def _close_socket(self, user_id: int) -> None:
         """A login ended: close its phone's socket before its endpoint goes."""
