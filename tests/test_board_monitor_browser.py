@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,8 @@ async def test_a_lead_listens_from_the_board_and_the_listen_ends_with_the_call(w
     assert server.services.monitor.active() == []
 
     await set_lead_phone(server, endpoint)
+    # the phone is back in Asterisk's config (rendered and reloaded) before it is rung
+    assert await server.services.pbx_sync.wait_applied(time.monotonic(), 15)
     await listen.click()
     badge = row.locator(".monitors .badge")
     await expect(badge).to_have_text("Listening: lena", timeout=20_000)    # answered: no "(ringing)"
