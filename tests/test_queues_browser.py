@@ -44,7 +44,7 @@ async def test_agent_queue_bar_and_live_board(web_server, page, sipp):
     await expect(bar).to_contain_text("Inbound queues: support-en")
     await bar.get_by_role("button", name="Log in").click()
     await expect(bar).to_contain_text("Queues: support-en")
-    await expect(bar.locator(".state")).to_have_text("Available")
+    await expect(bar.locator(".state")).to_have_text("Available", timeout=15_000)  # the tracker learns the member from AMI
     assert [m["Name"] for m in await members(server)] == ["asha"]
     await bar.locator("select.reason").select_option("lunch")
     await bar.get_by_role("button", name="Pause").click()
@@ -55,7 +55,7 @@ async def test_agent_queue_bar_and_live_board(web_server, page, sipp):
     await page.reload()                       # the bar comes back as it was
     await expect(bar.locator(".state")).to_have_text("Paused: Lunch")
     await bar.get_by_role("button", name="Resume").click()
-    await expect(bar.locator(".state")).to_have_text("Available")
+    await expect(bar.locator(".state")).to_have_text("Available", timeout=15_000)
     assert (await members(server))[0]["Paused"] == "0"
     await page.get_by_role("button", name="Log out").first.click()
 
