@@ -33,6 +33,7 @@ PACKAGES = [
     "callcenter.webphone",       # the browser phone mode: its credentials, registrations, the SIP socket
     "callcenter.monitor",        # listen, whisper, barge on the dialer's calls
     "callcenter.board",          # reads the calls, queues, trunks and dispositions above
+    "callcenter.audit_trail",    # reads every feature's audit rows
 ]
 
 

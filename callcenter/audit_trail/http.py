@@ -1,0 +1,2 @@
+"""GET /api/v1/audit (to be written)."""
+ROUTES: list = []

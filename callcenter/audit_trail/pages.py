@@ -1,0 +1,2 @@
+"""/admin/audit (to be written)."""
+ROUTES: list = []

@@ -1,0 +1,5 @@
+"""``audit list|export`` (to be written)."""
+
+
+def add_read_commands(command, audit) -> None:
+    return None
