@@ -44,8 +44,8 @@ FLOW = {
     "start": "hello",
     "nodes": {
         "hello": {"kind": "prompt", "prompt": "beep", "next": "language"},
-        "language": {"kind": "menu", "prompt": "beep", "options": {"1": "english", "2": "hindi", "3": "tamil"}, "timeout": 5,
-                     "retries": 1, "on_failure": "english"},
+        "language": {"kind": "menu", "prompt": "beep", "options": {"1": "english", "2": "hindi", "3": "tamil"},
+                     "timeout": 5, "retries": 1, "on_failure": "english"},
         "english": {"kind": "set_language", "language": "en", "next": "lookup"},
         "hindi": {"kind": "set_language", "language": "hi", "next": "lookup"},
         "tamil": {"kind": "set_language", "language": "ta", "next": "lookup"},

@@ -23,7 +23,8 @@ class InboundMetrics:
         self.routed = Counter("callcenter_inbound_routed_total", "Queue entries by route (last_agent: the "
                               "agent who last spoke with the caller rung first; last_agent_other_language: "
                               "not rung, they do not speak the language the caller chose; customer_queue: the "
-                              "queue of the customer's store region; flow_queue: the flow's own)", ["route"], registry=r)
+                              "queue of the customer's store region; flow_queue: the flow's own)", ["route"],
+                              registry=r)
         self.screen_pops = Counter("callcenter_inbound_screen_pops_total",
                                    "Screen pops sent to agents' panels as a call rang them", registry=r)
         self.callbacks_offered = Counter("callcenter_inbound_callbacks_offered_total",
