@@ -8,9 +8,10 @@ missed follow-up). Whose buckets: the agent who last spoke with the customer
 in the inbound campaign of the queue's location (or of the customer's store's
 location), where its manager allocates it. A caller who chose their language
 in the IVR is called back in it: an agent who does not speak it (routing's
-``CallerLanguage``) is neither given the call-back nor left holding it. A caller who is not a customer yet
-becomes one (by their number) so there is someone to call back; a caller with
-no usable number is never offered a call-back (``hooks.callback_offered``)."""
+``CallerLanguage``) is neither given the call-back nor left holding it. A
+caller who is not a customer yet becomes one (by their number) so there is
+someone to call back; a caller with no usable number is never offered a
+call-back (``hooks.callback_offered``)."""
 from __future__ import annotations
 
 import datetime as dt
