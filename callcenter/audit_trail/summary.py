@@ -5,8 +5,9 @@ the change and the request it came with.
 The summary is built from what the record sites store in ``details``:
 
 - a change: ``changes={field: [old, new]}`` (or ``{"old": .., "new": ..}``,
-  or ``changed=`` the same), and the ``*.update``/``*.change`` sites that
-  put ``field=[old, new]`` at the top: "field: old -> new" for each field;
+  or ``changed=`` the same), ``field_before``/``field_after`` pairs, and the
+  ``*.update``/``*.change`` sites that put ``field=[old, new]`` at the top:
+  "field: old -> new" for each field;
 - a bulk view (``view`` rows): "N rows" and the filters given;
 - anything else: a few ``key=value`` pairs, each value cut short.
 
@@ -91,12 +92,14 @@ def changes_of(entry: AuditEntry) -> dict[str, tuple[Any, Any] | None]:
         if isinstance(value, dict):
             found.update({k: (None if _secret(k) else _pair(v)) for k, v in value.items()})
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            found.update({k: None for k in value})
+            for k in value:
+                found.setdefault(k, None)
     if entry.action.endswith(CHANGE_ACTIONS):
         found.update({k: _pair(v) for k, v in details.items()
                       if k not in ("changes", "changed") and not _secret(k) and _pair(v) is not None})
-    if "before" in details and "after" in details:
-        found.setdefault(entry.action.rsplit(".", 1)[-1], (details["before"], details["after"]))
+    for key in details:
+        if key.endswith("_before") and key[:-7] + "_after" in details and not _secret(key):
+            found.setdefault(key[:-7], (details[key], details[key[:-7] + "_after"]))
     return found
 
 
@@ -111,8 +114,9 @@ def summary_of(entry: AuditEntry, shown: Shown | None = None) -> str:
     changes = changes_of(entry)
     parts = [f"{field}: {_plain(pair[0], shown)} -> {_plain(pair[1], shown)}" if pair else f"{field} changed"
              for field, pair in changes.items()]
-    used = set(changes) | {"changes", "changed", "before", "after"}
-    rest = [(k, v) for k, v in details.items() if k not in used and not _secret(k)]
+    used = set(changes) | {"changes", "changed"}
+    rest = [(k, v) for k, v in details.items()
+            if k not in used and not _secret(k) and not k.endswith(("_before", "_after"))]
     parts += [f"{k}={_plain(v)}" for k, v in rest[:max(0, KEYS_SHOWN - len(parts))]]
     return _cut("; ".join(parts))
 
