@@ -37,8 +37,9 @@ async def snapshot(sessions, scope: Scope, f: query.AuditFilter) -> tuple[query.
 
 async def record_export(sessions, actor: str, where: str, f: query.AuditFilter, rows: int) -> None:
     """The export's own audit row (a bulk view of the trail)."""
-    await audit.record_view(sessions, actor, audit.REPORT_EXPORTED, where, rows=rows, report="audit",
-                            **f.given())
+    given = f.given()   # record_view's own parameters are named actor and action: the filters go as who, what
+    given["who"], given["what"] = given.pop("actor", None), given.pop("action", None)
+    await audit.record_view(sessions, actor, audit.REPORT_EXPORTED, where, rows=rows, report="audit", **given)
 
 
 def cells(view: dict) -> list:
