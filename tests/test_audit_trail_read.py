@@ -19,6 +19,8 @@ from callcenter.models import AuditEntry, User
 from callcenter.org.models import Location, Store
 from tests import factories as f
 from tests.light_app import call, light_app, page
+from web.app import FEATURES, routes_of
+from web.openapi import document
 
 SOUTH_MOBILE = "+919812345678"
 
@@ -212,3 +214,11 @@ async def test_the_page_filters_and_the_history_links(app):
     customer = r["north_customer"]
     resp, text = await page(app, "GET", f"/customers/{customer}", "admin")
     assert resp.status == 200 and f'href="/admin/audit?object=customer&amp;object_id={customer}"' in text
+
+
+def test_the_api_document_describes_the_route():
+    paths = document(routes_of(FEATURES))["paths"]
+    op = paths["/api/v1/audit"]["get"]
+    assert sorted(op["x-roles"]) == ["admin", "manager"] and "before=<id>" in op["summary"]
+    assert "invalid_audit_filter" in op["responses"]["400"]["description"]
+    assert "/api/v1/audit.csv" in paths
