@@ -116,7 +116,7 @@ def summary_of(entry: AuditEntry, shown: Shown | None = None) -> str:
              for field, pair in changes.items()]
     used = set(changes) | {"changes", "changed"}
     rest = [(k, v) for k, v in details.items()
-            if k not in used and not _secret(k) and not k.endswith(("_before", "_after"))]
+            if k not in used and v is not None and not _secret(k) and not k.endswith(("_before", "_after"))]
     parts += [f"{k}={_plain(v)}" for k, v in rest[:max(0, KEYS_SHOWN - len(parts))]]
     return _cut("; ".join(parts))
 
