@@ -90,9 +90,11 @@ async def test_a_managers_rows_follow_where_each_object_stands(app):
         item_s = await f.work_item(s, camp_s, await f.customer(s), exec3)
         team_s = await f.team(s, south)
         objects = {"north": {("location", north.id), ("store", r["s1"]), ("team", r["team"]),
-                             ("campaign", camp_n.id), ("work_item", item_n.id)},
+                             ("campaign", camp_n.id), ("work_item", item_n.id),
+                             ("customer", item_n.customer_id)},   # no store: reached through the work
                    "south": {("location", south.id), ("store", r["s3"]), ("team", team_s.id),
-                             ("campaign", camp_s.id), ("work_item", item_s.id)},
+                             ("campaign", camp_s.id), ("work_item", item_s.id),
+                             ("customer", item_s.customer_id)},
                    "nowhere": {("api_token", 1), ("webhook_endpoint", 1), ("dnd", "+919800000009")}}
         for kind, object_id in set().union(*objects.values()):
             audit.record(s, "cli:test", f"{kind}.update", kind, object_id, note="x")
@@ -100,7 +102,7 @@ async def test_a_managers_rows_follow_where_each_object_stands(app):
         return {(kind, str(object_id)) for kind, object_id in objects[side]}
     assert {(e["object"], e["object_id"]) for e in await entries(app, "manager_n", "?actor=cli:test")} == ids("north")
     assert {(e["object"], e["object_id"]) for e in await entries(app, "manager_s", "?actor=cli:test")} == ids("south")
-    assert len(await entries(app, "admin", "?actor=cli:test")) == 13
+    assert len(await entries(app, "admin", "?actor=cli:test")) == 15
 
 
 async def test_each_row_says_when_who_what_and_the_change_in_short(app):
