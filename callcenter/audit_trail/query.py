@@ -105,8 +105,10 @@ def parse_time(raw: str | None, zone: str, *, end: bool, field: str) -> dt.datet
     day = iso_date(text)
     if day is not None:
         return dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), tz).astimezone(dt.UTC)
+    # "2026-01-31 14:30" is read as 2026-01-31T14:30; after a T, a space is an offset's "+" a URL lost
+    text = text.replace(" ", "+") if "T" in text else text.replace(" ", "T", 1)
     try:
-        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1)) if len(text) <= 40 else None
+        moment = dt.datetime.fromisoformat(text) if len(text) <= 40 else None
     except ValueError:
         moment = None
     if moment is None or not 1970 <= moment.year <= 2999:
