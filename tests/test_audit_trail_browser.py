@@ -1,6 +1,6 @@
 """The audit trail in Debian's chromium against the real server: an admin
 opens a customer's page, follows its History link to /admin/audit filtered to
-that customer, reads the change in short (old -> new), and downloads the CSV
+that customer (and their work), reads the changes in short (old -> new), and downloads the CSV
 of the same rows (which leaves an audit row of its own); the page fits a phone.
 Screenshots: test-artifacts/screenshots/audit-*.png; with
 CC_DOCS_SCREENSHOTS=1 also the README's docs/screenshots/audit.png."""
@@ -37,6 +37,9 @@ async def test_an_admin_reads_a_customers_history_and_exports_it(web_server, pag
         audit.record(s, "meera", "customer.enrich", "customer", customer.id, disposition_id=7,
                      changes={"name": {"old": "Asha", "new": "Asha Rao"}, "language": {"old": "en", "new": "hi"}})
         audit.record(s, "meera", "customer.enrich", "customer", other.id, changes={"name": {"old": "R", "new": "Ravi"}})
+        item = await f.work_item(s, await f.campaign(s, "Birthdays", loc=north), customer)
+        audit.record(s, "meera", "disposition.submit", "work_item", item.id, outcome="appointment",
+                     bucket_before="fresh", bucket_after="appointment")
     await add_web_user(server, ADMIN)
 
     problems = watch_console(page)
@@ -45,14 +48,16 @@ async def test_an_admin_reads_a_customers_history_and_exports_it(web_server, pag
     await page.goto(server.base_url + f"/customers/{customer.id}")
     async with page.expect_navigation():
         await page.click("#customer-history a")
-    assert page.url.endswith(f"/admin/audit?object=customer&object_id={customer.id}")
+    assert page.url.endswith(f"/admin/audit?customer={customer.id}")
     rows = page.locator("#audit tbody tr")
-    await expect(rows).to_have_count(3)   # opening the 360 was a row too
+    await expect(rows).to_have_count(4)   # opening the 360 was a row too
     await expect(rows.first).to_contain_text("customer.view")
-    await expect(rows.nth(1).locator("[data-summary]")).to_have_text("name: Asha -> Asha Rao; language: en -> hi; "
+    await expect(rows.nth(1).locator("[data-summary]")).to_have_text("bucket: fresh -> appointment; "
+                                                                     "outcome=appointment")
+    await expect(rows.nth(2).locator("[data-summary]")).to_have_text("name: Asha -> Asha Rao; language: en -> hi; "
                                                                     "disposition_id=7")
-    await expect(rows.nth(2)).to_contain_text("+91 98xxxxxx01")   # the new customer's number, masked
-    assert await page.input_value("#a-object-id") == str(customer.id)
+    await expect(rows.nth(3)).to_contain_text("+91 98xxxxxx01")   # the new customer's number, masked
+    assert await page.input_value("#a-customer") == str(customer.id)
     shot = await screenshot(page, "audit-customer-history", full_page=False)
     if os.environ.get("CC_DOCS_SCREENSHOTS") == "1":  # the README's picture, refreshed on request only
         shutil.copyfile(shot, DOCS_SCREENSHOT)
@@ -63,15 +68,16 @@ async def test_an_admin_reads_a_customers_history_and_exports_it(web_server, pag
     await (await waiting.value).save_as(target)
     with open(target, encoding="utf-8-sig", newline="") as handle:
         exported = list(csv.DictReader(handle))
-    assert [r["action"] for r in exported] == ["customer.view", "customer.enrich", "customer.create"]
-    assert exported[1]["summary"].startswith("name: Asha -> Asha Rao")
+    assert [r["action"] for r in exported] == ["customer.view", "disposition.submit", "customer.enrich",
+                                                 "customer.create"]
+    assert exported[2]["summary"].startswith("name: Asha -> Asha Rao")
     async with server.services.sessions() as s:
         [row] = (await s.scalars(select(AuditEntry).where(AuditEntry.action == audit.REPORT_EXPORTED))).all()
-    assert (row.actor, row.entity_id, row.details["rows"]) == (ADMIN.name, "/api/v1/audit.csv", 3)
+    assert (row.actor, row.entity_id, row.details["rows"]) == (ADMIN.name, "/api/v1/audit.csv", 4)
 
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.reload()
-    await expect(rows).to_have_count(3)
+    await expect(rows).to_have_count(4)
     await screenshot(page, "audit-phone")
     assert await fits_the_screen(page)
     assert problems == []

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from callcenter import audit
+from callcenter.customers.models import Customer
 from callcenter.models import AuditEntry, User
 from callcenter.org.models import Location, Store
 from tests import factories as f
@@ -157,6 +158,23 @@ async def test_filters_by_actor_action_object_and_time(app):
         assert body["message"]
 
 
+async def test_a_customers_history_has_their_work_too(app):
+    r = app.rows
+    async with app.services.sessions() as s, s.begin():
+        camp = await f.campaign(s, loc=await s.get(Location, r["north"]))
+        item = await f.work_item(s, camp, await s.get(Customer, r["north_customer"]), await s.get(User, r["exec1"]))
+        other = await f.work_item(s, camp, await s.get(Customer, r["south_customer"]))
+        audit.record(s, "exec1", "disposition.submit", "work_item", item.id, outcome="appointment",
+                     bucket_before="fresh", bucket_after="appointment")
+        audit.record(s, "exec1", "disposition.submit", "work_item", other.id, outcome="closed")
+    rows = await entries(app, "manager_n", f"?customer={r['north_customer']}")
+    assert [(e["object"], e["summary"]) for e in rows] == [
+        ("work_item", "bucket: fresh -> appointment; outcome=appointment"),
+        ("customer", "name: Asha -> Asha Rao")]
+    status, body = await call(app, "GET", "/api/v1/audit?customer=x", "admin")
+    assert status == 400 and body["field"] == "customer"
+
+
 async def test_keyset_paging_is_stable_while_new_rows_arrive(app):
     before = await all_ids(app)
     seen, path = [], "/api/v1/audit?limit=4"
@@ -213,7 +231,7 @@ async def test_the_page_filters_and_the_history_links(app):
     assert resp.status == 200 and "/admin/audit" not in text
     customer = r["north_customer"]
     resp, text = await page(app, "GET", f"/customers/{customer}", "admin")
-    assert resp.status == 200 and f'href="/admin/audit?object=customer&amp;object_id={customer}"' in text
+    assert resp.status == 200 and f'href="/admin/audit?customer={customer}"' in text
 
 
 def test_the_api_document_describes_the_route():

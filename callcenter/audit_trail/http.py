@@ -79,6 +79,7 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
 ROUTES = [
     ("GET", "/api/v1/audit", list_audit, READERS,
      "The audit trail, newest first (?actor, action (a prefix when it ends in '.'), object, object_id, "
+     "customer (their rows and their work's), "
      "from, to (YYYY-MM-DD in the site's time zone, or ISO times), before=<id> and limit (max 500) to page; "
      "format=csv for a download). Admins see every row, managers their location's objects"),
     ("GET", "/api/v1/audit.csv", export_audit, READERS,

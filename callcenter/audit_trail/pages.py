@@ -2,7 +2,7 @@
 filters (a plain GET form), newest first, "Older" and "Newest" links (the
 ``before`` cursor), and a CSV button (``/api/v1/audit.csv`` with the same
 filters). The customer 360 and the user page link here pre-filtered
-(``?object=customer&object_id=12``) for the roles that may read it."""
+(``?customer=12``, ``?object=user&object_id=3``) for the roles that may read it."""
 from __future__ import annotations
 
 import logging

@@ -3,7 +3,9 @@ query the API, the admin page, the CSV export and the CLI share.
 
 Filters (query-string names): ``actor`` (exact), ``action`` (exact, or a
 prefix ending in ``.`` or ``*``: ``customer.``), ``object`` (the entity
-type: ``customer``, ``user``, ...) and ``object_id``, ``from`` and ``to``
+type: ``customer``, ``user``, ...) and ``object_id``; ``customer`` (an id:
+the rows about that customer and about their work items, appointments,
+complaints and calls: what the 360's History link asks); ``from`` and ``to``
 (a ``YYYY-MM-DD`` day in the site's time zone, both days included, or an
 ISO time; one without an offset is read in the site's time zone), newest
 first by id, ``before=<id>`` to go on from a page, ``limit`` (1 to 500).
@@ -49,7 +51,7 @@ from callcenter.work.scope import items_in
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 TEXT_MAX = 64           # the longest actor/action/object/id the table holds
-FILTER_NAMES = ("actor", "action", "object", "object_id", "from", "to")
+FILTER_NAMES = ("actor", "action", "object", "object_id", "customer", "from", "to")
 
 
 class InvalidAuditFilter(DomainError):
@@ -64,6 +66,7 @@ class AuditFilter:
     action: str | None = None
     entity: str | None = None
     entity_id: str | None = None
+    customer_id: int | None = None       # the customer's rows and their work's, appointments', complaints', calls'
     since: dt.datetime | None = None     # UTC, included
     until: dt.datetime | None = None     # UTC, excluded
     before: int | None = None            # keyset cursor: only ids below it
@@ -72,7 +75,7 @@ class AuditFilter:
     def given(self) -> dict:
         """The filters given, by their query-string names (for links and the view's audit row)."""
         out = {"actor": self.actor, "action": self.action, "object": self.entity,
-               "object_id": self.entity_id, "from": self.since.isoformat() if self.since else None,
+               "object_id": self.entity_id, "customer": self.customer_id, "from": self.since.isoformat() if self.since else None,
                "to": self.until.isoformat() if self.until else None}
         return {k: v for k, v in out.items() if v is not None}
 
@@ -121,6 +124,7 @@ def parse_filter(query: Mapping, zone: str, *, max_limit: int = MAX_LIMIT) -> Au
     """The filters of a query string (or the CLI's options by the same names)."""
     found = AuditFilter(actor=_text(query, "actor"), action=_text(query, "action"),
                         entity=_text(query, "object"), entity_id=_text(query, "object_id"),
+                        customer_id=_whole(query, "customer", None, 1),
                         since=parse_time(query.get("from"), zone, end=False, field="from"),
                         until=parse_time(query.get("to"), zone, end=True, field="to"),
                         before=_whole(query, "before", None, 1),
@@ -170,6 +174,17 @@ def readable(scope: Scope):
     )
 
 
+def about_customer(customer_id: int):
+    """Clause: a row about the customer or about their work items, appointments, complaints or calls."""
+    return or_(
+        and_(AuditEntry.entity == "customer", AuditEntry.entity_id == str(customer_id)),
+        _in("work_item", select(_as_text(WorkItem.id)).where(WorkItem.customer_id == customer_id)),
+        _in("appointment", select(_as_text(Appointment.id)).where(Appointment.customer_id == customer_id)),
+        _in("complaint", select(_as_text(Complaint.id)).where(Complaint.customer_id == customer_id)),
+        _in("call", select(Call.id).where(Call.customer_id == customer_id)),
+    )
+
+
 def matching(scope: Scope, f: AuditFilter) -> list:
     """The WHERE clauses of ``f`` for ``scope`` (the cursor and limit aside)."""
     clauses = [readable(scope)]
@@ -185,6 +200,8 @@ def matching(scope: Scope, f: AuditFilter) -> list:
         clauses.append(AuditEntry.entity == f.entity)
     if f.entity_id:
         clauses.append(AuditEntry.entity_id == f.entity_id)
+    if f.customer_id is not None:
+        clauses.append(about_customer(f.customer_id))
     if f.since:
         clauses.append(AuditEntry.at >= f.since)
     if f.until:

@@ -1,5 +1,5 @@
 """``audit list`` and ``audit export``: the audit trail from the command line,
-with the API's filters (--actor, --action, --object, --id, --from, --to;
+with the API's filters (--actor, --action, --object, --id, --customer, --from, --to;
 --before and --limit to page the list). The CLI reads as an admin. An export
 (CSV, to a file or stdout) is itself audited as a bulk view, with the actor
 ``cli:<unix user>``."""
@@ -17,6 +17,7 @@ def _filter(args, settings, *, max_limit: int):
     from callcenter.audit_trail.query import parse_filter
 
     given = {"actor": args.actor, "action": args.action, "object": args.object, "object_id": args.id,
+             "customer": args.customer,
              "from": getattr(args, "from"), "to": args.to, "before": args.before,
              "limit": getattr(args, "limit", None)}
     return parse_filter({k: str(v) for k, v in given.items() if v is not None}, settings.web.timezone,
@@ -87,6 +88,8 @@ def _filters(p) -> None:
     p.add_argument("--action", help="an action (user.update), or a prefix ending in '.' (customer.)")
     p.add_argument("--object", metavar="TYPE", help="the object's type: customer, user, work_item, call, ...")
     p.add_argument("--id", metavar="ID", help="the object's id")
+    p.add_argument("--customer", metavar="ID", type=int,
+                   help="a customer's rows and their work items', appointments', complaints', calls'")
     p.add_argument("--from", metavar="WHEN", help="YYYY-MM-DD (the site's time zone) or an ISO time")
     p.add_argument("--to", metavar="WHEN", help="YYYY-MM-DD (that day included) or an ISO time")
     p.add_argument("--before", metavar="ID", type=int, help="only rows older than this id")
