@@ -10,6 +10,7 @@ import asyncio
 import time
 
 import pytest
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from callcenter.customers.models import Customer
@@ -23,6 +24,21 @@ from tests.test_inbound_calls import (ASHA_IP, CARRIER_IP, DID, IST, inbound_ivr
 
 pytestmark = [pytest.mark.pbx, pytest.mark.timeout(180)]
 STRANGER = "+919812300009"
+# resolves with what the page shows at the end of the update (one socket message's task)
+# that turns the call panel to Connected: MutationObserver callbacks run before the next message
+AT_CONNECTED = """() => new Promise(resolve => {
+  const panel = document.getElementById("call-panel");
+  const take = () => {
+    const row = document.querySelector("#call-rows tr");
+    return {bar: document.getElementById("queue-bar").innerText, callDisabled: document.getElementById("call-button").disabled,
+            noCalls: document.getElementById("no-calls").hidden, callId: row && row.dataset.callId,
+            row: row ? [...row.children].map(td => td.innerText.trim()) : []};
+  };
+  if (panel.dataset.state === "connected") { resolve(take()); return; }
+  new MutationObserver((_, observer) => {
+    if (panel.dataset.state === "connected") { observer.disconnect(); resolve(take()); }
+  }).observe(panel, {attributes: true});
+})"""
 
 
 async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
@@ -64,9 +80,34 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
     assert "/customers/" in page.url and "?item=" in page.url
     assert "Kavya Rao" in await page.inner_text("main")
 
-    # she hangs up after the talk: the form opens by itself, for this call
+    # the answer: in the very update that turns the call panel to Connected, the queue
+    # bar has let go of "Ringing · 1 waiting", the Call button is held, the Calls list has the call
+    seen = await asyncio.wait_for(page.evaluate(AT_CONNECTED), 20)
+    assert "On a call" in seen["bar"] and "0 waiting" in seen["bar"], seen
+    assert "Ringing" not in seen["bar"] and "1 waiting" not in seen["bar"], seen
+    assert seen["callDisabled"] and seen["noCalls"], seen
+    assert seen["row"][1:4] == ["asha", "connected", "–"] and "inbound" in seen["row"][0], seen
+    live_id = seen["callId"]
+    # a reload during the call: the server's list has the same row, the button still held
+    await page.reload()
+    row = page.locator(f'#call-rows tr[data-call-id="{live_id}"]')
+    await expect(row.locator('td[data-label="Result"]')).to_have_text("connected")
+    cells = [text.strip() for text in await row.locator("td").all_inner_texts()]
+    assert cells[1:] == seen["row"][1:] and cells[0].split("\n")[1:] == seen["row"][0].split("\n")[1:], \
+        (cells, seen["row"])
+    assert await page.is_disabled("#call-button")
+
+    # she hangs up after the talk: the form opens by itself, for this call, and in the
+    # same update the Calls list shows the call ended (no reload)
     await page.wait_for_selector("#disposition:not([hidden])", timeout=20_000)
     call_id = await page.input_value("#disposition-call")
+    assert call_id == live_id
+    ended = [await row.locator(f'td[data-label="{label}"]').inner_text() for label in ("Result", "Talk", "Disposition")]
+    assert ended[0] == "completed" and ended[1] != "–" and ended[2] == "awaiting disposition", ended
+    await page.reload()  # the server's list says the same
+    assert [await row.locator(f'td[data-label="{label}"]').inner_text()
+            for label in ("Result", "Talk", "Disposition")] == ended
+    assert "inbound" in await row.locator('td[data-label="When"]').inner_text()
     async with server.services.sessions() as session:
         customer = (await session.scalars(select(Customer).where(Customer.mobile == STRANGER))).one()
         call = await session.get(Call, call_id)

@@ -3,7 +3,9 @@
 // the path the answers take and opens when the live panel (panel.js) reports
 // that this item's call ended (DOM event "cc:call-ended"). "Record a
 // disposition without a call" goes away once a call of mine is live (the
-// server refuses such a note while this item's call is live).
+// server refuses such a note while this item's call is live). The call button
+// stays disabled while a call of mine is live, whichever way it came (an
+// inbound call popped this page, or a call placed here).
 (function () {
   "use strict";
   var page = document.getElementById("customer-page");
@@ -165,8 +167,15 @@
     var call = callOf(event);
     if (!call) { return; }
     if (call.id) { lastState[call.id] = call.state; }
-    if ((event.detail || {}).mine && call.state !== "ended") { noCallLess(); }
-    if (!placedCall || call.id !== placedCall) { return; }
+    var mine = !!(event.detail || {}).mine;
+    if (mine && call.state !== "ended") {
+      noCallLess();
+      // one call at a time: a call of mine is live (placed here, elsewhere, or an inbound call)
+      if (callButton) { callButton.disabled = true; }
+    }
+    var here = (placedCall && call.id === placedCall) ||
+      (mine && call.work_item_id !== undefined && call.work_item_id !== null && String(call.work_item_id) === itemId);
+    if (!here) { return; }
     if (callButton) { callButton.disabled = true; }
     if (STEPS[call.state]) { say(STEPS[call.state]); }
   }
