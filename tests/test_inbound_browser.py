@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from callcenter.customers.models import Customer
 from callcenter.models import Call
+from callcenter.queues import live as queues_live
 from tests.browser import WebUser, add_web_user, login, screenshot, watch_console
 from tests.harness import Agent, TrunkSpec
 from tests.sipp.inbound_caller import write_caller
@@ -42,9 +43,12 @@ AT_CONNECTED = """() => new Promise(resolve => {
 
 
 async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
-        web_server, pbx_stack, sipp, tmp_path, page, inbound_ivr):  # noqa: F811
+        web_server, pbx_stack, sipp, tmp_path, page, inbound_ivr, monkeypatch):  # noqa: F811
     import datetime as dt
 
+    # the queues' periodic publishing (every 0.5 s while they change) is held off for the whole
+    # test: at the answer the queue bar must agree with the call panel by the answer's own messages
+    monkeypatch.setattr(queues_live, "PUBLISH_EVERY", 600.0)
     phone = sipp(ringing_phone(tmp_path, 4000), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 9000], timeout=90)
     server = await web_server(agents=[Agent("asha", contact=f"sip:{ASHA_IP}:{phone.port}")],
                               trunks=[TrunkSpec("carrier", CARRIER_IP, 5099)])
