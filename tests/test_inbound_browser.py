@@ -16,7 +16,7 @@ from sqlalchemy import select
 from callcenter.customers.models import Customer
 from callcenter.models import Call
 from callcenter.queues import live as queues_live
-from tests.browser import WebUser, add_web_user, login, screenshot, watch_console
+from tests.browser import WebUser, add_web_user, login, screenshot, watch_console, when_connected
 from tests.harness import Agent, TrunkSpec
 from tests.sipp.inbound_caller import write_caller
 from tests.stack import free_port
@@ -25,21 +25,6 @@ from tests.test_inbound_calls import (ASHA_IP, CARRIER_IP, DID, IST, inbound_ivr
 
 pytestmark = [pytest.mark.pbx, pytest.mark.timeout(180)]
 STRANGER = "+919812300009"
-# resolves with what the page shows at the end of the update (one socket message's task)
-# that turns the call panel to Connected: MutationObserver callbacks run before the next message
-AT_CONNECTED = """() => new Promise(resolve => {
-  const panel = document.getElementById("call-panel");
-  const take = () => {
-    const row = document.querySelector("#call-rows tr");
-    return {bar: document.getElementById("queue-bar").innerText, callDisabled: document.getElementById("call-button").disabled,
-            noCalls: document.getElementById("no-calls").hidden, callId: row && row.dataset.callId,
-            row: row ? [...row.children].map(td => td.innerText.trim()) : []};
-  };
-  if (panel.dataset.state === "connected") { resolve(take()); return; }
-  new MutationObserver((_, observer) => {
-    if (panel.dataset.state === "connected") { observer.disconnect(); resolve(take()); }
-  }).observe(panel, {attributes: true});
-})"""
 
 
 async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
@@ -86,7 +71,7 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
 
     # the answer: in the very update that turns the call panel to Connected, the queue
     # bar has let go of "Ringing · 1 waiting", the Call button is held, the Calls list has the call
-    seen = await asyncio.wait_for(page.evaluate(AT_CONNECTED), 20)
+    seen = await when_connected(page)
     assert "On a call" in seen["bar"] and "0 waiting" in seen["bar"], seen
     assert "Ringing" not in seen["bar"] and "1 waiting" not in seen["bar"], seen
     assert seen["callDisabled"] and seen["noCalls"], seen
