@@ -98,9 +98,15 @@
 
   document.addEventListener("cc:call", function (event) {
     var call = (event.detail || {}).call;
-    if (!call || !call.id || call.customer_id === null || call.customer_id === undefined ||
-        String(call.customer_id) !== page.dataset.customer) { return; }
-    var tr = rows.querySelector('tr[data-call-id="' + CSS.escape(call.id) + '"]') || newRow(call);
+    if (!call || !call.id) { return; }
+    // a listed call is followed even if its message does not name the customer (a caller
+    // saved as a customer during the talk); a new row only for this customer's call
+    var tr = rows.querySelector('tr[data-call-id="' + CSS.escape(call.id) + '"]');
+    if (!tr) {
+      if (call.customer_id === null || call.customer_id === undefined ||
+          String(call.customer_id) !== page.dataset.customer) { return; }
+      tr = newRow(call);
+    }
     follow(call, tr);
   });
 })();
