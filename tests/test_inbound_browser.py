@@ -1,9 +1,12 @@
 """The screen pop in chromium against the real stack: an agent sits on her
 buckets page, logged in to the queue; an unknown caller walks the IVR and
 the queue rings her phone. Before she answers, her page goes to the
-new-customer form (the number masked); she saves the caller as a customer
-while they talk, lands on the 360 page with the inbound item, and when she
-hangs up the disposition form opens by itself."""
+new-customer form (the number masked); she saves the caller as a customer,
+lands on the 360 page with the inbound item. At the answer, in the same
+update as the call panel's "Connected", the queue bar no longer says
+"Ringing · 1 waiting", the Call button is held and the Calls list shows the
+call; when she hangs up the disposition form opens by itself and the list
+shows the call ended, as the server lists it after a reload."""
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +37,7 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
     # the queues' periodic publishing (every 0.5 s while they change) is held off for the whole
     # test: at the answer the queue bar must agree with the call panel by the answer's own messages
     monkeypatch.setattr(queues_live, "PUBLISH_EVERY", 600.0)
-    phone = sipp(ringing_phone(tmp_path, 4000), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 9000], timeout=90)
+    phone = sipp(ringing_phone(tmp_path, 6000), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 9000], timeout=90)
     server = await web_server(agents=[Agent("asha", contact=f"sip:{ASHA_IP}:{phone.port}")],
                               trunks=[TrunkSpec("carrier", CARRIER_IP, 5099)])
     [(resp, _)] = pbx_stack.admin_actions([{"Action": "Reload", "Module": "pbx_config.so"}])
@@ -56,7 +59,7 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
     caller = sipp(str(scenario), CARRIER_IP, free_port(CARRIER_IP, tcp=False),
                   [f"{sip.sip_host}:{sip.sip_port}", "-s", DID, "-m", "1"], timeout=60)
 
-    # the phone rings for 4 s: the page is on the form before she answers
+    # the phone rings for 6 s: the page is on the form before she answers (and on the 360 page)
     await page.wait_for_url("**/customers/new?inbound=*", timeout=15_000)
     async with server.services.sessions() as session:
         assert (await session.scalars(select(Call))).all() == [], "answered before the screen pop"
