@@ -8,12 +8,14 @@
   the login form and sends CSRF tokens like a page does.
 - ``page``: a Playwright page in Debian's chromium (headless, fresh profile);
   ``login(page, user, password)``; ``screenshot(page, name)`` saves under
-  ``test-artifacts/screenshots/``.
+  ``test-artifacts/screenshots/``; ``when_connected(page)``: what the page
+  shows in the update that turns its call panel to Connected.
 
 tests/conftest.py lists this module in ``pytest_plugins``.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import shutil
@@ -252,6 +254,31 @@ async def fits_the_screen(page, slack: int = 0) -> bool:
     return await page.evaluate(f"document.documentElement.scrollWidth <= window.innerWidth + {int(slack)}")
 
 
+# what the page shows at the end of the update (one socket message's task) that turns
+# the call panel to Connected: a MutationObserver's callback runs before the next message
+_AT_CONNECTED = """() => new Promise(resolve => {
+  const panel = document.getElementById("call-panel");
+  const take = () => {
+    const bar = document.getElementById("queue-bar"), button = document.getElementById("call-button");
+    const empty = document.getElementById("no-calls"), row = document.querySelector("#call-rows tr");
+    return {bar: bar ? bar.innerText : null, callDisabled: button ? button.disabled : null,
+            noCalls: empty ? empty.hidden : null, callId: row ? row.dataset.callId : null,
+            row: row ? [...row.children].map(td => td.innerText.trim()) : []};
+  };
+  if (panel.dataset.state === "connected") { resolve(take()); return; }
+  new MutationObserver((_, observer) => {
+    if (panel.dataset.state === "connected") { observer.disconnect(); resolve(take()); }
+  }).observe(panel, {attributes: true});
+})"""
+
+
+async def when_connected(page, timeout: float = 20.0) -> dict:
+    """At the update that shows the call panel Connected (or now, if it does):
+    {bar: the queue bar's text, callDisabled: the 360's Call button, noCalls:
+    "No calls yet." hidden, callId, row: the cells' texts of the Calls list's first row}."""
+    return await asyncio.wait_for(page.evaluate(_AT_CONNECTED), timeout)
+
+
 async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -260,6 +287,6 @@ async def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 
 __all__ = ["WebUser", "WebClient", "add_web_user", "base_url", "web_server", "web_client",
-           "browser", "page", "login", "watch_console", "fits_the_screen", "screenshot",
+           "browser", "page", "login", "watch_console", "fits_the_screen", "screenshot", "when_connected",
            "ensure_webrtc_address", "webrtc_address",
            "CHROMIUM", "SCREENSHOTS"]

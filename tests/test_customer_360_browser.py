@@ -14,7 +14,7 @@ from sqlalchemy import select
 from callcenter.models import Trunk, User
 from callcenter.work.models import WorkItem
 from tests import factories as f
-from tests.browser import WebUser, login, screenshot, watch_console
+from tests.browser import WebUser, login, screenshot, watch_console, when_connected
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 
@@ -54,18 +54,25 @@ async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
     assert "+919812345678" not in await page.content()  # masked for an agent
     assert await page.is_hidden("#disposition")
     assert await page.is_visible("#disposition-open")  # a note without a call, before any call
+    assert await page.is_visible("#no-calls")
     await screenshot(page, "customer-360")
 
     await page.click("#call-button")
     await page.wait_for_selector("#call-panel:not([hidden])")
     await page.wait_for_selector("#disposition-open", state="detached")  # not during the call
     assert await page.inner_text("#item-attempts") == "1 call placed"
-    await page.wait_for_selector("#call-panel[data-state=connected]", timeout=20_000)
+    # the Calls list follows the call from the pushed steps: Connected in the panel, connected in the list
+    seen = await when_connected(page)
+    assert seen["row"][1:4] == ["asha", "connected", "–"] and seen["noCalls"] and seen["callDisabled"], seen
+    assert seen["row"][0].split("\n")[1] == "outbound · Birthdays March", seen
     await screenshot(page, "customer-360-connected")
-    # the form opens by itself when the panel reports the end of this call
+    # the form opens by itself when the panel reports the end of this call; the list has its end
     await page.wait_for_selector("#disposition:not([hidden])", timeout=20_000)
-    assert await page.input_value("#disposition-call")
+    assert await page.input_value("#disposition-call") == seen["callId"]
     assert await page.is_disabled("#call-button")
+    row = page.locator(f'#call-rows tr[data-call-id="{seen["callId"]}"]')
+    ended = [text.strip() for text in await row.locator("td").all_inner_texts()]
+    assert ended[2] == "completed" and ended[3] != "–" and ended[4] == "awaiting disposition", ended
     assert await page.is_hidden('fieldset[data-q="followup_at"]')
     await screenshot(page, "disposition-open")
 
@@ -75,9 +82,10 @@ async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
     assert await page.is_disabled("#call-button")
     assert await page.locator("#disposition-open").count() == 0  # no note while a disposition is owed
 
-    # back to Meera: the owed form is open again after a reload; submit it
+    # back to Meera: the owed form is open again after a reload, the server's list as the live one; submit it
     await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
     await page.wait_for_selector("#disposition:not([hidden])")
+    assert [text.strip() for text in await row.locator("td").all_inner_texts()] == ended
     await page.check('fieldset[data-q="talked"] input[value="yes"]')
     await page.check('fieldset[data-q="wished"] input[value="call_later"]')
     assert await page.is_visible('fieldset[data-q="followup_at"]')

@@ -297,6 +297,7 @@ async def test_admin_sets_up_manager_uploads_agent_calls_disposes_and_the_follow
     await page.wait_for_selector("#live-status[data-state=online]")
     await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 15)  # asha's phone is in Asterisk
     call_id, panel = await place_and_follow(page, server)
+    await expect(other.locator("#call-button")).to_be_disabled()  # the other tab: one call at a time
     await shoot(page, "customer-360-connected", "08-customer-360-call", docs_height=700)
     await page.wait_for_selector("#call-panel[data-state=ended]", timeout=25_000)
     panel = await page.evaluate("window.__panel")

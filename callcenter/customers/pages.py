@@ -24,6 +24,7 @@ from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerOnCa
 from callcenter.customers.http import customer_id_of
 from callcenter.customers.profile import History, profile
 from callcenter.errors import DomainError
+from callcenter.models import User
 from callcenter.spreadsheets.http import receive_file
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
@@ -69,8 +70,10 @@ async def customer_page(request: web.Request, customer_id: int, item_id: int | N
                              actor=principal.name, work_item_id=item_id)
         item = _chosen(view["work_items"], item_id)
         work = await panel(session, principal, settings, item, submitted)
+        me = await session.get(User, principal.user_id) if principal.user_id is not None else None
     return render(request, "customer/profile.html", {
         "view": view, "c": view["customer"], "item": item, "duration": _duration, **work,
+        "my_name": (me.display_name or me.name) if me is not None else principal.name,  # my live calls' "By"
         "can_erase": principal.role == "admin" and not view["customer"]["erased"],
         "erase_error": erase_error, "erase_reason": erase_reason,
         "just_erased": request.query.get("erased") == "1"}, status=status)

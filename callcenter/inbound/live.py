@@ -12,6 +12,9 @@ Messages to the agent's pages (``live.publish``, callcenter/live.py):
 - ``{"type": "screen_pop", "inbound_call_id", "customer_id" | null,
   "customer_name", "number" (masked per privacy), "queue", "language",
   "work_item_id", "url"}`` to the agent rung, before they answer;
+- ``{"type": "queue", ...}`` (callcenter/queues/live.py) of the call's queue
+  at the answer, just before the call's message, so the agent's queue bar
+  and call panel agree;
 - ``{"type": "call", "call": {...}}`` when they answer and when the talk
   ends, the shape of :func:`callcenter.calls.view.call_view` plus
   ``direction: "inbound"``, ``inbound_call_id`` and ``hangup_url``
@@ -157,6 +160,7 @@ class InboundLive:
             entry.entered_at = entry.queue_started_at or entry.answered_at
         call = await service.answer(self.clients.sessions, self.clients.settings, entry, agent)
         if call is not None:
+            await self._publish_queue(entry.queue)  # the queue bar says "on a call" before the panel says "Connected"
             await self._publish_call(entry, "connected")
 
     async def talk_ended(self, entry: LiveCall, hangup_by: str) -> None:
@@ -184,6 +188,17 @@ class InboundLive:
     async def _publish(self, message: dict, **audience) -> None:
         if self.clients.live is not None:  # None: no pages to tell (tests, tools)
             await self.clients.live.publish(message, **audience)
+
+    async def _publish_queue(self, name: str | None) -> None:
+        """The queue's view now (the caller gone, the agent in the call), not at
+        its next throttled publish: it goes out before the call's message."""
+        queues = self.clients.queues
+        if not name or queues is None or self.clients.live is None:
+            return
+        try:
+            await queues.publish(name)
+        except Exception as error:  # noqa: BLE001 - the call's own message still goes out
+            log.warning("inbound call: publishing queue %s failed: %s", name, error)
 
     async def _publish_call(self, entry: LiveCall, state: str) -> None:
         talk = (entry.talk_ended_at - entry.answered_at).total_seconds() if entry.talk_ended_at else None

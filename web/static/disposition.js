@@ -3,7 +3,9 @@
 // the path the answers take and opens when the live panel (panel.js) reports
 // that this item's call ended (DOM event "cc:call-ended"). "Record a
 // disposition without a call" goes away once a call of mine is live (the
-// server refuses such a note while this item's call is live).
+// server refuses such a note while this item's call is live). The call button
+// is held while a call of mine is live, whichever way it came (an inbound call
+// popped this page, a call placed here or in another tab).
 (function () {
   "use strict";
   var page = document.getElementById("customer-page");
@@ -161,12 +163,33 @@
     connected: "Connected: the form opens when the call ends."
   };
   var lastState = {};
+  // One call at a time: while a call of mine is live (placed here or elsewhere, or an
+  // inbound call) the button is held; a call elsewhere ended, it is given back (the
+  // server then says whether a disposition comes first); this item's call ended, the form holds it.
+  var liveCalls = {}, held = false;
+  function hold(callId) {
+    liveCalls[callId] = true;
+    if (callButton && !callButton.disabled) { callButton.disabled = true; held = true; }
+  }
+  function release(callId, here) {
+    delete liveCalls[callId];
+    if (here) { held = false; return; }
+    if (held && Object.keys(liveCalls).length === 0) { held = false; callButton.disabled = false; }
+  }
   function onCall(event) {
     var call = callOf(event);
     if (!call) { return; }
     if (call.id) { lastState[call.id] = call.state; }
-    if ((event.detail || {}).mine && call.state !== "ended") { noCallLess(); }
-    if (!placedCall || call.id !== placedCall) { return; }
+    var mine = !!(event.detail || {}).mine;
+    var here = (placedCall && call.id === placedCall) ||
+      (mine && call.work_item_id !== undefined && call.work_item_id !== null && String(call.work_item_id) === itemId);
+    if (mine && call.state !== "ended") {
+      noCallLess();
+      hold(call.id);
+    } else if (mine) {
+      release(call.id, here);
+    }
+    if (!here) { return; }
     if (callButton) { callButton.disabled = true; }
     if (STEPS[call.state]) { say(STEPS[call.state]); }
   }

@@ -4,6 +4,9 @@
  * (panel.js) through `cc:message` events of type "queue":
  *   {type: "queue", queue: {name, waiting, longest_wait, callers, members: [{name, state, reason, mobile}],
  *                           agents: {state: count}, logged_in, today: {...}, service_level_seconds}}
+ * The bar also follows panel.js's `cc:call`: while my inbound call is connected it
+ * says "On a call" with the call panel. /api/v1/queues/me's reply never undoes a
+ * queue message that came while it was under way.
  * No framework; no inline script (the pages' CSP forbids it). */
 (function () {
   "use strict";
@@ -112,6 +115,8 @@
 
   // -- the agent's queue bar --------------------------------------------------------
   var mine = null, busy = false, problem = "";
+  var latest = {}, seq = 0;  // queue name -> {seq, view}: the last message of each queue, numbered
+  var inboundCall = null;    // my inbound call while it is connected (cc:call from panel.js)
 
   function act(path, body) {
     if (busy) return;
@@ -143,7 +148,7 @@
     } else {
       var waiting = inQueues.reduce(function (n, q) { return n + (q.waiting || 0); }, 0);
       var states = inQueues.map(function (q) { return q.state; });
-      var state = mine.paused ? "paused" : (states.indexOf("in_call") >= 0 ? "in_call" :
+      var state = mine.paused ? "paused" : (states.indexOf("in_call") >= 0 || inboundCall ? "in_call" :
                   states.indexOf("ringing") >= 0 ? "ringing" : states.indexOf("wrapup") >= 0 ? "wrapup" : states[0]);
       bar.appendChild(el("span", "what", "Queues: " + inQueues.map(function (q) { return q.name; }).join(", ")));
       bar.appendChild(el("span", "badge state", mine.paused ? "Paused: " + (REASON_TEXT[mine.pause_reason] || mine.pause_reason)
@@ -179,25 +184,51 @@
     if (problem) bar.appendChild(el("span", "problem", problem));
   }
 
+  function apply(q, v) {
+    q.waiting = v.waiting;
+    var m = (v.members || []).filter(function (x) { return x.name === me; })[0];
+    if (m) q.state = m.state;
+  }
+
   function onBar(v) {
+    latest[v.name] = { seq: ++seq, view: v };
     if (!bar || !mine) return;
     var changed = false;
     (mine.logged_in || []).forEach(function (q) {
       if (q.name !== v.name) return;
-      q.waiting = v.waiting;
-      var m = (v.members || []).filter(function (x) { return x.name === me; })[0];
-      if (m) q.state = m.state;
+      apply(q, v);
       changed = true;
     });
     if (changed) renderBar();
   }
 
+  // the reply says how things stood when it was made: a queue message that came
+  // while it was under way is newer (e.g. the answer of the call that popped this page)
   function loadBar() {
     if (!bar) return;
+    var asked = seq;
     fetch("/api/v1/queues/me", { credentials: "same-origin" }).then(function (resp) {
       return resp.ok ? resp.json() : null;
-    }).then(function (data) { if (data) { mine = data; renderBar(); } }).catch(function () {});
+    }).then(function (data) {
+      if (!data) return;
+      mine = data;
+      (mine.logged_in || []).forEach(function (q) {
+        var last = latest[q.name];
+        if (last && last.seq > asked) apply(q, last.view);
+      });
+      renderBar();
+    }).catch(function () {});
   }
+
+  // my inbound call is connected: the bar says so with the call panel, whatever queue message is late
+  document.addEventListener("cc:call", function (e) {
+    var call = (e.detail || {}).call;
+    if (!call || !e.detail.mine || call.direction !== "inbound") return;
+    var before = inboundCall;
+    if (call.state === "connected") inboundCall = call.id;
+    else if (call.state === "ended" && inboundCall === call.id) inboundCall = null;
+    if (before !== inboundCall) renderBar();
+  });
 
   document.addEventListener("cc:message", function (e) {
     var msg = e.detail;
