@@ -8,7 +8,7 @@ from callcenter.calls.view import owner_of_row, said_state, stored_view
 from callcenter.calls.recordings import recording_path
 from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
-from dialer.exceptions import InvalidRequest
+from dialer.exceptions import CallEnded, InvalidRequest
 from web.keys import SERVICES
 from web.auth import at_least, principal_of, scope_of
 from web.requests import json_object
@@ -89,7 +89,11 @@ async def get_call(request: web.Request) -> web.Response:
 async def hangup_call(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await _scope(request)
-    await services.dialer.hangup(principal_of(request), request.match_info["call_id"], scope)
+    try:
+        await services.dialer.hangup(principal_of(request), request.match_info["call_id"], scope)
+    except CallEnded:
+        await settled_get(request, scope)  # "already ended" said once the row says it too
+        raise
     call, agent, trunk = await settled_get(request, scope)
     return web.json_response(call_view(request, call, agent, trunk), status=202)
 
