@@ -88,6 +88,10 @@ async def test_fifty_calls_disposed_on_the_first_ended_answer_are_never_refused(
     assert all(call["end_reason"] and call["ended_at"] for call, _s, _b in done)
     assert all(call["direction"] == "outbound" for call, _s, _b in done)
     assert time.monotonic() - started < 90
+    call = done[0][0]
+    profile = await (await server.client.get(f"/api/v1/customers/{call['customer_id']}",
+                                             headers=server.headers(server.agent_tokens[call["agent"]]))).json()
+    assert [(c["id"], c["direction"]) for c in profile["calls"]] == [(call["id"], "outbound")]
 
     # a recording URL appears with its row: the first time it is shown, it plays
     for call, _status, _body in done[-len(AGENTS):]:
