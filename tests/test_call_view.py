@@ -58,6 +58,10 @@ def test_ended_is_said_only_once_the_row_says_it_and_never_a_step_back():
     row.state = "ended"
     assert said_state(row.state, tracked) == "ended" and row_view(row, "asha", tracked)["state"] == "ended"
     assert said_state("queued", None) == "queued"
+    behind = TrackedCall("b" * 32, state="customer_ringing")  # another server's tracker, a few events behind
+    assert said_state("ended", behind) == "ended" and said_state("connected", behind) == "connected"
+    never_rang = TrackedCall("b" * 32, state="ended")  # queued for a channel, then the wait ran out
+    assert said_state("queued", never_rang) == "queued"
 
 
 class _Inner:

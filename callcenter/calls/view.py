@@ -75,14 +75,18 @@ def stored_view(call: Call, owner: dict, state: str | None = None) -> dict:
 
 
 def said_state(row_state: str, tracked: TrackedCall | None) -> str:
-    """The state an answer gives of a call: the tracker's live step, but
-    "ended" only once the row says so; until then the last step before the
-    end (never a step back from what an earlier answer said)."""
-    if tracked is None or tracked.state != "ended" or row_state == "ended":
-        return tracked.state if tracked is not None else row_state
-    before = ("connected" if tracked.customer.answered_at is not None
-              else "customer_ringing" if tracked.customer.ringing_at is not None else "agent_ringing")
-    return max(before, row_state, key=lambda state: _PHASE.get(state, -1))
+    """The state an answer gives of a call: the furthest step of the row and
+    of the tracker's live call, but "ended" only once the row says so (until
+    then the tracker's last step before the end). Never a step back from an
+    earlier answer, whichever server gave it."""
+    if tracked is None:
+        return row_state
+    live = tracked.state
+    if live == "ended":
+        live = ("connected" if tracked.customer.answered_at is not None
+                else "customer_ringing" if tracked.customer.ringing_at is not None
+                else "agent_ringing" if tracked.agent.uniqueid is not None else "queued")
+    return max(live, row_state, key=lambda state: _PHASE.get(state, -1))
 
 
 def direction_view(direction: str | None, inbound_call_id: str | None = None) -> dict:
