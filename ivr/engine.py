@@ -61,6 +61,7 @@ class Enqueue:
     queue: str
     max_wait: int
     language: str
+    language_chosen: bool = False  # the caller pressed this language in a menu (see Walk.language_chosen)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class StoreAnswer:
 class RequestCallback:
     node: str
     language: str
+    language_chosen: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,12 @@ class Walk:
         self.language = language or flow.language
         self.languages = languages  # those a customer's stored language may switch to
         self.node: Node | None = None
-        self.language_chosen = False  # a set_language node ran: a customer's stored language no longer applies
+        self.language_set = False  # a set_language node ran: a customer's stored language no longer applies
+        # The caller's explicit choice: the language was set by the menu option they pressed (a
+        # set_language node that is the option itself), not by a flow default, a menu's on_failure
+        # or the customer's stored language. Routing lets it outrank the customer's last agent.
+        self.language_chosen = False
+        self._pressed: str | None = None  # the node of the menu option being followed right now
         self.attempts = 0
         self.done = False
         self.events: list[tuple] = []
@@ -177,7 +184,8 @@ class Walk:
                 self._exit(node, "next")
                 node_id = node.next
             elif kind == "set_language":
-                self.language, self.language_chosen = node.language, True
+                self.language, self.language_set = node.language, True
+                self.language_chosen = node.id == self._pressed
                 actions.append(SetLanguage(node.language))
                 self._exit(node, "next")
                 node_id = node.next
@@ -196,7 +204,7 @@ class Walk:
                 if node.prompt:
                     actions.append(Play(node.prompt, self.language))
                 queue = node.queue.replace("{language}", self.language)
-                return self._wait(actions, Enqueue(queue, node.max_wait, self.language))
+                return self._wait(actions, Enqueue(queue, node.max_wait, self.language, self.language_chosen))
             else:
                 raise AssertionError(kind)
         raise FlowStuck(f"flow {self.flow.name}: {MAX_NODES_WITHOUT_INPUT} nodes without input")
@@ -228,7 +236,11 @@ class Walk:
         pressed = _dtmf(answer.value)
         if pressed in node.options:
             self._exit(node, pressed)
-            return self._goto(node.options[pressed], [])
+            self._pressed = node.options[pressed]
+            try:
+                return self._goto(node.options[pressed], [])
+            finally:
+                self._pressed = None
         return self._retry(node, pressed, [], node.on_failure)
 
     def _answer_survey_question(self, node: Node, answer: Digits) -> list:
@@ -242,13 +254,13 @@ class Walk:
     def _answer_callback_offer(self, node: Node, answer: Digits) -> list:
         if _dtmf(answer.value) == node.digit:
             self._exit(node, "accepted")
-            return self._goto(node.accepted, [RequestCallback(node.id, self.language)])
+            return self._goto(node.accepted, [RequestCallback(node.id, self.language, self.language_chosen)])
         self._exit(node, "declined" if answer.value else "no_input")
         return self._goto(node.declined, [])
 
     def _answer_customer_lookup(self, node: Node, answer: Lookup) -> list:
         actions = []
-        if answer.known and node.use_customer_language and answer.language and not self.language_chosen \
+        if answer.known and node.use_customer_language and answer.language and not self.language_set \
                 and answer.language != self.language and (self.languages is None or answer.language in self.languages):
             self.language = answer.language
             actions.append(SetLanguage(answer.language))

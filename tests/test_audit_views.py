@@ -130,3 +130,22 @@ async def test_an_uploads_row_report_download_is_audited(app):
     assert (row.actor, row.entity_id) == ("manager_n", f"/api/v1/uploads/{out['id']}/report.csv")
     assert row.details == {"rows": out["total"], "filters": {"report": "upload", "upload": out["id"],
                                                              "kind": "customers"}}
+
+
+async def test_the_dnd_list_and_the_reassign_list_are_audited(app):
+    status, body = await call(app, "POST", "/api/v1/dnd", "manager_n", {"number": "+919812300001"})
+    assert status == 201
+    status, body = await call(app, "GET", "/api/v1/dnd?q=98123", "manager_n")
+    assert status == 200 and len(body["numbers"]) == 1
+    resp, _ = await page(app, "GET", "/dnd", "admin")
+    assert resp.status == 200
+    api, web_page = await audited(app, "customers.viewed_list")
+    assert (api.actor, api.entity_id, api.details) == (
+        "manager_n", "/api/v1/dnd", {"rows": 1, "filters": {"list": "dnd", "q": "98123", "offset": 0}})
+    assert (web_page.actor, web_page.entity_id, web_page.details["rows"]) == ("admin", "/dnd", 1)
+
+    resp, text = await page(app, "GET", f"/work/reassign?agent={app.rows['exec1']}", "manager_n")
+    assert resp.status == 200
+    [reassign] = await audited(app, "buckets.viewed_list")
+    assert (reassign.actor, reassign.entity_id) == ("manager_n", "/work/reassign")
+    assert reassign.details == {"rows": 3, "filters": {"bucket": "fresh", "agent": app.rows["exec1"], "page": 1}}

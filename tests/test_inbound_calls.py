@@ -5,8 +5,11 @@ the queue through the API, rings and answers. Checked: the screen pop reaches
 the agent's socket before the answer, the InboundCall and Call rows, the
 recording file and its link, the survey answers against the call and the
 agent, the disposition owed and accepted; a caller hanging up while waiting
-is abandoned, listed as waiting (queue, language, wait so far) meanwhile; with nobody logged in the call-back offer books items in the
-right buckets; a customer's last agent, free, is rung before the queue."""
+is abandoned, and listed as waiting (queue, language, wait so far) while
+they wait; with nobody logged in the call-back offer books items in the
+right buckets; a customer's last agent, free, is rung before the queue when
+they speak the language the caller chose, and passed over for the queue of
+that language (here empty: its call-back offer) when they do not."""
 from __future__ import annotations
 
 import asyncio
@@ -44,10 +47,11 @@ FLOW = {
     "start": "hello",
     "nodes": {
         "hello": {"kind": "prompt", "prompt": "beep", "next": "language"},
-        "language": {"kind": "menu", "prompt": "beep", "options": {"1": "english", "2": "hindi"}, "timeout": 5,
-                     "retries": 1, "on_failure": "english"},
+        "language": {"kind": "menu", "prompt": "beep", "options": {"1": "english", "2": "hindi", "3": "tamil"},
+                     "timeout": 5, "retries": 1, "on_failure": "english"},
         "english": {"kind": "set_language", "language": "en", "next": "lookup"},
         "hindi": {"kind": "set_language", "language": "hi", "next": "lookup"},
+        "tamil": {"kind": "set_language", "language": "ta", "next": "lookup"},
         "lookup": {"kind": "customer_lookup", "known": "hours", "unknown": "hours"},
         "hours": {"kind": "hours_check", "windows": [{"days": "daily", "from": "10:00", "to": "20:00"}],
                   "open": "queue", "closed": "bye"},
@@ -135,9 +139,10 @@ async def open_line(call_server, pbx_stack, sipp, tmp_path, agents=()) -> Line:
     return Line(server, sipp, tmp_path)
 
 
-async def organise(services, agents=()) -> dict:
+async def organise(services, agents=(), languages=("en",)) -> dict:
     """North location with a store and a team; the agents speak English in the call centre;
-    the queue support-en serves north; the known customer belongs to the store."""
+    the queue support-en (and support-<language> for the other ``languages``) serves north;
+    the known customer belongs to the store."""
     async with services.sessions() as session, session.begin():
         north = await factories.location(session, "north")
         store = await factories.store(session, north, code="DEL01", region="north")
@@ -145,31 +150,36 @@ async def organise(services, agents=()) -> dict:
         queue = Queue(name="support-en", language="en", location_id=north.id, region="north", strategy="leastrecent",
                       wrapup_seconds=0, max_wait_seconds=60, service_level_seconds=20, announce_position=False)
         session.add(queue)
+        others = [Queue(name=f"support-{code}", language=code, location_id=north.id, region="north",
+                        strategy="leastrecent", wrapup_seconds=0, max_wait_seconds=60, service_level_seconds=20,
+                        announce_position=False) for code in languages if code != "en"]
+        session.add_all(others)
         customer = await factories.customer(session, KNOWN, "Asha Customer", store=store)
         for name in agents:
             user = (await session.scalars(select(User).where(User.name == name))).one()
             user.languages, user.agent_kind, user.location_id, user.team_id = "en", "center", north.id, team.id
         await session.flush()
-        out = {"north": north.id, "store": store.id, "team": team.id, "queue": queue.id, "customer": customer.id}
-    sync = services.pbx_sync  # Asterisk loads the queue (queues.conf rendered, app_queue reloaded)
+        out = {"north": north.id, "store": store.id, "team": team.id, "queue": queue.id, "customer": customer.id,
+               **{q.name: q.id for q in others}}
+    sync = services.pbx_sync  # Asterisk loads the queues (queues.conf rendered, app_queue reloaded)
     deadline = time.monotonic() + 10
-    while "support-en" not in sync.queue_names:
+    while not {f"support-{code}" for code in languages} <= set(sync.queue_names):
         assert time.monotonic() < deadline, "the queue was never loaded"
         sync.poke()
         await asyncio.sleep(0.2)
     return out
 
 
-async def log_in(line: Line, agent: str, pause: str | None = None) -> None:
+async def log_in(line: Line, agent: str, pause: str | None = None, queue: str = "support-en") -> None:
     server = line.server
     headers = server.headers(server.agent_tokens[agent])
-    resp = await server.client.post("/api/v1/queues/login", json={"queues": ["support-en"]}, headers=headers)
+    resp = await server.client.post("/api/v1/queues/login", json={"queues": [queue]}, headers=headers)
     assert resp.status == 200, await resp.text()
     if pause:
         resp = await server.client.post("/api/v1/queues/pause", json={"reason": pause}, headers=headers)
         assert resp.status == 200, await resp.text()
     deadline = time.monotonic() + 10
-    while agent not in line.services.queues.logged_in("support-en"):  # QueueMemberAdded seen
+    while agent not in line.services.queues.logged_in(queue):  # QueueMemberAdded seen
         assert time.monotonic() < deadline, "the agent never showed in the queue"
         await asyncio.sleep(0.1)
 
@@ -350,28 +360,48 @@ async def test_with_nobody_logged_in_the_call_back_offer_books_items(call_server
     assert ("queue", "joinempty") in path and ("offer", "accepted") in path, path
 
 
-async def test_the_customers_last_agent_is_rung_first(call_server, pbx_stack, sipp, tmp_path, inbound_ivr):
+async def test_the_customers_last_agent_is_rung_first_in_a_language_they_speak(call_server, pbx_stack, sipp,
+                                                                               tmp_path, inbound_ivr):
     text = (SIPP_DIR / "uas_answer.xml").read_text()  # answers after half a second, never hangs up itself
     phone = tmp_path / "uas_ring_answer.xml"
     phone.write_text(text.replace("  <send retrans=\"500\">\n    <![CDATA[\n\n      SIP/2.0 200 OK",
                                   "  <pause milliseconds=\"500\"/>\n  <send retrans=\"500\">\n    <![CDATA[\n\n"
                                   "      SIP/2.0 200 OK", 1))
-    asha_phone = sipp(str(phone), ASHA_IP, free_port(ASHA_IP, tcp=False), timeout=60)
+    asha_phone = sipp(str(phone), ASHA_IP, free_port(ASHA_IP, tcp=False), timeout=90)
     line = await open_line(call_server, pbx_stack, sipp, tmp_path,
                            agents=[Agent("asha", contact=f"sip:{ASHA_IP}:{asha_phone.port}"),
                                    Agent("bala", contact=f"sip:{BALA_IP}:5999")])
-    ids = await organise(line.services, ["asha", "bala"])
+    ids = await organise(line.services, ["asha", "bala"], languages=("en", "hi", "ta"))
     async with line.services.sessions() as session, session.begin():
         asha = (await session.scalars(select(User).where(User.name == "asha"))).one()
+        bala = (await session.scalars(select(User).where(User.name == "bala"))).one()
+        asha.languages, bala.languages = "hi", "en,hi"  # asha speaks only Hindi; nobody Tamil
         trunk = (await session.scalars(select(Trunk))).one()
         now = dt.datetime.now(dt.timezone.utc)
         session.add(Call(id="b" * 32, agent_id=asha.id, requested_by="asha", mode="desktop", number=KNOWN,
                          trunk_id=trunk.id, caller_id="8062247000", channels=1, state="ended",
                          requested_at=now, customer_answered_at=now, ended_at=now, customer_id=ids["customer"]))
-    await log_in(line, "asha")
-    await log_in(line, "bala", pause="meeting")  # in the queue too, but the call goes to asha first
+    await log_in(line, "asha", queue="support-hi")
+    await log_in(line, "bala", pause="meeting", queue="support-hi")  # in the queue too, but the call goes to asha
     ws = await socket_of(line, "asha")
-    call_task = asyncio.create_task(line.call([("pause", 1500), ("dtmf", "1"), ("pause", 7000)], end="bye"))
+
+    # the caller picks Tamil (3): asha, free, is not rung; the Tamil queue has nobody, so its
+    # call-back offer (1): booked for the queue's location to allocate, not in asha's buckets
+    tamil = await line.call([("pause", 1500), ("dtmf", "3"), ("pause", 1500), ("dtmf", "1")])
+    assert (tamil.outcome, tamil.language, tamil.queue_id, tamil.agent_id) == ("callback", "ta", ids["support-ta"],
+                                                                               None)
+    path = line.services.ivr.recent[-1].path
+    assert ("language", "3") in path and ("queue", "joinempty") in path and ("offer", "accepted") in path, path
+    assert line.metric("callcenter_inbound_routed_total", route="last_agent_other_language") == 1
+    assert line.metric("callcenter_inbound_routed_total", route="last_agent") == 0
+    async with line.services.sessions() as session:
+        item = (await session.scalars(select(WorkItem).where(WorkItem.customer_id == ids["customer"]))).one()
+        campaign = await session.get(Campaign, item.campaign_id)
+    assert (item.agent_id, item.bucket, item.outcome) == (None, "future_followup", "callback_requested")
+    assert campaign.location_id == ids["north"]
+
+    # the caller picks Hindi (2), which asha speaks: she is rung first, before the queue
+    call_task = asyncio.create_task(line.call([("pause", 1500), ("dtmf", "2"), ("pause", 7000)], end="bye"))
     seen = await messages(ws, lambda m: m["type"] == "call" and m["call"]["state"] == "connected")
     connected = seen[-1]["call"]
     # the panel's hang-up button for an inbound call: the agent's leg ends, the caller goes on to the survey
@@ -380,10 +410,12 @@ async def test_the_customers_last_agent_is_rung_first(call_server, pbx_stack, si
     assert resp.status == 202, await resp.text()
     seen += await messages(ws, lambda m: m["type"] == "call" and m["call"]["state"] == "ended", timeout=10)
     row = await call_task
+    pops = [m for m in seen if m["type"] == "screen_pop"]
     assert [m["type"] for m in seen if m["type"] in ("screen_pop", "call")] == ["screen_pop", "call", "call"], seen
-    assert (row.outcome, row.agent_id) == ("answered", asha.id)
+    assert pops[0]["inbound_call_id"] == row.id and pops[0]["language"] == "hi"  # none for the Tamil call
+    assert (row.outcome, row.agent_id, row.language) == ("answered", asha.id, "hi")
     assert line.metric("callcenter_inbound_routed_total", route="last_agent") == 1
-    assert line.metric("callcenter_queue_answered_total", queue="support-en") == 0  # not through the queue
+    assert line.metric("callcenter_queue_answered_total", queue="support-hi") == 0  # not through the queue
     async with line.services.sessions() as session:
         call = await session.get(Call, row.call_id)
     assert (call.direction, call.agent_id, call.hangup_by) == ("inbound", asha.id, "agent")

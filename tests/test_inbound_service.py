@@ -109,6 +109,30 @@ async def test_route_by_customer_and_the_last_agent_only_when_free(sessions, org
         assert (await routing.route(session, live, "support-en", "en", org.known, try_direct=False)).direct is None
 
 
+def test_the_last_agent_suits_a_caller_who_chose_a_language_only_if_they_speak_it():
+    agent = lambda languages: SimpleNamespace(languages=languages)  # noqa: E731
+    tamil = routing.CallerLanguage("ta", chosen=True)
+    assert tamil.suits(agent("ta")) and tamil.suits(agent("hi,ta"))
+    assert not tamil.suits(agent("hi")) and not tamil.suits(agent("te,tam"))
+    assert not tamil.suits(agent("")) and not tamil.suits(agent(None))  # nothing recorded: speaks none
+    for nobody_chose in (routing.CallerLanguage("ta"), routing.CallerLanguage(None, chosen=True)):
+        assert nobody_chose.suits(agent("hi")) and nobody_chose.suits(agent(""))
+
+
+async def test_a_chosen_language_the_last_agent_does_not_speak_passes_them_over(sessions, org):
+    live = SimpleNamespace(is_free=lambda name: True, agents=SimpleNamespace(interface=_interface))
+    async with sessions() as session, session.begin():
+        session.add(talked("4" * 32, org.asha, org.known, org.trunk, NOW))  # asha speaks en,hi
+        session.add(Queue(name="support-ta", language="ta"))
+    async with sessions() as session:
+        hindi = await routing.route(session, live, "support-hi", "hi", org.known, language_chosen=True)
+        assert (hindi.direct.name, hindi.passed_over) == ("asha", None)
+        tamil = await routing.route(session, live, "support-ta", "ta", org.known, language_chosen=True)
+        assert (tamil.queue, tamil.direct, tamil.passed_over) == ("support-ta", None, "asha")
+        unchosen = await routing.route(session, live, "support-ta", "ta", org.known)  # e.g. the stored language
+        assert (unchosen.direct.name, unchosen.passed_over) == ("asha", None)
+
+
 async def _interface(user):
     return f"PJSIP/{user.name}", None
 
@@ -155,6 +179,29 @@ async def test_a_call_back_goes_to_the_last_agent_else_unallocated_in_the_queues
     assert agent == org.bala and (item.agent_id, item.bucket) == (org.bala, "future_followup")
     withheld = LiveCall(id="1.3", call_id="e" * 32, did="8062247000", caller=None, flow="main")
     assert await callbacks.request(sessions, settings, withheld, NOW) is None
+
+
+async def test_a_call_back_in_a_chosen_language_is_not_left_with_an_agent_who_does_not_speak_it(
+        sessions, settings, org):
+    async with sessions() as session, session.begin():
+        session.add(talked("5" * 32, org.bala, org.known, org.trunk, NOW))  # bala speaks en only
+    entry = lambda n: LiveCall(id=f"2.{n}", call_id=f"{n}" * 32, did="8062247000",  # noqa: E731
+                               caller="+919876543210", flow="main", customer_id=org.known, language="hi",
+                               queue_location_id=org.north)
+    item_id, agent = await callbacks.request(sessions, settings, entry(6), NOW)  # Hindi, chosen by nobody
+    assert agent == org.bala
+    item_id, agent = await callbacks.request(sessions, settings, entry(7), NOW, language_chosen=True)
+    async with sessions() as session:
+        item = await session.get(WorkItem, item_id)
+        campaign = await session.get(Campaign, item.campaign_id)
+    assert agent is None and (item.agent_id, item.allocated_at, item.bucket) == (None, None, "future_followup")
+    assert campaign.location_id == org.north  # the queue's location allocates it
+
+    async with sessions() as session, session.begin():  # asha (en,hi) holds it: she keeps it
+        (await session.get(WorkItem, item_id)).agent_id = org.asha
+    item_id, agent = await callbacks.request(sessions, settings, entry(8), NOW, language_chosen=True)
+    async with sessions() as session:
+        assert (await session.get(WorkItem, item_id)).agent_id == org.asha
 
 
 # -- outcomes ----------------------------------------------------------------------------

@@ -90,10 +90,10 @@ def test_language_lookup_hours_queue_and_callback():
     assert walk.feed(Digits("3")) == [SetLanguage("ta"), LookUpCaller()]
     assert walk.language == "ta"
     assert walk.feed(Lookup(known=False)) == [CheckTime()]
-    assert walk.feed(OPEN) == [Play("please-hold", "ta"), Enqueue("support-ta", 180, "ta")]
+    assert walk.feed(OPEN) == [Play("please-hold", "ta"), Enqueue("support-ta", 180, "ta", language_chosen=True)]
     assert walk.feed(QueueOutcome("timeout")) == [Read("callback-offer", "ta", 6.0, 1)]
-    assert walk.feed(Digits("1")) == [RequestCallback("offer_callback", "ta"), Play("callback-thanks", "ta"),
-                                      HangUp()]
+    assert walk.feed(Digits("1")) == [RequestCallback("offer_callback", "ta", language_chosen=True),
+                                      Play("callback-thanks", "ta"), HangUp()]
     assert walk.path == [("welcome", "next"), ("language", "3"), ("tamil", "next"), ("lookup", "unknown"),
                          ("hours", "open"), ("queue", "timeout"), ("offer_callback", "accepted"),
                          ("callback_booked", "hangup")]
@@ -119,6 +119,41 @@ def test_a_known_customer_gets_their_stored_language_unless_the_caller_chose_one
     assert walk.feed(Lookup(known=True, language="ta")) == [HangUp()] and walk.language == "hi"
 
 
+def test_only_a_language_the_caller_pressed_counts_as_their_choice():
+    """Routing lets the caller's choice outrank their last agent; a language the
+    flow fell back to (no key pressed) or the customer's stored one is no choice."""
+    main = load_flows(SHIPPED)["main"]
+    walk = Walk(main, languages={"en", "hi", "ta"})
+    walk.start()
+    walk.feed(Digits(""))
+    walk.feed(Digits(""))
+    assert walk.feed(Digits("")) == [SetLanguage("en"), LookUpCaller()]  # on_failure: English, chosen by nobody
+    walk.feed(Lookup(known=True, language="ta"))
+    assert walk.feed(OPEN) == [Play("please-hold", "en"), Enqueue("support-en", 180, "en", language_chosen=False)]
+    assert not walk.language_chosen
+
+    stored = Walk(LOOKUP_FIRST, languages={"en", "hi", "ta"})
+    stored.start()
+    stored.feed(Lookup(known=True, language="ta"))
+    assert stored.language == "ta" and not stored.language_chosen
+
+    pressed = Walk(LOOKUP_FIRST, languages={"en", "hi", "ta"})
+    pressed.start()
+    pressed.feed(Lookup(known=False))
+    pressed.feed(Digits("2"))
+    assert pressed.language == "hi" and pressed.language_chosen
+
+    behind_a_prompt = parse_flow("p", {"start": "menu", "nodes": {  # an option that is not the language node itself
+        "menu": {"kind": "menu", "prompt": "choose", "options": {"1": "sales"}},
+        "sales": {"kind": "prompt", "prompt": "welcome", "next": "hindi"},
+        "hindi": {"kind": "set_language", "language": "hi", "next": "queue"},
+        "queue": {"kind": "queue", "queue": "sales-{language}", "on_timeout": "bye"},
+        "bye": {"kind": "hangup"}}})
+    walk = Walk(behind_a_prompt)
+    walk.start()
+    assert walk.feed(Digits("1"))[-1] == Enqueue("sales-hi", 300, "hi", language_chosen=False)
+
+
 def test_a_declined_offer_waits_again_and_an_answered_call_goes_to_the_survey():
     walk = Walk(load_flows(SHIPPED)["main"], languages={"en", "hi"})
     walk.start()
@@ -126,7 +161,7 @@ def test_a_declined_offer_waits_again_and_an_answered_call_goes_to_the_survey():
     assert walk.feed(Lookup(known=True, language="ta")) == [Play("welcome-back", "hi"), CheckTime()]
     walk.feed(OPEN)
     assert walk.feed(QueueOutcome("timeout")) == [Read("callback-offer", "hi", 6.0, 1)]
-    assert walk.feed(Digits("")) == [Play("please-hold", "hi"), Enqueue("support-hi", 180, "hi")]
+    assert walk.feed(Digits("")) == [Play("please-hold", "hi"), Enqueue("support-hi", 180, "hi", True)]
     # the agent hung up: the post-call survey (NPS, then the agent's rating), then goodbye
     assert walk.feed(QueueOutcome("answered")) == [Play("survey-intro", "hi"), Read("nps-question", "hi", 6.0, 2)]
     assert walk.feed(Digits("9#")) == [StoreAnswer("nps", "nps", 9), Read("rating-question", "hi", 6.0, 1)]

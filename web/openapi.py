@@ -55,6 +55,12 @@ _RESPONSES = {
         "201": "the disposition and the item's new bucket", "404": "work_item_not_found, call_not_found",
         "409": "already_disposed, call_not_ended, call_not_for_item, work_item_closed",
         "422": "invalid_answers (errors per question)"},
+    ("GET", "/api/v1/audit"): {
+        "200": "entries (id, at, actor, actor_kind, action, object, object_id, summary, request_id), newest "
+               "first; next_before and next: the older page's cursor and link (null at the end)",
+        "400": "invalid_audit_filter (field names the filter: a bad date, id or limit)"},
+    ("GET", "/api/v1/audit.csv"): {"200": "text/csv, the rows of the filters (audited as a bulk view)",
+                                   "400": "invalid_audit_filter"},
 }
 
 

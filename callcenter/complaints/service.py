@@ -207,7 +207,7 @@ async def change(session: AsyncSession, scope, settings, actor: str, complaint_i
                                      action="reopened" if reopened else status,
                                      note=resolution if status in ("resolved", "closed") else ""))
         audit.record(session, actor, "complaint.status", "complaint", complaint.id, ticket=complaint.ticket,
-                     before=before, after=status)
+                     changes={"status": [before, status]})
         if status == "resolved" or (status == "closed" and before in ACTIVE):
             await notices.resolved(session, settings, complaint, now)
     elif status is not None and resolution:

@@ -8,12 +8,14 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from callcenter import audit
 from callcenter.campaigns.exceptions import CampaignInvalid
 from callcenter.campaigns.http import paging
 from callcenter.customers import dnd, dnd_import, erasure
 from callcenter.customers.exceptions import CustomerNotFound, DndInvalid, ErasureInvalid
 from callcenter.customers.profile import History, profile
 from callcenter.spreadsheets.http import receive_file, upload_json
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.requests import json_object, path_int
@@ -63,6 +65,8 @@ async def list_dnd(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         rows, total = await dnd.list_numbers(session, search=request.query.get("q") or None,
                                              limit=limit, offset=offset)
+    await viewed(request, audit.CUSTOMERS_VIEWED, rows=len(rows), list="dnd", q=request.query.get("q"),
+                 offset=offset)
     return web.json_response({"total": total, "limit": limit, "offset": offset,
                               "numbers": [dnd.dnd_json(r) for r in rows]})
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter import audit
 from callcenter.customers import dnd, dnd_import, erasure
 from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerOnCall, ErasureInvalid,
                                              ProfileItemNotFound)
@@ -24,6 +25,7 @@ from callcenter.customers.http import customer_id_of
 from callcenter.customers.profile import History, profile
 from callcenter.errors import DomainError
 from callcenter.spreadsheets.http import receive_file
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
@@ -127,7 +129,10 @@ async def _dnd_context(request: web.Request, scope) -> dict:
 
 async def dnd_page(request: web.Request) -> web.Response:
     scope = await scope_of(request)
-    return render(request, "dnd/index.html", {**await _dnd_context(request, scope), "error": None})
+    context = await _dnd_context(request, scope)
+    await viewed(request, audit.CUSTOMERS_VIEWED, rows=len(context["numbers"]), list="dnd", q=context["q"],
+                 page=context["page"])
+    return render(request, "dnd/index.html", {**context, "error": None})
 
 
 async def _error_page(request: web.Request, scope, error: DomainError) -> web.Response:

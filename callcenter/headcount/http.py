@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from callcenter import audit
 from callcenter.headcount import service as headcount
 from callcenter.headcount.commit import commit_headcount
 from callcenter.org.http import actor_of, int_param, receive_file, scoped
 from callcenter.spreadsheets import store as files
 from callcenter.spreadsheets.models import Upload
+from web.audit_views import viewed
 from web.auth import at_least
 from callcenter.clock import utc_iso
 from web.keys import SERVICES
@@ -60,6 +62,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     async with scoped(request) as (session, scope):
         upload = await headcount.get_upload(session, scope, path_int(request), actor_of(request))
     path = headcount.report_file(settings, upload)
+    await viewed(request, audit.REPORT_EXPORTED, rows=upload.total, report="headcount", upload=upload.id)
     return csv_file(path, f"headcount-{upload.id}-report.csv")
 
 

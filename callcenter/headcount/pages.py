@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from callcenter import audit
 from callcenter.errors import DomainError
 from callcenter.headcount import service as headcount
 from callcenter.headcount.commit import commit_headcount
 from callcenter.org.exceptions import InvalidField
 from callcenter.spreadsheets import store as files
 from web import csrf
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
@@ -65,6 +67,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     async with request.app[SERVICES].sessions() as session:
         upload = await headcount.get_upload(session, scope, path_int(request), principal_of(request).name)
     path = headcount.report_file(request.app[SERVICES].settings, upload)
+    await viewed(request, audit.REPORT_EXPORTED, rows=upload.total, report="headcount", upload=upload.id)
     return csv_file(path, f"headcount-{upload.id}-report.csv")
 
 

@@ -120,7 +120,7 @@ async def update_source(session: AsyncSession, settings, changes: dict, *, actor
     if source is None:
         source = _new()
         session.add(source)
-    changed = []
+    changed, before = [], {}
     for name, value in changes.items():
         if name in SECRETS:
             if value == "":
@@ -132,11 +132,13 @@ async def update_source(session: AsyncSession, settings, changes: dict, *, actor
             continue
         value = _value(name, value)
         if getattr(source, name) != value:
+            before[name] = getattr(source, name)
             setattr(source, name, value)
             changed.append(name)
     _check_whole(source)
     source.updated_by, source.updated_at = actor[:60], utcnow()
-    audit.record(session, actor, "hrsource.update", "hr_source", SOURCE_ID, changed=sorted(changed))
+    audit.record(session, actor, "hrsource.update", "hr_source", SOURCE_ID, changed=sorted(changed),
+                 changes={name: [old, getattr(source, name)] for name, old in before.items()})  # secrets: named only
     return source
 
 

@@ -6,9 +6,12 @@ it comes due; past it, the sweeper moves it to pending follow-up like any
 missed follow-up). Whose buckets: the agent who last spoke with the customer
 (in that agent's location's inbound campaign), else nobody yet: unallocated
 in the inbound campaign of the queue's location (or of the customer's store's
-location), where its manager allocates it. A caller who is not a customer yet
-becomes one (by their number) so there is someone to call back; a caller with
-no usable number is never offered a call-back (``hooks.callback_offered``)."""
+location), where its manager allocates it. A caller who chose their language
+in the IVR is called back in it: an agent who does not speak it (routing's
+``CallerLanguage``) is neither given the call-back nor left holding it. A
+caller who is not a customer yet becomes one (by their number) so there is
+someone to call back; a caller with no usable number is never offered a
+call-back (``hooks.callback_offered``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,6 +24,7 @@ from callcenter import audit
 from callcenter.customers.models import Customer
 from callcenter.inbound import items, routing
 from callcenter.inbound.service import LiveCall
+from callcenter.models import User
 from callcenter.org.models import Store
 
 log = logging.getLogger(__name__)
@@ -43,9 +47,11 @@ async def customer_for(session, mobile: str, language: str | None, reason: str) 
     return customer
 
 
-async def request(sessions, settings, entry: LiveCall, now: dt.datetime | None = None) -> tuple[int, int | None] | None:
+async def request(sessions, settings, entry: LiveCall, now: dt.datetime | None = None, *,
+                  language_chosen: bool = False) -> tuple[int, int | None] | None:
     """Book the call-back; returns (work item id, agent id or None), or None
-    when the caller has no number to call back."""
+    when the caller has no number to call back. ``language_chosen``: the
+    caller pressed ``entry.language`` in the IVR's menu."""
     if entry.caller is None:
         return None
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -54,7 +60,10 @@ async def request(sessions, settings, entry: LiveCall, now: dt.datetime | None =
             customer = await session.get(Customer, entry.customer_id)
         else:
             customer = await customer_for(session, entry.caller, entry.language, "inbound call-back")
+        caller_language = routing.CallerLanguage(entry.language, language_chosen)
         agent = await routing.last_agent(session, customer.id)
+        if agent is not None and not caller_language.suits(agent):
+            agent = None  # the queue's location allocates it to someone who speaks the language
         if agent is not None:
             location_id = agent.location_id
         elif entry.queue_location_id is not None:
@@ -65,6 +74,10 @@ async def request(sessions, settings, entry: LiveCall, now: dt.datetime | None =
         campaign = await items.inbound_campaign(session, location_id, settings)
         item = await items.customer_item(session, campaign, customer, agent.id if agent else None,
                                          reason="call-back requested", keep_agent=agent is None)
+        if agent is None and item.agent_id is not None and language_chosen:
+            holder = await session.get(User, item.agent_id)
+            if holder is None or not caller_language.suits(holder):
+                items.release(session, item, f"call-back in {entry.language}, which the agent does not speak")
         item.bucket, item.outcome = "future_followup", "callback_requested"
         item.followup_at = now + dt.timedelta(minutes=CALLBACK_DUE_MINUTES)
         item.next_attempt_at, item.appointment_at, item.updated_at = None, None, now

@@ -2,9 +2,10 @@
 starts and ends the InboundCall, looks callers up, and at the flow's queue
 node this module routes the caller (``routing``), starts the recording (the
 dialplan's cc-inbound-record), rings the caller's last agent directly when
-they are free, then puts the caller in the queue with Queue()'s option c, so
-that when the agent hangs up the caller goes on in the flow: to the
-post-call survey, whose answers come back here. Call-back requests book a
+they are free (and speak the language the caller chose, if they chose one),
+then puts the caller in the queue with Queue()'s option c, so that when
+the agent hangs up the caller goes on in the flow: to the post-call survey,
+whose answers come back here. Call-back requests book a
 call-back item (``callbacks``).
 
 Every AGI command is built by ``ivr.commands``; nothing the caller sent goes
@@ -69,9 +70,13 @@ class InboundHooks(IvrHooks):
             entry.customer_id = record.customer_id
         async with self.clients.sessions() as session:
             route = await routing.route(session, self.clients.queues, action.queue, action.language,
-                                        entry.customer_id, try_direct=not entry.direct_tried)
+                                        entry.customer_id, try_direct=not entry.direct_tried,
+                                        language_chosen=action.language_chosen)
         entry.queue, entry.queue_id, entry.queue_location_id = route.queue, route.queue_id, route.location_id
         self.metrics.routed.labels(route.reason).inc()
+        if route.passed_over is not None:
+            entry.direct_tried = True  # once per call, like the ring itself
+            self.metrics.routed.labels("last_agent_other_language").inc()
         await self._record(connection, entry)
         if route.direct is not None and not entry.direct_tried:
             entry.direct_tried = True
@@ -145,8 +150,8 @@ class InboundHooks(IvrHooks):
             log.info("call-back asked for by a caller without a number (%s): nothing booked", record.uniqueid)
             return
         entry.language = action.language
-        booked = await self.live.run(entry, lambda e: callbacks.request(self.clients.sessions,
-                                                                         self.clients.settings, e))
+        booked = await self.live.run(entry, lambda e: callbacks.request(
+            self.clients.sessions, self.clients.settings, e, language_chosen=action.language_chosen))
         if booked:
             self.metrics.callbacks_taken.inc()
             await self.nudge(self.clients, booked[1])

@@ -99,3 +99,15 @@ async def customer_item(session, campaign: Campaign, customer: Customer, agent_i
         audit.record(session, ACTOR, "work_item.assign", "work_item", item.id, agent_before=before[0],
                      agent_after=item.agent_id, bucket_before=before[1], bucket_after=item.bucket, reason=reason)
     return item
+
+
+def release(session, item: WorkItem, reason: str) -> None:
+    """Take the item from its agent: unallocated, for the campaign's manager to allocate."""
+    before = item.agent_id
+    if before is None:
+        return
+    item.agent_id, item.allocated_at = None, None
+    item.updated_at = dt.datetime.now(dt.timezone.utc)
+    audit.record(session, ACTOR, "work_item.assign", "work_item", item.id, agent_before=before, agent_after=None,
+                 bucket_before=item.bucket, bucket_after=item.bucket, reason=reason)
+    log.info("work item %s taken from agent %s: %s", item.id, before, reason)

@@ -21,8 +21,10 @@ class InboundMetrics:
         self.calls = Counter("callcenter_inbound_calls_total", "Inbound calls by outcome (ivr_only, answered, "
                              "abandoned, callback, closed, failed)", ["outcome"], registry=r)
         self.routed = Counter("callcenter_inbound_routed_total", "Queue entries by route (last_agent: the "
-                              "agent who last spoke with the caller rung first; customer_queue: the queue of "
-                              "the customer's store region; flow_queue: the flow's own)", ["route"], registry=r)
+                              "agent who last spoke with the caller rung first; last_agent_other_language: "
+                              "not rung, they do not speak the language the caller chose; customer_queue: the "
+                              "queue of the customer's store region; flow_queue: the flow's own)", ["route"],
+                              registry=r)
         self.screen_pops = Counter("callcenter_inbound_screen_pops_total",
                                    "Screen pops sent to agents' panels as a call rang them", registry=r)
         self.callbacks_offered = Counter("callcenter_inbound_callbacks_offered_total",

@@ -7,7 +7,13 @@
 - Before the queue, the agent who last spoke with the customer (the latest
   connected call, inbound or outbound) is rung directly for a few seconds
   when they are logged in to a queue and free right now (the queue tracker
-  says so); no answer, and the caller joins the queue as usual."""
+  says so); no answer, and the caller joins the queue as usual.
+- The caller's choice wins over the last agent (:class:`CallerLanguage`): a
+  caller who pressed a language in the IVR's menu gets their last agent only
+  if that agent speaks it; otherwise the queue of that language (and, when it
+  cannot take them, its call-back offer). A caller who chose none (the flow's
+  default, a menu's on_failure, the customer's stored language) gets the last
+  agent as before."""
 from __future__ import annotations
 
 import logging
@@ -19,6 +25,7 @@ from callcenter.customers.models import Customer
 from callcenter.models import Call, User
 from callcenter.org.models import Store
 from callcenter.queues.models import Queue
+from callcenter.queues.service import languages_of
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +38,31 @@ class DirectAgent:
 
 
 @dataclass(frozen=True)
+class CallerLanguage:
+    """The language of an inbound call and whether the caller chose it (pressed
+    it in the IVR's menu). Decides, without I/O, whether an agent may take the
+    caller ahead of the queue of that language: always when the caller chose
+    none; when they chose, only an agent who speaks it. An agent with no
+    languages recorded speaks none: they are offered no queue either
+    (``callcenter.queues.service.offered``), whose language test this is."""
+    code: str | None
+    chosen: bool = False
+
+    def suits(self, agent) -> bool:
+        """``agent``: anything with ``languages`` ('en,hi', as ``clean_languages`` stores them)."""
+        if not self.chosen or not self.code:
+            return True
+        return self.code in languages_of(agent)
+
+
+@dataclass(frozen=True)
 class Route:
     queue: str                 # the Asterisk queue name
     queue_id: int | None       # None: a name the queues table does not know (Asterisk will say unavailable)
     location_id: int | None    # the queue's location
     reason: str                # flow_queue / customer_queue
     direct: DirectAgent | None = None
+    passed_over: str | None = None  # the last agent, not rung: they do not speak the language the caller chose
 
 
 def pick_queue(queues, language: str, store) -> object | None:
@@ -64,11 +90,12 @@ async def last_agent(session, customer_id: int) -> User | None:
 
 
 async def route(session, queues_live, flow_queue: str, language: str, customer_id: int | None,
-                try_direct: bool = True) -> Route:
+                try_direct: bool = True, language_chosen: bool = False) -> Route:
+    caller_language = CallerLanguage(language, language_chosen)
     queues = (await session.scalars(select(Queue).where(Queue.active.is_(True)))).all()
     by_name = {q.name: q for q in queues}
     chosen, reason = by_name.get(flow_queue), "flow_queue"
-    direct = None
+    direct = passed_over = None
     if customer_id is not None:
         row = (await session.execute(select(Store).join(Customer, Customer.store_id == Store.id)
                                      .where(Customer.id == customer_id))).scalars().first()
@@ -76,15 +103,20 @@ async def route(session, queues_live, flow_queue: str, language: str, customer_i
         if found is not None and found is not chosen:
             chosen, reason = found, "customer_queue"
         if try_direct and queues_live is not None:
-            direct = await _direct_agent(session, queues_live, customer_id)
+            agent = await last_agent(session, customer_id)
+            if agent is not None and not caller_language.suits(agent):
+                log.info("customer %s chose %s: their last agent %s (speaks %s) is not rung first", customer_id,
+                         language, agent.name, agent.languages or "nothing recorded")
+                passed_over = agent.name
+            elif agent is not None:
+                direct = await _direct_agent(queues_live, agent, customer_id)
     if chosen is None:
-        return Route(flow_queue, None, None, reason, direct)
-    return Route(chosen.name, chosen.id, chosen.location_id, reason, direct)
+        return Route(flow_queue, None, None, reason, direct, passed_over)
+    return Route(chosen.name, chosen.id, chosen.location_id, reason, direct, passed_over)
 
 
-async def _direct_agent(session, queues_live, customer_id: int) -> DirectAgent | None:
-    agent = await last_agent(session, customer_id)
-    if agent is None or not queues_live.is_free(agent.name):
+async def _direct_agent(queues_live, agent: User, customer_id: int) -> DirectAgent | None:
+    if not queues_live.is_free(agent.name):
         return None
     try:
         interface, _state = await queues_live.agents.interface(agent)

@@ -174,9 +174,11 @@ async def update_queue(session: AsyncSession, scope: Scope, queue_id: int, body:
         raise QueueNotManaged("only the queue's manager or an admin may change it")
     if "name" in body and body["name"] != q.name:
         raise QueueInvalid("a queue's name cannot change; make a new queue instead", field="name")
+    before = queue_json(q)
     changes = await _apply(session, scope, q, body)
     if changes:
-        audit.record(session, actor, "queue.update", "queue", q.id, **changes)
+        audit.record(session, actor, "queue.update", "queue", q.id, name=q.name,
+                     changes={key: [before.get(key), value] for key, value in changes.items()})
     return q, changes
 
 

@@ -124,9 +124,12 @@ async def create(session: AsyncSession, scope: Scope, data: dict, *, actor: str)
 async def update(session: AsyncSession, scope: Scope, schedule_id: int, data: dict, *,
                  actor: str) -> ReportSchedule:
     row = await get(session, scope, schedule_id)
+    before = _audited(row)
     await _apply(session, scope, row, data)
     await session.flush()
-    audit.record(session, actor, "report_schedule.update", "report_schedule", row.id, **_audited(row))
+    after = _audited(row)
+    audit.record(session, actor, "report_schedule.update", "report_schedule", row.id, name=row.name,
+                 changes={k: [before[k], after[k]] for k in after if before[k] != after[k]})
     return row
 
 

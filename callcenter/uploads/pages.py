@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+from callcenter import audit
 from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.models import SURVEY_TYPES, Campaign
 from callcenter.customers import dnd_import
@@ -17,6 +18,7 @@ from callcenter.uploads import commit as committing
 from callcenter.uploads import service
 from callcenter.uploads.http import receive_and_validate
 from callcenter.work import scope as work_scope
+from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
 from web.render import render
@@ -81,6 +83,9 @@ async def upload_page(request: web.Request) -> web.Response:
     async with services.sessions() as session:
         upload = await service.get_upload(session, scope, path_int(request))
         context = await _report_context(session, scope, upload, services.settings)
+    shown = len(context["report"].get("invalid_rows", [])) + len(context["report"].get("skipped_rows", []))
+    if shown:
+        await viewed(request, audit.CUSTOMERS_VIEWED, rows=shown, list="upload rows", upload=upload.id)
     return render(request, "uploads/report.html", {
         **context, "error": None, "committed_now": bool(request.query.get("committed"))})
 

@@ -122,10 +122,12 @@ async def change(session: AsyncSession, settings, actor: str, endpoint_id: int, 
             raise InvalidEndpoint("active is true or false", field="active")
         changed["active"] = fields["active"]
         endpoint.paused_reason = "" if fields["active"] else "paused by an admin"
+    changes = {name: [getattr(endpoint, name), value] for name, value in changed.items()
+               if getattr(endpoint, name) != value}
     for name, value in changed.items():
         setattr(endpoint, name, value)
     endpoint.updated_at = utcnow()
-    audit.record(session, actor, "webhook.change", "webhook_endpoint", endpoint.id, **changed)
+    audit.record(session, actor, "webhook.change", "webhook_endpoint", endpoint.id, changes=changes)
     return endpoint
 
 

@@ -201,6 +201,9 @@ async def reassign_page(request: web.Request) -> web.Response:
                                                  settings=settings, total=counts[bucket])
             except DomainError as exc:
                 error, agent_id = exc.message, None
+    if found is not None:
+        await viewed(request, audit.BUCKETS_VIEWED, rows=len(found.items), bucket=bucket, agent=agent_id,
+                     page=found.page)
     return render(request, "work/reassign.html", {
         "agents": agents, "agent_id": agent_id, "bucket": bucket, "buckets": BUCKETS,
         "labels": buckets.LABELS, "counts": counts, "found": found, "notice": notice, "error": error,
