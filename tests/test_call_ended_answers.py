@@ -17,7 +17,7 @@ from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 from tests.test_click_to_call import CARRIER_IP, PHONE_IP
 
-pytestmark = pytest.mark.pbx
+pytestmark = [pytest.mark.pbx, pytest.mark.timeout(120)]
 
 AGENTS = ("asha", "ravi", "meera", "kiran")
 CALLS = 50
