@@ -117,7 +117,8 @@ def _item(item: WorkItem, campaign: Campaign, agent: str | None) -> dict:
 def _call(call, agent: str, in_scope: bool, disposition, settings, role, campaign_names) -> dict:
     return {
         "id": call.id, "agent": agent, "number": mobile_for(settings, role, call.number),
-        "direction": call.direction or "outbound", "state": call.state, "end_reason": call.end_reason, "work_item_id": call.work_item_id,
+        "direction": call.direction or "outbound", "state": call.state, "end_reason": call.end_reason,
+        "work_item_id": call.work_item_id,
         "campaign": campaign_names.get(call.campaign_id),
         "requested_at": _utc(call.requested_at), "connected_at": _utc(call.customer_answered_at),
         "ended_at": _utc(call.ended_at), "talk_seconds": call.talk_seconds,
