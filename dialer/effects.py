@@ -12,7 +12,8 @@ the agent of an ended call are released at once, independently of the row;
 a release Redis refuses is owed and retried until Redis answers. Rows still
 unwritten at stop (or too many to keep in memory) go to
 ``<state_dir>/unwritten-calls.jsonl`` (dialer/unwritten.py) and are written
-first when the database answers.
+first when the database answers. A call is said to be ended once its row
+is (dialer/ended_rows.py: requests and the live bus wait for the row).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
 from callcenter.models import Call, Trunk
 from dialer import call_rows
+from dialer.ended_rows import EndedRows
 from dialer.service import ClickToCall
 from dialer.unwritten import UnwrittenCalls
 
@@ -73,6 +75,7 @@ class CallEffects:
         self.unwritten = UnwrittenCalls(settings.state_dir)
         self._jobs: asyncio.Queue = asyncio.Queue()
         self._wake = asyncio.Event()
+        self.ended = EndedRows(lambda: self.dialer.tracker.calls)  # who waits for ended calls' rows
         self._tasks: list[asyncio.Task] = []
         self.idle = asyncio.Event()
         # the engine itself: the writer runs Core statements, no ORM session needed
@@ -180,8 +183,12 @@ class CallEffects:
                 await asyncio.wait_for(self._wake.wait(), backoff if owing else None)
             except asyncio.TimeoutError:
                 pass
-            await asyncio.sleep(WRITE_BATCH_SECONDS)
+            try:  # gather many calls' reports, unless a request waits for a row
+                await asyncio.wait_for(self.ended.hurry.wait(), WRITE_BATCH_SECONDS)
+            except asyncio.TimeoutError:
+                pass
             self._wake.clear()
+            self.ended.hurry.clear()
             written = await self._write_pending()
             settled = await self._settle_owed()
             backoff = RETRY_FIRST_SECONDS if written and settled else min(RETRY_MAX_SECONDS, backoff * 2)
@@ -291,6 +298,7 @@ class CallEffects:
         if placed is not None and placed.originated_at and call.agent.answered_at:
             self.metrics.originate_to_agent_answer.observe(max(0.0, call.agent.answered_at - placed.originated_at))
         self.dialer.tracker.forget(call.call_id)
+        self.ended.stored(call)
 
     def _register_recording(self, placed) -> None:
         """Queue the call's recording row for the writer's next batch."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.calls.tracker import AGENT, CUSTOMER
-from callcenter.calls.view import owner_of_row, stored_view
+from callcenter.calls.view import owner_of_row, said_state, stored_view
 from callcenter.calls.recordings import recording_path
 from callcenter.clock import utc_iso
 from callcenter.customers.privacy import mobile_for
-from dialer.exceptions import InvalidRequest
+from dialer.exceptions import CallEnded, InvalidRequest
 from web.keys import SERVICES
 from web.auth import at_least, principal_of, scope_of
 from web.requests import json_object
@@ -23,11 +23,27 @@ async def _scope(request: web.Request):
     return None
 
 
+async def settled_get(request: web.Request, scope):
+    """(call, agent, trunk) as :meth:`ClickToCall.get`; a call this server's
+    tracker has seen end is read again once its row is written (the writer
+    hurried, dialer/ended_rows.py), so that "ended" is said only when the row,
+    which a disposition checks on any server, says it too."""
+    services = request.app[SERVICES]
+    principal, call_id = principal_of(request), request.match_info["call_id"]
+    found = await services.dialer.get(principal, call_id, scope)
+    ended = services.effects.ended if services.effects is not None else None
+    if ended is not None and found[0].state != "ended" and ended.unwritten(found[0].id):
+        if await ended.wait(found[0].id):
+            found = await services.dialer.get(principal, call_id, scope)
+    return found
+
+
 def call_view(request: web.Request, call, agent, trunk) -> dict:
     """The call as the API shows it: the shape of the pages' live messages
     (:func:`callcenter.calls.view.call_view`, from the row; the tracker's
-    state wins) and the dialer's own fields. The customer's number is masked
-    for roles outside ``privacy.unmasked_roles``."""
+    state wins, "ended" only once the row says it: ``said_state``), its
+    ``direction`` and the dialer's own fields. The customer's number is
+    masked for roles outside ``privacy.unmasked_roles``."""
     services = request.app[SERVICES]
     tracked = services.tracker.calls.get(call.id)
     legs = {}
@@ -36,7 +52,7 @@ def call_view(request: web.Request, call, agent, trunk) -> dict:
         legs[role] = {"channel": (leg.channel if leg and leg.channel else channel),
                       "trunk": trunk.name if role == CUSTOMER or call.mode == "mobile" else None}
     return {
-        **stored_view(call, owner_of_row(call, agent.name), tracked.state if tracked else None),
+        **stored_view(call, owner_of_row(call, agent.name), said_state(call.state, tracked)),
         "mode": call.mode, "number": mobile_for(services.settings, principal_of(request).role, call.number),
         "trunk": trunk.name, "channels": call.channels, "caller_id": call.caller_id,
         "legs": legs, "originated_at": utc_iso(call.originated_at), "ring_seconds": call.ring_seconds,
@@ -66,16 +82,19 @@ async def place_call(request: web.Request) -> web.Response:
 
 
 async def get_call(request: web.Request) -> web.Response:
-    call, agent, trunk = await request.app[SERVICES].dialer.get(
-        principal_of(request), request.match_info["call_id"], await _scope(request))
+    call, agent, trunk = await settled_get(request, await _scope(request))
     return web.json_response(call_view(request, call, agent, trunk))
 
 
 async def hangup_call(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     scope = await _scope(request)
-    await services.dialer.hangup(principal_of(request), request.match_info["call_id"], scope)
-    call, agent, trunk = await services.dialer.get(principal_of(request), request.match_info["call_id"], scope)
+    try:
+        await services.dialer.hangup(principal_of(request), request.match_info["call_id"], scope)
+    except CallEnded:
+        await settled_get(request, scope)  # "already ended" said once the row says it too
+        raise
+    call, agent, trunk = await settled_get(request, scope)
     return web.json_response(call_view(request, call, agent, trunk), status=202)
 
 

@@ -5,7 +5,8 @@ the queue through the API, rings and answers. Checked: the screen pop reaches
 the agent's socket before the answer, the InboundCall and Call rows, the
 recording file and its link, the survey answers against the call and the
 agent, the disposition owed and accepted; a caller hanging up while waiting
-is abandoned; with nobody logged in the call-back offer books items in the
+is abandoned, and listed as waiting (queue, language, wait so far) while
+they wait; with nobody logged in the call-back offer books items in the
 right buckets; a customer's last agent, free, is rung before the queue when
 they speak the language the caller chose, and passed over for the queue of
 that language (here empty: its call-back offer) when they do not."""
@@ -23,10 +24,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from callcenter.auth.tokens import create_token
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
 from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Recording, Trunk, User
+from callcenter.org.models import Team
 from callcenter.queues.models import Queue
 from callcenter.work.models import SurveyAnswer, WorkItem
 from tests import factories
@@ -260,6 +263,11 @@ async def test_a_caller_is_answered_recorded_and_surveyed(call_server, pbx_stack
     assert resp.status == 201, await resp.text()
     profile = await (await server.client.get(f"/api/v1/customers/{ids['customer']}", headers=headers)).json()
     assert profile["calls"][0]["id"] == call.id and profile["calls"][0]["recording_url"]
+    assert profile["calls"][0]["direction"] == "inbound"
+    api_call = await (await server.client.get(f"/api/v1/calls/{call.id}", headers=headers)).json()
+    assert (api_call["direction"], api_call["inbound_call_id"], api_call["state"]) == ("inbound", row.id, "ended")
+    listed = await (await server.client.get("/api/v1/inbound/calls", headers=headers)).json()
+    assert [(c["direction"], c["state"], c["call_id"]) for c in listed["calls"]] == [("inbound", "ended", call.id)]
 
     assert line.metric("callcenter_queue_answered_total", queue="support-en") == 1
     assert line.metric("callcenter_inbound_calls_total", outcome="answered") == 1
@@ -268,14 +276,44 @@ async def test_a_caller_is_answered_recorded_and_surveyed(call_server, pbx_stack
     await ws.close()
 
 
+async def team_lead(line: Line) -> dict:
+    """Headers of the north team's lead (who sees the calls of the location's queues)."""
+    async with line.services.sessions() as session, session.begin():
+        team = (await session.scalars(select(Team).where(Team.name == "north-1"))).one()
+        lead = await factories.user(session, "lead-n", "teamlead", team=team)
+        token = await create_token(session, "tok-lead-n", user_id=lead.id, actor="test")
+    return line.server.headers(token)
+
+
+async def eventually_listed(line: Line, headers: dict, check, timeout: float = 15.0) -> dict:
+    """The first inbound call of the day's list (GET /api/v1/inbound/calls) that passes ``check``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = await line.server.client.get("/api/v1/inbound/calls", headers=headers)
+        assert resp.status == 200, await resp.text()
+        found = [c for c in (await resp.json())["calls"] if check(c)]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, await resp.text()
+        await asyncio.sleep(0.2)
+
+
 async def test_a_caller_hanging_up_while_waiting_is_abandoned(call_server, pbx_stack, sipp, tmp_path,
                                                              inbound_ivr):
     line = await open_line(call_server, pbx_stack, sipp, tmp_path,
                            agents=[Agent("asha", contact=f"sip:{ASHA_IP}:5999")])
     await organise(line.services, ["asha"])
     await log_in(line, "asha", pause="break")  # logged in but on a break: the caller waits
-    row = await line.call([("pause", 1500), ("dtmf", "1"), ("pause", 4000)], end="bye")
+    lead = await team_lead(line)
+    calling = asyncio.create_task(line.call([("pause", 1500), ("dtmf", "1"), ("pause", 4000)], end="bye"))
+    # while they wait, the day's list shows them waiting: queue, language, wait so far
+    waiting = await eventually_listed(line, lead, lambda c: c["state"] == "waiting" and c["wait_seconds"] >= 1)
+    assert (waiting["queue"], waiting["language"], waiting["direction"]) == ("support-en", "en", "inbound")
+    assert waiting["answered_at"] is None and waiting["outcome"] is None
+    row = await calling
     assert row.outcome == "abandoned" and row.answered_at is None and row.entered_queue_at is not None
+    [ended] = (await (await line.server.client.get("/api/v1/inbound/calls", headers=lead)).json())["calls"]
+    assert (ended["state"], ended["queue"], ended["wait_seconds"]) == ("ended", "support-en", row.wait_seconds)
     assert 2.5 <= row.wait_seconds <= 6, row.wait_seconds
     deadline = time.monotonic() + 5
     while line.metric("callcenter_queue_abandoned_total", queue="support-en") != 1:

@@ -102,7 +102,8 @@ async def test_an_unknown_caller_made_a_customer_through_the_api(app, sessions):
     assert (customer.mobile, customer.name, customer.language) == (UNKNOWN, "Ravi", "ta")
     assert item.agent_id == app.rows["agent_n"] and linked.work_item_id == item.id
     owed = await app.client.get("/api/v1/dispositions/owed", headers=app.headers("agent_n"))
-    assert (await owed.json())["call"]["id"] == "a" * 32   # the call is now theirs to dispose
+    owed = (await owed.json())["call"]
+    assert (owed["id"], owed["direction"]) == ("a" * 32, "inbound")   # the call is now theirs to dispose
     status, again = await call(app, "POST", path, "agent_n", {"name": "Someone else"})
     assert status == 200 and not again["created"] and again["customer_id"] == customer.id
     status, body = await call(app, "POST", "/api/v1/inbound/calls/100.1/hangup", "agent_n")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from sqlalchemy import update
 
 from callcenter.auth.tokens import create_token
 from callcenter.models import User
+from tests import factories
 from tests.harness import TrunkSpec
 from tests.test_reports_service import DAY, build_world
 
@@ -136,3 +138,40 @@ async def test_overview_campaign_and_store_csv(reports):
     resp = await get(reports, "mgr", f"/api/v1/reports/stores?date={DAY}&format=csv")
     stores = {r[0]: r for r in read_csv(await resp.read())[1:]}
     assert set(stores) == {"N001", "N002"} and stores["N001"][5] == "4"
+
+
+async def test_every_route_about_one_campaign_or_team_answers_the_same_for_a_team_lead(reports):
+    """A north campaign only team B works, and an organisation-wide one nobody
+    works: team A's lead gets 404 from the campaign's route and its report
+    alike (no name, no zero figures); the location's manager gets both (their
+    location's campaign) or neither. Another team: 404 on the team's route and as
+    the reports' ?team, as for a team that does not exist; their own team: 200."""
+    w = reports.world
+    async with reports.services.sessions() as s, s.begin():
+        team_b_only = await factories.campaign(s, "team-b-only", loc=w.north)
+        nobodys = await factories.campaign(s, "org-wide", loc=None)
+        await factories.work_item(s, team_b_only, await factories.customer(s), w.b1)
+        lead_b = await factories.user(s, "lead-b", "teamlead", team=w.team_b)
+        reports.tokens["tl_b"] = await create_token(s, "rep-tl-b", user_id=lead_b.id, actor="test")
+
+    async def statuses(who, *paths):
+        return [(await get(reports, who, path)).status for path in paths]
+
+    for campaign, expected in ((team_b_only, {"tl_a": 404, "tl_b": 200, "mgr": 200, "admin": 200}),
+                               (nobodys, {"tl_a": 404, "tl_b": 404, "mgr": 404, "admin": 200})):
+        for who, status in expected.items():
+            routes = (f"/api/v1/campaigns/{campaign.id}", f"/api/v1/reports/campaigns/{campaign.id}",
+                      f"/api/v1/reports/agents?campaign={campaign.id}")
+            assert await statuses(who, *routes) == [status] * 3, (campaign.name, who)
+        picker = await (await get(reports, "tl_a", "/api/v1/reports/campaigns")).json()
+        listed = {c["id"] for c in picker["campaigns"]}
+        assert campaign.id not in listed
+    body = await (await get(reports, "tl_a", f"/api/v1/reports/campaigns/{team_b_only.id}")).json()
+    assert body["error"] == "campaign_not_found" and "team-b-only" not in json.dumps(body)
+
+    for team, status in ((w.team_b, 404), (w.team_a, 200)):
+        assert await statuses("tl_a", f"/api/v1/teams/{team.id}", f"/api/v1/reports/agents?team={team.id}") == \
+            [status] * 2, team.name
+    assert [t["name"] for t in (await (await get(reports, "tl_a", "/api/v1/teams")).json())["teams"]] == ["team-a"]
+    assert await statuses("mgr", f"/api/v1/teams/{w.team_b.id}", f"/api/v1/reports/agents?team={w.team_b.id}") == \
+        [200, 200]

@@ -14,7 +14,11 @@ _CALL = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
-        "state": {"enum": ["queued", "agent_ringing", "customer_ringing", "connected", "ended"]},
+        "state": {"enum": ["queued", "agent_ringing", "customer_ringing", "connected", "ended"],
+                  "description": "ended once the call's row is: a disposition sent on it is accepted"},
+        "direction": {"enum": ["outbound", "inbound"]},
+        "inbound_call_id": {"type": "string", "description": "an inbound call's IVR/queue record"},
+        "hangup_url": {"type": "string", "description": "an inbound call's own hang-up route"},
         "agent": {"type": "string"}, "mode": {"enum": ["desktop", "mobile", "browser"]},
         **{k: {"type": ["integer", "null"]} for k in ("agent_id", "work_item_id", "customer_id")},
         "number": {"type": "string", "description": "E.164"}, "trunk": {"type": "string"},

@@ -16,6 +16,7 @@ An agent's state, first match wins:
 from __future__ import annotations
 
 from callcenter.calls.tracked import TrackedCall
+from callcenter.calls.view import said_state
 from callcenter.clock import utc_iso
 
 AGENT_STATES = ("available", "ringing", "on_call", "wrapup", "paused", "logged_out")
@@ -47,7 +48,7 @@ def legs_of_row(state: str, agent_answered: bool, customer_answered: bool) -> tu
 def call_row(call, agent_name: str, trunk: str | None, campaign: str | None, number: str | None,
              tracked: TrackedCall | None, long_after: int) -> dict:
     """A call in progress (or owing its disposition) on the board; ``call`` is its row."""
-    state = tracked.state if tracked is not None else call.state
+    state = said_state(call.state, tracked)  # "ended" once the row says it, as everywhere
     if tracked is not None:
         agent_leg, customer_leg = leg_state(tracked.agent, state), leg_state(tracked.customer, state)
         connected_at = tracked.connected_at or call.customer_answered_at

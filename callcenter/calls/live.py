@@ -8,7 +8,10 @@ on the live bus as ``{"type": "call", "call": {...}}`` (the shape of
 with the call's ``trunk`` and the customer's ``number`` as the least
 entitled viewer (the agent) may see it (``shown_number``: the privacy setting),
 so a supervisor's board needs no database read per step.
-The tracker is synchronous, so steps are queued and published by one task."""
+The tracker is synchronous, so steps are queued and published by one task.
+The "ended" step waits for the call's row (``inner.ended``,
+dialer/ended_rows.py): a page that opens the disposition form on it finds
+the call ended wherever its disposition lands."""
 from __future__ import annotations
 
 import asyncio
@@ -45,6 +48,10 @@ class LiveCallReporter:
         self._meta: OrderedDict[str, dict] = OrderedDict()
         self._queue: asyncio.Queue = asyncio.Queue(QUEUE_MAX)
         self._task: asyncio.Task | None = None
+        self._ending: dict[str, tuple[dict, bool]] = {}  # ended steps waiting for their row
+        self._ended_rows = getattr(inner, "ended", None)
+        if self._ended_rows is not None:
+            self._ended_rows.listen(self._row_stored)
 
     # -- Reporter ------------------------------------------------------------
     def call_changed(self, call: TrackedCall) -> None:
@@ -56,10 +63,21 @@ class LiveCallReporter:
         view = tracked_view(call, meta or {})
         if placed is not None:
             view.update(trunk=placed.trunk, number=self.shown_number(f"+{placed.dial}"))
+        if call.state == "ended" and self._ended_rows is not None:
+            self._ending[call.call_id] = (view, meta is None)  # published once its row is written
+            return
+        self._put(view, meta is None)
+
+    def _row_stored(self, call: TrackedCall) -> None:
+        held = self._ending.pop(call.call_id, None)
+        if held is not None:
+            self._put(*held)
+
+    def _put(self, view: dict, needs_owner: bool) -> None:
         try:
-            self._queue.put_nowait((view, meta is None))
+            self._queue.put_nowait((view, needs_owner))
         except asyncio.QueueFull:
-            log.warning("live calls: queue full, call %s step %s not shown live", call.call_id, call.state)
+            log.warning("live calls: queue full, call %s step %s not shown live", view["id"], view["state"])
 
     def leg_released(self, call: TrackedCall, role: str) -> None:
         self.inner.leg_released(call, role)

@@ -13,7 +13,13 @@ The owner fields (agent .. requested_at) come from the call row
 (:func:`owner_of_row`) or from what the dialer keeps of a call it placed
 (:func:`owner_of_placed`); the rest from the tracker's live call
 (:func:`tracked_view`) or from the row (:func:`row_view`, the tracker's state
-winning). :func:`direction_view` adds an inbound call's own hang-up route.
+winning, as :func:`said_state` says it). Each view carries the call's
+``direction`` (:func:`direction_view`: outbound, inbound with its own hang-up
+route).
+
+One notion of "ended": :func:`said_state` never calls a call ended before
+its row does, because a disposition (on any server) checks the row; the
+request that would say it waits for the row first (dialer/ended_rows.py).
 
 :class:`CallSteps` is the rule that each step of a call (agent ringing →
 customer ringing → connected → ended) goes out once, in order."""
@@ -54,17 +60,33 @@ def owner_of_placed(placed) -> dict:
 
 
 def tracked_view(call: TrackedCall, owner: dict) -> dict:
-    """A call as the tracker follows it live."""
-    return call_view(call.call_id, call.state, owner, agent_answered_at=call.agent.answered_at,
-                     connected_at=call.connected_at, ended_at=call.ended_at, end_reason=call.end_reason,
-                     talk_seconds=call.talk_seconds)
+    """A call as the tracker follows it live (a click-to-call: outbound)."""
+    return {**call_view(call.call_id, call.state, owner, agent_answered_at=call.agent.answered_at,
+                        connected_at=call.connected_at, ended_at=call.ended_at, end_reason=call.end_reason,
+                        talk_seconds=call.talk_seconds), **direction_view("outbound")}
 
 
 def stored_view(call: Call, owner: dict, state: str | None = None) -> dict:
-    """A call as its row has it (``state``: the tracker's, when it follows the call)."""
-    return call_view(call.id, state or call.state, owner, agent_answered_at=call.agent_answered_at,
-                     connected_at=call.customer_answered_at, ended_at=call.ended_at,
-                     end_reason=call.end_reason, talk_seconds=call.talk_seconds)
+    """A call as its row has it (``state``: :func:`said_state`, when the tracker follows the call)."""
+    return {**call_view(call.id, state or call.state, owner, agent_answered_at=call.agent_answered_at,
+                        connected_at=call.customer_answered_at, ended_at=call.ended_at,
+                        end_reason=call.end_reason, talk_seconds=call.talk_seconds),
+            **direction_view(call.direction, call.inbound_call_id)}
+
+
+def said_state(row_state: str, tracked: TrackedCall | None) -> str:
+    """The state an answer gives of a call: the furthest step of the row and
+    of the tracker's live call, but "ended" only once the row says so (until
+    then the tracker's last step before the end). Never a step back from an
+    earlier answer, whichever server gave it."""
+    if tracked is None:
+        return row_state
+    live = tracked.state
+    if live == "ended":
+        live = ("connected" if tracked.customer.answered_at is not None
+                else "customer_ringing" if tracked.customer.ringing_at is not None
+                else "agent_ringing" if tracked.agent.uniqueid is not None else "queued")
+    return max(live, row_state, key=lambda state: _PHASE.get(state, -1))
 
 
 def direction_view(direction: str | None, inbound_call_id: str | None = None) -> dict:
@@ -78,9 +100,13 @@ def direction_view(direction: str | None, inbound_call_id: str | None = None) ->
 
 
 def row_view(call: Call, agent_name: str, tracked: TrackedCall | None = None) -> dict:
-    """A call row as the live socket's hello shows it (the tracker's live call wins)."""
+    """A call row as the live socket's hello shows it (the tracker's live call
+    wins, but says "ended" only once the row does: :func:`said_state`)."""
     owner = owner_of_row(call, agent_name)
-    view = tracked_view(tracked, owner) if tracked is not None else stored_view(call, owner)
+    if tracked is not None and said_state(call.state, tracked) == tracked.state:
+        view = tracked_view(tracked, owner)
+    else:
+        view = stored_view(call, owner, said_state(call.state, tracked))
     return {**view, **direction_view(call.direction, call.inbound_call_id)}
 
 

@@ -65,6 +65,7 @@ async def owed_disposition(request: web.Request) -> web.Response:
     if call is None:
         return web.json_response({"call": None})
     return web.json_response({"call": {"id": call.id, "work_item_id": call.work_item_id,
+                                       "direction": call.direction or "outbound",
                                        "state": call.state, "ended_at": utc_iso(call.ended_at)}})
 
 

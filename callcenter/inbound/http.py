@@ -1,10 +1,12 @@
-"""Inbound JSON API: the day's inbound calls, a customer made from an unknown
+"""Inbound JSON API: the day's inbound calls (callers waiting in a queue
+included, with their queue, language and wait so far), a customer made from an unknown
 caller, and hanging up an inbound call from the panel (the caller goes on to
 the survey). Thin: the rules are in service modules. (The NPS report of the
 post-call survey is served by ``callcenter.reports.http``.)"""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from aiohttp import web
 from sqlalchemy import select
@@ -32,23 +34,47 @@ def day_range(request: web.Request) -> tuple[dt.date, dt.date, dt.datetime, dt.d
     return days_of(request.query, request.app[SERVICES].settings.web.timezone)
 
 
-def call_json(row: InboundCall, queue: str | None, agent: str | None, settings, role: str) -> dict:
-    return {"id": row.id, "did": row.did, "caller": mobile_for(settings, role, row.caller),
-            "customer_id": row.customer_id, "flow": row.flow, "language": row.language, "queue": queue,
-            "agent": agent, "agent_id": row.agent_id, "call_id": row.call_id, "outcome": row.outcome,
-            "started_at": utc_iso(row.started_at), "entered_queue_at": utc_iso(row.entered_queue_at),
-            "answered_at": utc_iso(row.answered_at), "ended_at": utc_iso(row.ended_at),
-            "wait_seconds": row.wait_seconds, "talk_seconds": row.talk_seconds}
+def call_json(row: InboundCall, queue: str | None, agent: str | None, settings, role: str,
+              waiting: tuple[str, float] | None = None) -> dict:
+    """An inbound call of the list; ``waiting``: (queue, joined at) while the
+    caller waits in a queue (the queue events), when ``state`` is "waiting"
+    and ``wait_seconds`` the wait so far."""
+    state, wait = call_state(row, waiting), row.wait_seconds
+    if state == "waiting":
+        queue, wait = waiting[0], round(max(0.0, time.time() - waiting[1]), 1)
+    return {"id": row.id, "direction": "inbound", "state": state, "did": row.did,
+            "caller": mobile_for(settings, role, row.caller), "customer_id": row.customer_id, "flow": row.flow,
+            "language": row.language, "queue": queue, "agent": agent, "agent_id": row.agent_id,
+            "call_id": row.call_id, "outcome": row.outcome, "started_at": utc_iso(row.started_at),
+            "entered_queue_at": utc_iso(row.entered_queue_at), "answered_at": utc_iso(row.answered_at),
+            "ended_at": utc_iso(row.ended_at), "wait_seconds": wait, "talk_seconds": row.talk_seconds}
+
+
+def call_state(row: InboundCall, waiting) -> str:
+    """ended; answered (talking, or after the talk in the survey); waiting in
+    a queue; else in the IVR."""
+    if row.ended_at is not None:
+        return "ended"
+    if row.answered_at is not None:
+        return "answered"
+    return "waiting" if waiting is not None else "ivr"
 
 
 async def day_calls(services, scope, role: str, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """The day's inbound calls in scope, newest first; a caller waiting in a
+    queue is listed as such (queue, language, wait so far) on any server: the
+    row has the queue and language from the moment they join
+    (``service.waiting``), and every server hears the queue events."""
     async with services.sessions() as session:
         rows = (await session.execute(
             select(InboundCall, Queue.name, User.name).outerjoin(Queue, Queue.id == InboundCall.queue_id)
             .outerjoin(User, User.id == InboundCall.agent_id)
             .where(InboundCall.started_at >= start, InboundCall.started_at < end, customers.visible(scope))
             .order_by(InboundCall.started_at.desc()).limit(CALLS_LIMIT))).all()
-    return [call_json(row, queue, agent, services.settings, role) for row, queue, agent in rows]
+    queues = getattr(services, "queues", None)  # None: no queue feature, nobody waits
+    waiting = queues.waiting_callers() if queues is not None else {}
+    return [call_json(row, queue, agent, services.settings, role, waiting.get(row.id))
+            for row, queue, agent in rows]
 
 
 async def list_calls(request: web.Request) -> web.Response:

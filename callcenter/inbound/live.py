@@ -118,7 +118,14 @@ class InboundLive:
             self.run(entry, self.answered, info.get("agent_id"), info.get("agent"))
 
     def on_ami_event(self, event: dict) -> None:
-        """AMI events: the answer of a direct ring to the caller's last agent."""
+        """AMI events: a caller joining a queue (written on the row: the list of
+        the day's calls shows them waiting), the answer of a direct ring to the
+        caller's last agent."""
+        if event.get("Event") == "QueueCallerJoin":
+            entry = self.get(event.get("Uniqueid"))
+            if entry is not None and entry.answered_at is None:
+                self.run(entry, lambda e, at: service.waiting(self.clients.sessions, e, at), utcnow())
+            return
         if event.get("Event") != "DialEnd" or event.get("DialStatus") != "ANSWER":
             return
         entry = self.get(event.get("Uniqueid"))

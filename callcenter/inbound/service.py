@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from callcenter import audit, event_log
 from callcenter.clock import utc_iso
@@ -131,6 +131,18 @@ async def offer(sessions, settings, entry: LiveCall, agent: User) -> dict:
             out.update(customer_name=customer.name, work_item_id=item.id)
     entry.offered_to = agent.id
     return out
+
+
+async def waiting(sessions, entry: LiveCall, joined_at: dt.datetime) -> None:
+    """The caller joined a queue: its queue and language on the row at once
+    (the day's list, on any server, shows them waiting), and the first time
+    they waited; answer and finish write the rest."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(InboundCall).where(InboundCall.id == entry.id, InboundCall.answered_at.is_(None))
+            .values(queue_id=entry.queue_id, language=entry.language,
+                    entered_queue_at=func.coalesce(InboundCall.entered_queue_at, joined_at))
+            .execution_options(synchronize_session=False))
 
 
 async def answer(sessions, settings, entry: LiveCall, agent: User) -> Call | None:

@@ -15,6 +15,7 @@ from sqlalchemy import false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import Call, User
+from callcenter.org.models import Team
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,17 @@ class Scope:
     def calls(self):
         """Clause on Call: placed for a user in scope."""
         return self.owned_by(Call.agent_id)
+
+    def teams(self):
+        """Clause on Team: an admin all; a manager their location's; a team
+        lead their own (the one rule of the team routes and the reports' ?team)."""
+        if self.sees_all:
+            return true()
+        if self.user_id is None:
+            return false()
+        if self.role == "teamlead":
+            return Team.id == self.team_id if self.team_id is not None else false()
+        return Team.location_id == self.location_id if self.location_id is not None else false()
 
 
 async def load_scope(session: AsyncSession, principal) -> Scope:

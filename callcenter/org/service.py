@@ -236,8 +236,8 @@ async def update_store(session: AsyncSession, scope: Scope, store_id: int, data:
 # ---------------------------------------------------------------- teams
 
 async def get_team(session: AsyncSession, scope: Scope, team_id: int) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None or not (scope.sees_all or team.location_id == scope.location_id):
+    team = (await session.execute(select(Team).where(Team.id == team_id, scope.teams()))).scalar_one_or_none()
+    if team is None:
         raise TeamNotFound(f"no team {team_id}")
     return team
 
@@ -249,7 +249,7 @@ async def team_by_name(session: AsyncSession, name: str) -> Team | None:
 
 async def list_teams(session: AsyncSession, scope: Scope, *,
                      location_id: int | None = None) -> list[Team]:
-    where = [_visible(scope, Team.location_id)]
+    where = [scope.teams()]
     if location_id is not None:
         where.append(Team.location_id == location_id)
     return list((await session.execute(select(Team).where(*where).order_by(Team.name))).scalars())

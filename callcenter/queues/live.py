@@ -98,6 +98,11 @@ class QueueLive:
             "caller_number": event.get("CallerIDNum"), "agent_channel": event.get("DestChannel")})
 
     # -- reads for other features --------------------------------------------------------
+    def waiting_callers(self) -> dict[str, tuple[str, float]]:
+        """Callers waiting in a queue now, as Asterisk's queue events say (every
+        server hears them): caller uniqueid -> (queue, joined at, Unix time)."""
+        return {uid: (q.name, c.joined_at) for q in self.tracker.queues.values() for uid, c in q.waiting.items()}
+
     def free_agents(self, queue: str) -> list[str]:
         """Names of the agents of ``queue`` who could take a call right now."""
         return self.tracker.free_members(queue)

@@ -27,6 +27,7 @@ from callcenter.period import Day
 from callcenter.reports.call_counts import (
     inbound_answered, inbound_talk, items_attempted, items_contacted, placed, placed_connected, talk,
 )
+from callcenter.reports.selection import campaigns_visible
 from callcenter.reports.service import visible_campaign
 from callcenter.work.models import ALL_BUCKETS, Appointment, Disposition, SurveyAnswer, WorkItem
 from callcenter.work.scope import items_in
@@ -177,8 +178,6 @@ async def _survey(session, scope, campaign, report, within) -> None:
 
 async def visible_campaigns(session: AsyncSession, scope: Scope) -> list[dict]:
     """The campaigns the caller may report on (newest first), for pickers."""
-    query = select(Campaign.id, Campaign.name, Campaign.type, Campaign.status)
-    if not scope.sees_all:
-        query = query.where(Campaign.location_id.is_(None) | (Campaign.location_id == scope.location_id))
+    query = select(Campaign.id, Campaign.name, Campaign.type, Campaign.status).where(campaigns_visible(scope))
     rows = (await session.execute(query.order_by(Campaign.id.desc()))).all()
     return [{"id": i, "name": n, "type": t, "status": s} for i, n, t, s in rows]

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.campaigns import service as campaigns
 from callcenter.campaigns.models import Campaign
 from callcenter.models import User
 from callcenter.org.models import Location, Store, Team
 from callcenter.org.scope import Scope
 from callcenter.reports import exceptions
+from callcenter.work import scope as work_scope
 
 MAX_PAGE = 5000
 WIDE = 300  # agents: above this, day figures are read by time, not per agent
@@ -40,9 +42,8 @@ class Agent:
 async def check_filters(session: AsyncSession, scope: Scope, filters: Filters) -> None:
     """404 for a team, location, store or campaign the caller may not look at."""
     if filters.team_id is not None:
-        team = await session.get(Team, filters.team_id)
-        if team is None or not (scope.sees_all or team.id == scope.team_id
-                                or (scope.role == "manager" and team.location_id == scope.location_id)):
+        team = await session.scalar(select(Team.id).where(Team.id == filters.team_id, scope.teams()))
+        if team is None:
             raise exceptions.TeamNotFound("no such team", team_id=filters.team_id)
     if filters.location_id is not None:
         location = await session.get(Location, filters.location_id)
@@ -56,12 +57,18 @@ async def check_filters(session: AsyncSession, scope: Scope, filters: Filters) -
         await visible_campaign(session, scope, filters.campaign_id)
 
 
+def campaigns_visible(scope: Scope):
+    """Clause on Campaign: the campaigns the caller may report on, by the one
+    rule of ``GET /api/v1/campaigns/{id}`` (callcenter/campaigns/service.py:
+    an admin all; a manager their location's; anyone those they have work in)."""
+    return campaigns.visible(scope, work_scope)
+
+
 async def visible_campaign(session: AsyncSession, scope: Scope, campaign_id: int) -> Campaign:
-    """The campaign, if the caller's part of the organisation takes part in it:
-    an admin sees all; others their location's and the organisation-wide ones."""
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None or not (scope.sees_all or campaign.location_id is None
-                                or campaign.location_id == scope.location_id):
+    """The campaign if the caller may open it (:func:`campaigns_visible`), else CampaignNotFound."""
+    campaign = (await session.execute(select(Campaign).where(
+        Campaign.id == campaign_id, campaigns_visible(scope)))).scalar_one_or_none()
+    if campaign is None:
         raise exceptions.CampaignNotFound("no such campaign", campaign_id=campaign_id)
     return campaign
 
