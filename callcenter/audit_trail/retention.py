@@ -41,9 +41,10 @@ class Pruned:
 
 
 async def prune_pass(sessions, retention_days: int, *, now: dt.datetime | None = None,
-                     batch: int = BATCH) -> Pruned | None:
+                     batch: int = BATCH, up_to: int | None = None) -> Pruned | None:
     """Remove up to ``batch`` of the oldest rows written before the retention
-    period began, with their ``audit.pruned`` row; None when there were none."""
+    period began (and not after row ``up_to``), with their ``audit.pruned``
+    row; None when there were none."""
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     async with sessions() as session:
         connection = await session.connection()
@@ -52,6 +53,7 @@ async def prune_pass(sessions, retention_days: int, *, now: dt.datetime | None =
         anchor = head.pruned_through_id
         first_kept = await session.scalar(select(func.min(_A.c.id)).where(_A.c.at >= cutoff, _A.c.id > anchor))
         limit = anchor + batch if first_kept is None else min(first_kept - 1, anchor + batch)
+        limit = limit if up_to is None else min(limit, up_to)
         span = (await session.execute(select(func.min(_A.c.id), func.max(_A.c.id), func.count())
                                       .where(_A.c.id > anchor, _A.c.id <= limit))).one()
         if not span[2]:
@@ -71,13 +73,18 @@ async def prune_pass(sessions, retention_days: int, *, now: dt.datetime | None =
 
 
 async def sweep(sessions, retention_days: int, *, batch: int = BATCH, pause: float = PAUSE) -> int:
-    """Passes until nothing is older than the period (or MAX_PASSES); rows removed."""
+    """Passes until nothing is older than the period (or MAX_PASSES); rows
+    removed. The rows of its own passes are left to the next sweep."""
+    async with sessions() as session:
+        up_to = await session.scalar(select(_H.c.last_id).where(_H.c.id == audit_chain.HEAD_ID))
     total = 0
     for _ in range(MAX_PASSES):
-        pruned = await prune_pass(sessions, retention_days, batch=batch)
+        pruned = await prune_pass(sessions, retention_days, batch=batch, up_to=up_to)
         if pruned is None:
             break
         total += pruned.count
+        if pruned.count < batch:
+            break
         await asyncio.sleep(pause)  # let the other writers in
     return total
 
