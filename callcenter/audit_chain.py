@@ -62,17 +62,18 @@ def as_utc(at: dt.datetime) -> dt.datetime:
     return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at.astimezone(dt.timezone.utc)
 
 
-def canonical(row) -> str:
+def canonical(row, at_text: str | None = None) -> str:
     """The row's content as one string: the same after a round trip through
-    SQLite or PostgreSQL (``row``: a mapping or a result row)."""
+    SQLite or PostgreSQL (``row``: a mapping or a result row; ``at_text``:
+    its time as ``utc_text`` gives it, when known)."""
     get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
-    return json.dumps([get("id"), utc_text(get("at")), get("actor"), get("action"), get("entity"),
+    return json.dumps([get("id"), at_text or utc_text(get("at")), get("actor"), get("action"), get("entity"),
                        get("entity_id"), get("request_id"), get("details")],
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def row_hash(previous: str, row) -> str:
-    return hashlib.sha256(f"{previous}\n{canonical(row)}".encode()).hexdigest()
+def row_hash(previous: str, row, at_text: str | None = None) -> str:
+    return hashlib.sha256(f"{previous}\n{canonical(row, at_text)}".encode()).hexdigest()
 
 
 def normalised(actor: str, action: str, entity: str, entity_id: Any, details: dict | None,
@@ -129,11 +130,11 @@ def append(connection, rows: list[dict]) -> list[dict]:
     at = utcnow()
     if last_at is not None and as_utc(last_at) > at:
         at = as_utc(last_at)  # a clock behind the newest row's (another server's): time never goes back
-    written = []
+    written, at_text = [], utc_text(at)
     for row in rows:
         last_id += 1
         full = {**row, "id": last_id, "at": at}
-        previous = full["hash"] = row_hash(previous, full)
+        previous = full["hash"] = row_hash(previous, full, at_text)
         written.append(full)
     for start in range(0, len(written), CHUNK):
         connection.execute(insert(_A), written[start:start + CHUNK])
