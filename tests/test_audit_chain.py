@@ -191,3 +191,27 @@ async def test_the_request_id_is_on_the_audit_row_and_in_the_answer(settings, se
         rows = (await s.execute(select(AuditEntry.entity_id, AuditEntry.request_id)
                                 .where(AuditEntry.action == "dnd.add").order_by(AuditEntry.id))).all()
     assert rows == [("+919811100100", "crm-7f3a.2"), ("+919811100101", made)]
+
+
+async def test_a_row_rehashed_with_an_earlier_time_is_out_of_order(sessions):
+    """Someone who rewrites the newest row's time, its hash and the head's:
+    the chain holds, the order in time does not."""
+    from callcenter.audit_chain import row_hash
+
+    for n in range(3):
+        async with sessions() as s:
+            audit.record(s, "user:a", "thing.change", "thing", n)
+            await s.commit()
+    async with sessions() as s:
+        second, third = (await s.execute(select(AuditEntry).where(AuditEntry.id >= 2)
+                                         .order_by(AuditEntry.id))).scalars().all()
+        forged = {"id": 3, "at": second.at.replace(year=second.at.year - 1), "actor": third.actor,
+                  "action": third.action, "entity": third.entity, "entity_id": third.entity_id,
+                  "request_id": third.request_id, "details": third.details}
+        forged_hash = row_hash(second.hash, forged)
+        await s.execute(text("UPDATE audit_log SET at = :at, hash = :h WHERE id = 3"),
+                        {"at": forged["at"].strftime("%Y-%m-%d %H:%M:%S.%f"), "h": forged_hash})
+        await s.execute(text("UPDATE audit_chain SET last_hash = :h"), {"h": forged_hash})
+        await s.commit()
+    verdict = await verify(sessions.kw["bind"])
+    assert not verdict.intact and verdict.row_id == 3 and "row 3 is out of order" in verdict.problem, verdict

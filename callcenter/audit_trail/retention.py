@@ -47,6 +47,8 @@ async def prune_pass(sessions, retention_days: int, *, now: dt.datetime | None =
     row; None when there were none."""
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     async with sessions() as session:
+        if await session.scalar(select(_A.c.id).where(_A.c.at < cutoff).limit(1)) is None:
+            return None  # the usual case: nothing to do, no lock taken
         connection = await session.connection()
         await connection.run_sync(audit_chain.lock_head)
         head = (await session.execute(select(_H.c.pruned_through_id).where(_H.c.id == audit_chain.HEAD_ID))).one()
