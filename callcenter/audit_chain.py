@@ -14,8 +14,8 @@ the transaction takes and is held to its commit, so the id order is the
 commit order, the chain's order and the order in time, with any number of
 server processes on one database.
 
-A savepoint (``begin_nested``) rolled back does not take back the rows
-recorded inside it; no code records inside a savepoint it may roll back.
+A savepoint (``begin_nested``) rolled back takes back the rows recorded
+inside it; a rolled-back transaction leaves no row and no gap.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ GENESIS = "0" * 64          # the "hash before the first row"
 HEAD_ID = 1
 CHUNK = 500
 _HELD = "audit_chain.held"  # Session.info key: the rows waiting for the commit
+_MARKS = "audit_chain.marks"  # Session.info key: {savepoint: how many rows were held when it began}
 _A = AuditEntry.__table__
 _H = AuditChain.__table__
 LIMITS = {"actor": 60, "action": 40, "entity": 40, "entity_id": 64}
@@ -166,7 +167,21 @@ def _append_held(session: Session) -> None:
             entry.id, entry.at, entry.hash, entry.details = row["id"], row["at"], row["hash"], row["details"]
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_HELD, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _take_back_savepoint(session: Session, previous_transaction) -> None:
+    mark = session.info.get(_MARKS, {}).pop(previous_transaction, None)  # (after its end event)
+    if mark is not None and _HELD in session.info:
+        del session.info[_HELD][mark:]  # the rows recorded inside the savepoint rolled back
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_held(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_HELD, None)  # rolled back (after a commit nothing is left)
+        session.info.pop(_MARKS, None)

@@ -215,3 +215,21 @@ async def test_a_row_rehashed_with_an_earlier_time_is_out_of_order(sessions):
         await s.commit()
     verdict = await verify(sessions.kw["bind"])
     assert not verdict.intact and verdict.row_id == 3 and "row 3 is out of order" in verdict.problem, verdict
+
+
+async def test_a_savepoint_rolled_back_takes_its_rows_back(sessions):
+    async with sessions() as s:
+        audit.record(s, "user:a", "thing.kept", "thing", 1)
+        try:
+            async with s.begin_nested():
+                audit.record(s, "user:a", "thing.undone", "thing", 2)
+                await s.flush()
+                raise RuntimeError("the savepoint fails")
+        except RuntimeError:
+            pass
+        async with s.begin_nested():
+            audit.record(s, "user:a", "thing.kept_too", "thing", 3)
+        await s.commit()
+    async with sessions() as s:
+        rows = (await s.execute(select(AuditEntry.id, AuditEntry.action).order_by(AuditEntry.id))).all()
+    assert rows == [(1, "thing.kept"), (2, "thing.kept_too")]
