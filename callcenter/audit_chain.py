@@ -158,10 +158,11 @@ def _append_held(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the rows wait for the real commit
     session.flush()  # the transaction's other writes first: the chain's lock is its last
-    held = session.info.pop(_HELD, None)
+    held = session.info.get(_HELD)
     if not held:
         return
     written = append(session.connection(), [_row_of(entry) for entry in held])
+    del session.info[_HELD]  # only now: a commit that failed and is tried again still writes them
     for entry, row in zip(held, written):
         if isinstance(entry, AuditEntry):  # the caller's object shows what was written
             entry.id, entry.at, entry.hash, entry.details = row["id"], row["at"], row["hash"], row["details"]
