@@ -16,6 +16,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from callcenter import audit
 from callcenter.cli.admin import cmd_db_upgrade, cmd_init, cmd_serve
 from callcenter.cli.common import PROG, CliError
 from callcenter.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list at every start is noise
+    if args.command != "serve":
+        audit.start_cli_run()  # one request id on every audit row of this run
     try:
         return args.func(args)
     except (CliError, ConfigError) as exc:

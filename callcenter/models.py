@@ -127,14 +127,37 @@ class Recording(Base):
 
 
 class AuditEntry(Base):
+    """One row of the audit trail, written through callcenter/audit.py and
+    chained by callcenter/audit_chain.py: ``id`` is the order (contiguous,
+    ``at`` never goes back along it), ``hash`` covers the row and the hash of
+    the row before it (docs/audit.md)."""
     __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    __table_args__ = (Index("ix_audit_log_object", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)   # given by the chain, never by the database
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(60))
     action: Mapped[str] = mapped_column(String(40))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the API request or CLI run
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The audit trail's head, one row (id 1): the newest row's id, hash and
+    time, and the anchor the oldest kept row chains from (the last row
+    retention removed, and its hash). Rows up to ``legacy_through_id`` were
+    written before the chain existed: hashed when it was made, their order in
+    time is not checked."""
+    __tablename__ = "audit_chain"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    pruned_through_id: Mapped[int] = mapped_column(Integer)
+    pruned_hash: Mapped[str] = mapped_column(String(64))
+    legacy_through_id: Mapped[int] = mapped_column(Integer)
 
 
 class ScheduledRun(Base):

@@ -92,6 +92,11 @@ async def test_store_wise_balances_open_work_and_skips_inactive_and_other_stores
     assert org["a3"].id not in got.values()
     assert result.per_agent == {org["a1"].id: 3, org["a2"].id: 6, org["b1"].id: 2}
     assert len(audits) == 1 and audits[0].details["allocated"] == 11
+    assert (audits[0].entity, audits[0].entity_id) == ("campaign", str(org["camp"].id))
+    async with sessions() as s:
+        per_item = dict((await s.execute(select(AuditEntry.entity_id, AuditEntry.details["agent_after"])
+                                         .where(AuditEntry.action == "work_item.assign"))).all())
+    assert {int(k): v for k, v in per_item.items()} == {i: got[i] for i in s1_items + s2_items}
 
 
 async def test_store_without_active_executive_stays_unallocated_and_is_counted(sessions, org):
@@ -161,6 +166,27 @@ async def test_manual_moves_chosen_items_and_keeps_their_state(sessions, org):
     assert result.allocated == 1
     assert (moved.agent_id, moved.bucket, moved.attempts) == (org["a2"].id, "future_followup", 2)
     assert moved.followup_at.replace(tzinfo=dt.timezone.utc) == followup
+
+
+async def test_a_team_leads_reallocation_of_one_item_is_found_by_the_items_id(sessions, org):
+    async with sessions() as s:
+        item = await f.work_item(s, org["camp"], await f.customer(s), org["hi"])
+        other = await f.work_item(s, org["camp"], await f.customer(s), org["hi"])
+        await s.commit()
+    tl = Scope(role="teamlead", user_id=org["tl"].id, team_id=org["team"].id, location_id=org["north"].id)
+    async with sessions() as s:
+        await allocation.allocate(s, tl, None, "manual", actor="user:tl", item_ids=[item.id],
+                                  agent_id=org["ta"].id)
+        await s.commit()
+        history = (await s.scalars(select(AuditEntry).where(AuditEntry.entity == "work_item",
+                                                            AuditEntry.entity_id == str(item.id)))).all()
+        untouched = await s.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.entity == "work_item", AuditEntry.entity_id == str(other.id)))
+        (operation,) = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "work.allocate"))).all()
+    assert [(e.actor, e.action, e.details["agent_before"], e.details["agent_after"]) for e in history] == [
+        ("user:tl", "work_item.assign", org["hi"].id, org["ta"].id)]
+    assert history[0].details["reason"] == "allocation (manual)" and untouched == 0
+    assert (operation.entity, operation.entity_id, operation.details["allocated"]) == ("user", str(org["ta"].id), 1)
 
 
 async def test_manual_refuses_items_or_agents_out_of_scope(sessions, org):
@@ -289,12 +315,19 @@ async def test_reallocate_from_agents_who_left(sessions, org):
                                                                 actor="headcount")
         await s.commit()
         got = await owners(s)
-        n_audit = await s.scalar(select(func.count()).select_from(AuditEntry)
-                                 .where(AuditEntry.action == "work.reallocate"))
+        per_agent = {e.entity_id: e.details for e in (await s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "work.reallocate"))).all()}
+        per_item = {int(e.entity_id): (e.details["agent_before"], e.details["agent_after"]) for e in (
+            await s.scalars(select(AuditEntry).where(AuditEntry.entity == "work_item"))).all()}
     assert (result.allocated, result.unallocated) == (3, 2)
     assert {got[i.id] for i in s1_items} == {org["a2"].id}
     assert {got[i.id] for i in s2_items} == {None}
-    assert n_audit == 1
+    # one row per agent who left (on the agent), one per item that changed hands (on the item)
+    assert per_agent == {str(org["a1"].id): {"how": "headcount", "moved": 3, "unallocated": 0, "reasons": {}},
+                         str(org["b1"].id): {"how": "headcount", "moved": 0, "unallocated": 2,
+                                             "reasons": {"no_active_executive": 2}}}
+    assert per_item == {**{i.id: (org["a1"].id, org["a2"].id) for i in s1_items},
+                        **{i.id: (org["b1"].id, None) for i in s2_items}}
 
 
 async def test_an_item_taken_meanwhile_is_left_to_the_other_allocation(sessions, org):

@@ -34,8 +34,8 @@ async def test_is_dnd_and_add_numbers(sessions):
             await dnd.add_numbers(session, ["9876543210"], "import", "test")
         with pytest.raises(DndInvalid):
             await dnd.add_numbers(session, ["+919876543212"], "whim", "test")
-        actions = (await session.scalars(select(AuditEntry.action))).all()
-        assert actions == ["dnd.add"]
+        rows = (await session.execute(select(AuditEntry.action, AuditEntry.entity_id))).all()
+        assert rows == [("dnd.add", "+919876543210"), ("dnd.add", "+441234567890")]  # one per number
 
 
 async def test_dnd_api_add_check_list_remove(app):

@@ -101,7 +101,12 @@ async def test_store_import_is_all_or_nothing(api, sessions):
                                  headers=api.headers("admin"))
     body = await resp.json()
     assert (body["created"], body["updated"], body["unchanged"]) == (0, 1, 4)
-    assert (await audit_actions(sessions)).count("store.import") == 2
+    assert (await audit_actions(sessions)).count("store.import") == 6  # one row per store created or changed
+    async with sessions() as s:
+        renamed = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "store.import")
+                                   .order_by(AuditEntry.id.desc()))).first()
+        store = (await s.scalars(select(Store).where(Store.code == "N001"))).one()
+    assert (renamed.entity_id, renamed.details) == (str(store.id), {"code": "N001", "name": ["Store 1", "Renamed"]})
 
 
 async def test_moving_a_store_moves_its_executives(api, sessions):

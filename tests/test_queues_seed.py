@@ -50,9 +50,9 @@ async def test_first_start_creates_them_once_and_an_emptied_list_stays_empty(set
     lines = [r for r in caplog.records if r.name == "callcenter.queues.seed"]
     assert len(lines) == 1 and "support-hi" in lines[0].getMessage()
     async with sessions() as s:
-        (entry,) = (await s.scalars(select(AuditEntry).where(AuditEntry.action == SEED_ACTION))).all()
-    assert entry.actor == "system" and entry.entity == "queue"
-    assert sorted(q["name"] for q in entry.details["queues"]) == sorted(SHIPPED)
+        entries = (await s.scalars(select(AuditEntry).where(AuditEntry.action == SEED_ACTION))).all()
+    assert all(e.actor == "system" and e.entity == "queue" for e in entries)  # one row per queue, on it
+    assert sorted((e.entity_id, e.details["name"]) for e in entries) == sorted((str(q.id), q.name) for q in made)
 
     # the next start: queues exist, nothing happens
     assert await ensure_first_queues(settings, sessions) == []

@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from callcenter import features
+from callcenter import audit, features
 from callcenter.config import Settings
 from callcenter.errors import DomainError
 from callcenter.loops import RateLimitedLog
@@ -95,6 +95,7 @@ async def api_middleware(request: web.Request, handler):
     services = request.app[SERVICES]
     route = _route_label(request)
     started = time.perf_counter()
+    request_id = audit.start_request(request.headers.get("X-Request-Id"))  # on the audit rows it writes
     services.metrics.api_requests.labels(route, request.method).inc()
     try:
         resource = request.match_info.route.resource
@@ -130,6 +131,8 @@ async def api_middleware(request: web.Request, handler):
             response = await errors.respond(request, outage.status, outage.error_id, outage.message)
             response.headers["Retry-After"] = str(outage.retry_after)
     errors.secure_headers(request, response)
+    if not response.prepared:
+        response.headers["X-Request-Id"] = request_id
     status = response.status
     services.metrics.api_responses.labels(route, f"{status // 100}xx").inc()
     if status >= 500:

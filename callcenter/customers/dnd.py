@@ -60,7 +60,7 @@ async def add_numbers(session: AsyncSession, numbers: Iterable[str], source: str
     bad = [n for n in numbers if not isinstance(n, str) or not _E164.fullmatch(n)]
     if bad:
         raise DndInvalid(f"not E.164 numbers: {', '.join(map(str, bad[:5]))}", field="numbers")
-    now, added = utcnow(), 0
+    now, added = utcnow(), []
     for start in range(0, len(numbers), CHUNK):
         chunk = numbers[start:start + CHUNK]
         have = await listed(session, chunk)
@@ -68,11 +68,10 @@ async def add_numbers(session: AsyncSession, numbers: Iterable[str], source: str
                 for n in chunk if n not in have]
         if rows:
             await session.execute(insert(DndNumber.__table__), rows)
-            added += len(rows)
-    if audited and added:
-        audit.record(session, actor, "dnd.add", "dnd", "-", source=source, added=added,
-                     numbers=numbers[:20] if len(numbers) <= 20 else None)
-    return added
+            added.extend(row["number"] for row in rows)
+    if audited:  # one row per number, on the number (an upload's numbers: one upload.commit row)
+        audit.record_many(session, actor, (("dnd.add", "dnd", n, {"source": source}) for n in added))
+    return len(added)
 
 
 async def add_number(session: AsyncSession, raw: str, *, actor: str, region: str = "IN") -> tuple[str, bool]:

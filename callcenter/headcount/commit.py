@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.headcount.exceptions import UploadNotCommittable
 from callcenter.headcount.rows import PlannedRow
 from callcenter.headcount.service import Checked, check_file, get_upload
-from callcenter.models import AuditEntry, User, utcnow
+from callcenter.models import User, utcnow
 from callcenter.org.models import Team
 from callcenter.org.scope import Scope
 from callcenter.spreadsheets import store as files
@@ -161,20 +161,16 @@ async def _apply_rows(session: AsyncSession, checked: Checked, result: Headcount
     return leaving, created, audits
 
 
-async def _write_audits(session: AsyncSession, actor: str, audits: list[tuple], created: list[User]) -> None:
-    """One audit row per user changed or created, written in executemany batches."""
+def _write_audits(session: AsyncSession, actor: str, audits: list[tuple], created: list[User]) -> None:
+    """One audit row per user changed or created (chained and written in batches at the commit)."""
     audits = audits + [("user.add", u, {
         "role": "agent", "phone_mode": u.phone_mode, "mobile": u.mobile, "login_password": False,
         "display_name": u.display_name, "employee_id": u.employee_id, "agent_kind": "store",
         "languages": u.languages, "location_id": u.location_id, "store_id": u.store_id})
         for u in created]
-    now = utcnow()
-    entries = [{"at": now, "actor": actor[:60], "action": action, "entity": "user",
-                "entity_id": str(user.id), "details": {"name": user.name, **details,
-                                                       "source": "headcount"}}
-               for action, user, details in audits]
-    for start in range(0, len(entries), CHUNK):
-        await session.execute(insert(AuditEntry.__table__), entries[start:start + CHUNK])
+    audit.record_many(session, actor, ((action, "user", user.id, {"name": user.name, **details,
+                                                                  "source": "headcount"})
+                                       for action, user, details in audits))
 
 
 async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload_id: int, *,
@@ -186,7 +182,7 @@ async def commit_headcount(session: AsyncSession, settings, scope: Scope, upload
     upload, checked = await _claim(session, settings, scope, upload_id, viewer or actor)
     result = HeadcountResult(upload.id, total=len(checked.rows))
     leaving, created, audits = await _apply_rows(session, checked, result)
-    await _write_audits(session, actor, audits, created)
+    _write_audits(session, actor, audits, created)
     result.work_reallocated, result.work_unallocated = await hand_over_work(session, leaving, actor=actor)
     counts = result.as_dict()
     await session.execute(update(Upload).where(Upload.id == upload.id).values(

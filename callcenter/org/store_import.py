@@ -75,15 +75,13 @@ async def import_stores(session: AsyncSession, scope: Scope, rows: Iterable[tupl
     if result.errors:
         raise ImportRejected(f"{len({e['row'] for e in result.errors})} of {result.total} rows are "
                              "invalid; nothing was imported", **result.as_dict())
-    changed = _count(plan, result)
+    _count(plan, result)
     if dry_run:
         return result
-    await _write(session, plan)
+    written = await _write(session, plan)
     result.committed = True
-    audit.record(session, actor, "store.import", "store", "*", total=result.total,
-                 created=result.created, updated=result.updated, unchanged=result.unchanged,
-                 codes=[fields["code"] for store, fields, _loc in plan if store is None
-                        or fields["code"] in changed])
+    audit.record_many(session, actor, (("store.import", "store", store.id, details)  # one row per store
+                                       for store, details in written))
     return result
 
 
@@ -129,32 +127,39 @@ async def _plan(session: AsyncSession, rows: Iterable[tuple[int, dict]],
     return plan
 
 
-def _count(plan, result: StoreImport) -> set[str]:
-    """Count the stores created, updated and unchanged; the codes of those updated."""
-    changed = set()
+def _count(plan, result: StoreImport) -> None:
+    """Count the stores created, updated and unchanged."""
     for store, fields, location in plan:
         if store is None:
             result.created += 1
         elif any(getattr(store, k) != v for k, v in fields.items() if k != "code") \
                 or store.location_id != location.id:
             result.updated += 1
-            changed.add(fields["code"])
         else:
             result.unchanged += 1
-    return changed
 
 
-async def _write(session: AsyncSession, plan) -> None:
+async def _write(session: AsyncSession, plan) -> list[tuple[Store, dict]]:
+    """Apply the plan; (store, its audit details) for each store created or changed."""
+    written = []
     for store, fields, location in plan:
         if store is None:
-            session.add(Store(**fields, location_id=location.id))
+            store = Store(**fields, location_id=location.id)
+            session.add(store)
+            written.append((store, {"created": True, "location": location.code, **fields}))
             continue
+        changes = {k: [getattr(store, k), v] for k, v in fields.items()
+                   if k != "code" and getattr(store, k) != v}
         for key, value in fields.items():
             if key != "code":
                 setattr(store, key, value)
         if store.location_id != location.id:
+            changes["location"] = location.code
             await _move_store(session, store, location)
+        if changes:
+            written.append((store, {"code": store.code, **changes}))
     await session.flush()
+    return written
 
 
 def read_store_file(path: Path, *, name: str | None = None,

@@ -75,9 +75,8 @@ async def seed_queues(session, names: dict[str, str]) -> list[Queue]:
         session.add(q)
         created.append(q)
     await session.flush()
-    audit.record(session, ACTOR, SEED_ACTION, "queue", ",".join(q.name for q in created)[:64],
-                 queues=[queue_json(q) for q in created],
-                 reason="first start: the queues the IVR flows name")
+    audit.record_many(session, ACTOR, ((SEED_ACTION, "queue", q.id, {  # one row per queue
+        **queue_json(q), "reason": "first start: the queues the IVR flows name"}) for q in created))
     return created
 
 

@@ -8,13 +8,18 @@ Four ways to hand a campaign's unallocated open items to agents:
 - ``round_robin``: in turn over the active agents of a team or a list;
 - ``manual``: chosen items to one agent.
 And re-allocation: one agent's open items to others, keeping bucket, times
-and attempts. Everything stays inside the caller's scope; each operation
-leaves ONE audit entry. Built for 100,000 items at once: the plan is made in
-memory and written with chunked executemany UPDATEs by id."""
+and attempts. Everything stays inside the caller's scope. Each item that
+changes hands leaves its own audit row (``work_item.assign`` on the item:
+agent before and after, why), so the item's history finds it; the operation
+leaves one more with its counts and reasons, on the campaign (or, for chosen
+items outside a campaign, the agent given them) or on the agent whose work
+moved. Built for 100,000 items at once: the plan is made in memory and
+written with chunked executemany UPDATEs by id, the audit rows in batches."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,8 +150,9 @@ async def allocate(session: AsyncSession, scope: Scope, campaign_id: int | None,
         callable_ids = set((await session.scalars(callable_campaigns(today))).all())
     result = AllocationResult()
     plan = assign(items, skip_closed(choose, callable_ids), result)
-    await _write(session, plan, result, now)
-    audit.record(session, actor, "work.allocate", "campaign", campaign_id if campaign_id else "-",
+    _audit_items(session, actor, await _write(session, plan, result, now), f"allocation ({how})")
+    on = ("campaign", campaign_id) if campaign_id else ("user", agent_id)  # chosen items: the agent given them
+    audit.record(session, actor, "work.allocate", *on,
                  how=how, allocated=result.allocated, unallocated=result.unallocated,
                  agents=len(result.per_agent), reasons=result.reasons, team_id=team_id,
                  agent_id=agent_id, item_ids=sorted(item_ids)[:200] if item_ids else None)
@@ -155,14 +161,29 @@ async def allocate(session: AsyncSession, scope: Scope, campaign_id: int | None,
     return result
 
 
-async def _write(session: AsyncSession, plan: list[dict], result: AllocationResult, now) -> None:
-    """Write the plan; items another allocation took meanwhile are not counted."""
-    given, _released = await write_plan(session, plan, now)
+async def _write(session: AsyncSession, plan: list[dict], result: AllocationResult, now) -> list[dict]:
+    """Write the plan; items another allocation took meanwhile are not counted.
+    The plan's rows written."""
+    given, released = await write_plan(session, plan, now)
     if given < result.allocated:
         lost = result.allocated - given
         log.warning("%d items changed hands during the allocation; left to the other one", lost)
         result.reasons["changed_meanwhile"] = result.reasons.get("changed_meanwhile", 0) + lost
         result.allocated = max(0, result.allocated - lost)
+    if given + released == len(plan):
+        return plan
+    ids, holders = [row["b_id"] for row in plan], {}
+    for start in range(0, len(ids), CHUNK):  # rare: which ones did the other allocation take?
+        holders.update((await session.execute(select(WorkItem.id, WorkItem.agent_id)
+                                              .where(WorkItem.id.in_(ids[start:start + CHUNK])))).all())
+    return [row for row in plan if holders.get(row["b_id"], row["b_from"]) == row["b_agent"]]
+
+
+def _audit_items(session: AsyncSession, actor: str, written: list[dict], reason: str) -> None:
+    """One row per item that changed hands, on the item."""
+    audit.record_many(session, actor, (("work_item.assign", "work_item", row["b_id"],
+                                        {"agent_before": row["b_from"], "agent_after": row["b_agent"],
+                                         "reason": reason}) for row in written))
 
 
 async def _source_agent(session: AsyncSession, scope: Scope, agent_id: int):
@@ -201,7 +222,8 @@ async def reallocate_result(session: AsyncSession, scope: Scope, from_agent_id: 
         select(*_ITEM_COLS).where(WorkItem.agent_id == from_agent_id, WorkItem.bucket.in_(BUCKETS),
                                   items_in(scope)).order_by(WorkItem.id))).all()
     result = AllocationResult()
-    await _write(session, assign(items, choose, result), result, utcnow())
+    _audit_items(session, actor, await _write(session, assign(items, choose, result), result, utcnow()),
+                 f"re-allocation ({how})")
     audit.record(session, actor, "work.reallocate", "user", from_agent_id, how=how,
                  moved=result.allocated, stayed=result.unallocated, reasons=result.reasons,
                  to_agent_ids=sorted(to_agent_ids)[:200] if to_agent_ids else None)
@@ -242,27 +264,40 @@ async def reallocate_from_agents_result(session: AsyncSession, agent_ids, *, act
     agents = await active_agents(session, everyone, User.id.notin_(gone))
     loads = await open_loads(session, [a.id for a in agents], today)
     by_store = store_chooser(agents, loads)
-    by_language = {}
+    by_language, unplaced = {}, Counter()
 
     def choose(item):
         kind, location_id = kinds.get(item.agent_id, (None, None))
         if kind != "center":
-            return by_store(item)
-        if location_id not in by_language:
-            by_language[location_id] = language_chooser(
-                [a for a in agents if a.location_id == location_id], loads)
-        return by_language[location_id](item)
+            agent_id, reason = by_store(item)
+        else:
+            if location_id not in by_language:
+                by_language[location_id] = language_chooser(
+                    [a for a in agents if a.location_id == location_id], loads)
+            agent_id, reason = by_language[location_id](item)
+        if agent_id is None:
+            unplaced[item.agent_id, reason] += 1
+        return agent_id, reason
 
     left: list = []
     plan = assign(items, choose, result, left)
     plan.extend({"b_id": item.id, "b_agent": None, "b_from": item.agent_id} for item in left)
-    await _write(session, plan, result, utcnow())
-    audit.record(session, actor, "work.reallocate", "user", ",".join(map(str, gone[:10])),
-                 how="headcount", agent_ids=gone[:200], moved=result.allocated,
-                 unallocated=result.unallocated, reasons=result.reasons)
+    _audit_handover(session, actor, await _write(session, plan, result, utcnow()), unplaced)
     log.info("head count: %d items moved from %d agents, %d left unallocated",
              result.allocated, len(gone), result.unallocated)
     return result
+
+
+def _audit_handover(session: AsyncSession, actor: str, written: list[dict], unplaced: Counter) -> None:
+    """The items' rows, and one per agent who left: how many of their items
+    moved, how many no one could take and why."""
+    _audit_items(session, actor, written, "head count: the agent left or moved")
+    moved = Counter(row["b_from"] for row in written if row["b_agent"] is not None)
+    left_alone = Counter(row["b_from"] for row in written if row["b_agent"] is None)
+    audit.record_many(session, actor, (("work.reallocate", "user", agent_id, {
+        "how": "headcount", "moved": moved[agent_id], "unallocated": left_alone[agent_id],
+        "reasons": {reason: n for (whose, reason), n in sorted(unplaced.items()) if whose == agent_id}})
+        for agent_id in sorted(set(moved) | set(left_alone))))
 
 
 async def reallocate_from_agents(session: AsyncSession, agent_ids, *, actor: str, **kwargs) -> int:

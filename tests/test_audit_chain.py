@@ -1,0 +1,235 @@
+"""The audit trail's hash chain: ``callcenter audit verify`` names a row
+edited, removed in the middle or removed at the end of the database file;
+concurrent writers get one order (ids contiguous, time never going back);
+the rows written before the chain are hashed by the migration; every row
+carries the API request's or the CLI run's id."""
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from callcenter import audit
+from callcenter.audit_trail.verify import verify
+from callcenter.db import _alembic_config, make_engine, migrate, sessionmaker
+from callcenter.main import main
+from callcenter.models import AuditEntry
+from tests.light_app import running_light_app
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def sql(db: Path, statement: str, *params) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(statement, params).fetchall()
+        con.commit()
+        return rows
+    finally:
+        con.close()
+
+
+async def write_rows(db: Path, transactions: int, per_transaction: int) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        sessions = sessionmaker(engine)
+        for t in range(transactions):
+            async with sessions() as s:
+                for n in range(per_transaction):
+                    audit.record(s, "user:tester", "thing.change", "thing", f"{t}-{n}", note="é ünïcode", n=n)
+                await s.commit()
+    finally:
+        await engine.dispose()
+
+
+def test_verify_names_the_row_edited_or_removed_in_the_database(tmp_path, capsys):
+    cfg = str(tmp_path / "cc.toml")
+    assert run(capsys, "init", "--config", cfg)[0] == 0
+    db = tmp_path / "var" / "callcenter.db"
+    asyncio.run(write_rows(db, transactions=10, per_transaction=5))
+    code, out = run(capsys, "audit", "verify", "--config", cfg)
+    assert code == 0 and re.fullmatch(r"50 rows checked, chain intact \(rows 1-50; head hash [0-9a-f]{64}\)\n",
+                                      out), out
+
+    original = sql(db, "SELECT details FROM audit_log WHERE id = 20")[0][0]
+    sql(db, "UPDATE audit_log SET details = ? WHERE id = 20", original.replace('"n": 4', '"n": 5'))
+    code, out = run(capsys, "audit", "verify", "--config", cfg)
+    assert code == 1 and "row 20 was changed" in out, out
+    sql(db, "UPDATE audit_log SET details = ? WHERE id = 20", original)
+    sql(db, "UPDATE audit_log SET actor = 'user:someone-else' WHERE id = 3")
+    code, out = run(capsys, "audit", "verify", "--config", cfg)
+    assert code == 1 and "row 3 was changed" in out, out
+    sql(db, "UPDATE audit_log SET actor = 'user:tester' WHERE id = 3")
+    assert run(capsys, "audit", "verify", "--config", cfg)[0] == 0
+
+    row_41 = sql(db, "SELECT * FROM audit_log WHERE id = 41")[0]
+    sql(db, "DELETE FROM audit_log WHERE id = 41")
+    code, out = run(capsys, "audit", "verify", "--config", cfg)
+    assert code == 1 and "row 41 is missing" in out, out
+    sql(db, f"INSERT INTO audit_log VALUES ({', '.join('?' * len(row_41))})", *row_41)
+    assert run(capsys, "audit", "verify", "--config", cfg)[0] == 0
+
+    sql(db, "DELETE FROM audit_log WHERE id >= 49")
+    code, out = run(capsys, "audit", "verify", "--config", cfg)
+    assert code == 1 and "rows 49-50 are missing" in out and "newest row is 50" in out, out
+    sql(db, "DELETE FROM audit_log WHERE id <= 2")
+    code, out = run(capsys, "audit", "verify", "--config", cfg)
+    assert code == 1 and "rows 1-2 are missing" in out, out
+
+
+def test_one_cli_run_gives_its_rows_one_request_id(tmp_path, capsys):
+    cfg = str(tmp_path / "cc.toml")
+    assert run(capsys, "init", "--config", cfg)[0] == 0
+    run(capsys, "location", "add", "north", "--title", "North centre", "--config", cfg)
+    run(capsys, "user", "add", "ivan", "--role", "agent", "--config", cfg)
+    run(capsys, "user", "add", "olga", "--role", "agent", "--config", cfg)
+    ids = [r[0] for r in sql(tmp_path / "var" / "callcenter.db", "SELECT request_id FROM audit_log ORDER BY id")]
+    assert len(ids) >= 3 and all(re.fullmatch(r"cli-[0-9a-f]{12}", i) for i in ids), ids
+    assert len(set(ids)) == len(ids)  # one run, one id (each of these wrote one row)
+
+
+async def test_concurrent_writers_get_one_order(sessions):
+    """40 transactions at once, each holding its rows across awaits while the
+    others write: the ids are 1..N with no gap, time never goes back along
+    them, the chain is intact."""
+    rng = random.Random(7)
+
+    async def writer(n: int) -> None:
+        async with sessions() as s:
+            await s.execute(text("SELECT 1"))
+            audit.record(s, f"user:w{n}", "call.hangup" if n % 2 else "disposition.submit", "call", n)
+            await asyncio.sleep(rng.random() / 50)
+            audit.record(s, f"user:w{n}", "thing.second", "thing", n)
+            await s.commit()
+
+    async def viewer(n: int) -> None:
+        await asyncio.sleep(rng.random() / 50)
+        await audit.record_view(sessions, f"user:v{n}", audit.CUSTOMERS_VIEWED, "/customers", rows=n)
+
+    await asyncio.gather(*(writer(n) for n in range(40)), *(viewer(n) for n in range(10)))
+    async with sessions() as s:
+        rows = (await s.execute(select(AuditEntry.id, AuditEntry.at, AuditEntry.actor)
+                                .order_by(AuditEntry.id))).all()
+    assert [r.id for r in rows] == list(range(1, 91))
+    assert all(a.at <= b.at for a, b in zip(rows, rows[1:]))
+    by_writer = {}
+    for r in rows:  # a transaction's rows are next to each other
+        by_writer.setdefault(r.actor, []).append(r.id)
+    assert all(ids == list(range(ids[0], ids[0] + len(ids))) for ids in by_writer.values())
+    verdict = await verify(sessions.kw["bind"], chunk=7)  # several chunks
+    assert verdict.intact and verdict.checked == 90, verdict
+
+
+async def test_a_rolled_back_transaction_leaves_no_row_and_no_gap(sessions):
+    async with sessions() as s:
+        audit.record(s, "user:a", "thing.change", "thing", 1)
+        await s.flush()
+        await s.rollback()
+    async with sessions() as s:
+        entry = audit.record(s, "user:a", "thing.change", "thing", 2)
+        await s.commit()
+    assert entry.id == 1 and len(entry.hash) == 64
+    assert (await verify(sessions.kw["bind"])).summary().startswith("1 rows checked, chain intact")
+
+
+async def test_rows_written_before_the_chain_are_hashed_by_the_migration(tmp_path):
+    """A database at 0012 with rows whose times disagree with their ids (the
+    old behaviour) and a gap: upgraded, it verifies; a change to an old row shows."""
+    from alembic import command
+
+    db = tmp_path / "old.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        async with engine.begin() as conn:
+            def to_0012(connection):
+                cfg = _alembic_config(f"sqlite+aiosqlite:///{db}")
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "0012")
+            await conn.run_sync(to_0012)
+            for n, at in ((1, "2026-01-01 10:00:05.000000"), (2, "2026-01-01 10:00:01.000000"),
+                          (4, "2026-01-01 10:00:09.250000")):
+                await conn.execute(text(
+                    "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, details) "
+                    "VALUES (:id, :at, 'user:old', 'thing.change', 'thing', :id, :details)"),
+                    {"id": n, "at": at, "details": '{"b": [1, 2], "a": "x"}'})
+        await migrate(engine)
+        sessions = sessionmaker(engine)
+        async with sessions() as s:
+            new = audit.record(s, "user:new", "thing.change", "thing", 9)
+            await s.commit()
+        assert new.id == 5
+        verdict = await verify(engine)
+        assert verdict.intact and verdict.checked == 4, verdict
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE audit_log SET entity_id = '3' WHERE id = 2"))
+        verdict = await verify(engine)
+        assert not verdict.intact and verdict.row_id == 2, verdict
+    finally:
+        await engine.dispose()
+
+
+async def test_the_request_id_is_on_the_audit_row_and_in_the_answer(settings, sessions):
+    async with running_light_app(settings, sessions) as app:
+        given = {**app.headers("manager_n"), "X-Request-Id": "crm-7f3a.2"}
+        resp = await app.client.post("/api/v1/dnd", json={"number": "+919811100100"}, headers=given)
+        assert resp.status == 201 and resp.headers["X-Request-Id"] == "crm-7f3a.2"
+        bad = {**app.headers("manager_n"), "X-Request-Id": "no spaces; or <tags>"}
+        resp = await app.client.post("/api/v1/dnd", json={"number": "+919811100101"}, headers=bad)
+        made = resp.headers["X-Request-Id"]
+        assert resp.status == 201 and re.fullmatch(r"[0-9a-f]{16}", made)
+        resp = await app.client.get("/api/v1/dnd/+919811100100", headers=app.headers("manager_n"))
+        assert re.fullmatch(r"[0-9a-f]{16}", resp.headers["X-Request-Id"])  # every answer has one
+    async with sessions() as s:
+        rows = (await s.execute(select(AuditEntry.entity_id, AuditEntry.request_id)
+                                .where(AuditEntry.action == "dnd.add").order_by(AuditEntry.id))).all()
+    assert rows == [("+919811100100", "crm-7f3a.2"), ("+919811100101", made)]
+
+
+async def test_a_row_rehashed_with_an_earlier_time_is_out_of_order(sessions):
+    """Someone who rewrites the newest row's time, its hash and the head's:
+    the chain holds, the order in time does not."""
+    from callcenter.audit_chain import row_hash
+
+    for n in range(3):
+        async with sessions() as s:
+            audit.record(s, "user:a", "thing.change", "thing", n)
+            await s.commit()
+    async with sessions() as s:
+        second, third = (await s.execute(select(AuditEntry).where(AuditEntry.id >= 2)
+                                         .order_by(AuditEntry.id))).scalars().all()
+        forged = {"id": 3, "at": second.at.replace(year=second.at.year - 1), "actor": third.actor,
+                  "action": third.action, "entity": third.entity, "entity_id": third.entity_id,
+                  "request_id": third.request_id, "details": third.details}
+        forged_hash = row_hash(second.hash, forged)
+        await s.execute(text("UPDATE audit_log SET at = :at, hash = :h WHERE id = 3"),
+                        {"at": forged["at"].strftime("%Y-%m-%d %H:%M:%S.%f"), "h": forged_hash})
+        await s.execute(text("UPDATE audit_chain SET last_hash = :h"), {"h": forged_hash})
+        await s.commit()
+    verdict = await verify(sessions.kw["bind"])
+    assert not verdict.intact and verdict.row_id == 3 and "row 3 is out of order" in verdict.problem, verdict
+
+
+async def test_a_savepoint_rolled_back_takes_its_rows_back(sessions):
+    async with sessions() as s:
+        audit.record(s, "user:a", "thing.kept", "thing", 1)
+        try:
+            async with s.begin_nested():
+                audit.record(s, "user:a", "thing.undone", "thing", 2)
+                await s.flush()
+                raise RuntimeError("the savepoint fails")
+        except RuntimeError:
+            pass
+        async with s.begin_nested():
+            audit.record(s, "user:a", "thing.kept_too", "thing", 3)
+        await s.commit()
+    async with sessions() as s:
+        rows = (await s.execute(select(AuditEntry.id, AuditEntry.action).order_by(AuditEntry.id))).all()
+    assert rows == [(1, "thing.kept"), (2, "thing.kept_too")]
