@@ -3,11 +3,13 @@
 as 'system'; never again after that, and never beside queues that exist."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from sqlalchemy import delete, select
 
-from callcenter.models import AuditEntry
+from callcenter.audit_trail.retention import prune_pass
+from callcenter.models import AuditEntry, utcnow
 from callcenter.queues.models import Queue
 from callcenter.queues.seed import SEED_ACTION, ensure_first_queues, flow_queues, flows_dir
 from ivr.flow_files import load_flows
@@ -59,6 +61,12 @@ async def test_first_start_creates_them_once_and_an_emptied_list_stays_empty(set
     # an administrator removes every queue on purpose: the next start keeps it so
     async with sessions() as s, s.begin():
         await s.execute(delete(Queue))
+    assert await ensure_first_queues(settings, sessions) == []
+    assert await queues(sessions) == []
+    # three years on, retention removes the seed's audit rows: still no queues made again
+    await prune_pass(sessions, 1095, now=utcnow() + dt.timedelta(days=1096))
+    async with sessions() as s:
+        assert (await s.scalar(select(AuditEntry.id).where(AuditEntry.action == SEED_ACTION))) is None
     assert await ensure_first_queues(settings, sessions) == []
     assert await queues(sessions) == []
 

@@ -23,7 +23,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from callcenter import audit
-from callcenter.models import AuditEntry
+from callcenter.models import AuditChain, AuditEntry
 from callcenter.calls.queue_names import QUEUE_NAME_RE, RESERVED
 from callcenter.queues.models import Queue
 from callcenter.queues.service import queue_json
@@ -64,6 +64,10 @@ async def seed_queues(session, names: dict[str, str]) -> list[Queue]:
     none was ever seeded; returns the queues created (none otherwise). The
     caller owns the transaction."""
     if await session.scalar(select(exists().where(AuditEntry.action == SEED_ACTION))):
+        return []
+    # Retention may have removed the seed's rows (years later): a trail that
+    # was ever pruned is no first start, so queues deleted on purpose stay so.
+    if await session.scalar(select(exists().where(AuditChain.pruned_through_id > 0))):
         return []
     if await session.scalar(select(exists().select_from(Queue))):
         return []
