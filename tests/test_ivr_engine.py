@@ -127,10 +127,17 @@ def test_only_a_language_the_caller_pressed_counts_as_their_choice():
     walk.start()
     walk.feed(Digits(""))
     walk.feed(Digits(""))
-    assert walk.feed(Digits("")) == [SetLanguage("en"), LookUpCaller()]  # on_failure: English, chosen by nobody
-    walk.feed(Lookup(known=True, language="ta"))
-    assert walk.feed(OPEN) == [Play("please-hold", "en"), Enqueue("support-en", 180, "en", language_chosen=False)]
+    assert walk.feed(Digits("")) == [LookUpCaller()]  # on_failure: no language set, none chosen
+    # a known customer who pressed nothing is served in their stored language (not a choice)
+    assert walk.feed(Lookup(known=True, language="ta")) == [SetLanguage("ta"), Play("welcome-back", "ta"), CheckTime()]
+    assert walk.feed(OPEN) == [Play("please-hold", "ta"), Enqueue("support-ta", 180, "ta", language_chosen=False)]
     assert not walk.language_chosen
+    unknown = Walk(main, languages={"en", "hi", "ta"})   # an unknown caller who presses nothing: English
+    unknown.start()
+    for _ in range(3):
+        unknown.feed(Digits(""))
+    unknown.feed(Lookup(known=False))
+    assert unknown.feed(OPEN) == [Play("please-hold", "en"), Enqueue("support-en", 180, "en", language_chosen=False)]
 
     stored = Walk(LOOKUP_FIRST, languages={"en", "hi", "ta"})
     stored.start()
