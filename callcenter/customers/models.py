@@ -32,6 +32,10 @@ class Customer(Base):
     # Set when the customer's personal data was erased (callcenter/customers/erasure.py):
     # the row stays as a tombstone so calls and work keep their counts.
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # No promotional messages (service messages still go): since when, and how
+    # ("stop": they replied STOP to an SMS; "staff": marked on the 360).
+    messages_opt_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    messages_opt_out_source: Mapped[str | None] = mapped_column(String(10))
 
 
 class OwedDeletion(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcenter.orm import Base, utcnow
@@ -26,6 +26,12 @@ class Notification(Base):
     entity_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # What made it (callcenter/notifications/events.py), for whom, in which language:
+    # a customer's messages are their 360's history (ix_notification_customer).
+    event: Mapped[str] = mapped_column(String(40), default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    resent_from_id: Mapped[int | None] = mapped_column(Integer)   # a re-send names the message it repeats
 
 
 class NotificationAttempt(Base):
@@ -49,3 +55,46 @@ class NotificationAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     notification: Mapped[Notification] = relationship(lazy="raise")
+
+
+class NotificationTemplate(Base):
+    """An event's text for one channel and language (``{placeholder}``s of
+    the event's catalogue entry); admins edit them (the shipped ones are
+    seeded at the first start)."""
+    __tablename__ = "notification_templates"
+    __table_args__ = (UniqueConstraint("event", "channel", "language", name="uq_notification_template"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))     # sms / email / log (in-app)
+    language: Mapped[str] = mapped_column(String(8))     # ISO 639-1: en, hi...
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(String(4000))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(60), default="system")
+
+
+class NotificationEventSetting(Base):
+    """An event switched on or off and the channels it uses (rows only for
+    events an admin changed; the catalogue's defaults otherwise)."""
+    __tablename__ = "notification_event_settings"
+    event: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    channels: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(60), default="system")
+
+
+class NoticeMark(Base):
+    """A timed notice that was made (or deliberately skipped) once: a reminder
+    of an appointment for its time ``for_at``, a follow-up due or missed. The
+    unique key makes the timed sweep idempotent on any number of servers; a
+    moved appointment has a new ``for_at``, so its reminders are made again."""
+    __tablename__ = "notice_marks"
+    __table_args__ = (UniqueConstraint("event", "entity", "entity_id", "for_at", name="uq_notice_mark"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    for_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(20), default="sent")   # sent / skipped:<why>
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
