@@ -1,0 +1,85 @@
+"""An event becomes outbox rows (callcenter/notifications/outbox.py), in the
+caller's transaction: for the customer, or for each person named; on the
+event's channels (the catalogue's, or as an admin set them); in the
+customer's language where a template has it; nothing when the event is
+switched off."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callcenter.notifications import outbox
+from callcenter.notifications.events import CUSTOMER, PROMOTIONAL, event as event_of
+from callcenter.notifications.models import Notification, NotificationEventSetting
+from callcenter.notifications.outbox import EMAIL
+from callcenter.notifications.providers import E164
+from callcenter.notifications.render import fill
+from callcenter.notifications.templates import text_for
+
+log = logging.getLogger(__name__)
+
+
+async def channels_of(session: AsyncSession, key: str) -> tuple[bool, tuple[str, ...]]:
+    """(switched on, channels) of the event ``key``."""
+    row = await session.get(NotificationEventSetting, key)
+    if row is None:
+        return True, event_of(key).channels
+    return bool(row.enabled), tuple(row.channels or ())
+
+
+def _customer_address(customer, channel: str) -> str | None:
+    if channel == "sms":
+        return customer.mobile if customer.mobile and E164.fullmatch(customer.mobile) else None
+    if channel == "email":
+        return customer.email if customer.email and EMAIL.fullmatch(customer.email) else None
+    return None
+
+
+def _person_address(settings, user, channel: str) -> str | None:
+    if channel == "log":
+        return outbox.user_recipient(user.name)
+    if channel == "email":
+        return user.email if getattr(user, "email", None) and EMAIL.fullmatch(user.email) else None
+    if channel == "sms" and settings.notifications.staff_sms:
+        return user.mobile if user.mobile and E164.fullmatch(user.mobile) else None
+    return None
+
+
+async def notify(session: AsyncSession, settings, key: str, *, context: dict, customer=None,
+                 people: Sequence = (), entity: str = "", entity_id=None,
+                 now: dt.datetime | None = None) -> list[Notification]:
+    """Queue the event ``key``'s messages (no commit); the rows queued.
+
+    ``customer``: the Customer a customer event is for; ``people``: the Users
+    a staff event is for (inactive ones are skipped); ``context``: the
+    placeholders' values."""
+    event = event_of(key)
+    enabled, channels = await channels_of(session, key)
+    if not enabled:
+        return []
+    rows = []
+    if event.audience == CUSTOMER:
+        if customer is None or customer.erased_at is not None:
+            return []
+        if event.kind == PROMOTIONAL and customer.messages_opt_out_at is not None:
+            return []
+        targets = [(channel, _customer_address(customer, channel), customer.language) for channel in channels]
+    else:
+        targets = [(channel, _person_address(settings, user, channel), None)
+                   for user in people if user is not None and user.active for channel in channels]
+    for channel, address, language in targets:
+        if address is None:
+            continue
+        text = await text_for(session, key, channel, language)
+        if text is None:
+            log.warning("event %s has no %s template: nothing sent on it", key, channel)
+            continue
+        row = outbox.enqueue(session, channel, address, fill(text.subject, context), fill(text.body, context),
+                             entity, entity_id, now=now)
+        row.event, row.language = key, text.language
+        row.customer_id = customer.id if event.audience == CUSTOMER else None
+        rows.append(row)
+    return rows

@@ -1,0 +1,44 @@
+"""Filling a template's ``{placeholders}``: only the event's names, no
+format specs or attribute look-ups (a template is text an admin typed)."""
+from __future__ import annotations
+
+import logging
+import re
+import string
+
+log = logging.getLogger(__name__)
+_FORMATTER = string.Formatter()
+
+
+class TemplateError(ValueError):
+    """A template that cannot be used: the message says why."""
+
+
+def placeholders_of(text: str) -> list[str]:
+    """The ``{names}`` in ``text``; TemplateError when it is not plain
+    ``{name}`` fields (``{a.b}``, ``{a!r}``, ``{a:>5}``, a lone brace)."""
+    names = []
+    try:
+        for _literal, field, spec, conversion in _FORMATTER.parse(text):
+            if field is None:
+                continue
+            if spec or conversion or not re.fullmatch(r"[a-z_][a-z0-9_]*", field):
+                raise TemplateError(f"{{{field}}} is not a plain placeholder: write {{name}}")
+            names.append(field)
+    except ValueError as exc:
+        if isinstance(exc, TemplateError):
+            raise
+        raise TemplateError(f"a brace does not close: {exc} (write {{{{ for a brace)") from None
+    return names
+
+
+def fill(text: str, context: dict) -> str:
+    """``text`` with each placeholder replaced by ``context``'s value (a
+    missing one, which the catalogue should make impossible, becomes empty)."""
+    values = {}
+    for name in placeholders_of(text):
+        value = context.get(name)
+        if value is None:
+            log.warning("placeholder {%s} has no value", name)
+        values[name] = "" if value is None else str(value)
+    return text.format_map(values)
