@@ -223,7 +223,8 @@ def test_the_settings_are_checked():
            dict(email_provider="smtp"), dict(email_provider="smtp", smtp_host="mail.example.org",
                                              smtp_from="cc@example.org", smtp_username="cc",
                                              smtp_starttls=False),
-           dict(sms_provider="http_sms", sms_url="ftp://x"),
+           dict(sms_provider="http_sms", sms_url="ftp://x"), dict(site_url="javascript:alert(1)"),
+           dict(site_url="https://cc.example.in@evil.example.com"),
            dict(sms_provider="http_sms", sms_url="https://sms.example.org", sms_template="{to}"),
            dict(sms_provider="http_sms", sms_url="https://sms.example.org", sms_auth_value="a\r\nX-Evil: 1")]
     for changes in bad:
