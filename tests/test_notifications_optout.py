@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from callcenter.auth.tokens import create_token
 from callcenter.customers.models import Customer
-from callcenter.models import AuditEntry
+from callcenter.models import AuditEntry, User
 from callcenter.notifications.optout import may_send
 from callcenter.org.models import Store
 from tests import factories as f
@@ -26,7 +26,7 @@ async def app(settings, sessions):
         async with sessions() as s, s.begin():
             cust = await f.customer(s, MOBILE, "Meera Iyer", store=await s.get(Store, app.rows["s1"]))
             camp = await f.campaign(s, "Offers")
-            await f.work_item(s, camp, cust, await s.get(f.User, app.rows["exec1"]))
+            await f.work_item(s, camp, cust, await s.get(User, app.rows["exec1"]))
             app.tokens["gateway"] = await create_token(s, "sms-gateway", role="teamlead", actor="test")
         app.customer_id = cust.id
         yield app
@@ -59,7 +59,7 @@ async def test_a_stop_reply_opts_out_and_start_opts_back_in(app, sessions):
     c = await customer(sessions, app.customer_id)
     assert c.messages_opt_out_at is None and c.messages_opt_out_source is None
     assert await reply(app, data={"from": "+91 98123 45678", "text": "बंद"}) == (200, {"action": "opted_out"})
-    assert await reply(app, json={"from": MOBILE, "text": "UNSUBSCRIBE."}) == (200, {"action": "unchanged"})
+    assert await reply(app, json={"from": 919812345678, "text": "UNSUBSCRIBE."}) == (200, {"action": "unchanged"})
     assert await opt_out_audit(sessions) == [("token:sms-gateway", cid, True, "stop"),
                                              ("token:sms-gateway", cid, False, "stop"),
                                              ("token:sms-gateway", cid, True, "stop")]

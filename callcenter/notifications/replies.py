@@ -50,6 +50,8 @@ async def handle_reply(session: AsyncSession, sender: str, text: str, *, actor: 
     """Apply one reply (the caller commits): {"action": "opted_out" |
     "opted_in" | "unchanged" | "ignored"} (nothing is said about whether the
     number is a customer's)."""
+    if isinstance(sender, int) and not isinstance(sender, bool):
+        sender = str(sender)  # some gateways send the number as a JSON number (919812345678)
     if not isinstance(sender, str) or not isinstance(text, str) or not sender.strip():
         raise InvalidNotification("send {\"from\": \"+91...\", \"text\": \"STOP\"}", field="from")
     if len(text) > TEXT_MAX or len(sender) > 40:
