@@ -1,17 +1,20 @@
 """The outbox for admins: GET /api/v1/notifications lists messages (newest
-first) with every delivery attempt."""
+first) with every delivery attempt. And the SMS gateway's inbound replies
+(POST /api/v1/sms/replies: STOP / START, replies.py), sent with a service
+token of role teamlead or above (``callcenter token create sms-gateway --role teamlead``)."""
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import func, select
 
 from callcenter.customers.http import jsonable
-from callcenter.notifications import outbox
+from callcenter.notifications import outbox, replies
 from callcenter.notifications.exceptions import InvalidNotification
 from callcenter.notifications.models import CHANNELS, Notification
 from callcenter.org.http import paging
-from web.auth import at_least
+from web.auth import at_least, principal_of
 from web.keys import SERVICES
+from web.requests import json_object
 
 STATUSES = ("pending", "sending", "sent", "failed")
 
@@ -54,8 +57,26 @@ async def list_notifications(request: web.Request) -> web.Response:
         notification_json(r, attempts[r.id], files[r.id]) for r in rows]})
 
 
+async def sms_reply(request: web.Request) -> web.Response:
+    """A reply forwarded by the gateway, as JSON or a form: {"from", "text"}."""
+    services = request.app[SERVICES]
+    if request.content_type == "application/json":
+        body = await json_object(request, InvalidNotification)
+    else:
+        body = dict(await request.post())
+    async with services.sessions() as session, session.begin():
+        answer = await replies.handle_reply(session, body.get("from"), body.get("text", ""),
+                                            actor=principal_of(request).name,
+                                            region=services.settings.calls.default_region)
+    return web.json_response(answer)
+
+
 ROUTES = [
     ("GET", "/api/v1/notifications", list_notifications, at_least("admin"),
      "The notification outbox, newest first, with every delivery attempt "
      "(?status=pending|sending|sent|failed, channel, entity, entity_id, limit, offset)"),
+    ("POST", "/api/v1/sms/replies", sms_reply, at_least("teamlead"),
+     "An SMS reply forwarded by the gateway ({\"from\", \"text\"}, JSON or form): STOP / UNSUBSCRIBE / "
+     "बंद opts the customer out of promotional messages, START back in; always 200 for a number "
+     "that is no customer's (the gateway's service token: role teamlead or above)"),
 ]

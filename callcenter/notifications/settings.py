@@ -22,6 +22,8 @@ class NotificationSettings:
     smtp_starttls: bool = True
     smtp_username: str = ""
     smtp_password: str = ""         # a secret: empty unless the server needs a login
+    email_brand: str = "Customer care"   # the small header of an e-mail's HTML part
+    site_url: str = ""              # this site's address: only links to it are clickable in e-mails
     sms_url: str = ""
     sms_method: str = "POST"        # POST | PUT (template as the body) | GET (as the query)
     sms_body_format: str = "json"   # json | form
