@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.notifications import outbox
-from callcenter.notifications.events import CUSTOMER, PROMOTIONAL, event as event_of
+from callcenter.notifications.events import CUSTOMER, event as event_of
 from callcenter.notifications.models import Notification, NotificationEventSetting
+from callcenter.notifications.optout import may_send
 from callcenter.notifications.outbox import EMAIL
 from callcenter.notifications.providers import E164
 from callcenter.notifications.render import fill
@@ -62,10 +63,8 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
         return []
     rows = []
     if event.audience == CUSTOMER:
-        if customer is None or customer.erased_at is not None:
-            return []
-        if event.kind == PROMOTIONAL and customer.messages_opt_out_at is not None:
-            return []
+        if customer is None or not may_send(customer, event.kind):
+            return []   # erased, or opted out of promotional messages
         targets = [(channel, _customer_address(customer, channel), customer.language) for channel in channels]
     else:
         targets = [(channel, _person_address(settings, user, channel), None)
