@@ -7,6 +7,7 @@ import zoneinfo
 
 import pytest
 
+from callcenter.notifications.feature import check   # the section's check, as the config loader calls it
 from callcenter.notifications.quiet_hours import check_quiet_hours, send_at
 from callcenter.notifications.settings import NotificationSettings
 
@@ -52,3 +53,10 @@ def test_the_settings_are_checked():
     for wrong in ("9:00", "24:00", "21:60", "9pm", ""):
         with pytest.raises(ValueError, match="quiet_from"):
             check_quiet_hours(NotificationSettings(quiet_from=wrong))
+
+
+def test_the_feature_checks_its_section_at_start():
+    check(NotificationSettings())
+    for wrong in ({"quiet_until": "25:00"}, {"brand": ""}, {"brand": "Swarna\nBcc: x"}, {"sms_provider": "fax"}):
+        with pytest.raises(ValueError, match=r"\[notifications\]"):
+            check(NotificationSettings(**wrong))
