@@ -78,7 +78,8 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
             return []
         if event.kind == PROMOTIONAL and customer.messages_opt_out_at is not None:
             return []
-        targets = [(channel, _customer_address(customer, channel), customer.language) for channel in channels]
+        language = (customer.language or "").strip().lower() or None
+        targets = [(channel, _customer_address(customer, channel), language) for channel in channels]
     else:
         targets = [(channel, _person_address(settings, user, channel), first_language(user))
                    for user in people if user is not None and user.active for channel in channels]
