@@ -3,7 +3,16 @@ from callcenter.feature import Feature, Section
 from callcenter.notifications import http, models
 from callcenter.notifications.dispatcher import Dispatcher, dispatcher_for
 from callcenter.notifications.providers import check_settings
+from callcenter.notifications.quiet_hours import check_quiet_hours
 from callcenter.notifications.settings import NotificationSettings
+
+
+def check(n, settings=None) -> None:
+    """Raise ValueError naming the first wrong key of [notifications]."""
+    check_settings(n, settings)
+    check_quiet_hours(n)
+    if not n.brand.strip() or len(n.brand) > 40 or any(c in n.brand for c in "\r\n"):
+        raise ValueError("[notifications] brand: a name of 1-40 characters on one line")
 
 
 async def start(settings, sessions, live, loops) -> dict[str, Dispatcher]:
@@ -16,7 +25,7 @@ FEATURE = Feature(
     name="notifications",
     routes=http.ROUTES,
     tables=models,
-    settings=Section("notifications", NotificationSettings, check_settings),
+    settings=Section("notifications", NotificationSettings, check),
     start=start,
     topics=("reminder",),
     summary="The notification outbox (e-mail, SMS, panel notes) with retries",

@@ -1,4 +1,5 @@
-"""The ``[notifications]`` section of the config file: the outbox's providers."""
+"""The ``[notifications]`` section of the config file: the outbox's providers,
+the customer's quiet hours (quiet_hours.py), the brand that signs messages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,3 +33,8 @@ class NotificationSettings:
     sms_auth_value: str = ""        # a secret: empty sends no auth header
     customer_sms: bool = True       # the customer gets their ticket number by SMS
     staff_sms: bool = False         # owners also get an SMS at their users.mobile
+    # No SMS to a customer from quiet_from to quiet_until ([web] timezone): it
+    # waits for quiet_until. TRAI's calling window is 09:00-21:00. Equal: none.
+    quiet_from: str = "21:00"
+    quiet_until: str = "09:00"
+    brand: str = "Customer Care"    # {brand}: who signs the customer's messages
