@@ -41,14 +41,13 @@ EXAMPLE = {
 
 
 # -- the check of a template ---------------------------------------------------
-# FALLBACK (admin helper): the engine helper is adding
-# render.check_template(event_key, channel, subject, body) -> TemplateCheck;
-# until it is on main this local one stands in. The merger: use render's and
-# delete this block (the attributes used here: errors, encoding, segments,
-# characters, dlt_text).
+# The engine helper's check (template_check.py: errors, warnings, preview,
+# sms: SmsSize, dlt_text) where it is on main; until then the FALLBACK below
+# stands in (admin helper; the merger may delete it once template_check.py is
+# there). check_json reads either shape.
 try:
-    from callcenter.notifications.render import check_template  # type: ignore[attr-defined]
-except ImportError:
+    from callcenter.notifications.template_check import check_template  # type: ignore[import-not-found]
+except ImportError:  # FALLBACK: delete with the engine helper's template_check.py on main
     _GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
     _GSM_EXTENDED = set("^{}\\[~]|€\f")
@@ -65,14 +64,14 @@ except ImportError:
         event = EVENTS[event_key]
         check = TemplateCheck()
         names = []
-        for label, text in (("subject", subject), ("body", body)):
+        for label, text in (("subject", subject), ("text", body)):
             try:
                 names += placeholders_of(text)
             except TemplateError as exc:
                 check.errors.append(f"{label}: {exc}")
         for name in dict.fromkeys(names):
             if name not in event.placeholders:
-                check.errors.append(f"unknown placeholder {{{name}}}: this event knows "
+                check.errors.append(f"unknown placeholder {{{name}}}; this event has "
                                     + ", ".join(f"{{{p}}}" for p in event.placeholders))
         if not body.strip():
             check.errors.append("the text is empty")
@@ -96,8 +95,11 @@ except ImportError:
 
 
 def check_json(check) -> dict:
-    return {"ok": not check.errors, "errors": list(check.errors), "encoding": check.encoding,
-            "segments": check.segments, "characters": check.characters, "dlt_text": check.dlt_text}
+    """The check as the API and the page show it (either shape of check)."""
+    sms = getattr(check, "sms", None) or check
+    return {"ok": not check.errors, "errors": list(check.errors), "warnings": list(getattr(check, "warnings", [])),
+            "encoding": getattr(sms, "encoding", ""), "segments": getattr(sms, "segments", 0),
+            "characters": getattr(sms, "characters", 0), "dlt_text": check.dlt_text}
 
 
 def event_or_404(key: str) -> Event:
@@ -262,5 +264,6 @@ def preview(key: str, channel: str, language: str, subject, body) -> dict:
     subject, body, check = checked(key, channel, subject or "", body)
     out = check_json(check)
     if not check.errors:
-        out.update(subject=fill(subject, EXAMPLE), body=fill(body, EXAMPLE))
+        out.update(subject=getattr(check, "preview_subject", None) or (fill(subject, EXAMPLE) if subject else ""),
+                   body=getattr(check, "preview", None) or fill(body, EXAMPLE))
     return out

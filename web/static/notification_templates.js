@@ -27,6 +27,9 @@
       return;
     }
     errors.hidden = true;
+    var warnings = form.querySelector("[data-warnings]");
+    warnings.textContent = (check.warnings || []).join("; ");
+    warnings.hidden = !warnings.textContent;
     filled.textContent = "Example: " + (check.subject ? check.subject + " — " : "") + check.body;
     filled.hidden = false;
     if (form.dataset.channel === "sms") {
