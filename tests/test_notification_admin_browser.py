@@ -43,6 +43,7 @@ async def test_an_admin_writes_a_hindi_sms_and_sees_its_segments(web_server, web
     await login(page, ADMIN.name, ADMIN.password, server.base_url)
     await page.goto(server.base_url + "/admin/notifications")
     await expect(page.locator("#events tbody tr")).to_have_count(13)
+    await screenshot(page, "notification-events", full_page=False)
     await page.click("#x-appointment-booked summary")
     editor = page.locator("#t-appointment-booked-sms-hi")
     await editor.locator("textarea").fill(HINDI)
