@@ -38,6 +38,8 @@ async def test_only_admins_read_and_change_events_and_templates(settings, sessio
         assert "customer_name" in booked["placeholders"] and booked["when"]
         sms_en = next(t for t in booked["templates"] if (t["channel"], t["language"]) == ("sms", "en"))
         assert sms_en["source"] == "shipped" and sms_en["body"] == SHIPPED[("appointment.booked", "sms", "en")][1]
+        sms_hi = next(t for t in booked["templates"] if (t["channel"], t["language"]) == ("sms", "hi"))
+        assert sms_hi["source"] == "shipped" and sms_hi["body"] == SHIPPED[("appointment.booked", "sms", "hi")][1]
         assert {"en", "hi"} <= set(body["languages"])
     finally:
         await app.client.close()
@@ -112,7 +114,9 @@ async def test_a_hindi_sms_is_saved_counted_in_ucs2_segments_used_and_reset(sett
         assert status == 200
         async with sessions() as s:
             text = await text_for(s, "appointment.booked", "sms", "hi")
-        assert text.body != HINDI and text.body == (body["template"] or {}).get("body", text.body)
+        shipped_hindi = SHIPPED[("appointment.booked", "sms", "hi")][1]
+        assert text.body == shipped_hindi != HINDI and text.language == "hi"
+        assert body["template"]["source"] == "shipped" and body["template"]["body"] == shipped_hindi
         [update] = await audit_rows(sessions, "notification_template.update")
         [reset] = await audit_rows(sessions, "notification_template.reset")
         assert update.entity_id == reset.entity_id == "appointment.booked/sms/hi"

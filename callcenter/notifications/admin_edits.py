@@ -7,8 +7,6 @@ over this module."""
 from __future__ import annotations
 
 import logging
-import string
-from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +16,7 @@ from callcenter.models import utcnow
 from callcenter.notifications.events import CUSTOMER, EVENT_CHANNELS, EVENTS, Event
 from callcenter.notifications.exceptions import InvalidNotification, NotificationNotFound
 from callcenter.notifications.models import NotificationEventSetting, NotificationTemplate
-from callcenter.notifications.render import TemplateError, fill, placeholders_of
+from callcenter.notifications.template_check import BODY_CHARS, SUBJECT_CHARS, TemplateCheck, check_template
 from callcenter.notifications.templates import SHIPPED
 from callcenter.org.languages import INDIAN
 
@@ -26,80 +24,14 @@ log = logging.getLogger(__name__)
 
 SHOWN_LANGUAGES = ("en", "hi")     # always on the page; others when a template has them or the admin picks one
 CUSTOMER_CHANNELS = ("sms", "email")   # a customer has no panel: "log" is for people of the organisation
-SUBJECT_MAX, BODY_MAX = 200, 4000
-
-# Values a preview fills the placeholders with (and the SMS length is counted on).
-EXAMPLE = {
-    "customer_name": "Asha Rao", "store_name": "T Nagar", "store_city": "Chennai",
-    "appointment_date": "08 Dec 2026", "appointment_time": "11:30", "brand": "Jewels",
-    "ticket": "CMP-2026-00042", "category": "Late delivery", "priority": "high", "due": "08 Dec 2026 17:00",
-    "sla_hours": "24", "person_name": "Meera Iyer", "description": "The ring is not delivered yet",
-    "level": "2", "link": "https://callcenter.example.com/complaints/42", "agent_name": "Ravi Kumar",
-    "followup_date": "08 Dec 2026", "followup_time": "15:00", "upload_name": "birthdays-december.xlsx",
-    "rows": "1250", "campaign": "Birthdays", "report_name": "Daily calls", "period": "07 Dec 2026",
-}
 
 
-# -- the check of a template ---------------------------------------------------
-# The engine helper's check (template_check.py: errors, warnings, preview,
-# sms: SmsSize, dlt_text) where it is on main; until then the FALLBACK below
-# stands in (admin helper; the merger may delete it once template_check.py is
-# there). check_json reads either shape.
-try:
-    from callcenter.notifications.template_check import check_template  # type: ignore[import-not-found]
-except ImportError:  # FALLBACK: delete with the engine helper's template_check.py on main
-    _GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-               "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-    _GSM_EXTENDED = set("^{}\\[~]|€\f")
-
-    @dataclass
-    class TemplateCheck:
-        errors: list[str] = field(default_factory=list)
-        encoding: str = ""
-        segments: int = 0
-        characters: int = 0
-        dlt_text: str = ""
-
-    def check_template(event_key: str, channel: str, subject: str, body: str) -> TemplateCheck:
-        event = EVENTS[event_key]
-        check = TemplateCheck()
-        names = []
-        for label, text in (("subject", subject), ("text", body)):
-            try:
-                names += placeholders_of(text)
-            except TemplateError as exc:
-                check.errors.append(f"{label}: {exc}")
-        for name in dict.fromkeys(names):
-            if name not in event.placeholders:
-                check.errors.append(f"unknown placeholder {{{name}}}; this event has "
-                                    + ", ".join(f"{{{p}}}" for p in event.placeholders))
-        if not body.strip():
-            check.errors.append("the text is empty")
-        if channel == "email" and not subject.strip():
-            check.errors.append("an e-mail needs a subject")
-        if channel == "sms" and not check.errors:
-            text = fill(body, EXAMPLE)
-            if all(c in _GSM or c in _GSM_EXTENDED for c in text):
-                check.encoding = "GSM-7"
-                check.characters = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
-                single, part = 160, 153
-            else:
-                check.encoding = "UCS-2"
-                check.characters = len(text.encode("utf-16-le")) // 2
-                single, part = 70, 67
-            check.segments = 1 if check.characters <= single else -(-check.characters // part)
-            check.dlt_text = "".join(literal + ("{#var#}" if name is not None else "")
-                                     for literal, name, _spec, _conv in string.Formatter().parse(body))
-        return check
-# -- end of the fallback -------------------------------------------------------
-
-
-def check_json(check) -> dict:
-    """The check as the API and the page show it (either shape of check)."""
-    sms = getattr(check, "sms", None) or check
-    return {"ok": not check.errors, "errors": list(check.errors), "warnings": list(getattr(check, "warnings", [])),
-            "encoding": getattr(sms, "encoding", ""), "segments": getattr(sms, "segments", 0),
-            "characters": getattr(sms, "characters", 0), "dlt_text": check.dlt_text}
+def check_json(check: TemplateCheck) -> dict:
+    """The check as the API and the page show it (the SMS size: SMS only)."""
+    sms = check.sms
+    return {"ok": check.ok, "errors": list(check.errors), "warnings": list(check.warnings),
+            "encoding": sms.encoding if sms else "", "segments": sms.segments if sms else 0,
+            "characters": sms.characters if sms else 0, "dlt_text": check.dlt_text}
 
 
 def event_or_404(key: str) -> Event:
@@ -210,8 +142,8 @@ def checked(key: str, channel: str, subject, body):
     """The check of a text an admin typed (subject kept only for e-mail)."""
     if not isinstance(subject, str) or not isinstance(body, str):
         raise InvalidNotification("subject and body must be text", field="body")
-    if len(subject) > SUBJECT_MAX or len(body) > BODY_MAX:
-        raise InvalidNotification(f"at most {SUBJECT_MAX} characters of subject and {BODY_MAX} of text",
+    if len(subject) > SUBJECT_CHARS or len(body) > BODY_CHARS:
+        raise InvalidNotification(f"at most {SUBJECT_CHARS} characters of subject and {BODY_CHARS} of text",
                                   field="body")
     subject = subject.strip() if channel == "email" else ""
     body = body.replace("\r\n", "\n").strip()
@@ -264,6 +196,5 @@ def preview(key: str, channel: str, language: str, subject, body) -> dict:
     subject, body, check = checked(key, channel, subject or "", body)
     out = check_json(check)
     if not check.errors:
-        out.update(subject=getattr(check, "preview_subject", None) or (fill(subject, EXAMPLE) if subject else ""),
-                   body=getattr(check, "preview", None) or fill(body, EXAMPLE))
+        out.update(subject=check.preview_subject, body=check.preview)
     return out
