@@ -1,6 +1,8 @@
 """The notification outbox: e-mail, SMS and panel notes, sent with retries."""
+from pathlib import Path
+
 from callcenter.feature import Feature, Section
-from callcenter.notifications import http, models
+from callcenter.notifications import admin_http, admin_pages, http, models
 from callcenter.notifications.dispatcher import Dispatcher, dispatcher_for
 from callcenter.notifications.providers import check_settings
 from callcenter.notifications.quiet_hours import check_quiet_hours
@@ -23,10 +25,11 @@ async def start(settings, sessions, live, loops) -> dict[str, Dispatcher]:
 
 FEATURE = Feature(
     name="notifications",
-    routes=http.ROUTES,
+    routes=[*http.ROUTES, *admin_http.ROUTES, *admin_pages.ROUTES],
     tables=models,
     settings=Section("notifications", NotificationSettings, check),
     start=start,
     topics=("reminder",),
+    templates=Path(__file__).parent / "templates",
     summary="The notification outbox (e-mail, SMS, panel notes) with retries",
 )
