@@ -1,6 +1,8 @@
 """The notification outbox: e-mail, SMS and panel notes, sent with retries."""
+from pathlib import Path
+
 from callcenter.feature import Feature, Section
-from callcenter.notifications import http, models
+from callcenter.notifications import http, models, pages
 from callcenter.notifications.dispatcher import Dispatcher, dispatcher_for
 from callcenter.notifications.providers import check_settings
 from callcenter.notifications.settings import NotificationSettings
@@ -14,7 +16,8 @@ async def start(settings, sessions, live, loops) -> dict[str, Dispatcher]:
 
 FEATURE = Feature(
     name="notifications",
-    routes=http.ROUTES,
+    routes=[*http.ROUTES, *pages.ROUTES],
+    templates=Path(__file__).parent / "templates",
     tables=models,
     settings=Section("notifications", NotificationSettings, check_settings),
     start=start,
