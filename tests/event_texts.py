@@ -23,6 +23,7 @@ TEXTS = {
     ("upload.committed", "log"): ("Upload {upload_name} committed", "{rows} rows into {campaign}"),
     ("upload.committed", "email"): ("Upload {upload_name} committed", "{rows} rows into {campaign}\n{link}"),
     ("report.ready", "log"): ("Report {report_name} is ready", "{report_name} for {period} was mailed. {link}"),
+    ("report.ready", "email"): ("Report {report_name} is ready", "{report_name} for {period} was mailed. {link}"),
 }
 
 
