@@ -72,7 +72,7 @@ def message_view(settings, role: str, row: Notification, attempts=()) -> dict:
     failures = [a for a in attempts if not a.ok]
     return {
         "id": row.id, "channel": row.channel, "recipient": recipient_for(settings, role, row),
-        "event": row.event, "title": event.title if event else (row.subject or row.entity or "Message"),
+        "event": row.event, "title": event.title.split(" (to ")[0] if event else (row.subject or "Message"),
         "subject": row.subject, "body": row.body, "language": row.language,
         "status": row.status, "attempts": row.attempts,
         "last_error": failures[-1].error if failures and row.status != "sent" else "",
