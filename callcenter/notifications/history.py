@@ -95,6 +95,8 @@ async def resend(session: AsyncSession, scope, actor: str, notification_id: int,
     if event is not None and event.kind == PROMOTIONAL and customer.messages_opt_out_at is not None:
         raise ResendRefused("the customer asked for no promotional messages", reason="opted_out")
     first = row.resent_from_id or row.id
+    if first != row.id:   # the first message's row lock serialises re-sends of one message (PostgreSQL)
+        await session.get(Notification, first, with_for_update=True)
     family = or_(Notification.id == first, Notification.resent_from_id == first)
     waiting = await session.scalar(select(func.count()).select_from(Notification).where(
         family, Notification.status.in_(WAITING)))
