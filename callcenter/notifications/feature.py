@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from callcenter.feature import Feature, Section
-from callcenter.notifications import admin_http, admin_pages, http, models
+from callcenter.notifications import admin_http, admin_pages, http, models, pages
 from callcenter.notifications.dispatcher import Dispatcher, dispatcher_for
 from callcenter.notifications.providers import check_settings
 from callcenter.notifications.quiet_hours import check_quiet_hours
@@ -25,7 +25,7 @@ async def start(settings, sessions, live, loops) -> dict[str, Dispatcher]:
 
 FEATURE = Feature(
     name="notifications",
-    routes=[*http.ROUTES, *admin_http.ROUTES, *admin_pages.ROUTES],
+    routes=[*http.ROUTES, *pages.ROUTES, *admin_http.ROUTES, *admin_pages.ROUTES],
     tables=models,
     settings=Section("notifications", NotificationSettings, check),
     start=start,
