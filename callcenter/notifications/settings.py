@@ -1,7 +1,10 @@
-"""The ``[notifications]`` section of the config file: the outbox's providers."""
+"""The ``[notifications]`` section of the config file: the outbox's providers,
+the appointment reminders' times (reminder_plan.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from callcenter.schedule import parse_time
 
 
 @dataclass
@@ -30,3 +33,17 @@ class NotificationSettings:
     sms_auth_value: str = ""        # a secret: empty sends no auth header
     customer_sms: bool = True       # the customer gets their ticket number by SMS
     staff_sms: bool = False         # owners also get an SMS at their users.mobile
+    # Appointment reminders ([web] timezone): the day before the visit at
+    # reminder_hour (HH:MM), and reminder_hours_before hours before it.
+    reminder_hour: str = "18:00"
+    reminder_hours_before: float = 3.0
+
+
+def check_reminders(n, _settings=None) -> None:
+    """Raise ValueError naming a wrong reminder key of [notifications]."""
+    try:
+        parse_time(n.reminder_hour)
+    except ValueError as exc:
+        raise ValueError(f"[notifications] reminder_hour: {exc}") from None
+    if not 0 < float(n.reminder_hours_before) < 24:
+        raise ValueError("[notifications] reminder_hours_before must be more than 0 and less than 24 hours")
