@@ -6,6 +6,7 @@ cancelled visit gets none and a moved one only at its new time, follow-ups
 due go to the agent and missed ones to the agent and their team lead."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
 from callcenter.dispositions import service as dispositions
-from callcenter.notifications import reminder_plan
+from callcenter.notifications import reminder_plan, timed
+from callcenter.notifications.feature import check
 from callcenter.notifications.events import EVENTS
 from callcenter.notifications.models import NoticeMark, Notification, NotificationTemplate
 from callcenter.notifications.timed import TimedNotices
@@ -69,6 +71,9 @@ async def submit(sessions, settings, world, item, answers, now):
         await dispositions.submit(s, scope, world[item], None, answers, "", "user:asha", settings, now)
 
 
+WONT_COME = {"talked": "yes", "wished": "yes", "visit": "no"}
+
+
 def visit(at: str) -> dict:
     return {"talked": "yes", "wished": "yes", "visit": "yes", "appointment_at": at}
 
@@ -96,7 +101,7 @@ async def test_a_booking_is_told_once_a_move_once_as_changed_and_a_call_off_as_c
     await submit(sessions, settings, world, "meena", visit("2026-12-09T16:00"), ist(7, 11))
     moved = await messages(sessions, booked.id)
     assert [(n.event, "09 Dec 2026 04:00 PM" in n.body) for n in moved] == [("appointment.changed", True)]
-    await submit(sessions, settings, world, "meena", {"talked": "yes", "wished": "yes", "visit": "no"}, ist(7, 12))
+    await submit(sessions, settings, world, "meena", WONT_COME, ist(7, 12))
     assert [n.event for n in await messages(sessions, moved[-1].id)] == ["appointment.cancelled"]
 
 
@@ -124,7 +129,7 @@ async def test_a_cancelled_visit_gets_no_reminder_and_a_moved_one_only_at_its_ne
     await submit(sessions, settings, world, "meena", visit("2026-12-08T11:30"), ist(7, 10))
     await submit(sessions, settings, world, "meena", visit("2026-12-09T16:00"), ist(7, 11))     # moved
     await submit(sessions, settings, world, "ravi", visit("2026-12-08T12:00"), ist(7, 10))
-    await submit(sessions, settings, world, "ravi", {"talked": "yes", "wished": "yes", "visit": "no"},
+    await submit(sessions, settings, world, "ravi", WONT_COME,
                  ist(7, 11))                                                                   # called off
     meena = (await messages(sessions))[0].recipient
     for when in (ist(7, 18), ist(8, 9), ist(8, 10)):
@@ -177,7 +182,7 @@ async def test_a_followup_due_tells_the_agent_and_a_missed_one_also_their_team_l
     async with sessions() as s, s.begin():
         await sweep_followups(s, ist(7, 15, 1))      # not called: pending follow-up
     assert await events_at(sessions, settings, ist(7, 15, 2)) == []
-    await submit(sessions, settings, world, "ravi", {"talked": "yes", "wished": "yes", "visit": "no"},
+    await submit(sessions, settings, world, "ravi", WONT_COME,
                  ist(7, 15, 30))                     # ravi's is done before it falls due
     assert await events_at(sessions, settings, ist(7, 16)) == []
     assert await events_at(sessions, settings, ist(8, 8, 59)) == []
@@ -187,3 +192,28 @@ async def test_a_followup_due_tells_the_agent_and_a_missed_one_also_their_team_l
     missed = [n for n in await messages(sessions) if n.event == "followup.missed"]
     assert {n.body.split()[1] for n in missed} == {"Asha", "Lead"}     # {person_name}: each their own
     assert all("Asha Meena 07 Dec 2026 03:00 PM /customers/" in n.body for n in missed)
+
+
+async def test_a_notice_another_server_made_is_not_made_again(sessions):
+    made = []
+
+    async def make():
+        made.append(1)
+    async with sessions() as s:
+        assert await timed._once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
+        await s.commit()
+    async with sessions() as s:     # the other server: its savepoint is undone, the rest of its pass goes on
+        assert not await timed._once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
+        assert await timed._once(s, "followup.due", "work_item", 8, ist(7, 15), "sent", ist(7, 15), make)
+        await s.commit()
+        assert len((await s.scalars(select(NoticeMark))).all()) == 2
+    assert made == [1, 1]
+
+
+def test_reminder_settings_are_checked(settings):
+    check(settings.notifications)
+    for key, value in (("reminder_hour", "25:00"), ("reminder_hour", "six"), ("reminder_hours_before", 0),
+                       ("reminder_hours_before", 24)):
+        wrong = dataclasses.replace(settings.notifications, **{key: value})
+        with pytest.raises(ValueError, match=key):
+            check(wrong)

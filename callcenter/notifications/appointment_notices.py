@@ -55,8 +55,9 @@ async def tell(session: AsyncSession, settings, key: str, appointment: Appointme
     customer = await session.get(Customer, appointment.customer_id)
     if customer is None:
         return []
-    rows = await notify(session, settings, key, context=await context_of(session, settings, appointment, customer),
-                        customer=customer, entity="appointment", entity_id=appointment.id, now=now)
+    context = await context_of(session, settings, appointment, customer)
+    rows = await notify(session, settings, key, context=context, customer=customer, entity="appointment",
+                        entity_id=appointment.id, now=now)
     log.info("appointment %s: %s queued on %d channel(s)", appointment.id, key, len(rows))
     return rows
 

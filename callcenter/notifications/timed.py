@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,13 +45,11 @@ BATCH = 500
 DUE_GRACE = dt.timedelta(minutes=10)
 
 
-async def _marked(session: AsyncSession, entity: str, ids) -> set[tuple[str, str, dt.datetime]]:
-    """(event, entity id, for_at) of the marks of these entities."""
-    if not ids:
-        return set()
-    rows = (await session.execute(select(NoticeMark.event, NoticeMark.entity_id, NoticeMark.for_at).where(
-        NoticeMark.entity == entity, NoticeMark.entity_id.in_([str(i) for i in ids])))).all()
-    return {(event, entity_id, utc(for_at)) for event, entity_id, for_at in rows}
+def _marked(event: str, entity: str, entity_id, for_at):
+    """Whether the notice ``event`` of this row and time was made (the
+    unique key's index answers it)."""
+    return exists().where(NoticeMark.event == event, NoticeMark.entity == entity,
+                          NoticeMark.entity_id == cast(entity_id, String), NoticeMark.for_at == for_at)
 
 
 async def _once(session: AsyncSession, event: str, entity: str, entity_id, for_at: dt.datetime,
@@ -76,27 +74,31 @@ async def _once(session: AsyncSession, event: str, entity: str, entity_id, for_a
 async def remind_appointments(session: AsyncSession, settings, now: dt.datetime) -> dict[str, int]:
     """The reminders of booked visits ahead whose moment has come."""
     rules = reminder_plan.rules_of(settings)
-    rows = (await session.execute(select(Appointment).where(
-        Appointment.status == "booked", Appointment.at > now, Appointment.at <= now + AHEAD)
-        .order_by(Appointment.at, Appointment.id).limit(BATCH * 4))).scalars().all()
+    made = {event: _marked(event, "appointment", Appointment.id, Appointment.at).label(label)
+            for event, label in ((reminder_plan.DAY_BEFORE, "day_made"),
+                                 (reminder_plan.HOURS_BEFORE, "hours_made"))}
+    rows = (await session.execute(
+        select(Appointment.id, Appointment.at, Appointment.created_at, *made.values())
+        .where(Appointment.status == "booked", Appointment.at > now, Appointment.at <= now + AHEAD,
+               ~(made[reminder_plan.DAY_BEFORE] & made[reminder_plan.HOURS_BEFORE]))
+        .order_by(Appointment.at, Appointment.id))).all()
     todo = []
-    for appointment in rows:
-        at = utc(appointment.at)
-        for event, outcome in reminder_plan.decide(at, utc(appointment.created_at), now, rules).items():
-            todo.append((appointment, at, event, outcome))
-    done = await _marked(session, "appointment", {a.id for a, *_ in todo})
+    for appointment_id, at, booked_at, day_made, hours_made in rows:
+        done = {reminder_plan.DAY_BEFORE: day_made, reminder_plan.HOURS_BEFORE: hours_made}
+        for event, outcome in reminder_plan.decide(utc(at), utc(booked_at), now, rules).items():
+            if not done[event]:
+                todo.append((appointment_id, utc(at), event, outcome))
     counts = {"sent": 0, "skipped": 0}
-    for appointment, at, event, outcome in todo[:BATCH]:
-        if (event, str(appointment.id), at) in done:
-            continue
+    for appointment_id, at, event, outcome in todo[:BATCH]:
         send = outcome == reminder_plan.SENT
 
-        async def make(appointment=appointment, event=event):
+        async def make(appointment_id=appointment_id, event=event):
+            appointment = await session.get(Appointment, appointment_id)
             await appointment_notices.tell(session, settings, event, appointment, now)
-        if await _once(session, event, "appointment", appointment.id, at, outcome, now, make if send else None):
+        if await _once(session, event, "appointment", appointment_id, at, outcome, now, make if send else None):
             counts["sent" if send else "skipped"] += 1
             if not send:
-                log.info("appointment %s: %s not sent (%s)", appointment.id, event, outcome)
+                log.info("appointment %s: %s not sent (%s)", appointment_id, event, outcome)
     return counts
 
 
@@ -127,8 +129,9 @@ async def _tell_followup(session: AsyncSession, settings, event: str, item: Work
               "followup_date": local_date(settings, item.followup_at),
               "followup_time": local_time(settings, item.followup_at), "link": _link(settings, item)}
     for person in people:
-        await notify(session, settings, event, context={**common, "person_name": person.display_name or person.name},
-                     people=[person], entity="work_item", entity_id=item.id, now=now)
+        context = {**common, "person_name": person.display_name or person.name}
+        await notify(session, settings, event, context=context, people=[person], entity="work_item",
+                     entity_id=item.id, now=now)
 
 
 async def followups(session: AsyncSession, settings, now: dt.datetime) -> dict[str, int]:
@@ -147,11 +150,10 @@ async def followups(session: AsyncSession, settings, now: dt.datetime) -> dict[s
                          WorkItem.followup_at >= _day_start(rules.zone, today - dt.timedelta(days=1)))
     counts = {DUE: 0, MISSED: 0}
     for event, where in found.items():
-        items = (await session.scalars(select(WorkItem).where(
-            *where, WorkItem.agent_id.isnot(None), WorkItem.campaign_id.in_(callable_campaigns(today)))
-            .order_by(WorkItem.followup_at, WorkItem.id).limit(BATCH * 4))).all()
-        done = await _marked(session, "work_item", {i.id for i in items})
-        fresh = [i for i in items if (event, str(i.id), utc(i.followup_at)) not in done][:BATCH]
+        fresh = (await session.scalars(select(WorkItem).where(
+            *where, WorkItem.agent_id.isnot(None), WorkItem.campaign_id.in_(callable_campaigns(today)),
+            ~_marked(event, "work_item", WorkItem.id, WorkItem.followup_at))
+            .order_by(WorkItem.followup_at, WorkItem.id).limit(BATCH))).all()
         for item in fresh:
             async def make(item=item, event=event):
                 agent = await session.get(User, item.agent_id)
