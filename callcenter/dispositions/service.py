@@ -4,6 +4,8 @@ where the work item goes; this module moves it there and keeps the record:
 the Disposition row, survey scores, an appointment for the store, the
 customer's corrected details (old values in the audit), and the call's
 ``disposed_at`` (the agent may not place another call from a bucket before).
+A booked, moved or called-off visit queues the customer's message in the
+outbox (callcenter/notifications/appointment_notices.py).
 
 The caller commits; nothing here commits or talks to the network."""
 from __future__ import annotations
