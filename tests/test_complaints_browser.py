@@ -18,6 +18,7 @@ from callcenter.complaints.models import Complaint
 from callcenter.models import User, utcnow
 from callcenter.notifications.models import Notification
 from tests import factories as f
+from tests.event_texts import add_event_texts
 from tests.browser import WebUser, login, screenshot, watch_console
 
 pytestmark = pytest.mark.pbx
@@ -39,6 +40,7 @@ async def test_file_a_complaint_from_the_360_page_and_it_escalates_to_the_team_l
     server = await web_server(users=[ASHA, LEELA])
     services = server.services
     async with services.sessions() as s, s.begin():
+        await add_event_texts(s)
         north = await f.location(s, "north")
         team = await f.team(s, north, name="inbound-1")
         for name in ("asha", "leela"):

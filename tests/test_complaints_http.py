@@ -15,6 +15,7 @@ from callcenter.models import Call, utcnow
 from callcenter.notifications.dispatcher import Dispatcher, panel_push
 from callcenter.notifications.models import Notification
 from tests import factories as f
+from tests.event_texts import add_event_texts
 from tests.light_app import call, light_app, page
 
 MOBILE = "+919812345678"
@@ -26,6 +27,7 @@ async def app(settings, sessions):
     r = app.rows
     async with sessions() as s, s.begin():
         from callcenter.models import User
+        await add_event_texts(s)
         camp = await f.campaign(s, "Walk-ins")
         agent_n, exec2 = await s.get(User, r["agent_n"]), await s.get(User, r["exec2"])
         cust = await f.customer(s, MOBILE, "Meera Iyer")

@@ -18,6 +18,7 @@ from callcenter.notifications.models import Notification
 from callcenter.org.scope import load_scope
 from callcenter.auth.tokens import Principal
 from tests import factories as f
+from tests.event_texts import add_event_texts
 from tests.light_app import organisation
 
 NOW = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.timezone.utc)  # 11:30 in Asia/Kolkata
@@ -28,6 +29,7 @@ TICKET = re.compile(r"^TK-261123-\d{4}$")
 async def org(sessions):
     async with sessions() as s, s.begin():
         rows = await organisation(s)
+        await add_event_texts(s)
         camp = await f.campaign(s, "Birthdays", loc=rows["north"])
         rows["cust_n"] = await f.customer(s, "+919812345601", "Meera", store=rows["s1"])
         rows["cust_e2"] = await f.customer(s, "+919812345602", "Ravi", store=rows["s2"])

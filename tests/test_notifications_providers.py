@@ -21,8 +21,9 @@ LIMIT = 1_000_000
 class TinySmtp:
     """Enough of RFC 5321 for smtplib: greeting, EHLO, MAIL, RCPT, DATA, QUIT."""
 
-    def __init__(self, *, starttls=False, reject_rcpt=False, greet=True):
+    def __init__(self, *, starttls=False, reject_rcpt=False, greet=True, rcpt_answers=()):
         self.starttls, self.reject_rcpt, self.greet = starttls, reject_rcpt, greet
+        self.rcpt_answers = list(rcpt_answers)  # replies to the first RCPTs ("451 4.7.1 later"), then as usual
         self.commands, self.messages = [], []
         self.stop = asyncio.Event()
 
@@ -71,6 +72,8 @@ class TinySmtp:
                 writer.write(b"250-tiny\r\n" + (b"250-STARTTLS\r\n" if self.starttls else b"") + b"250 8BITMIME\r\n")
             elif verb in ("HELO", "MAIL", "RSET", "NOOP"):
                 writer.write(b"250 OK\r\n")
+            elif verb == "RCPT" and self.rcpt_answers:
+                writer.write(self.rcpt_answers.pop(0).encode() + b"\r\n")
             elif verb == "RCPT":
                 writer.write(b"550 5.1.1 no such user\r\n" if self.reject_rcpt else b"250 OK\r\n")
             elif verb == "DATA":
@@ -105,7 +108,10 @@ async def test_smtp_delivers_the_message_as_written():
     received = email.message_from_bytes(server.messages[0], policy=email.policy.default)
     assert received["Subject"] == MAIL.subject and received["From"] == "cc@example.org"
     assert received["To"] == "manager@example.org" and received["Message-ID"]
-    assert received.get_content().replace("\r\n", "\n").rstrip("\n") == MAIL.body  # non-ASCII and a lone '.' line survive
+    assert received.get_content_type() == "multipart/alternative"
+    plain = received.get_body(("plain",)).get_content()
+    assert plain.replace("\r\n", "\n").rstrip("\n") == MAIL.body  # non-ASCII and a lone '.' line survive
+    assert "शिकायत: the ring was late" in received.get_body(("html",)).get_content()
 
 
 async def test_smtp_failures_raise_delivery_errors_without_sending():
@@ -132,6 +138,8 @@ async def test_smtp_failures_raise_delivery_errors_without_sending():
 
 
 class Gateway:
+    """``status``: the answer (200, 503, "slow"), or a list of answers in turn (the last one repeats)."""
+
     def __init__(self, status=200):
         self.status, self.requests = status, []
 
@@ -147,6 +155,11 @@ class Gateway:
         await self.server.close()
 
     async def handle(self, request):
+        if isinstance(self.status, list):
+            status = self.status.pop(0) if len(self.status) > 1 else self.status[0]
+            await request.read()
+            self.requests.append({"method": request.method, "status": status})
+            return web.Response(status=status, text="invalid number" if 400 <= status < 500 else "later")
         body = await request.read()
         self.requests.append({"method": request.method, "headers": dict(request.headers),
                               "query": dict(request.query), "body": body,
@@ -210,7 +223,8 @@ def test_the_settings_are_checked():
            dict(email_provider="smtp"), dict(email_provider="smtp", smtp_host="mail.example.org",
                                              smtp_from="cc@example.org", smtp_username="cc",
                                              smtp_starttls=False),
-           dict(sms_provider="http_sms", sms_url="ftp://x"),
+           dict(sms_provider="http_sms", sms_url="ftp://x"), dict(site_url="javascript:alert(1)"),
+           dict(site_url="https://cc.example.in@evil.example.com"),
            dict(sms_provider="http_sms", sms_url="https://sms.example.org", sms_template="{to}"),
            dict(sms_provider="http_sms", sms_url="https://sms.example.org", sms_auth_value="a\r\nX-Evil: 1")]
     for changes in bad:

@@ -27,6 +27,7 @@ from callcenter.org.models import Location
 from callcenter.report_schedules.models import ReportSchedule
 from callcenter.report_schedules.runner import Mailer
 from tests import factories as f
+from tests.event_texts import add_event_texts
 from tests.light_app import call, light_app, page
 from tests.test_notifications_providers import TinySmtp, smtp_settings
 from tests.test_reports_service import add_call
@@ -395,3 +396,20 @@ def test_the_section_is_checked():
     for bad in (dict(check_interval=0), dict(retry_minutes=-1), dict(max_attempts=0)):
         with pytest.raises(ValueError):
             check(ReportScheduleSettings(**bad))
+
+
+async def test_the_owner_hears_the_report_is_ready_without_a_second_copy_of_the_file(app):
+    async with app.services.sessions() as s, s.begin():
+        await add_event_texts(s)
+    await schedule(app, "manager_n", name="For the leads", roles=["teamlead"])      # the owner is not mailed
+    await schedule(app, "manager_n", name="For me", roles=["manager"])              # the owner is mailed
+    run = Mailer(app.services.sessions, ZONE, clock=Clock(RUN_AT), settings=app.services.settings)
+    assert await run.tick() == {"report-schedule:1": "done", "report-schedule:2": "done"}
+    async with app.services.sessions() as s:
+        ready = (await s.scalars(select(Notification).where(Notification.event == "report.ready")
+                                 .order_by(Notification.id))).all()
+        files = await s.scalar(select(func.count()).select_from(NotificationAttachment).where(
+            NotificationAttachment.notification_id.in_([n.id for n in ready])))
+    assert [(n.channel, n.recipient, n.entity_id) for n in ready] == [
+        ("log", "user:manager_n", "1"), ("email", ADDRESSES["manager_n"], "1"), ("log", "user:manager_n", "2")]
+    assert "For the leads" in ready[0].subject and files == 0

@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer, DndNumber
-from callcenter.models import AuditEntry
+from callcenter.models import AuditEntry, User
+from callcenter.notifications.models import Notification
 from callcenter.work.models import WorkItem
 from tests import factories as f
+from tests.event_texts import add_event_texts
 from tests.light_app import light_app
 
 HEADER = "Mobile No;Customer Name;Store Code;DOB;Anniversary Date;E-mail;Loyalty Tier;Points\r\n"
@@ -57,6 +59,8 @@ async def app(settings, sessions):
         camp = await f.campaign(session, "Birthdays", loc=north)
         app.rows["campaign"] = camp.id
         await f.customer(session, "+919876543213", "Old Name", data={"since": "2019"})
+        await add_event_texts(session)
+        (await session.get(User, app.rows["manager_n"])).email = "manager@example.org"
         session.add(DndNumber(number="+919876543214", source="manual", added_by="test"))
         await session.commit()
     yield app
@@ -144,6 +148,10 @@ async def test_a_good_file_commits_every_row_and_a_second_upload_updates(app, se
         assert by_store == {app.rows["s2"]}
         actions = (await session.scalars(select(AuditEntry.action))).all()
         assert "upload.validate" in actions and "upload.commit" in actions
+        told = (await session.scalars(select(Notification).where(Notification.event == "upload.committed"))).all()
+        assert sorted((n.channel, n.recipient) for n in told) == [("email", "manager@example.org"),
+                                                                  ("log", "user:manager_n")]
+        assert all("4 rows into Birthdays" in n.body for n in told)   # the operator who committed it
 
     again = await commit(app, out["id"])
     assert again.status == 409 and (await again.json())["reason"] == "committed"

@@ -1,16 +1,24 @@
-"""What complaints tell whom, through the notification outbox (written in the
-caller's transaction, so nothing is sent for a change that was rolled back).
+"""What complaints tell whom, as notification events (callcenter/notifications/
+events.py) queued by ``notify`` in the caller's transaction, so nothing is
+sent for a change that was rolled back:
 
-- Staff (owners, previous owners) get a ``log`` message to ``user:<name>``:
-  it is logged and shown on their open panel; with ``[notifications]
-  staff_sms`` also an SMS to their ``users.mobile`` when they have one.
-- The customer gets an SMS to their mobile (the customer's, else the call's
-  number) with the ticket number when the complaint is created, and a note
-  when it is resolved (``[notifications] customer_sms``)."""
+- ``complaint.filed`` / ``complaint.resolved`` to the customer: SMS to their
+  mobile (else the call's number) and e-mail when they have an address.
+  ``[notifications] customer_sms = false`` still means no SMS to customers
+  (the e-mail is sent; switch the event's e-mail channel off on the template
+  page to send nothing).
+- ``complaint.assigned`` to the owner of a new complaint someone else filed,
+  ``complaint.escalated`` to the new owner: in-app (their open panel) and
+  e-mail when they have an address; with ``[notifications] staff_sms`` also
+  an SMS to their ``users.mobile``.
+- Notes not in the catalogue (the previous owner of an escalated complaint,
+  the admin's reminder, comments and status changes by someone else) stay
+  in-app only (``tell_user``)."""
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -18,6 +26,7 @@ from callcenter.complaints.models import Complaint, ComplaintCategory
 from callcenter.customers.models import Customer
 from callcenter.models import Call, User
 from callcenter.notifications import outbox
+from callcenter.notifications.notify import notify
 from callcenter.notifications.providers import E164
 
 LEVEL_LABELS = {"agent": "agent", "teamlead": "team lead", "manager": "manager", "admin": "admin"}
@@ -31,15 +40,27 @@ def _local(settings, value) -> str:
     return value.astimezone(zoneinfo.ZoneInfo(settings.web.timezone)).strftime("%d %b %Y %H:%M")
 
 
-async def _summary(session, settings, complaint: Complaint) -> str:
+def brand(settings) -> str:
+    """The name customers know the business by (empty until one is configured)."""
+    return getattr(settings.notifications, "brand", "") or ""
+
+
+async def _facts(session, settings, complaint: Complaint) -> dict:
     category = await session.get(ComplaintCategory, complaint.category_id)
-    return (f"{complaint.ticket} · {category.name if category else ''} · priority {complaint.priority}\n"
-            f"{complaint.description[:300]}\nDue {_local(settings, complaint.due_at)}")
+    return {"ticket": complaint.ticket, "category": category.name if category else "",
+            "priority": complaint.priority, "due": _local(settings, complaint.due_at),
+            "sla_hours": f"{category.sla_hours:g}" if category else "", "brand": brand(settings)}
+
+
+async def _summary(session, settings, complaint: Complaint) -> str:
+    facts = await _facts(session, settings, complaint)
+    return (f"{complaint.ticket} · {facts['category']} · priority {complaint.priority}\n"
+            f"{complaint.description[:300]}\nDue {facts['due']}")
 
 
 async def tell_user(session, settings, user_id: int | None, subject: str, body: str,
                     complaint: Complaint, now=None) -> None:
-    """A message to a person of the organisation (nothing when ``user_id`` is None)."""
+    """An in-app note to a person of the organisation (nothing when ``user_id`` is None)."""
     if user_id is None:
         return
     user = await session.get(User, user_id)
@@ -51,6 +72,27 @@ async def tell_user(session, settings, user_id: int | None, subject: str, body: 
         outbox.enqueue(session, "sms", user.mobile, subject, body[:300], "complaint", complaint.id, now=now)
 
 
+async def tell_owner(session, settings, key: str, user_id: int | None, complaint: Complaint, now=None) -> list:
+    """The staff event ``key`` to the person ``user_id``: its channels, plus
+    an SMS with the in-app text under ``staff_sms`` unless the event has one."""
+    user = await session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.active:
+        return []
+    context = {**await _facts(session, settings, complaint), "person_name": user.display_name or user.name,
+               "description": complaint.description[:300], "level": LEVEL_LABELS.get(complaint.level, ""),
+               "link": f"/complaints/{complaint.id}"}
+    rows = await notify(session, settings, key, context=context, people=[user], entity="complaint",
+                        entity_id=complaint.id, now=now)
+    note = next((r for r in rows if r.channel == "log"), None)
+    if (settings.notifications.staff_sms and note is not None and not any(r.channel == "sms" for r in rows)
+            and user.mobile and E164.fullmatch(user.mobile)):
+        sms = outbox.enqueue(session, "sms", user.mobile, note.subject, note.body[:300], "complaint",
+                             complaint.id, now=now)
+        sms.event = key
+        rows.append(sms)
+    return rows
+
+
 async def customer_number(session, complaint: Complaint) -> str | None:
     number = None
     if complaint.customer_id is not None:
@@ -60,41 +102,55 @@ async def customer_number(session, complaint: Complaint) -> str | None:
     return number if number and E164.fullmatch(number) else None
 
 
-async def tell_customer(session, settings, complaint: Complaint, text: str, now=None) -> bool:
-    if not settings.notifications.customer_sms:
-        return False
-    number = await customer_number(session, complaint)
-    if number is None:
-        return False
-    outbox.enqueue(session, "sms", number, "", text, "complaint", complaint.id, now=now)
-    return True
+async def _customer_view(session, settings, complaint: Complaint):
+    """The customer as ``notify`` needs them: their mobile (else the call's
+    number; none without ``customer_sms``), e-mail and language."""
+    customer = await session.get(Customer, complaint.customer_id) if complaint.customer_id else None
+    number = await customer_number(session, complaint) if settings.notifications.customer_sms else None
+    if customer is None and number is None:
+        return None
+    return SimpleNamespace(
+        id=customer.id if customer else None, mobile=number, name=customer.name if customer else "",
+        email=customer.email if customer else None, language=customer.language if customer else None,
+        erased_at=customer.erased_at if customer else None,
+        messages_opt_out_at=customer.messages_opt_out_at if customer else None)
 
 
-async def created(session, settings, complaint: Complaint, sla_hours: float, now=None) -> bool:
-    """The customer's SMS with the ticket number; True when one was queued."""
-    return await tell_customer(
-        session, settings, complaint,
-        f"Your complaint is registered. Ticket number {complaint.ticket}. "
-        f"We aim to resolve it within {sla_hours:g} hours.", now)
+async def tell_customer(session, settings, key: str, complaint: Complaint, now=None) -> bool:
+    """The customer event ``key``; True when a message was queued."""
+    customer = await _customer_view(session, settings, complaint)
+    if customer is None:
+        return False
+    context = {**await _facts(session, settings, complaint), "customer_name": customer.name}
+    return bool(await notify(session, settings, key, context=context, customer=customer, entity="complaint",
+                             entity_id=complaint.id, now=now))
+
+
+async def created(session, settings, complaint: Complaint, sla_hours: float = 0, now=None) -> bool:
+    """The customer's ticket number; True when a message was queued."""
+    return await tell_customer(session, settings, "complaint.filed", complaint, now)
+
+
+async def assigned(session, settings, complaint: Complaint, creator_id: int | None, now=None) -> None:
+    """The owner of a new complaint hears of it, unless they filed it."""
+    if complaint.owner_id is not None and complaint.owner_id != creator_id:
+        await tell_owner(session, settings, "complaint.assigned", complaint.owner_id, complaint, now)
 
 
 async def resolved(session, settings, complaint: Complaint, now=None) -> bool:
-    return await tell_customer(
-        session, settings, complaint,
-        f"Your complaint {complaint.ticket} has been resolved. Thank you for your patience.", now)
+    return await tell_customer(session, settings, "complaint.resolved", complaint, now)
 
 
 async def escalated(session, settings, complaint: Complaint, step, now=None) -> None:
-    """The new owner is told the complaint is theirs; the previous owner that
-    it moved on (at admin: the owner is reminded)."""
+    """The new owner is told the complaint is theirs (``complaint.escalated``);
+    the previous owner that it moved on (at admin: the owner is reminded)."""
     summary = await _summary(session, settings, complaint)
     if step.action == "renotified":
         await tell_user(session, settings, step.owner_id, f"Complaint {complaint.ticket} still unresolved",
                         summary, complaint, now)
         return
     label = LEVEL_LABELS[step.to_level]
-    await tell_user(session, settings, step.owner_id,
-                    f"Complaint {complaint.ticket} escalated to you ({label})", summary, complaint, now)
+    await tell_owner(session, settings, "complaint.escalated", step.owner_id, complaint, now)
     if step.previous_owner_id != step.owner_id:
         await tell_user(session, settings, step.previous_owner_id,
                         f"Complaint {complaint.ticket} escalated to the {label}",

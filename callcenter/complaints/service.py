@@ -152,9 +152,7 @@ async def create(session: AsyncSession, scope, settings, actor: str, *, category
                  call_id=complaint.call_id, level=level, owner_id=owner_id)
     await events.created(session, complaint, now)
     await notices.created(session, settings, complaint, category.sla_hours, now)
-    if owner_id != scope.user_id:
-        await notices.tell_user(session, settings, owner_id, f"New complaint {ticket} for you",
-                                description[:300], complaint, now)
+    await notices.assigned(session, settings, complaint, scope.user_id, now)
     await session.flush()
     return complaint
 

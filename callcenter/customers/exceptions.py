@@ -43,3 +43,9 @@ class CustomerOnCall(DomainError):
     """A call with the customer is in progress: its recording would outlive the erasure."""
     error_id = "customer_on_call"
     status = 409
+
+
+class MessagesOptOutInvalid(DomainError):
+    """The 360's "No promotional messages" switch sent something else than on/off."""
+    error_id = "invalid_messages_opt_out"
+    status = 422

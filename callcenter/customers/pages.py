@@ -15,13 +15,16 @@ from typing import Protocol
 from urllib.parse import quote
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.customers import dnd, dnd_import, erasure
-from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerOnCall, ErasureInvalid,
-                                             ProfileItemNotFound)
+from callcenter.customers.exceptions import (CustomerAlreadyErased, CustomerNotFound, CustomerOnCall,
+                                             ErasureInvalid, MessagesOptOutInvalid, ProfileItemNotFound)
 from callcenter.customers.http import customer_id_of
+from callcenter.customers.messages_opt_out import set_messages_opt_out
+from callcenter.customers.models import Customer
 from callcenter.customers.profile import History, profile
 from callcenter.errors import DomainError
 from callcenter.models import User
@@ -109,6 +112,23 @@ async def erase_page(request: web.Request, *, history: History, panel: WorkPanel
         return await customer_page(request, customer_id, None, history=history, panel=panel,
                                    status=exc.status, erase_error=exc, erase_reason=reason)
     raise web.HTTPSeeOther(f"/customers/{customer_id}?erased=1")
+
+
+async def messages_opt_out_page(request: web.Request, *, history: History) -> web.Response:
+    """The 360's "No promotional messages" switch (form: opt_out=1 marks, 0 clears)."""
+    services = request.app[SERVICES]
+    customer_id = customer_id_of(request)
+    scope = await scope_of(request)
+    wanted = str((await request.post()).get("opt_out", ""))
+    if wanted not in ("0", "1"):
+        raise MessagesOptOutInvalid("opt_out must be 1 (no promotional messages) or 0", field="opt_out")
+    async with services.sessions() as session, session.begin():
+        customer = await session.scalar(select(Customer).where(Customer.id == customer_id,
+                                                               history.customers_in(scope)))
+        if customer is None:
+            raise CustomerNotFound("no such customer", customer_id=customer_id)
+        set_messages_opt_out(session, customer, wanted == "1", source="staff", actor=principal_of(request).name)
+    raise web.HTTPSeeOther(f"/customers/{customer_id}#messages-opt-out")
 
 
 async def _dnd_context(request: web.Request, scope) -> dict:
@@ -206,6 +226,10 @@ def routes(*, history: History, panel: WorkPanel) -> list:
          at_least("agent"),
          "The customer 360 page (?item= picks the work item): history, recordings, the call button "
          "and the disposition form"),
+        ("POST", "/customers/{id}/messages-opt-out", partial(messages_opt_out_page, history=history),
+         at_least("agent"),
+         "The 360's \"No promotional messages\" switch (form: opt_out=1 or 0; anyone who may open the "
+         "customer; audited): back to the 360"),
     ]
 
 

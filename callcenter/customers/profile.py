@@ -65,7 +65,8 @@ def _customer(customer: Customer, dnd: bool, settings, role: str) -> dict:
         return {"id": customer.id, "name": customer.name, "mobile": None, "mobile_masked": False,
                 "alternate_mobile": None, "email": None, "language": customer.language, "city": None,
                 "birthday": None, "anniversary": None, "dnd": False, "erased": True,
-                "erased_at": customer.erased_at}
+                "erased_at": customer.erased_at, "messages_opt_out_at": None,
+                "messages_opt_out_source": None}
     return {
         "id": customer.id, "name": customer.name, "erased": False, "erased_at": None,
         "mobile": mobile_for(settings, role, customer.mobile),
@@ -73,4 +74,7 @@ def _customer(customer: Customer, dnd: bool, settings, role: str) -> dict:
         "alternate_mobile": mobile_for(settings, role, customer.alternate_mobile),
         "email": customer.email, "language": customer.language, "city": customer.city,
         "birthday": customer.birthday, "anniversary": customer.anniversary, "dnd": dnd,
+        # no promotional messages since (None: all messages), "stop" (their SMS reply) or "staff"
+        "messages_opt_out_at": customer.messages_opt_out_at,
+        "messages_opt_out_source": customer.messages_opt_out_source,
     }

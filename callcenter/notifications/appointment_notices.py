@@ -24,12 +24,6 @@ from callcenter.work.models import Appointment
 
 log = logging.getLogger(__name__)
 BOOKED, CHANGED, CANCELLED = "appointment.booked", "appointment.changed", "appointment.cancelled"
-DEFAULT_BRAND = "Customer Care"
-
-
-def brand_of(settings) -> str:
-    """``[notifications] brand``: who signs the customer's messages."""
-    return getattr(settings.notifications, "brand", "") or DEFAULT_BRAND
 
 
 def local_date(settings, moment: dt.datetime) -> str:
@@ -46,7 +40,8 @@ async def context_of(session: AsyncSession, settings, appointment: Appointment,
     store = await session.get(Store, appointment.store_id) if appointment.store_id is not None else None
     return {"customer_name": customer.name or "", "store_name": store.name if store else "",
             "store_city": store.city if store else "", "appointment_date": local_date(settings, appointment.at),
-            "appointment_time": local_time(settings, appointment.at), "brand": brand_of(settings)}
+            "appointment_time": local_time(settings, appointment.at),
+            "brand": settings.notifications.brand}
 
 
 async def tell(session: AsyncSession, settings, key: str, appointment: Appointment,

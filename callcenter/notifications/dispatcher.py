@@ -1,6 +1,8 @@
 """The dispatcher: every ``[notifications] dispatch_interval`` seconds (or at
 once when woken) it claims up to ``batch`` due rows of the outbox, sends each
-through the provider of its channel, and records every attempt.
+through the provider of its channel, and records every attempt: a permanent
+refusal (``DeliveryError.permanent``) fails the row at once, any other
+failure is retried with backoff up to ``max_attempts``.
 
 Several ``serve`` processes may run a dispatcher on one database: a row is
 claimed with a conditional UPDATE (outbox.claim), so only one of them sends
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from callcenter.models import User, utcnow
 from callcenter.notifications import outbox
 from callcenter.notifications.models import Notification
-from callcenter.notifications.providers import ERROR_CHARS, Message, build_providers
+from callcenter.notifications.providers import ERROR_CHARS, DeliveryError, Message, build_providers
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,11 @@ class Dispatcher:
         """Send what is due now rather than at the next interval (same process only)."""
         self._wake.set()
 
-    async def _send(self, row: Notification, files=()) -> tuple[str, str | None]:
+    async def _send(self, row: Notification, files=()) -> tuple[str, str | None, bool]:
+        """(provider, error or None, whether the failure is permanent)."""
         provider = self.providers.get(row.channel)
         if provider is None:
-            return "none", f"no provider for channel {row.channel!r}"
+            return "none", f"no provider for channel {row.channel!r}", False
         message = Message(id=row.id, channel=row.channel, recipient=row.recipient, subject=row.subject,
                           body=row.body, entity=row.entity, entity_id=row.entity_id,
                           attachments=tuple((f.filename, f.content_type, f.content) for f in files))
@@ -56,12 +59,14 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except asyncio.TimeoutError:
-            return provider.name, "timed out"
-        except Exception as exc:  # noqa: BLE001 - any failure is an attempt to record and retry
-            log.warning("notification %s via %s failed: %s", row.id, provider.name, exc)
+            return provider.name, "timed out", False
+        except Exception as exc:  # noqa: BLE001 - any failure is an attempt to record (and retry unless permanent)
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            log.warning("notification %s via %s failed%s: %s", row.id, provider.name,
+                        " for good" if permanent else "", exc)
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return provider.name, error[:ERROR_CHARS]
-        return provider.name, None
+            return provider.name, error[:ERROR_CHARS], permanent
+        return provider.name, None, False
 
     async def tick(self) -> dict:
         """One pass; returns how many rows ended sent / pending (to retry) / failed / lost."""
@@ -80,12 +85,12 @@ class Dispatcher:
         finished_at = self.clock()
         counts: Counter = Counter()
         async with self.sessions() as session:
-            for row, (provider, error) in zip(rows, results):
+            for row, (provider, error, permanent) in zip(rows, results):
                 counts[await outbox.finish(session, row, provider, error, finished_at, lease_until,
-                                           self.settings)] += 1
+                                           self.settings, permanent=permanent)] += 1
             await session.commit()
         if counts.get("failed"):
-            log.warning("%d notification(s) failed for good after %d attempts",
+            log.warning("%d notification(s) failed for good (refused, or %d attempts)",
                         counts["failed"], self.settings.max_attempts)
         return dict(counts)
 

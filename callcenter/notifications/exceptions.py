@@ -13,3 +13,9 @@ class InvalidNotification(DomainError):
 class NotificationNotFound(DomainError):
     error_id = "notification_not_found"
     status = 404
+
+
+class ResendRefused(DomainError):
+    """A message that may not be sent again now (still waiting, just re-sent, erased customer)."""
+    error_id = "resend_refused"
+    status = 409

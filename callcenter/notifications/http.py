@@ -1,17 +1,22 @@
 """The outbox for admins: GET /api/v1/notifications lists messages (newest
-first) with every delivery attempt."""
+first) with every delivery attempt. A customer's messages (their 360's
+history, history.py): GET /api/v1/customers/{id}/messages and
+POST /api/v1/notifications/{id}/resend. And the SMS gateway's inbound replies
+(POST /api/v1/sms/replies: STOP / START, replies.py), sent with a service
+token of role teamlead or above (``callcenter token create sms-gateway --role teamlead``)."""
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import func, select
 
-from callcenter.customers.http import jsonable
-from callcenter.notifications import outbox
-from callcenter.notifications.exceptions import InvalidNotification
+from callcenter.customers.http import customer_id_of, jsonable
+from callcenter.notifications import history, outbox, replies
+from callcenter.notifications.exceptions import InvalidNotification, NotificationNotFound
 from callcenter.notifications.models import CHANNELS, Notification
 from callcenter.org.http import paging
-from web.auth import at_least
+from web.auth import at_least, principal_of, scope_of
 from web.keys import SERVICES
+from web.requests import json_object, path_int
 
 STATUSES = ("pending", "sending", "sent", "failed")
 
@@ -54,8 +59,69 @@ async def list_notifications(request: web.Request) -> web.Response:
         notification_json(r, attempts[r.id], files[r.id]) for r in rows]})
 
 
+async def sms_reply(request: web.Request) -> web.Response:
+    """A reply forwarded by the gateway, as JSON or a form: {"from", "text"}."""
+    services = request.app[SERVICES]
+    if request.content_type == "application/json":
+        body = await json_object(request, InvalidNotification)
+    else:
+        body = dict(await request.post())
+    async with services.sessions() as session, session.begin():
+        answer = await replies.handle_reply(session, body.get("from"), body.get("text", ""),
+                                            actor=principal_of(request).name,
+                                            region=services.settings.calls.default_region)
+    return web.json_response(answer)
+
+
+def notification_id_of(request: web.Request, name: str = "id") -> int:
+    return path_int(request, name, NotificationNotFound("no such message"))
+
+
+def wake_dispatcher(services) -> None:
+    dispatcher = getattr(services, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+
+
+async def customer_messages(request: web.Request) -> list[dict]:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    async with services.sessions() as session:
+        return await history.messages_of(session, scope, services.settings, principal_of(request).role,
+                                         customer_id_of(request))
+
+
+async def resend(request: web.Request, notification_id: int) -> dict:
+    services = request.app[SERVICES]
+    scope = await scope_of(request)
+    principal = principal_of(request)
+    async with services.sessions() as session, session.begin():
+        again = await history.resend(session, scope, principal.name, notification_id)
+        view = history.message_view(services.settings, principal.role, again)
+    wake_dispatcher(services)
+    return view
+
+
+async def list_customer_messages(request: web.Request) -> web.Response:
+    return web.json_response({"messages": jsonable(await customer_messages(request))})
+
+
+async def resend_message(request: web.Request) -> web.Response:
+    return web.json_response(jsonable(await resend(request, notification_id_of(request))), status=201)
+
+
 ROUTES = [
     ("GET", "/api/v1/notifications", list_notifications, at_least("admin"),
      "The notification outbox, newest first, with every delivery attempt "
      "(?status=pending|sending|sent|failed, channel, entity, entity_id, limit, offset)"),
+    ("POST", "/api/v1/sms/replies", sms_reply, at_least("teamlead"),
+     "An SMS reply forwarded by the gateway ({\"from\", \"text\"}, JSON or form): STOP / UNSUBSCRIBE / "
+     "बंद opts the customer out of promotional messages, START back in; always 200 for a number "
+     "that is no customer's (the gateway's service token: role teamlead or above)"),
+    ("GET", "/api/v1/customers/{id}/messages", list_customer_messages, at_least("agent"),
+     "Every message to a customer, newest first (channel, time, event, text, state, attempts, last error); "
+     "the customer 360's scope, numbers masked per role"),
+    ("POST", "/api/v1/notifications/{id}/resend", resend_message, at_least("agent"),
+     "Send a customer's message again as a new outbox row (audited); 409 while it or a re-send of it is "
+     "waiting, or within 60 s of the last re-send"),
 ]

@@ -59,8 +59,9 @@ class NotificationAttachment(Base):
 
 class NotificationTemplate(Base):
     """An event's text for one channel and language (``{placeholder}``s of
-    the event's catalogue entry); admins edit them (the shipped ones are
-    seeded at the first start)."""
+    the event's catalogue entry) as an admin saved it; where there is no
+    row, the shipped text is used (callcenter/notifications/shipped/), so a
+    shipped fix reaches every installation that never edited that text."""
     __tablename__ = "notification_templates"
     __table_args__ = (UniqueConstraint("event", "channel", "language", name="uq_notification_template"),)
     id: Mapped[int] = mapped_column(primary_key=True)

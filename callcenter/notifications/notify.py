@@ -1,8 +1,9 @@
 """An event becomes outbox rows (callcenter/notifications/outbox.py), in the
 caller's transaction: for the customer, or for each person named; on the
 event's channels (the catalogue's, or as an admin set them); in the
-customer's language where a template has it; nothing when the event is
-switched off."""
+customer's language (a person's first language) where a template has it,
+else English; nothing when the event is switched off. A customer's SMS
+queued in the quiet hours (quiet_hours.py) waits for the morning."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,11 +12,14 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcenter.models import utcnow
 from callcenter.notifications import outbox
-from callcenter.notifications.events import CUSTOMER, PROMOTIONAL, event as event_of
+from callcenter.notifications.events import CUSTOMER, event as event_of
 from callcenter.notifications.models import Notification, NotificationEventSetting
+from callcenter.notifications.optout import may_send
 from callcenter.notifications.outbox import EMAIL
 from callcenter.notifications.providers import E164
+from callcenter.notifications.quiet_hours import send_at
 from callcenter.notifications.render import fill
 from callcenter.notifications.templates import text_for
 
@@ -38,6 +42,12 @@ def _customer_address(customer, channel: str) -> str | None:
     return None
 
 
+def first_language(user) -> str | None:
+    """A person's first language (``users.languages``: "hi,en" -> "hi"), None without one."""
+    first = (getattr(user, "languages", "") or "").split(",")[0].strip().lower()
+    return first or None
+
+
 def _person_address(settings, user, channel: str) -> str | None:
     if channel == "log":
         return outbox.user_recipient(user.name)
@@ -55,20 +65,22 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
 
     ``customer``: the Customer a customer event is for; ``people``: the Users
     a staff event is for (inactive ones are skipped); ``context``: the
-    placeholders' values."""
+    placeholders' values ({brand} is [notifications] brand unless given)."""
     event = event_of(key)
+    n = settings.notifications
+    context = {**context, "brand": context.get("brand") or n.brand}
+    now = now or utcnow()
     enabled, channels = await channels_of(session, key)
     if not enabled:
         return []
     rows = []
     if event.audience == CUSTOMER:
-        if customer is None or customer.erased_at is not None:
-            return []
-        if event.kind == PROMOTIONAL and customer.messages_opt_out_at is not None:
-            return []
-        targets = [(channel, _customer_address(customer, channel), customer.language) for channel in channels]
+        if customer is None or not may_send(customer, event.kind):
+            return []   # erased, or opted out of promotional messages
+        language = (customer.language or "").strip().lower() or None
+        targets = [(channel, _customer_address(customer, channel), language) for channel in channels]
     else:
-        targets = [(channel, _person_address(settings, user, channel), None)
+        targets = [(channel, _person_address(settings, user, channel), first_language(user))
                    for user in people if user is not None and user.active for channel in channels]
     for channel, address, language in targets:
         if address is None:
@@ -77,9 +89,11 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
         if text is None:
             log.warning("event %s has no %s template: nothing sent on it", key, channel)
             continue
-        row = outbox.enqueue(session, channel, address, fill(text.subject, context), fill(text.body, context),
-                             entity, entity_id, now=now)
+        row = outbox.enqueue(session, channel, address, fill(text.subject, context, one_line=True),
+                             fill(text.body, context), entity, entity_id, now=now)
         row.event, row.language = key, text.language
+        if channel == "sms" and event.audience == CUSTOMER:
+            row.next_attempt_at = send_at(now, settings.web.timezone, n.quiet_from, n.quiet_until)
         row.customer_id = customer.id if event.audience == CUSTOMER else None
         rows.append(row)
     return rows

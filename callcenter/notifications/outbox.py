@@ -4,8 +4,9 @@ was committed. The dispatcher (dispatcher.py) sends the rows later.
 
 A row's life: ``pending`` -> ``sending`` (claimed by one dispatcher under a
 lease) -> ``sent``, or back to ``pending`` with an exponential backoff, or
-``failed`` after ``max_attempts``; the claim and lease are callcenter/leases.py's
-(shared with the webhook deliveries)."""
+``failed`` after ``max_attempts`` (at once when the provider refused it for
+good); the claim and lease are callcenter/leases.py's (shared with the
+webhook deliveries)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -89,16 +90,17 @@ async def claim(session: AsyncSession, notification_id: int, now: dt.datetime,
 
 
 async def finish(session: AsyncSession, row: Notification, provider: str, error: str | None,
-                 now: dt.datetime, lease_until: dt.datetime, settings) -> str:
+                 now: dt.datetime, lease_until: dt.datetime, settings, *, permanent: bool = False) -> str:
     """Record the attempt and the row's next state; returns that state
     ('sent', 'pending' or 'failed'; 'lost' when the claim had expired and been
-    taken over: the attempt is kept, the row left to its new holder)."""
+    taken over: the attempt is kept, the row left to its new holder).
+    ``permanent``: the provider refused the message for good, no retry."""
     session.add(NotificationAttempt(notification_id=row.id, at=now, provider=provider[:40],
                                     ok=error is None, error=(error or "")[:ERROR_CHARS]))
     attempts = row.attempts + 1
     if error is None:
         values = {"status": "sent", "sent_at": now, "attempts": attempts}
-    elif attempts >= settings.max_attempts:
+    elif permanent or attempts >= settings.max_attempts:
         values = {"status": "failed", "attempts": attempts}
     else:
         wait = backoff(attempts, settings.backoff_seconds, settings.backoff_max_seconds)

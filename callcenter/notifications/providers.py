@@ -10,7 +10,13 @@
   (``{to}`` the E.164 number, ``{text}`` the message), a 2xx answer is delivered.
 
 A provider's ``send(message)`` returns on delivery and raises ``DeliveryError``
-(or anything else: the dispatcher records it) when the message was not sent."""
+(or anything else: the dispatcher records it) when the message was not sent.
+The provider's answer decides what happens next: a permanent refusal
+(``DeliveryError(permanent=True)``: an SMTP 5xx, an HTTP 4xx other than 408
+and 429) fails the message at once with its reason; anything else (SMTP 4xx,
+HTTP 5xx/408/429, connection refused, a timeout) is retried with backoff.
+An e-mail goes as multipart/alternative: the text as written and an HTML
+version made from it (email_html.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -27,6 +33,7 @@ from email.utils import formatdate, make_msgid
 import aiohttp
 
 from callcenter.hosts import is_loopback
+from callcenter.notifications.email_html import check_site_url, email_html
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +43,43 @@ ERROR_CHARS = 500
 
 
 class DeliveryError(Exception):
-    """The provider could not deliver the message (the dispatcher retries)."""
+    """The provider could not deliver the message: retried with backoff, or,
+    when ``permanent`` (the provider refused it for good), failed at once."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+TEMPORARY_HTTP = (408, 429)  # request timeout, too many requests: a 4xx that passes
+
+
+def http_refusal(status: int, answer: str) -> DeliveryError:
+    """The error for a gateway's non-2xx answer: 5xx, 408 and 429 are
+    temporary; any other (4xx, or a 3xx: redirects are not followed) is permanent."""
+    if status >= 500 or status in TEMPORARY_HTTP:
+        return DeliveryError(f"SMS gateway answered {status} (temporary): {answer}")
+    return DeliveryError(f"SMS gateway answered {status} (permanent): {answer}", permanent=True)
+
+
+def smtp_refusal(exc: smtplib.SMTPException) -> DeliveryError:
+    """An SMTP error as a DeliveryError: a 5xx reply is permanent, a 4xx (or
+    no reply: the connection dropped) temporary."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = list(exc.recipients.values())
+        codes = [code for code, _ in answers]
+        text = "; ".join(f"{code} {_text(reply)}" for code, reply in answers)
+        return DeliveryError(f"SMTP recipient refused: {text}",
+                             permanent=bool(codes) and all(500 <= c < 600 for c in codes))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        return DeliveryError(f"SMTP {code}: {_text(exc.smtp_error)} ({type(exc).__name__})",
+                             permanent=500 <= code < 600)
+    return DeliveryError(f"SMTP: {type(exc).__name__}: {exc}")
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 @dataclass(frozen=True)
@@ -85,6 +128,8 @@ class SmtpProvider:
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = make_msgid(domain=self.settings.smtp_from.rpartition("@")[2] or None)
         email.set_content(message.body)
+        email.add_alternative(email_html(message.subject, message.body, brand=self.settings.email_brand,
+                                         site_url=self.settings.site_url), subtype="html")
         for name, content_type, content in message.attachments:
             maintype, _, subtype = content_type.partition("/")
             email.add_attachment(content, maintype=maintype or "application",
@@ -107,8 +152,8 @@ class SmtpProvider:
                     raise DeliveryError("refusing to send the SMTP password without TLS")
                 client.login(s.smtp_username, s.smtp_password)
             refused = client.send_message(email)
-            if refused:
-                raise DeliveryError(f"recipients refused: {', '.join(sorted(refused))}")
+            if refused:  # some recipients refused, others accepted (one recipient: raised instead)
+                raise smtplib.SMTPRecipientsRefused(refused)
 
     async def send(self, message: Message) -> None:
         email = self.build(message)
@@ -117,7 +162,9 @@ class SmtpProvider:
                                    self.settings.send_timeout * 3)
         except DeliveryError:
             raise
-        except (smtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except smtplib.SMTPException as exc:
+            raise smtp_refusal(exc) from None
+        except (OSError, asyncio.TimeoutError) as exc:  # refused, unreachable, timed out: retried
             raise DeliveryError(f"SMTP: {type(exc).__name__}: {exc}") from None
 
     async def close(self) -> None:
@@ -171,7 +218,7 @@ class HttpSmsProvider:
             async with self._session().request(s.sms_method, s.sms_url, **kwargs) as response:
                 answer = (await response.content.read(300)).decode("utf-8", "replace")
                 if not 200 <= response.status < 300:
-                    raise DeliveryError(f"SMS gateway answered {response.status}: {answer}")
+                    raise http_refusal(response.status, answer)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise DeliveryError(f"SMS gateway: {type(exc).__name__}: {exc}") from None
 
@@ -208,6 +255,7 @@ def check_settings(n, _settings=None) -> None:
             raise ValueError("[notifications] smtp_port must be 1-65535")
         if n.smtp_username and not n.smtp_starttls and not is_loopback(n.smtp_host):
             raise ValueError("[notifications] smtp_username needs smtp_starttls (no password in clear)")
+    check_site_url(n.site_url)
     if n.sms_provider == "http_sms":
         if not n.sms_url.startswith(("http://", "https://")):
             raise ValueError("[notifications] http_sms needs an http(s) sms_url")

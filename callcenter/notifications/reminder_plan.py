@@ -28,7 +28,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from callcenter.schedule import parse_time
+from callcenter.notifications.quiet_hours import clock_time, is_quiet
 
 DAY_BEFORE = "appointment.reminder_day_before"
 HOURS_BEFORE = "appointment.reminder_hours_before"
@@ -36,7 +36,6 @@ MIN_AHEAD = dt.timedelta(hours=1)       # a reminder moved out of the night stil
 LATE = dt.timedelta(minutes=30)         # an hours-before reminder later than this before the visit is pointless
 JUST_BOOKED = dt.timedelta(hours=2)     # the booking's own message counts as a reminder this long
 SENT = "sent"
-DEFAULT_QUIET = ("21:00", "09:00")
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,10 @@ class Quiet:
     zone: dt.tzinfo
 
     def covers(self, moment: dt.datetime) -> bool:
-        local = moment.astimezone(self.zone).time()
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
+        return is_quiet(moment.astimezone(self.zone).time(), self.start, self.end)
 
     def next_open(self, moment: dt.datetime) -> dt.datetime:
-        """``moment``, or when its quiet time ends."""
+        """``moment``, or when its quiet time ends (quiet_hours.send_at's rule)."""
         if not self.covers(moment):
             return moment
         local = moment.astimezone(self.zone)
@@ -75,10 +69,8 @@ def rules_of(settings) -> Rules:
     """The reminders' rules from ``[notifications]`` and ``[web] timezone``."""
     n = settings.notifications
     zone = zoneinfo.ZoneInfo(settings.web.timezone)
-    start = getattr(n, "quiet_from", DEFAULT_QUIET[0])
-    end = getattr(n, "quiet_until", DEFAULT_QUIET[1])
-    return Rules(zone, parse_time(n.reminder_hour), dt.timedelta(hours=float(n.reminder_hours_before)),
-                 Quiet(parse_time(start), parse_time(end), zone))
+    return Rules(zone, clock_time(n.reminder_hour), dt.timedelta(hours=float(n.reminder_hours_before)),
+                 Quiet(clock_time(n.quiet_from), clock_time(n.quiet_until), zone))
 
 
 def hours_before_at(at: dt.datetime, rules: Rules) -> dt.datetime | None:

@@ -32,13 +32,18 @@ def placeholders_of(text: str) -> list[str]:
     return names
 
 
-def fill(text: str, context: dict) -> str:
+def fill(text: str, context: dict, *, one_line: bool = False) -> str:
     """``text`` with each placeholder replaced by ``context``'s value (a
-    missing one, which the catalogue should make impossible, becomes empty)."""
+    missing one, which the catalogue should make impossible, becomes empty).
+
+    A value is user data and stays literal: a customer named ``{brand}`` is
+    written as such, never filled in turn. ``one_line`` (an e-mail subject):
+    line breaks (any run of white space) in values become one space, so a value cannot add a header."""
     values = {}
     for name in placeholders_of(text):
         value = context.get(name)
         if value is None:
             log.warning("placeholder {%s} has no value", name)
-        values[name] = "" if value is None else str(value)
+        value = "" if value is None else str(value)
+        values[name] = " ".join(value.split()) if one_line else value
     return text.format_map(values)

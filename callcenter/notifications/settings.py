@@ -1,10 +1,11 @@
 """The ``[notifications]`` section of the config file: the outbox's providers,
+the customer's quiet hours (quiet_hours.py), the brand that signs messages,
 the appointment reminders' times (reminder_plan.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callcenter.schedule import parse_time
+from callcenter.notifications.quiet_hours import clock_time
 
 
 @dataclass
@@ -25,6 +26,8 @@ class NotificationSettings:
     smtp_starttls: bool = True
     smtp_username: str = ""
     smtp_password: str = ""         # a secret: empty unless the server needs a login
+    email_brand: str = "Customer care"   # the small header of an e-mail's HTML part
+    site_url: str = ""              # this site's address: only links to it are clickable in e-mails
     sms_url: str = ""
     sms_method: str = "POST"        # POST | PUT (template as the body) | GET (as the query)
     sms_body_format: str = "json"   # json | form
@@ -33,6 +36,11 @@ class NotificationSettings:
     sms_auth_value: str = ""        # a secret: empty sends no auth header
     customer_sms: bool = True       # the customer gets their ticket number by SMS
     staff_sms: bool = False         # owners also get an SMS at their users.mobile
+    # No SMS to a customer from quiet_from to quiet_until ([web] timezone): it
+    # waits for quiet_until. TRAI's calling window is 09:00-21:00. Equal: none.
+    quiet_from: str = "21:00"
+    quiet_until: str = "09:00"
+    brand: str = "Customer Care"    # {brand}: who signs the customer's messages
     # Appointment reminders ([web] timezone): the day before the visit at
     # reminder_hour (HH:MM), and reminder_hours_before hours before it.
     reminder_hour: str = "18:00"
@@ -42,7 +50,7 @@ class NotificationSettings:
 def check_reminders(n, _settings=None) -> None:
     """Raise ValueError naming a wrong reminder key of [notifications]."""
     try:
-        parse_time(n.reminder_hour)
+        clock_time(n.reminder_hour)
     except ValueError as exc:
         raise ValueError(f"[notifications] reminder_hour: {exc}") from None
     if not 0 < float(n.reminder_hours_before) < 24:

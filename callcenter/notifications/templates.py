@@ -1,6 +1,7 @@
 """The text of each event for each channel and language: an admin's
 (``notification_templates``) where there is one, else the shipped one; the
-customer's language first, then English."""
+customer's (or person's) language first, then English. The shipped texts
+(callcenter/notifications/shipped/) are never copied into the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from callcenter.notifications.models import NotificationTemplate
+from callcenter.notifications.shipped import SHIPPED
 
 FALLBACK_LANGUAGE = "en"
 
@@ -17,18 +19,6 @@ class Text:
     subject: str
     body: str
     language: str
-
-
-# (event, channel, language) -> (subject, body). SMS: the body only.
-SHIPPED: dict[tuple[str, str, str], tuple[str, str]] = {
-    ("appointment.booked", "sms", "en"): (
-        "", "Dear {customer_name}, your visit to {store_name}, {store_city} is booked for "
-            "{appointment_date} at {appointment_time}. - {brand}"),
-    ("appointment.booked", "email", "en"): (
-        "Your visit to {store_name} on {appointment_date}",
-        "Dear {customer_name},\n\nYour visit to {store_name}, {store_city} is booked for "
-        "{appointment_date} at {appointment_time}.\n\n{brand}"),
-}
 
 
 async def text_for(session, event: str, channel: str, language: str | None) -> Text | None:

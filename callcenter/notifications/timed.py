@@ -107,8 +107,7 @@ def _day_start(zone, day: dt.date, at: dt.time = dt.time()) -> dt.datetime:
 
 
 def _link(settings, item: WorkItem) -> str:
-    return getattr(settings.notifications, "site_url", "").rstrip("/") + \
-        f"/customers/{item.customer_id}?item={item.id}"
+    return settings.notifications.site_url.rstrip("/") + f"/customers/{item.customer_id}?item={item.id}"
 
 
 async def team_leads(session: AsyncSession, agent: User) -> list[User]:

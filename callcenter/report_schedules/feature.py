@@ -9,7 +9,8 @@ from callcenter.report_schedules.settings import ReportScheduleSettings, check
 
 async def start(settings, sessions, loops, dispatcher) -> Mailer:
     section = settings.report_schedules
-    mailer = Mailer(sessions, settings.web.timezone, wake=dispatcher.wake, retry_minutes=section.retry_minutes,
+    mailer = Mailer(sessions, settings.web.timezone, wake=dispatcher.wake, settings=settings,
+                    retry_minutes=section.retry_minutes,
                     max_attempts=section.max_attempts)
     loops.every("report_schedules", section.check_interval, mailer.tick, first=True)
     return mailer

@@ -14,12 +14,14 @@ import datetime as dt
 import logging
 import zoneinfo
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import ScheduledRun, User
 from callcenter.notifications import outbox
+from callcenter.notifications.notify import notify
 from callcenter.org.scope import Scope
 from callcenter.period import local_day
 from callcenter.report_schedules.contents import TITLES, Built, build
@@ -134,8 +136,23 @@ def created_after_its_time(schedule: ReportSchedule, run_day: dt.date, zone: str
     return created > due
 
 
-async def run_day(sessions, schedule_id: int, run_day_: dt.date, zone: str) -> dict:
-    """The schedule's run for a local day: the mails and the run row, one transaction."""
+async def tell_owner(session: AsyncSession, settings, schedule: ReportSchedule, detail: dict) -> None:
+    """``report.ready`` to the schedule's owner: in-app, and by e-mail only
+    when they were not among the recipients (the file is never mailed twice)."""
+    owner = await session.get(User, schedule.owner_id)
+    if owner is None or not detail["mails"]:
+        return
+    mailed = owner.name in detail["to"] or (owner.email or "").lower() in {a.lower() for a in schedule.email_list}
+    person = SimpleNamespace(name=owner.name, active=owner.active, mobile=owner.mobile,
+                             email=None if mailed else owner.email)
+    await notify(session, settings, "report.ready", people=[person], entity=ENTITY, entity_id=schedule.id,
+                 context={"person_name": owner.display_name or owner.name, "report_name": schedule.name,
+                          "period": detail["date"], "link": f"/reports/schedules/{schedule.id}"})
+
+
+async def run_day(sessions, schedule_id: int, run_day_: dt.date, zone: str, settings=None) -> dict:
+    """The schedule's run for a local day: the mails, the owner's notice (with
+    ``settings``) and the run row, one transaction."""
     async with sessions() as session:
         schedule = await session.get(ReportSchedule, schedule_id)
         if schedule is None or not schedule.active:
@@ -143,6 +160,8 @@ async def run_day(sessions, schedule_id: int, run_day_: dt.date, zone: str) -> d
         if created_after_its_time(schedule, run_day_, zone):
             return {"skipped": "created after its time that day"}
         detail = await enqueue_mails(session, schedule, run_day_, zone)
+        if settings is not None:
+            await tell_owner(session, settings, schedule, detail)
         run = ScheduledRun.__table__
         done = await session.execute(
             update(run).where(run.c.job == job_name(schedule_id), run.c.day == run_day_,

@@ -22,8 +22,9 @@ from callcenter.schedule import DailyJob, Schedule, parse_time
 
 class Mailer:
     def __init__(self, sessions, zone: str, *, clock: Callable[[], dt.datetime] = utcnow,
-                 wake: Callable[[], None] | None = None, **schedule_options) -> None:
+                 wake: Callable[[], None] | None = None, settings=None, **schedule_options) -> None:
         self.sessions, self.zone, self.wake = sessions, zone, wake
+        self.settings = settings   # with them the owner hears each run's report is ready (report.ready)
         self.schedule = Schedule(sessions, zone, clock=clock, **schedule_options)
 
     async def jobs(self) -> list[DailyJob]:
@@ -34,7 +35,7 @@ class Mailer:
                          functools.partial(self._run, sid)) for sid, at in rows]
 
     async def _run(self, schedule_id: int, day: dt.date) -> dict:
-        return await run_day(self.sessions, schedule_id, day, self.zone)
+        return await run_day(self.sessions, schedule_id, day, self.zone, self.settings)
 
     async def tick(self) -> dict[str, str]:
         """One pass over the schedules ({job: 'done' | 'failed'} for those run now)."""

@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
 from callcenter.campaigns import service as campaigns
+from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer, DndNumber
 from callcenter.errors import DomainError
-from callcenter.models import utcnow
+from callcenter.models import User, utcnow
+from callcenter.notifications.notify import notify
 from callcenter.org.scope import Scope
 from callcenter.spreadsheets import store as files
 from callcenter.spreadsheets.exceptions import UploadNotCommittable, UploadNotFound
@@ -189,8 +191,21 @@ async def commit_customers(session: AsyncSession, scope: Scope, upload_id: int, 
                  campaign_id=upload.campaign_id, strict=strict,
                  **{k: v for k, v in counts.items() if k != "skipped"},
                  **{f"skipped_{k}": v for k, v in counts["skipped"].items()})
+    await _tell_operator(session, settings, scope, upload, counts["rows_committed"], now)
     log.info("upload %s committed: %s", upload_id, counts)
     return counts
+
+
+async def _tell_operator(session: AsyncSession, settings, scope: Scope, upload: Upload, rows: int, now) -> None:
+    """``upload.committed`` to the person who committed it (in-app, e-mail)."""
+    operator = await session.get(User, scope.user_id) if scope.user_id is not None else None
+    if operator is None:
+        return
+    campaign = await session.get(Campaign, upload.campaign_id)
+    await notify(session, settings, "upload.committed", people=[operator], entity="upload", entity_id=upload.id,
+                 now=now, context={"person_name": operator.display_name or operator.name,
+                                   "upload_name": upload.original_name, "rows": rows,
+                                   "campaign": campaign.name if campaign else "", "link": f"/uploads/{upload.id}"})
 
 
 async def commit_and_allocate(sessions, scope: Scope, upload_id: int, *, actor: str, settings,
