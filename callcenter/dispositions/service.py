@@ -4,6 +4,8 @@ where the work item goes; this module moves it there and keeps the record:
 the Disposition row, survey scores, an appointment for the store, the
 customer's corrected details (old values in the audit), and the call's
 ``disposed_at`` (the agent may not place another call from a bucket before).
+A booked, moved or called-off visit queues the customer's message in the
+outbox (callcenter/notifications/appointment_notices.py).
 
 The caller commits; nothing here commits or talks to the network."""
 from __future__ import annotations
@@ -22,6 +24,7 @@ from callcenter.customers.models import Customer
 from callcenter.dispositions import events, exceptions as exc
 from callcenter.dispositions.answers import Result, evaluate
 from callcenter.models import Call
+from callcenter.notifications import appointment_notices
 from callcenter.work.calling import item_in_scope, live_call, pending_call
 from callcenter.work.exceptions import WorkItemClosed
 from callcenter.work.models import Appointment, Disposition, SurveyAnswer, WorkItem
@@ -78,7 +81,9 @@ async def submit(session, scope, work_item_id: int, call_id: str | None, answers
     disposition = await _record(session, item, call, agent_id, result, remarks, now)
     appointment = None
     if bucket == "appointment":
-        appointment = await _book(session, item, agent_id, result.appointment_at, remarks, actor, now)
+        appointment = await _book(session, settings, item, agent_id, result.appointment_at, remarks, actor, now)
+    elif result.bucket == "closed":
+        await _call_off(session, settings, item, actor, now)
     enriched = await _enrich(session, item.customer_id, result.enrichment, actor, disposition.id)
     audit.record(session, actor, "disposition.submit", "work_item", item.id,
                  disposition_id=disposition.id, call_id=call.id if call else None,
@@ -193,10 +198,11 @@ async def _the_call(session, scope, item: WorkItem, call_id) -> Call | None:
     return call
 
 
-async def _book(session, item: WorkItem, agent_id: int, at: dt.datetime, remarks: str,
+async def _book(session, settings, item: WorkItem, agent_id: int, at: dt.datetime, remarks: str,
                 actor: str, now: dt.datetime) -> Appointment:
     """A new appointment at the customer's store; one booked earlier for this
-    item is cancelled (rebooked)."""
+    item is cancelled (rebooked). The customer hears of it once: booked, or
+    moved when the earlier visit was still ahead."""
     store_id = item.store_id
     if store_id is None:
         store_id = (await session.execute(select(Customer.store_id).where(
@@ -213,7 +219,22 @@ async def _book(session, item: WorkItem, agent_id: int, at: dt.datetime, remarks
     await session.flush()
     audit.record(session, actor, "appointment.book", "appointment", appointment.id,
                  work_item_id=item.id, store_id=store_id, at=at.isoformat())
+    await appointment_notices.booked(session, settings, appointment, earlier, now)
     return appointment
+
+
+async def _call_off(session, settings, item: WorkItem, actor: str, now: dt.datetime) -> None:
+    """The customer said they will not come (the form closed the item): a
+    visit of theirs still booked ahead is cancelled, and they are told, so
+    no reminder goes out for it. One already past is left as it is."""
+    ahead = (await session.execute(select(Appointment).where(
+        Appointment.work_item_id == item.id, Appointment.status == "booked",
+        Appointment.at > now))).scalars().all()
+    for appointment in ahead:
+        appointment.status = "cancelled"
+        audit.record(session, actor, "appointment.cancel", "appointment", appointment.id,
+                     reason="closed", at=appointment.at.isoformat())
+        await appointment_notices.cancelled(session, settings, appointment, now)
 
 
 async def _enrich(session, customer_id: int, enrichment: dict, actor: str, disposition_id: int) -> dict:

@@ -1,8 +1,11 @@
 """The ``[notifications]`` section of the config file: the outbox's providers,
-the customer's quiet hours (quiet_hours.py), the brand that signs messages."""
+the customer's quiet hours (quiet_hours.py), the brand that signs messages,
+the appointment reminders' times (reminder_plan.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from callcenter.notifications.quiet_hours import clock_time
 
 
 @dataclass
@@ -38,3 +41,17 @@ class NotificationSettings:
     quiet_from: str = "21:00"
     quiet_until: str = "09:00"
     brand: str = "Customer Care"    # {brand}: who signs the customer's messages
+    # Appointment reminders ([web] timezone): the day before the visit at
+    # reminder_hour (HH:MM), and reminder_hours_before hours before it.
+    reminder_hour: str = "18:00"
+    reminder_hours_before: float = 3.0
+
+
+def check_reminders(n, _settings=None) -> None:
+    """Raise ValueError naming a wrong reminder key of [notifications]."""
+    try:
+        clock_time(n.reminder_hour)
+    except ValueError as exc:
+        raise ValueError(f"[notifications] reminder_hour: {exc}") from None
+    if not 0 < float(n.reminder_hours_before) < 24:
+        raise ValueError("[notifications] reminder_hours_before must be more than 0 and less than 24 hours")
