@@ -65,7 +65,9 @@ class Disposition(Base):
 
 class Appointment(Base):
     __tablename__ = "appointments"
-    __table_args__ = (Index("ix_appointment_store_at", "store_id", "at"),)
+    __table_args__ = (Index("ix_appointment_store_at", "store_id", "at"),
+                      # the reminders' sweep: booked visits in the next day and a half, every minute
+                      Index("ix_appointment_status_at", "status", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
