@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
 from callcenter.dispositions import service as dispositions
-from callcenter.notifications import reminder_plan, timed
+from callcenter.notifications import notice_marks, reminder_plan
 from callcenter.notifications.feature import check
 from callcenter.notifications.models import NoticeMark, Notification
 from callcenter.notifications.timed import TimedNotices
@@ -196,11 +196,11 @@ async def test_a_notice_another_server_made_is_not_made_again(sessions):
     async def make():
         made.append(1)
     async with sessions() as s:
-        assert await timed._once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
+        assert await notice_marks.once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
         await s.commit()
     async with sessions() as s:     # the other server: its savepoint is undone, the rest of its pass goes on
-        assert not await timed._once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
-        assert await timed._once(s, "followup.due", "work_item", 8, ist(7, 15), "sent", ist(7, 15), make)
+        assert not await notice_marks.once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
+        assert await notice_marks.once(s, "followup.due", "work_item", 8, ist(7, 15), "sent", ist(7, 15), make)
         await s.commit()
         assert len((await s.scalars(select(NoticeMark))).all()) == 2
     assert made == [1, 1]

@@ -29,6 +29,7 @@ class Event:
     placeholders: tuple[str, ...]
     kind: str = SERVICE
     when: str = ""                  # when it is sent, in words (the admin page)
+    on_by_default: bool = True      # until an admin switches it (notification_event_settings)
 
 
 EVENTS: dict[str, Event] = {e.key: e for e in (
@@ -58,6 +59,15 @@ EVENTS: dict[str, Event] = {e.key: e for e in (
           ("person_name", "upload_name", "rows", "campaign", "link"), when="an upload's rows are committed"),
     Event("report.ready", "Report ready (to the operator)", STAFF, ("log", "email"),
           ("person_name", "report_name", "period", "link"), when="a mailed report is made"),
+    # Promotional: never to a customer who opted out (replied STOP, or marked on
+    # the 360); off until an admin switches them on (their SMS texts must be
+    # registered as promotional on DLT first).
+    Event("customer.birthday", "Birthday wishes", CUSTOMER, ("sms",), ("customer_name", "store_name", "brand"),
+          kind=PROMOTIONAL, on_by_default=False,
+          when="on the customer's birthday at [notifications] greeting_hour"),
+    Event("customer.anniversary", "Anniversary wishes", CUSTOMER, ("sms",), ("customer_name", "store_name", "brand"),
+          kind=PROMOTIONAL, on_by_default=False,
+          when="on the customer's wedding anniversary at [notifications] greeting_hour"),
 )}
 
 

@@ -30,7 +30,7 @@ async def channels_of(session: AsyncSession, key: str) -> tuple[bool, tuple[str,
     """(switched on, channels) of the event ``key``."""
     row = await session.get(NotificationEventSetting, key)
     if row is None:
-        return True, event_of(key).channels
+        return event_of(key).on_by_default, event_of(key).channels
     return bool(row.enabled), tuple(row.channels or ())
 
 

@@ -45,6 +45,9 @@ class NotificationSettings:
     # reminder_hour (HH:MM), and reminder_hours_before hours before it.
     reminder_hour: str = "18:00"
     reminder_hours_before: float = 3.0
+    # Birthday and anniversary wishes (promotional, off until switched on): sent
+    # on the day from greeting_hour (HH:MM) until the quiet hours begin.
+    greeting_hour: str = "10:00"
 
 
 def check_reminders(n, _settings=None) -> None:
@@ -53,5 +56,9 @@ def check_reminders(n, _settings=None) -> None:
         clock_time(n.reminder_hour)
     except ValueError as exc:
         raise ValueError(f"[notifications] reminder_hour: {exc}") from None
+    try:
+        clock_time(n.greeting_hour)
+    except ValueError as exc:
+        raise ValueError(f"[notifications] greeting_hour: {exc}") from None
     if not 0 < float(n.reminder_hours_before) < 24:
         raise ValueError("[notifications] reminder_hours_before must be more than 0 and less than 24 hours")

@@ -9,6 +9,8 @@ reminders (when: reminder_plan.py) and follow-ups due and missed.
   the item still waits in future or pending follow-up with no call placed
   since it was set (callcenter/work/sweeper.py's notion); only on the
   follow-up's own local day (a server started late does not flood).
+- ``customer.birthday`` / ``customer.anniversary``: promotional wishes on
+  the customer's day (greetings.py), when an admin switched them on.
 - ``followup.missed``: a follow-up still pending (reminders.py's "missed") at
   the end of its day: told the next morning, when the customer's quiet hours
   end (09:00 by default), to the agent and to their team's lead(s) (active
@@ -22,17 +24,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from sqlalchemy import String, cast, exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.customers.models import Customer
 from callcenter.models import Call, User, utcnow
 from callcenter.notifications import appointment_notices, reminder_plan
 from callcenter.notifications.appointment_notices import local_date, local_time
-from callcenter.notifications.models import NoticeMark
+from callcenter.notifications.greetings import Greeted, greet
+from callcenter.notifications.notice_marks import marked, once
 from callcenter.notifications.notify import notify
 from callcenter.work.buckets import callable_campaigns, utc
 from callcenter.work.models import Appointment, WorkItem
@@ -45,36 +47,10 @@ BATCH = 500
 DUE_GRACE = dt.timedelta(minutes=10)
 
 
-def _marked(event: str, entity: str, entity_id, for_at):
-    """Whether the notice ``event`` of this row and time was made (the
-    unique key's index answers it)."""
-    return exists().where(NoticeMark.event == event, NoticeMark.entity == entity,
-                          NoticeMark.entity_id == cast(entity_id, String), NoticeMark.for_at == for_at)
-
-
-async def _once(session: AsyncSession, event: str, entity: str, entity_id, for_at: dt.datetime,
-                outcome: str, now: dt.datetime, make: Callable[[], Awaitable] | None) -> bool:
-    """Mark the notice and (``make``) queue its messages, in a savepoint;
-    False when another server marked it first or making it failed."""
-    try:
-        async with session.begin_nested():
-            session.add(NoticeMark(event=event, entity=entity, entity_id=str(entity_id), for_at=for_at,
-                                   outcome=outcome, created_at=now))
-            await session.flush()
-            if make is not None:
-                await make()
-    except IntegrityError:
-        return False        # another server made it
-    except Exception:       # noqa: BLE001 - one bad notice must not hold back the others; tried again next pass
-        log.warning("%s for %s %s failed; tried again next pass", event, entity, entity_id, exc_info=True)
-        return False
-    return True
-
-
 async def remind_appointments(session: AsyncSession, settings, now: dt.datetime) -> dict[str, int]:
     """The reminders of booked visits ahead whose moment has come."""
     rules = reminder_plan.rules_of(settings)
-    made = {event: _marked(event, "appointment", Appointment.id, Appointment.at).label(label)
+    made = {event: marked(event, "appointment", Appointment.id, Appointment.at).label(label)
             for event, label in ((reminder_plan.DAY_BEFORE, "day_made"),
                                  (reminder_plan.HOURS_BEFORE, "hours_made"))}
     rows = (await session.execute(
@@ -95,7 +71,7 @@ async def remind_appointments(session: AsyncSession, settings, now: dt.datetime)
         async def make(appointment_id=appointment_id, event=event):
             appointment = await session.get(Appointment, appointment_id)
             await appointment_notices.tell(session, settings, event, appointment, now)
-        if await _once(session, event, "appointment", appointment_id, at, outcome, now, make if send else None):
+        if await once(session, event, "appointment", appointment_id, at, outcome, now, make if send else None):
             counts["sent" if send else "skipped"] += 1
             if not send:
                 log.info("appointment %s: %s not sent (%s)", appointment_id, event, outcome)
@@ -151,25 +127,26 @@ async def followups(session: AsyncSession, settings, now: dt.datetime) -> dict[s
     for event, where in found.items():
         fresh = (await session.scalars(select(WorkItem).where(
             *where, WorkItem.agent_id.isnot(None), WorkItem.campaign_id.in_(callable_campaigns(today)),
-            ~_marked(event, "work_item", WorkItem.id, WorkItem.followup_at))
+            ~marked(event, "work_item", WorkItem.id, WorkItem.followup_at))
             .order_by(WorkItem.followup_at, WorkItem.id).limit(BATCH))).all()
         for item in fresh:
             async def make(item=item, event=event):
                 agent = await session.get(User, item.agent_id)
                 people = [agent] + (await team_leads(session, agent) if event == MISSED else [])
                 await _tell_followup(session, settings, event, item, people, now)
-            if await _once(session, event, "work_item", item.id, utc(item.followup_at), "sent", now, make):
+            if await once(session, event, "work_item", item.id, utc(item.followup_at), "sent", now, make):
                 counts[event] += 1
     return counts
 
 
-async def sweep(session: AsyncSession, settings, now: dt.datetime) -> dict:
+async def sweep(session: AsyncSession, settings, now: dt.datetime, greeted: Greeted | None = None) -> dict:
     """One pass at ``now`` (aware): every timed notice that has come, made
     once. The caller commits."""
     reminded = await remind_appointments(session, settings, now)
     followed = await followups(session, settings, now)
     made = {"reminders": reminded["sent"], "reminders_skipped": reminded["skipped"],
-            "followups_due": followed[DUE], "followups_missed": followed[MISSED]}
+            "followups_due": followed[DUE], "followups_missed": followed[MISSED],
+            "greetings": await greet(session, settings, now, greeted)}
     if any(made.values()):
         log.info("timed notices: %s", made)
     return made
@@ -183,11 +160,13 @@ class TimedNotices:
     def __init__(self, settings, sessions, wake: Callable[[], None] | None = None,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.settings, self.sessions, self.wake, self.clock = settings, sessions, wake, clock
+        self.greeted = Greeted()
 
     async def tick(self) -> dict:
         async with self.sessions() as session:
-            made = await sweep(session, self.settings, self.clock())
+            made = await sweep(session, self.settings, self.clock(), self.greeted)
             await session.commit()
-        if self.wake is not None and (made["reminders"] or made["followups_due"] or made["followups_missed"]):
+        if self.wake is not None and any(made[k] for k in ("reminders", "followups_due", "followups_missed",
+                                                           "greetings")):
             self.wake()
         return made

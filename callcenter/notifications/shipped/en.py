@@ -96,4 +96,11 @@ TEXTS: dict[tuple[str, str], tuple[str, str]] = {
     ("report.ready", "email"): (
         "Report ready: {report_name} for {period}",
         "Dear {person_name},\n\n{report_name} for {period} is ready.\n\nOpen it: {link}"),
+    # promotional (off until an admin switches them on)
+    ("customer.birthday", "sms"): (
+        "", "Happy birthday, {customer_name}! Celebrate with us: a birthday gift awaits you at "
+            "{store_name} this month. - {brand}"),
+    ("customer.anniversary", "sms"): (
+        "", "Happy anniversary, {customer_name}! Make it sparkle: an anniversary gift awaits you at "
+            "{store_name} this month. - {brand}"),
 }

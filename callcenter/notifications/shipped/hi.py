@@ -98,4 +98,9 @@ TEXTS: dict[tuple[str, str], tuple[str, str]] = {
     ("report.ready", "email"): (
         "रिपोर्ट तैयार: {report_name} ({period})",
         "{person_name} जी,\n\n{period} की रिपोर्ट \"{report_name}\" तैयार है।\n\nखोलें: {link}"),
+    # promotional (off until an admin switches them on)
+    ("customer.birthday", "sms"): (
+        "", "जन्मदिन मुबारक, {customer_name}! इस महीने {store_name} में आपके लिए उपहार है। - {brand}"),
+    ("customer.anniversary", "sms"): (
+        "", "सालगिरह मुबारक, {customer_name}! इस महीने {store_name} में आपके लिए उपहार है। - {brand}"),
 }
