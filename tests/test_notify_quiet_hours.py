@@ -6,9 +6,13 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from sqlalchemy import select
 
+from callcenter.notifications import outbox
+from callcenter.notifications.dispatcher import Dispatcher
 from callcenter.notifications.feature import check   # the section's check, as the config loader calls it
-from callcenter.notifications.quiet_hours import check_quiet_hours, send_at
+from callcenter.notifications.models import Notification
+from callcenter.notifications.quiet_hours import check_quiet_hours, retry_deferral, send_at
 from callcenter.notifications.settings import NotificationSettings
 
 IST = zoneinfo.ZoneInfo("Asia/Kolkata")
@@ -60,3 +64,31 @@ def test_the_feature_checks_its_section_at_start():
     for wrong in ({"quiet_until": "25:00"}, {"brand": ""}, {"brand": "Swarna\nBcc: x"}, {"sms_provider": "fax"}):
         with pytest.raises(ValueError, match=r"\[notifications\]"):
             check(NotificationSettings(**wrong))
+
+
+async def test_a_retry_of_a_customers_sms_due_in_the_night_waits_for_the_morning_a_staff_email_does_not(
+        settings, sessions):
+    """The gateway failed at 20:59:50: its back-off (30 s) would retry at
+    21:00:20, inside the quiet hours, so the customer's SMS waits for 09:00."""
+    class Down:
+        name = "down"
+
+        async def send(self, message):
+            raise ConnectionRefusedError("gateway down")
+
+        async def close(self):
+            pass
+
+    failed_at = ist(7, 20, 59, 50)
+    async with sessions() as s, s.begin():
+        sms = outbox.enqueue(s, "sms", "+919876543210", "", "Your visit is booked.", now=failed_at)
+        sms.event = "appointment.booked"
+        mail = outbox.enqueue(s, "email", "lead@example.com", "Follow-up due", "Call Meena.", now=failed_at)
+        mail.event = "followup.due"
+    dispatcher = Dispatcher(settings.notifications, sessions, {"sms": Down(), "email": Down(), "log": Down()},
+                            clock=lambda: failed_at, defer=retry_deferral(settings))
+    assert (await dispatcher.tick()) == {"pending": 2}
+    async with sessions() as s:
+        rows = {r.channel: r for r in (await s.scalars(select(Notification))).all()}
+    assert rows["sms"].next_attempt_at.replace(tzinfo=UTC) == ist(8, 9, 0)
+    assert rows["email"].next_attempt_at.replace(tzinfo=UTC) == failed_at + dt.timedelta(seconds=30)

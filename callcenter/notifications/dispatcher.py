@@ -22,14 +22,16 @@ from callcenter.models import User, utcnow
 from callcenter.notifications import outbox
 from callcenter.notifications.models import Notification
 from callcenter.notifications.providers import ERROR_CHARS, DeliveryError, Message, build_providers
+from callcenter.notifications.quiet_hours import retry_deferral
 
 log = logging.getLogger(__name__)
 
 
 class Dispatcher:
     def __init__(self, settings, sessions, providers: dict | None = None, *,
-                 clock: Callable[[], dt.datetime] = utcnow, push=None) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, push=None, defer=None) -> None:
         self.settings = settings  # the [notifications] section
+        self.defer = defer        # defer(row, at): when a retry may go (quiet_hours.retry_deferral)
         self.sessions = sessions
         self.providers = providers if providers is not None else build_providers(settings, push)
         self.clock = clock
@@ -87,7 +89,7 @@ class Dispatcher:
         async with self.sessions() as session:
             for row, (provider, error, permanent) in zip(rows, results):
                 counts[await outbox.finish(session, row, provider, error, finished_at, lease_until,
-                                           self.settings, permanent=permanent)] += 1
+                                           self.settings, permanent=permanent, defer=self.defer)] += 1
             await session.commit()
         if counts.get("failed"):
             log.warning("%d notification(s) failed for good (refused, or %d attempts)",
@@ -138,6 +140,7 @@ def panel_push(sessions, live):
 def dispatcher_for(settings, sessions, live, loops) -> Dispatcher:
     """The server's dispatcher (its feature runs ``run`` as a loop; ``close``
     at shutdown closes the providers)."""
-    dispatcher = Dispatcher(settings.notifications, sessions, push=panel_push(sessions, live))
+    dispatcher = Dispatcher(settings.notifications, sessions, push=panel_push(sessions, live),
+                            defer=retry_deferral(settings))
     dispatcher.failed = loops.failed
     return dispatcher

@@ -90,11 +90,14 @@ async def claim(session: AsyncSession, notification_id: int, now: dt.datetime,
 
 
 async def finish(session: AsyncSession, row: Notification, provider: str, error: str | None,
-                 now: dt.datetime, lease_until: dt.datetime, settings, *, permanent: bool = False) -> str:
+                 now: dt.datetime, lease_until: dt.datetime, settings, *, permanent: bool = False,
+                 defer=None) -> str:
     """Record the attempt and the row's next state; returns that state
     ('sent', 'pending' or 'failed'; 'lost' when the claim had expired and been
     taken over: the attempt is kept, the row left to its new holder).
-    ``permanent``: the provider refused the message for good, no retry."""
+    ``permanent``: the provider refused the message for good, no retry.
+    ``defer(row, at)``: when a retry due ``at`` may go (a customer's SMS waits
+    for the end of the quiet hours)."""
     session.add(NotificationAttempt(notification_id=row.id, at=now, provider=provider[:40],
                                     ok=error is None, error=(error or "")[:ERROR_CHARS]))
     attempts = row.attempts + 1
@@ -104,8 +107,8 @@ async def finish(session: AsyncSession, row: Notification, provider: str, error:
         values = {"status": "failed", "attempts": attempts}
     else:
         wait = backoff(attempts, settings.backoff_seconds, settings.backoff_max_seconds)
-        values = {"status": "pending", "attempts": attempts,
-                  "next_attempt_at": now + dt.timedelta(seconds=wait)}
+        at = now + dt.timedelta(seconds=wait)
+        values = {"status": "pending", "attempts": attempts, "next_attempt_at": defer(row, at) if defer else at}
     return values["status"] if await leases.settle(session, _N, row.id, lease_until, values) else "lost"
 
 

@@ -10,6 +10,8 @@ import datetime as dt
 import re
 import zoneinfo
 
+from callcenter.notifications.events import CUSTOMER, EVENTS
+
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
@@ -52,3 +54,17 @@ def send_at(now: dt.datetime, zone: str, quiet_from: str, quiet_until: str) -> d
         return now
     day = local.date() if local.time() < end else local.date() + dt.timedelta(days=1)
     return dt.datetime.combine(day, end, tzinfo=tz).astimezone(dt.timezone.utc)
+
+
+def retry_deferral(settings):
+    """``defer(row, at)`` for the dispatcher's retries: a customer's SMS
+    (the outbox row of a customer event) due ``at`` inside the quiet hours
+    waits for their end, like its first attempt (notify.py)."""
+    n = settings.notifications
+
+    def defer(row, at: dt.datetime) -> dt.datetime:
+        event = EVENTS.get(row.event)
+        if row.channel != "sms" or event is None or event.audience != CUSTOMER:
+            return at
+        return send_at(at, settings.web.timezone, n.quiet_from, n.quiet_until)
+    return defer
