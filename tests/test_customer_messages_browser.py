@@ -27,7 +27,7 @@ ASHA = WebUser("asha", "agent", password="asha-password-1", display_name="Asha R
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "customer-messages.png"
 MESSAGES = [  # (event, channel, recipient, subject, body, status, attempts, errors, minutes ago)
     ("appointment.booked", "sms", "+919812345678", "",
-     "Dear Meera, your visit to Karol Bagh, Delhi is booked for 08 Dec 2026 at 11:30. - Tanishq",
+     "Dear Meera, your visit to Karol Bagh, Delhi is booked for 08 Dec 2026 at 11:30. - Swarna Jewels",
      "sent", 1, [], 2900),
     ("complaint.filed", "email", "meera@example.com", "Your complaint TK-261206-0003",
      "Dear Meera,\n\nYour complaint is registered. Ticket number TK-261206-0003; we aim to resolve it "
