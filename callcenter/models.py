@@ -135,8 +135,8 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_log_object", "entity", "entity_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)   # given by the chain, never by the database
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(60))
-    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(60), index=True)      # the filters by who and what (0016)
+    action: Mapped[str] = mapped_column(String(40), index=True)
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)

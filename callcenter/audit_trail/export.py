@@ -53,7 +53,14 @@ def cells(view: dict) -> list:
 async def csv_chunks(sessions, scope: Scope, f: query.AuditFilter,
                      shown: Callable[[str], str] | None = None) -> AsyncIterator[str]:
     """The CSV text of the rows, a chunk at a time (no header)."""
-    async with sessions() as session:
-        async for rows in query.pages(session, scope, f, chunk=CHUNK, most=MAX_ROWS):
-            users = await query.user_ids(session, {r.actor for r in rows})
+    stmt = select(AuditEntry).where(*query.matching(scope, f))
+    if f.before is not None:
+        stmt = stmt.where(AuditEntry.id < f.before)
+    # one query read a chunk at a time: a page per chunk (query.pages) would
+    # gather and sort a manager's rows again for every chunk
+    stmt = stmt.order_by(AuditEntry.id.desc()).limit(MAX_ROWS).execution_options(yield_per=CHUNK)
+    async with sessions() as session, sessions() as names:
+        result = await session.stream_scalars(stmt)
+        async for rows in result.partitions(CHUNK):
+            users = await query.user_ids(names, {r.actor for r in rows})
             yield encode(cells(row_view(r, users, shown)) for r in rows)
