@@ -104,6 +104,37 @@ async def test_a_managers_rows_follow_where_each_object_stands(app):
     assert len(await entries(app, "admin", "?actor=cli:test")) == 15
 
 
+async def test_a_managers_calls_appointments_and_customers_reached_by_a_call(app):
+    """The calls and appointments of a location's people, and a customer of
+    another location's store its agent called, are its manager's rows."""
+    from callcenter.models import Call
+    from callcenter.work.models import Appointment
+    r = app.rows
+    async with app.services.sessions() as s, s.begin():
+        trunk = await f.trunk(s)
+        camp = await f.campaign(s, loc=await s.get(Location, r["north"]))
+        south_customer = await s.get(Customer, r["south_customer"])
+        item = await f.work_item(s, camp, await f.customer(s))
+        sides = {}
+        for side, agent, store in (("north", r["exec1"], r["s1"]), ("south", r["exec3"], r["s3"])):
+            call = Call(id=f"c-{side}", agent_id=agent, requested_by="x", mode="mobile", number="+919800000077",
+                        trunk_id=trunk.id, caller_id="1", channels=1, state="ended",
+                        customer_id=south_customer.id if side == "north" else None)
+            visit = Appointment(work_item_id=item.id, customer_id=item.customer_id, agent_id=agent, store_id=store,
+                                at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+            s.add_all([call, visit])
+            await s.flush()
+            sides[side] = {("call", call.id), ("appointment", str(visit.id))}
+            audit.record(s, "cli:test", "call.hangup", "call", call.id)
+            audit.record(s, "cli:test", "appointment.update", "appointment", visit.id)
+    north = {(e["object"], e["object_id"]) for e in await entries(app, "manager_n", "?actor=cli:test")}
+    assert north == sides["north"]
+    south = {(e["object"], e["object_id"]) for e in await entries(app, "manager_s", "?actor=cli:test")}
+    assert south == sides["south"]
+    reached = {(e["object"], e["object_id"]) for e in await entries(app, "manager_n", "?object=customer")}
+    assert ("customer", str(r["south_customer"])) in reached   # called by exec1: on north's 360 too
+
+
 async def test_each_row_says_when_who_what_and_the_change_in_short(app):
     r = app.rows
     [update] = await entries(app, "admin", f"?object=user&object_id={r['exec1']}&action=user.update")
@@ -280,3 +311,18 @@ async def test_the_filters_by_who_and_what_read_an_index_not_the_whole_trail(ses
             sql = str(stmt.compile(s.bind, compile_kwargs={"literal_binds": True}))
             plan = " ".join(row[3] for row in (await s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all())
             assert "SCAN audit_log" not in plan and "ix_audit_log_a" in plan, (given, plan)
+
+
+async def test_a_managers_page_reads_the_trail_newest_first_and_stops_at_the_page(sessions):
+    """Not every row about the location's objects gathered and sorted for
+    each page (592 ms a page with 300,000 customers a location, docs/benchmarks.md)."""
+    from sqlalchemy import text
+    from callcenter.audit_trail import query
+    from callcenter.org.scope import Scope
+    async with sessions() as s:
+        f = query.parse_filter({}, "Asia/Kolkata")
+        stmt = (select(AuditEntry.id).where(*query.matching(Scope("manager", user_id=1, location_id=1), f))
+                .order_by(AuditEntry.id.desc()).limit(101))
+        sql = str(stmt.compile(s.bind, compile_kwargs={"literal_binds": True}))
+        plan = [row[3] for row in (await s.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()]
+        assert "SCAN audit_log" in plan and "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
