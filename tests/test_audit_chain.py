@@ -193,6 +193,25 @@ async def test_the_request_id_is_on_the_audit_row_and_in_the_answer(settings, se
     assert rows == [("+919811100100", "crm-7f3a.2"), ("+919811100101", made)]
 
 
+async def test_a_failed_requests_log_line_names_the_id_its_answer_carries(settings, sessions, caplog):
+    """An integrator quoting the X-Request-Id of a 500 leads the operator to its traceback."""
+    from callcenter.feature import Feature
+    from tests.light_app import light_app
+    from web.app import FEATURES
+
+    async def broken(_request):
+        raise RuntimeError("boom")
+    feature = Feature(name="broken", routes=[("GET", "/api/v1/broken", broken, ("admin",), "fails")])
+    app = await light_app(settings, sessions, features=[*FEATURES, feature])
+    try:
+        resp = await app.client.get("/api/v1/broken", headers={**app.headers("admin"), "X-Request-Id": "crm-500"})
+        assert resp.status == 500 and resp.headers["X-Request-Id"] == "crm-500"
+    finally:
+        await app.client.close()
+    failed = [r for r in caplog.records if r.exc_info and "/api/v1/broken" in r.getMessage()]
+    assert failed and "crm-500" in failed[0].getMessage()
+
+
 async def test_a_row_rehashed_with_an_earlier_time_is_out_of_order(sessions):
     """Someone who rewrites the newest row's time, its hash and the head's:
     the chain holds, the order in time does not."""

@@ -124,10 +124,11 @@ async def api_middleware(request: web.Request, handler):
     except Exception as error:  # noqa: BLE001 - an outage answers 503, anything else 500
         outage = as_outage(error)
         if outage is None:
-            log.exception("unhandled error on %s %s", request.method, route)
+            log.exception("unhandled error on %s %s (request %s)", request.method, route, request_id)
             response = await errors.respond(request, 500, "internal_error", "internal error")
         else:
-            outage_log.warning(outage.error_id, "%s on %s %s: %s", outage.error_id, request.method, route, error)
+            outage_log.warning(outage.error_id, "%s on %s %s (request %s): %s", outage.error_id, request.method,
+                               route, request_id, error)
             response = await errors.respond(request, outage.status, outage.error_id, outage.message)
             response.headers["Retry-After"] = str(outage.retry_after)
     errors.secure_headers(request, response)
