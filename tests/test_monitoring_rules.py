@@ -113,7 +113,10 @@ async def test_every_metric_the_rules_and_dashboard_read_is_served(server):
 
 
 async def _query(http, base: str, expr: str) -> dict:
+    """Prometheus's answer; an empty result while it still starts (503 "Service Unavailable")."""
     async with http.get(f"{base}/api/v1/query", params={"query": expr}) as resp:
+        if resp.status == 503:
+            return {"status": "starting", "data": {"result": []}}
         return await resp.json()
 
 
@@ -204,7 +207,12 @@ async def test_serve_runs_prometheus_and_alertmanager_when_the_config_asks(tmp_p
         assert sorted(t.name for t in tools) == ["alertmanager", "prometheus"]
         async with aiohttp.ClientSession() as http:
             deadline = time.monotonic() + 60
-            while not (await _query(http, base, 'up{job="callcenter"} == 1'))["data"]["result"]:
+            while True:
+                try:
+                    if (await _query(http, base, 'up{job="callcenter"} == 1'))["data"]["result"]:
+                        break
+                except aiohttp.ClientError:
+                    pass  # not listening yet
                 assert time.monotonic() < deadline, "the managed Prometheus never scraped the server"
                 await asyncio.sleep(0.5)
             async with http.get(f"{base}/api/v1/alertmanagers") as resp:
