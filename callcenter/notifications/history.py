@@ -9,7 +9,8 @@ attempts and, for a failed one, the last error.
 A re-send is a NEW outbox row with the same channel, recipient, text, event
 and customer, naming the message it repeats (``resent_from_id``: the first
 message, also when a re-send is re-sent), audited ``notification.resend`` on
-the customer. Any role that may open the customer may re-send (agents
+the customer; a customer's SMS re-sent in the quiet hours waits for their
+end, like its first sending (quiet_hours.py). Any role that may open the customer may re-send (agents
 included: "I did not get the SMS" is a service request, and the message is
 one the customer was already sent). Refused (409) while the message or a
 re-send of it is still waiting to go, or within ``RESEND_GAP`` of the last
@@ -31,6 +32,7 @@ from callcenter.notifications import outbox
 from callcenter.notifications.events import EVENTS, PROMOTIONAL
 from callcenter.notifications.exceptions import NotificationNotFound, ResendRefused
 from callcenter.notifications.models import Notification
+from callcenter.notifications.quiet_hours import retry_deferral
 from callcenter.work.scope import customers_in
 
 log = logging.getLogger(__name__)
@@ -82,8 +84,9 @@ def message_view(settings, role: str, row: Notification, attempts=()) -> dict:
 
 
 async def resend(session: AsyncSession, scope, actor: str, notification_id: int,
-                 now: dt.datetime | None = None) -> Notification:
-    """Queue the message ``notification_id`` again (the caller commits)."""
+                 now: dt.datetime | None = None, settings=None) -> Notification:
+    """Queue the message ``notification_id`` again (the caller commits);
+    ``settings`` (the whole config): a customer's SMS waits out the quiet hours."""
     now = now or utcnow()
     row = await session.get(Notification, notification_id, with_for_update=True)
     if row is None or row.customer_id is None:
@@ -110,6 +113,8 @@ async def resend(session: AsyncSession, scope, actor: str, notification_id: int,
                            row.entity_id or None, now=now)
     again.event, again.customer_id, again.language, again.resent_from_id = (
         row.event, row.customer_id, row.language, first)
+    if settings is not None:
+        again.next_attempt_at = retry_deferral(settings)(again, now)
     await session.flush()
     audit.record(session, actor, "notification.resend", "customer", customer.id, notification_id=row.id,
                  resent_as=again.id, channel=row.channel, event=row.event)

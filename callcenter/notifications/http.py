@@ -96,7 +96,8 @@ async def resend(request: web.Request, notification_id: int) -> dict:
     scope = await scope_of(request)
     principal = principal_of(request)
     async with services.sessions() as session, session.begin():
-        again = await history.resend(session, scope, principal.name, notification_id)
+        again = await history.resend(session, scope, principal.name, notification_id,
+                                     settings=services.settings)
         view = history.message_view(services.settings, principal.role, again)
     wake_dispatcher(services)
     return view
