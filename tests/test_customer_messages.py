@@ -158,3 +158,27 @@ async def test_an_sms_sent_again_in_the_quiet_hours_waits_for_the_morning(app, s
     quiet_ends = local.replace(second=0, microsecond=0) + dt.timedelta(hours=2)
     assert sms_row.next_attempt_at.replace(tzinfo=dt.timezone.utc) == quiet_ends    # not in the night
     assert mail_row.next_attempt_at.replace(tzinfo=dt.timezone.utc) <= utcnow()     # an e-mail goes at once
+
+
+async def test_a_long_history_comes_a_page_at_a_time(app, sessions):
+    async with sessions() as s, s.begin():
+        for n in range(150):
+            row = Notification(channel="sms", recipient=MOBILE, subject="", body=f"offer {n}", status="sent",
+                               attempts=1, next_attempt_at=utcnow(), customer_id=app.ids["customer"],
+                               event="customer.birthday")
+            s.add(row)
+    path = f"/api/v1/customers/{app.ids['customer']}/messages"
+    status, first = await call(app, "GET", path, "agent_n")
+    assert status == 200 and len(first["messages"]) == 100 and first["messages"][0]["body"] == "offer 149"
+    assert first["more"] is True
+    status, rest = await call(app, "GET", f"{path}?before={first['messages'][-1]['id']}", "agent_n")
+    assert status == 200 and rest["more"] is False
+    everything = first["messages"] + rest["messages"]
+    assert len(everything) == 152 and len({m["id"] for m in everything}) == 152   # 150 + the complaint's two
+    resp, html = await page(app, "GET", f"/customers/{app.ids['customer']}/messages", "agent_n")
+    assert f"messages?before={first['messages'][-1]['id']}" in html and "Older messages" in html
+    resp, html = await page(app, "GET", f"/customers/{app.ids['customer']}/messages?before={everything[-1]['id']}",
+                            "agent_n")
+    assert resp.status == 200 and "Older messages" not in html
+    status, body = await call(app, "GET", f"{path}?before=x", "agent_n")
+    assert (status, body["field"]) == (422, "before")

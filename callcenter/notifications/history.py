@@ -4,7 +4,8 @@ What staff see follows the 360: the customer must be in the caller's scope
 (callcenter/work/scope.py ``customers_in``, else 404); SMS numbers are
 masked per role as on the 360 (callcenter/customers/privacy.py); every
 message to the customer is listed newest first with its event, text, state,
-attempts and, for a failed one, the last error.
+attempts and, for a failed one, the last error, ``LIMIT`` a page (older ones:
+``?before=<id>`` of the last one shown).
 
 A re-send is a NEW outbox row with the same channel, recipient, text, event
 and customer, naming the message it repeats (``resent_from_id``: the first
@@ -60,13 +61,17 @@ def recipient_for(settings, role: str, row: Notification) -> str:
 
 
 async def messages_of(session: AsyncSession, scope, settings, role: str, customer_id: int,
-                      limit: int = LIMIT) -> list[dict]:
-    """The customer's messages, newest first (404 outside the caller's scope)."""
+                      limit: int = LIMIT, before: int | None = None) -> tuple[list[dict], bool]:
+    """The customer's messages, newest first, ``limit`` of them older than
+    the message ``before`` (a page further down), and whether there are
+    older ones (404 outside the caller's scope)."""
     await customer_in_scope(session, scope, customer_id)
-    rows = (await session.scalars(select(Notification).where(Notification.customer_id == customer_id)
-                                  .order_by(Notification.id.desc()).limit(limit))).all()
+    older = [Notification.id < before] if before is not None else []
+    rows = (await session.scalars(select(Notification).where(Notification.customer_id == customer_id, *older)
+                                  .order_by(Notification.id.desc()).limit(limit + 1))).all()
+    more, rows = len(rows) > limit, rows[:limit]
     attempts = await outbox.attempts_of(session, [r.id for r in rows])
-    return [message_view(settings, role, r, attempts[r.id]) for r in rows]
+    return [message_view(settings, role, r, attempts[r.id]) for r in rows], more
 
 
 def message_view(settings, role: str, row: Notification, attempts=()) -> dict:
