@@ -11,11 +11,10 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
 from callcenter.customers.models import Customer
-from callcenter.db import make_engine
 from callcenter.dispositions import service as dispositions
 from callcenter.notifications import notice_marks, reminder_plan
 from callcenter.notifications.feature import check
@@ -222,33 +221,6 @@ async def test_a_notice_another_server_made_is_not_made_again(sessions):
         await s.commit()
         assert len((await s.scalars(select(NoticeMark))).all()) == 2
     assert made == [1, 1]
-
-
-async def test_a_pass_making_many_notices_does_not_hold_up_other_writers(sessions, world):
-    """Each notice is committed when made: an agent's disposition written
-    while a long pass (hundreds of notices at 09:00) is still going does not
-    wait for the pass, nor fail on SQLite's busy timeout."""
-    async def make():
-        pass
-    async with sessions() as s:    # another server made the first notice of this pass
-        assert await notice_marks.once(s, "followup.due", "work_item", 6, ist(7, 15), "sent", ist(7, 15), make)
-        await s.commit()
-    agent_request = make_engine(str(sessions.kw["bind"].url), busy_timeout=0.2)
-    try:
-        async with sessions() as s:
-            assert not await notice_marks.once(s, "followup.due", "work_item", 6, ist(7, 15), "sent", ist(7, 15),
-                                               make)
-            assert await notice_marks.once(s, "followup.due", "work_item", 7, ist(7, 15), "sent", ist(7, 15), make)
-            # the pass goes on with its next notices; meanwhile an agent saves a disposition
-            async with agent_request.begin() as conn:
-                await conn.execute(update(WorkItem).where(WorkItem.id == world["meena"]).values(outcome="call_later"))
-            assert await notice_marks.once(s, "followup.due", "work_item", 8, ist(7, 15), "sent", ist(7, 15), make)
-            await s.commit()
-    finally:
-        await agent_request.dispose()
-    async with sessions() as s:
-        assert len((await s.scalars(select(NoticeMark))).all()) == 3
-        assert (await s.get(WorkItem, world["meena"])).outcome == "call_later"
 
 
 def test_reminder_settings_are_checked(settings):

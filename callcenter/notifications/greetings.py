@@ -59,7 +59,7 @@ def _on(column, today: dt.date):
 
 
 async def greet(session: AsyncSession, settings, now: dt.datetime, greeted: Greeted | None = None) -> int:
-    """Queue the wishes due at ``now`` (aware); how many (each committed as made)."""
+    """Queue the wishes due at ``now`` (aware); how many. The caller commits."""
     span = window(settings, now)
     if span is None:
         return 0

@@ -1,6 +1,6 @@
 """A timed notice made once on any number of servers: a NoticeMark (event,
 entity, id, for_at) inserted in the same savepoint as the notice's outbox
-rows, committed at once; a unique-key clash means another server made it."""
+rows; a unique-key clash means another server made it."""
 from __future__ import annotations
 
 import datetime as dt
@@ -25,12 +25,8 @@ def marked(event: str, entity: str, entity_id, for_at):
 
 async def once(session: AsyncSession, event: str, entity: str, entity_id, for_at: dt.datetime,
                 outcome: str, now: dt.datetime, make: Callable[[], Awaitable] | None) -> bool:
-    """Mark the notice and (``make``) queue its messages, in a savepoint,
-    then commit: False when another server marked it first or making it
-    failed. Each notice is committed on its own, so a pass making hundreds
-    (a morning's missed follow-ups) never holds SQLite's write lock for
-    longer than one notice, also after a clash (a savepoint rolled back
-    leaves the transaction open)."""
+    """Mark the notice and (``make``) queue its messages, in a savepoint;
+    False when another server marked it first or making it failed."""
     try:
         async with session.begin_nested():
             session.add(NoticeMark(event=event, entity=entity, entity_id=str(entity_id), for_at=for_at,
@@ -39,11 +35,8 @@ async def once(session: AsyncSession, event: str, entity: str, entity_id, for_at
             if make is not None:
                 await make()
     except IntegrityError:
-        made = False        # another server made it
+        return False        # another server made it
     except Exception:       # noqa: BLE001 - one bad notice must not hold back the others; tried again next pass
         log.warning("%s for %s %s failed; tried again next pass", event, entity, entity_id, exc_info=True)
-        made = False
-    else:
-        made = True
-    await session.commit()
-    return made
+        return False
+    return True

@@ -18,8 +18,8 @@ reminders (when: reminder_plan.py) and follow-ups due and missed.
 
 Each notice is made once on any number of servers: a NoticeMark (event,
 entity, id, for_at = the visit's or the follow-up's time) is inserted in the
-same transaction as the notify rows, committed notice by notice; a unique-key
-clash means another server made it. A reminder deliberately not sent is marked ``skipped:<why>``."""
+same transaction as the notify rows; a unique-key clash means another server
+made it. A reminder deliberately not sent is marked ``skipped:<why>``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -141,7 +141,7 @@ async def followups(session: AsyncSession, settings, now: dt.datetime) -> dict[s
 
 async def sweep(session: AsyncSession, settings, now: dt.datetime, greeted: Greeted | None = None) -> dict:
     """One pass at ``now`` (aware): every timed notice that has come, made
-    once (each notice committed when made, notice_marks.once)."""
+    once. The caller commits."""
     reminded = await remind_appointments(session, settings, now)
     followed = await followups(session, settings, now)
     made = {"reminders": reminded["sent"], "reminders_skipped": reminded["skipped"],
