@@ -5,6 +5,7 @@ the last error (numbers masked per role), and re-sending one message once
 (a second quick re-send is refused, the re-send is audited, an agent who
 may not open the customer gets 404)."""
 import datetime as dt
+import zoneinfo
 from urllib.parse import unquote
 
 import pytest
@@ -136,3 +137,48 @@ async def test_the_360s_resend_button_sends_once_and_says_so(app, sessions):
     resp, _ = await page(app, "POST", path, "agent_n", data={})
     assert resp.status == 303 and "Not sent again" in unquote(resp.cookies["cc_flash"].value)
     assert len(await messages(sessions, resent_from_id=sms.id)) == 1
+
+
+async def test_an_sms_sent_again_in_the_quiet_hours_waits_for_the_morning(app, sessions):
+    sms, mail = sorted(await messages(sessions, event="complaint.filed"), key=lambda n: n.channel != "sms")
+    async with sessions() as s, s.begin():
+        await s.execute(update(Notification).where(Notification.id.in_([sms.id, mail.id]))
+                        .values(status="failed", attempts=3))
+    settings = app.services.settings
+    zone = zoneinfo.ZoneInfo(settings.web.timezone)
+    local = utcnow().astimezone(zone)     # the quiet hours around this moment, whenever the test runs
+    settings.notifications.quiet_from = f"{(local - dt.timedelta(hours=1)):%H:%M}"
+    settings.notifications.quiet_until = f"{(local + dt.timedelta(hours=2)):%H:%M}"
+    status, again = await call(app, "POST", f"/api/v1/notifications/{sms.id}/resend", "agent_n")
+    assert status == 201
+    status, mail_again = await call(app, "POST", f"/api/v1/notifications/{mail.id}/resend", "agent_n")
+    assert status == 201
+    async with sessions() as s:
+        sms_row, mail_row = await s.get(Notification, again["id"]), await s.get(Notification, mail_again["id"])
+    quiet_ends = local.replace(second=0, microsecond=0) + dt.timedelta(hours=2)
+    assert sms_row.next_attempt_at.replace(tzinfo=dt.timezone.utc) == quiet_ends    # not in the night
+    assert mail_row.next_attempt_at.replace(tzinfo=dt.timezone.utc) <= utcnow()     # an e-mail goes at once
+
+
+async def test_a_long_history_comes_a_page_at_a_time(app, sessions):
+    async with sessions() as s, s.begin():
+        for n in range(150):
+            row = Notification(channel="sms", recipient=MOBILE, subject="", body=f"offer {n}", status="sent",
+                               attempts=1, next_attempt_at=utcnow(), customer_id=app.ids["customer"],
+                               event="customer.birthday")
+            s.add(row)
+    path = f"/api/v1/customers/{app.ids['customer']}/messages"
+    status, first = await call(app, "GET", path, "agent_n")
+    assert status == 200 and len(first["messages"]) == 100 and first["messages"][0]["body"] == "offer 149"
+    assert first["more"] is True
+    status, rest = await call(app, "GET", f"{path}?before={first['messages'][-1]['id']}", "agent_n")
+    assert status == 200 and rest["more"] is False
+    everything = first["messages"] + rest["messages"]
+    assert len(everything) == 152 and len({m["id"] for m in everything}) == 152   # 150 + the complaint's two
+    resp, html = await page(app, "GET", f"/customers/{app.ids['customer']}/messages", "agent_n")
+    assert f"messages?before={first['messages'][-1]['id']}" in html and "Older messages" in html
+    resp, html = await page(app, "GET", f"/customers/{app.ids['customer']}/messages?before={everything[-1]['id']}",
+                            "agent_n")
+    assert resp.status == 200 and "Older messages" not in html
+    status, body = await call(app, "GET", f"{path}?before=x", "agent_n")
+    assert (status, body["field"]) == (422, "before")

@@ -2,7 +2,11 @@
 bounded in time and size), the HTTP SMS provider against a local aiohttp
 gateway, and the [notifications] settings check."""
 import asyncio
+import base64
+import datetime as dt
 import email
+import ipaddress
+import ssl
 import json
 
 import pytest
@@ -21,8 +25,9 @@ LIMIT = 1_000_000
 class TinySmtp:
     """Enough of RFC 5321 for smtplib: greeting, EHLO, MAIL, RCPT, DATA, QUIT."""
 
-    def __init__(self, *, starttls=False, reject_rcpt=False, greet=True, rcpt_answers=()):
+    def __init__(self, *, starttls=False, reject_rcpt=False, greet=True, rcpt_answers=(), tls=None, login=None):
         self.starttls, self.reject_rcpt, self.greet = starttls, reject_rcpt, greet
+        self.tls, self.login = tls, login   # a server SSLContext: STARTTLS upgrades; (user, password): AUTH PLAIN
         self.rcpt_answers = list(rcpt_answers)  # replies to the first RCPTs ("451 4.7.1 later"), then as usual
         self.commands, self.messages = [], []
         self.stop = asyncio.Event()
@@ -50,7 +55,7 @@ class TinySmtp:
             await self.stop.wait()
             return
         writer.write(b"220 tiny ESMTP\r\n")
-        data, total, lines = False, 0, []
+        data, total, lines, secure = False, 0, [], False
         while True:
             line = await reader.readline()
             total += len(line)
@@ -69,7 +74,17 @@ class TinySmtp:
             self.commands.append(command)
             verb = command.split(" ", 1)[0].upper()
             if verb == "EHLO":
-                writer.write(b"250-tiny\r\n" + (b"250-STARTTLS\r\n" if self.starttls else b"") + b"250 8BITMIME\r\n")
+                writer.write(b"250-tiny\r\n" + (b"250-STARTTLS\r\n" if self.starttls and not secure else b"")
+                             + (b"250-AUTH PLAIN\r\n" if self.login and secure else b"") + b"250 8BITMIME\r\n")
+            elif verb == "STARTTLS" and self.tls is not None and not secure:
+                writer.write(b"220 2.0.0 ready\r\n")
+                await writer.drain()
+                await writer.start_tls(self.tls)
+                secure = True
+            elif verb == "AUTH" and self.login and secure:
+                given = base64.b64decode(command.split(" ")[-1]).split(b"\0")[1:]
+                ok = [part.decode() for part in given] == list(self.login)
+                writer.write(b"235 2.7.0 ok\r\n" if ok else b"535 5.7.8 authentication failed\r\n")
             elif verb in ("HELO", "MAIL", "RSET", "NOOP"):
                 writer.write(b"250 OK\r\n")
             elif verb == "RCPT" and self.rcpt_answers:
@@ -135,6 +150,57 @@ async def test_smtp_failures_raise_delivery_errors_without_sending():
         assert asyncio.get_running_loop().time() - started < 5
     with pytest.raises(DeliveryError):  # nothing listening
         await SmtpProvider(smtp_settings(1)).send(MAIL)
+
+
+def tls_pair(tmp_path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) contexts with a certificate of 127.0.0.1 the client trusts."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return server, ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+
+
+async def test_smtp_with_starttls_and_a_login_as_the_readme_configures_it(tmp_path):
+    server_tls, client_tls = tls_pair(tmp_path)
+    async with TinySmtp(starttls=True, tls=server_tls, login=("callcenter", "s3cret")) as server:
+        n = smtp_settings(server.port, smtp_starttls=True, smtp_username="callcenter", smtp_password="s3cret",
+                          smtp_from="Swarna Jewels <care@example.in>")
+        check_settings(n)      # a sender with a display name is an address
+        await SmtpProvider(n, ssl_context=client_tls).send(MAIL)
+        verbs = [c.split(" ")[0].upper() for c in server.commands]
+        assert verbs[:5] == ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL"]
+        assert server.commands[4].upper() == "MAIL FROM:<CARE@EXAMPLE.IN>"
+        received = email.message_from_bytes(server.messages[0], policy=email.policy.default)
+        assert received["From"] == "Swarna Jewels <care@example.in>"
+        assert received["Message-ID"].endswith("@example.in>") and ">>" not in received["Message-ID"]
+        # a wrong password is the server's setting, not the message's fault: retried, never failed at once
+        wrong = smtp_settings(server.port, smtp_starttls=True, smtp_username="callcenter", smtp_password="old",
+                              smtp_from="care@example.in")
+        with pytest.raises(DeliveryError, match="smtp_username") as refused:
+            await SmtpProvider(wrong, ssl_context=client_tls).send(MAIL)
+        assert not refused.value.permanent and len(server.messages) == 1
+    for smtp_from, says in (("Swarna Jewels", "smtp_from"), ("care@example.in\r\nBcc: x@evil.example", "smtp_from"),
+                            ("", "smtp_from")):
+        with pytest.raises(ValueError, match=says):
+            check_settings(smtp_settings(25, smtp_from=smtp_from))
+    with pytest.raises(ValueError, match="smtp_host"):
+        check_settings(smtp_settings(25, smtp_host=""))
 
 
 class Gateway:

@@ -75,7 +75,7 @@ def test_an_sms_check_shows_encoding_segments_assumptions_and_the_dlt_text():
     assert check.ok and check.warnings == []
     assert check.dlt_text == "Dear {#var#}, your visit to {#var#} is on {#var#} at {#var#}."
     assert check.assumed == {"customer_name": 15, "store_name": 13, "appointment_date": 11,
-                             "appointment_time": 5}
+                             "appointment_time": 8}
     filled = body.format(**SAMPLES)
     assert check.preview == filled
     assert (check.sms.encoding, check.sms.characters, check.sms.segments) == (GSM7, len(filled), 1)
@@ -84,7 +84,7 @@ def test_an_sms_check_shows_encoding_segments_assumptions_and_the_dlt_text():
     assert curly.ok and curly.sms.encoding == UCS2 and curly.sms.segments == 2
     assert any("’" in w and "UCS-2" in w for w in curly.warnings)
     long = check_template("appointment.booked", "sms", "Ignored", body * 4)
-    assert long.ok and (long.sms.characters, long.sms.segments) == (308, 3)      # 2 x 153 < 308
+    assert long.ok and (long.sms.characters, long.sms.segments) == (320, 3)      # 2 x 153 < 320
     assert any("3 SMS segments" in w for w in long.warnings) and any("no subject" in w for w in long.warnings)
 
 
@@ -118,3 +118,14 @@ def test_a_value_is_never_read_as_a_placeholder_and_a_subject_stays_one_line():
                    one_line=True)
     assert subject == "Your visit, Asha Bcc: x@example.com"
     assert fill("{customer_name}", {"customer_name": "Asha\nRao"}) == "Asha\nRao"   # a body keeps lines
+
+
+def test_the_size_check_assumes_times_as_the_customer_gets_them(settings):
+    import datetime as dt
+
+    from callcenter.notifications.appointment_notices import local_time
+    sent = local_time(settings, dt.datetime(2026, 12, 8, 6, 0, tzinfo=dt.timezone.utc))   # 11:30 AM in Kolkata
+    assert len(SAMPLES["appointment_time"]) == len(sent) == len(SAMPLES["followup_time"])
+    body = "Your visit is at {appointment_time}. " + "x" * (160 - len("Your visit is at 11:30. "))
+    check = check_template("appointment.booked", "sms", "", body)
+    assert sent in check.preview and check.sms.segments == 2     # 163 characters as sent: billed as two

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from callcenter.auth.tokens import Principal
+from callcenter.customers.models import Customer
 from callcenter.dispositions import service as dispositions
 from callcenter.notifications import notice_marks, reminder_plan
 from callcenter.notifications.feature import check
 from callcenter.notifications.models import NoticeMark, Notification
 from callcenter.notifications.timed import TimedNotices
+from callcenter.org.models import Store
 from callcenter.org.scope import load_scope
 from callcenter.work.erasure import erase_work
 from callcenter.work.models import WorkItem
@@ -98,6 +100,21 @@ async def test_a_booking_is_told_once_a_move_once_as_changed_and_a_call_off_as_c
     assert [(n.event, "09 Dec 2026 at 04:00 PM" in n.body) for n in moved] == [("appointment.changed", True)]
     await submit(sessions, settings, world, "meena", WONT_COME, ist(7, 12))
     assert [n.event for n in await messages(sessions, moved[-1].id)] == ["appointment.cancelled"]
+
+
+async def test_a_customer_without_a_name_at_a_store_without_a_city_reads_properly(sessions, settings, world):
+    async with sessions() as s, s.begin():
+        item = await s.get(WorkItem, world["meena"])
+        customer = await s.get(Customer, item.customer_id)
+        customer.name, customer.email = "", "meena@example.com"
+        (await s.get(Store, world["store"].id)).city = ""
+    await submit(sessions, settings, world, "meena", visit("2026-12-08T11:30"), ist(7, 10))
+    told = {n.channel: n for n in await messages(sessions)}
+    store = world["store"].name
+    # the e-mail leaves out the missing city; the SMS keeps its fixed text (as registered on DLT)
+    assert told["email"].body.splitlines()[0] == "Dear Customer,"
+    assert f"Your visit to {store} is booked for 08 Dec 2026 at 11:30 AM." in told["email"].body
+    assert told["sms"].body.startswith(f"Dear Customer, your visit to {store},  is booked")
 
 
 async def test_reminders_come_the_evening_before_and_hours_before_once_each(sessions, settings, world):

@@ -4,12 +4,14 @@ What staff see follows the 360: the customer must be in the caller's scope
 (callcenter/work/scope.py ``customers_in``, else 404); SMS numbers are
 masked per role as on the 360 (callcenter/customers/privacy.py); every
 message to the customer is listed newest first with its event, text, state,
-attempts and, for a failed one, the last error.
+attempts and, for a failed one, the last error, ``LIMIT`` a page (older ones:
+``?before=<id>`` of the last one shown).
 
 A re-send is a NEW outbox row with the same channel, recipient, text, event
 and customer, naming the message it repeats (``resent_from_id``: the first
 message, also when a re-send is re-sent), audited ``notification.resend`` on
-the customer. Any role that may open the customer may re-send (agents
+the customer; a customer's SMS re-sent in the quiet hours waits for their
+end, like its first sending (quiet_hours.py). Any role that may open the customer may re-send (agents
 included: "I did not get the SMS" is a service request, and the message is
 one the customer was already sent). Refused (409) while the message or a
 re-send of it is still waiting to go, or within ``RESEND_GAP`` of the last
@@ -31,6 +33,7 @@ from callcenter.notifications import outbox
 from callcenter.notifications.events import EVENTS, PROMOTIONAL
 from callcenter.notifications.exceptions import NotificationNotFound, ResendRefused
 from callcenter.notifications.models import Notification
+from callcenter.notifications.quiet_hours import retry_deferral
 from callcenter.work.scope import customers_in
 
 log = logging.getLogger(__name__)
@@ -58,13 +61,17 @@ def recipient_for(settings, role: str, row: Notification) -> str:
 
 
 async def messages_of(session: AsyncSession, scope, settings, role: str, customer_id: int,
-                      limit: int = LIMIT) -> list[dict]:
-    """The customer's messages, newest first (404 outside the caller's scope)."""
+                      limit: int = LIMIT, before: int | None = None) -> tuple[list[dict], bool]:
+    """The customer's messages, newest first, ``limit`` of them older than
+    the message ``before`` (a page further down), and whether there are
+    older ones (404 outside the caller's scope)."""
     await customer_in_scope(session, scope, customer_id)
-    rows = (await session.scalars(select(Notification).where(Notification.customer_id == customer_id)
-                                  .order_by(Notification.id.desc()).limit(limit))).all()
+    older = [Notification.id < before] if before is not None else []
+    rows = (await session.scalars(select(Notification).where(Notification.customer_id == customer_id, *older)
+                                  .order_by(Notification.id.desc()).limit(limit + 1))).all()
+    more, rows = len(rows) > limit, rows[:limit]
     attempts = await outbox.attempts_of(session, [r.id for r in rows])
-    return [message_view(settings, role, r, attempts[r.id]) for r in rows]
+    return [message_view(settings, role, r, attempts[r.id]) for r in rows], more
 
 
 def message_view(settings, role: str, row: Notification, attempts=()) -> dict:
@@ -82,8 +89,9 @@ def message_view(settings, role: str, row: Notification, attempts=()) -> dict:
 
 
 async def resend(session: AsyncSession, scope, actor: str, notification_id: int,
-                 now: dt.datetime | None = None) -> Notification:
-    """Queue the message ``notification_id`` again (the caller commits)."""
+                 now: dt.datetime | None = None, settings=None) -> Notification:
+    """Queue the message ``notification_id`` again (the caller commits);
+    ``settings`` (the whole config): a customer's SMS waits out the quiet hours."""
     now = now or utcnow()
     row = await session.get(Notification, notification_id, with_for_update=True)
     if row is None or row.customer_id is None:
@@ -110,6 +118,8 @@ async def resend(session: AsyncSession, scope, actor: str, notification_id: int,
                            row.entity_id or None, now=now)
     again.event, again.customer_id, again.language, again.resent_from_id = (
         row.event, row.customer_id, row.language, first)
+    if settings is not None:
+        again.next_attempt_at = retry_deferral(settings)(again, now)
     await session.flush()
     audit.record(session, actor, "notification.resend", "customer", customer.id, notification_id=row.id,
                  resent_as=again.id, channel=row.channel, event=row.event)

@@ -83,12 +83,23 @@ def wake_dispatcher(services) -> None:
         dispatcher.wake()
 
 
-async def customer_messages(request: web.Request) -> list[dict]:
+def before_of(request: web.Request) -> int | None:
+    """``?before=<message id>``: the page of messages older than that one."""
+    before = request.query.get("before", "")
+    if not before:
+        return None
+    if not before.isdigit() or len(before) > 18:
+        raise InvalidNotification("before must be a message id", field="before")
+    return int(before)
+
+
+async def customer_messages(request: web.Request) -> tuple[list[dict], bool]:
+    """(the customer's messages, newest first, a page; whether older ones exist)."""
     services = request.app[SERVICES]
     scope = await scope_of(request)
     async with services.sessions() as session:
         return await history.messages_of(session, scope, services.settings, principal_of(request).role,
-                                         customer_id_of(request))
+                                         customer_id_of(request), before=before_of(request))
 
 
 async def resend(request: web.Request, notification_id: int) -> dict:
@@ -96,14 +107,16 @@ async def resend(request: web.Request, notification_id: int) -> dict:
     scope = await scope_of(request)
     principal = principal_of(request)
     async with services.sessions() as session, session.begin():
-        again = await history.resend(session, scope, principal.name, notification_id)
+        again = await history.resend(session, scope, principal.name, notification_id,
+                                     settings=services.settings)
         view = history.message_view(services.settings, principal.role, again)
     wake_dispatcher(services)
     return view
 
 
 async def list_customer_messages(request: web.Request) -> web.Response:
-    return web.json_response({"messages": jsonable(await customer_messages(request))})
+    messages, more = await customer_messages(request)
+    return web.json_response({"messages": jsonable(messages), "more": more})
 
 
 async def resend_message(request: web.Request) -> web.Response:
@@ -119,7 +132,8 @@ ROUTES = [
      "बंद opts the customer out of promotional messages, START back in; always 200 for a number "
      "that is no customer's (the gateway's service token: role teamlead or above)"),
     ("GET", "/api/v1/customers/{id}/messages", list_customer_messages, at_least("agent"),
-     "Every message to a customer, newest first (channel, time, event, text, state, attempts, last error); "
+     "Every message to a customer, newest first (channel, time, event, text, state, attempts, last error), "
+     "100 a page with more: true when older ones exist (?before=<the last id shown>); "
      "the customer 360's scope, numbers masked per role"),
     ("POST", "/api/v1/notifications/{id}/resend", resend_message, at_least("agent"),
      "Send a customer's message again as a new outbox row (audited); 409 while it or a re-send of it is "

@@ -2,7 +2,9 @@
 caller's transaction: for the customer, or for each person named; on the
 event's channels (the catalogue's, or as an admin set them); in the
 customer's language (a person's first language) where a template has it,
-else English; nothing when the event is switched off. A customer's SMS
+else English; nothing when the event is switched off. A customer without a
+name is addressed as shipped/ NAMELESS says ("Dear Customer"); in an e-mail
+an empty value takes the comma before it (render.fill ``tidy``). A customer's SMS
 queued in the quiet hours (quiet_hours.py) waits for the morning."""
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from callcenter.notifications.outbox import EMAIL
 from callcenter.notifications.providers import E164
 from callcenter.notifications.quiet_hours import send_at
 from callcenter.notifications.render import fill
+from callcenter.notifications.shipped import NAMELESS
 from callcenter.notifications.templates import text_for
 
 log = logging.getLogger(__name__)
@@ -89,8 +92,12 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
         if text is None:
             log.warning("event %s has no %s template: nothing sent on it", key, channel)
             continue
-        row = outbox.enqueue(session, channel, address, fill(text.subject, context, one_line=True),
-                             fill(text.body, context), entity, entity_id, now=now)
+        values = context
+        if event.audience == CUSTOMER and "customer_name" in context and not str(context["customer_name"]).strip():
+            values = {**context, "customer_name": NAMELESS.get(text.language, NAMELESS["en"])}
+        tidy = channel != "sms"     # an SMS's fixed text stays as registered on DLT
+        row = outbox.enqueue(session, channel, address, fill(text.subject, values, one_line=True, tidy=tidy),
+                             fill(text.body, values, tidy=tidy), entity, entity_id, now=now)
         row.event, row.language = key, text.language
         if channel == "sms" and event.audience == CUSTOMER:
             row.next_attempt_at = send_at(now, settings.web.timezone, n.quiet_from, n.quiet_until)

@@ -14,8 +14,9 @@ CHANNEL_NAMES = {"sms": "SMS", "email": "e-mail", "log": "note"}
 
 
 async def messages_card(request: web.Request) -> web.Response:
+    messages, more = await customer_messages(request)
     return render(request, "notifications/_customer_messages.html",
-                  {"messages": await customer_messages(request), "customer_id": customer_id_of(request),
+                  {"messages": messages, "more": more, "customer_id": customer_id_of(request),
                    "channel_names": CHANNEL_NAMES})
 
 

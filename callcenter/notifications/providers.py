@@ -12,8 +12,8 @@
 A provider's ``send(message)`` returns on delivery and raises ``DeliveryError``
 (or anything else: the dispatcher records it) when the message was not sent.
 The provider's answer decides what happens next: a permanent refusal
-(``DeliveryError(permanent=True)``: an SMTP 5xx, an HTTP 4xx other than 408
-and 429) fails the message at once with its reason; anything else (SMTP 4xx,
+(``DeliveryError(permanent=True)``: an SMTP 5xx but a refused login, an HTTP
+4xx other than 408 and 429) fails the message at once with its reason; anything else (SMTP 4xx,
 HTTP 5xx/408/429, connection refused, a timeout) is retried with backoff.
 An e-mail goes as multipart/alternative: the text as written and an HTML
 version made from it (email_html.py)."""
@@ -28,7 +28,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 import aiohttp
 
@@ -64,13 +64,17 @@ def http_refusal(status: int, answer: str) -> DeliveryError:
 
 def smtp_refusal(exc: smtplib.SMTPException) -> DeliveryError:
     """An SMTP error as a DeliveryError: a 5xx reply is permanent, a 4xx (or
-    no reply: the connection dropped) temporary."""
+    no reply: the connection dropped) temporary; a refused login is the
+    server's setting, not the message's: temporary whatever its code."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         answers = list(exc.recipients.values())
         codes = [code for code, _ in answers]
         text = "; ".join(f"{code} {_text(reply)}" for code, reply in answers)
         return DeliveryError(f"SMTP recipient refused: {text}",
                              permanent=bool(codes) and all(500 <= c < 600 for c in codes))
+    if isinstance(exc, smtplib.SMTPAuthenticationError):   # the server's setting, not the message's fault
+        return DeliveryError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}: the login was refused, check "
+                             "[notifications] smtp_username and smtp_password (retried)")
     if isinstance(exc, smtplib.SMTPResponseException):
         code = exc.smtp_code
         return DeliveryError(f"SMTP {code}: {_text(exc.smtp_error)} ({type(exc).__name__})",
@@ -113,6 +117,16 @@ class LogProvider:
         return None
 
 
+def sender_address(smtp_from: str) -> str:
+    """The address of ``smtp_from`` ("care@example.in" or "Swarna Jewels
+    <care@example.in>"), "" when it is none."""
+    if any(c in smtp_from for c in "\r\n"):
+        return ""
+    _name, address = parseaddr(smtp_from)
+    local, _, domain = address.rpartition("@")
+    return address if local and "." in domain and not any(c.isspace() or c in "<>" for c in address) else ""
+
+
 class SmtpProvider:
     name = "smtp"
 
@@ -126,7 +140,8 @@ class SmtpProvider:
         email["To"] = message.recipient
         email["Subject"] = message.subject or "Notification"
         email["Date"] = formatdate(localtime=False)
-        email["Message-ID"] = make_msgid(domain=self.settings.smtp_from.rpartition("@")[2] or None)
+        domain = sender_address(self.settings.smtp_from).rpartition("@")[2]
+        email["Message-ID"] = make_msgid(domain=domain or None)
         email.set_content(message.body)
         email.add_alternative(email_html(message.subject, message.body, brand=self.settings.email_brand,
                                          site_url=self.settings.site_url), subtype="html")
@@ -249,8 +264,11 @@ def check_settings(n, _settings=None) -> None:
     if min(n.dispatch_interval, n.backoff_seconds, n.backoff_max_seconds, n.send_timeout) <= 0:
         raise ValueError("[notifications] intervals, backoff and send_timeout must be positive")
     if n.email_provider == "smtp":
-        if not n.smtp_host or "@" not in n.smtp_from or any(c in n.smtp_from for c in "\r\n<>"):
-            raise ValueError("[notifications] smtp needs smtp_host and an smtp_from address")
+        if not n.smtp_host:
+            raise ValueError('[notifications] email_provider = "smtp" needs smtp_host (the mail server)')
+        if not sender_address(n.smtp_from):
+            raise ValueError('[notifications] smtp_from must be an e-mail address: "care@example.in" or '
+                             '"Swarna Jewels <care@example.in>"')
         if not 1 <= n.smtp_port <= 65535:
             raise ValueError("[notifications] smtp_port must be 1-65535")
         if n.smtp_username and not n.smtp_starttls and not is_loopback(n.smtp_host):

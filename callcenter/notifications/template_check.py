@@ -35,7 +35,7 @@ SAMPLES = {
     "store_name": "Jubilee Hills",               # 13
     "store_city": "Hyderabad",                   # 9
     "appointment_date": "08 Dec 2026",           # 11
-    "appointment_time": "11:30",                 # 5
+    "appointment_time": "11:30 AM",              # 8 (as sent: %I:%M %p)
     "brand": "Swarna Jewels",                    # 13
     "ticket": "TK-261123-0042",                  # 14
     "category": "Product quality",               # 15
@@ -46,7 +46,7 @@ SAMPLES = {
     "level": "team lead",
     "link": "https://cc.example.com/complaints/42",
     "followup_date": "08 Dec 2026",
-    "followup_time": "16:00",
+    "followup_time": "04:00 PM",
     "upload_name": "walk-ins-december.xlsx",
     "rows": "1250",
     "campaign": "New walk-in survey",

@@ -8,6 +8,8 @@ from __future__ import annotations
 from callcenter.notifications.shipped import en, hi
 
 LANGUAGES = {"en": en.TEXTS, "hi": hi.TEXTS}
+# {customer_name} of a customer on file without a name ("Dear Customer,", "ग्राहक जी,")
+NAMELESS = {"en": en.NAMELESS, "hi": hi.NAMELESS}
 
 # (event, channel, language) -> (subject, body)
 SHIPPED: dict[tuple[str, str, str], tuple[str, str]] = {

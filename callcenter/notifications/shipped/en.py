@@ -5,6 +5,8 @@ from __future__ import annotations
 _VISIT = "{store_name}, {store_city}"
 _CASE = "{ticket} · {category} · priority {priority}\n{description}\nDue {due}\n{link}"
 
+NAMELESS = "Customer"   # {customer_name} of a customer without a name
+
 TEXTS: dict[tuple[str, str], tuple[str, str]] = {
     # The customer's appointments
     ("appointment.booked", "sms"): (

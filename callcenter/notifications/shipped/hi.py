@@ -6,6 +6,8 @@ from __future__ import annotations
 _VISIT = "{store_name}, {store_city}"
 _CASE = "{ticket} · {category} · प्राथमिकता {priority}\n{description}\nसमय-सीमा {due}\n{link}"
 
+NAMELESS = "ग्राहक"   # {customer_name} of a customer without a name
+
 TEXTS: dict[tuple[str, str], tuple[str, str]] = {
     # ग्राहक की विज़िट
     ("appointment.booked", "sms"): (
