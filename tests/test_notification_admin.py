@@ -36,6 +36,8 @@ async def test_only_admins_read_and_change_events_and_templates(settings, sessio
         booked = next(e for e in body["events"] if e["key"] == "appointment.booked")
         assert booked["enabled"] and booked["channels"] == ["sms", "email"] and booked["audience"] == "customer"
         assert "customer_name" in booked["placeholders"] and booked["when"]
+        wishes = next(e for e in body["events"] if e["key"] == "customer.birthday")
+        assert not wishes["enabled"] and wishes["kind"] == "promotional"   # promotional: off until switched on
         sms_en = next(t for t in booked["templates"] if (t["channel"], t["language"]) == ("sms", "en"))
         assert sms_en["source"] == "shipped" and sms_en["body"] == SHIPPED[("appointment.booked", "sms", "en")][1]
         sms_hi = next(t for t in booked["templates"] if (t["channel"], t["language"]) == ("sms", "hi"))

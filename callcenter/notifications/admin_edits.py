@@ -98,7 +98,7 @@ async def catalogue(session: AsyncSession, extra_language: str | None = None) ->
         out.append({
             "key": event.key, "title": event.title, "audience": event.audience, "kind": event.kind,
             "when": event.when, "placeholders": list(event.placeholders),
-            "enabled": True if setting is None else bool(setting.enabled),
+            "enabled": event.on_by_default if setting is None else bool(setting.enabled),
             "channels": list(event.channels if setting is None else setting.channels or ()),
             "default_channels": list(event.channels), "allowed_channels": list(channels_for(event)),
             "templates": [{"channel": channel, "language": language, **text}
@@ -111,7 +111,7 @@ async def change_event(session: AsyncSession, actor: str, key: str, *, enabled, 
     """Switch the event on or off and set its channels (each given or kept)."""
     event = event_or_404(key)
     row = await session.get(NotificationEventSetting, key)
-    before = {"enabled": True if row is None else bool(row.enabled),
+    before = {"enabled": event.on_by_default if row is None else bool(row.enabled),
               "channels": list(event.channels if row is None else row.channels or ())}
     after = dict(before)
     if enabled is not None:
