@@ -12,7 +12,7 @@ from callcenter.notifications import outbox
 from callcenter.notifications.dispatcher import Dispatcher
 from callcenter.notifications.feature import check   # the section's check, as the config loader calls it
 from callcenter.notifications.models import Notification
-from callcenter.notifications.quiet_hours import check_quiet_hours, retry_deferral, send_at
+from callcenter.notifications.quiet_hours import check_quiet_hours, sms_deferral, send_at
 from callcenter.notifications.settings import NotificationSettings
 
 IST = zoneinfo.ZoneInfo("Asia/Kolkata")
@@ -86,7 +86,7 @@ async def test_a_retry_of_a_customers_sms_due_in_the_night_waits_for_the_morning
         mail = outbox.enqueue(s, "email", "lead@example.com", "Follow-up due", "Call Meena.", now=failed_at)
         mail.event = "followup.due"
     dispatcher = Dispatcher(settings.notifications, sessions, {"sms": Down(), "email": Down(), "log": Down()},
-                            clock=lambda: failed_at, defer=retry_deferral(settings))
+                            clock=lambda: failed_at, defer=sms_deferral(settings))
     assert (await dispatcher.tick()) == {"pending": 2}
     async with sessions() as s:
         rows = {r.channel: r for r in (await s.scalars(select(Notification))).all()}

@@ -22,7 +22,7 @@ from callcenter.models import User, utcnow
 from callcenter.notifications import outbox
 from callcenter.notifications.models import Notification
 from callcenter.notifications.providers import ERROR_CHARS, DeliveryError, Message, build_providers
-from callcenter.notifications.quiet_hours import retry_deferral
+from callcenter.notifications.quiet_hours import sms_deferral
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Dispatcher:
     def __init__(self, settings, sessions, providers: dict | None = None, *,
                  clock: Callable[[], dt.datetime] = utcnow, push=None, defer=None) -> None:
         self.settings = settings  # the [notifications] section
-        self.defer = defer        # defer(row, at): when a retry may go (quiet_hours.retry_deferral)
+        self.defer = defer        # defer(row, at): when a retry may go (quiet_hours.sms_deferral)
         self.sessions = sessions
         self.providers = providers if providers is not None else build_providers(settings, push)
         self.clock = clock
@@ -141,6 +141,6 @@ def dispatcher_for(settings, sessions, live, loops) -> Dispatcher:
     """The server's dispatcher (its feature runs ``run`` as a loop; ``close``
     at shutdown closes the providers)."""
     dispatcher = Dispatcher(settings.notifications, sessions, push=panel_push(sessions, live),
-                            defer=retry_deferral(settings))
+                            defer=sms_deferral(settings))
     dispatcher.failed = loops.failed
     return dispatcher

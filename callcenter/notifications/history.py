@@ -33,7 +33,7 @@ from callcenter.notifications import outbox
 from callcenter.notifications.events import EVENTS, PROMOTIONAL
 from callcenter.notifications.exceptions import NotificationNotFound, ResendRefused
 from callcenter.notifications.models import Notification
-from callcenter.notifications.quiet_hours import retry_deferral
+from callcenter.notifications.quiet_hours import sms_deferral
 from callcenter.work.scope import customers_in
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ async def resend(session: AsyncSession, scope, actor: str, notification_id: int,
     again.event, again.customer_id, again.language, again.resent_from_id = (
         row.event, row.customer_id, row.language, first)
     if settings is not None:
-        again.next_attempt_at = retry_deferral(settings)(again, now)
+        again.next_attempt_at = sms_deferral(settings)(again, now)
     await session.flush()
     audit.record(session, actor, "notification.resend", "customer", customer.id, notification_id=row.id,
                  resent_as=again.id, channel=row.channel, event=row.event)

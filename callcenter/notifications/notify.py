@@ -21,7 +21,7 @@ from callcenter.notifications.models import Notification, NotificationEventSetti
 from callcenter.notifications.optout import may_send
 from callcenter.notifications.outbox import EMAIL
 from callcenter.notifications.providers import E164
-from callcenter.notifications.quiet_hours import send_at
+from callcenter.notifications.quiet_hours import sms_deferral
 from callcenter.notifications.render import fill
 from callcenter.notifications.shipped import NAMELESS
 from callcenter.notifications.templates import text_for
@@ -70,8 +70,7 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
     a staff event is for (inactive ones are skipped); ``context``: the
     placeholders' values ({brand} is [notifications] brand unless given)."""
     event = event_of(key)
-    n = settings.notifications
-    context = {**context, "brand": context.get("brand") or n.brand}
+    context = {**context, "brand": context.get("brand") or settings.notifications.brand}
     now = now or utcnow()
     enabled, channels = await channels_of(session, key)
     if not enabled:
@@ -85,6 +84,7 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
     else:
         targets = [(channel, _person_address(settings, user, channel), first_language(user))
                    for user in people if user is not None and user.active for channel in channels]
+    held = sms_deferral(settings)
     for channel, address, language in targets:
         if address is None:
             continue
@@ -99,8 +99,7 @@ async def notify(session: AsyncSession, settings, key: str, *, context: dict, cu
         row = outbox.enqueue(session, channel, address, fill(text.subject, values, one_line=True, tidy=tidy),
                              fill(text.body, values, tidy=tidy), entity, entity_id, now=now)
         row.event, row.language = key, text.language
-        if channel == "sms" and event.audience == CUSTOMER:
-            row.next_attempt_at = send_at(now, settings.web.timezone, n.quiet_from, n.quiet_until)
+        row.next_attempt_at = held(row, row.next_attempt_at)   # a customer's SMS waits out the quiet hours
         row.customer_id = customer.id if event.audience == CUSTOMER else None
         rows.append(row)
     return rows

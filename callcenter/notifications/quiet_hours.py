@@ -56,10 +56,11 @@ def send_at(now: dt.datetime, zone: str, quiet_from: str, quiet_until: str) -> d
     return dt.datetime.combine(day, end, tzinfo=tz).astimezone(dt.timezone.utc)
 
 
-def retry_deferral(settings):
-    """``defer(row, at)`` for the dispatcher's retries: a customer's SMS
-    (the outbox row of a customer event) due ``at`` inside the quiet hours
-    waits for their end, like its first attempt (notify.py)."""
+def sms_deferral(settings):
+    """``defer(row, at)``: when an outbox row due ``at`` may go. The one rule
+    for a first sending (notify.py), a retry (the dispatcher) and a re-send
+    (history.py): a customer's SMS (the row of a customer event) due inside
+    the quiet hours waits for their end; anything else goes at ``at``."""
     n = settings.notifications
 
     def defer(row, at: dt.datetime) -> dt.datetime:
