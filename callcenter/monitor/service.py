@@ -166,15 +166,20 @@ class Monitoring:
         task.add_done_callback(self._tasks.discard)
 
     async def end(self, session: MonitorSession, reason: str) -> None:
-        """Once per session: forget it, free its trunk channel, audit and announce the end."""
-        if self.by_id.pop(session.id, None) is None:
+        """Once per session: free its trunk channel, audit the end, then forget it and
+        announce it. It stays in the active list until its end is recorded, so whoever
+        sees it gone (the board, the API) also finds its ``monitor.end`` row."""
+        if session.ended_at is not None or self.by_id.get(session.id) is not session:
             return
         session.ended_at, session.end_reason = time.time(), reason
-        await self._release(session)
         try:
-            await self._audit(session, "monitor.end")
-        except Exception:  # noqa: BLE001 - the session is over all the same
-            log.exception("monitor session %s: end not audited", session.id)
+            await self._release(session)
+            try:
+                await self._audit(session, "monitor.end")
+            except Exception:  # noqa: BLE001 - the session is over all the same
+                log.exception("monitor session %s: end not audited", session.id)
+        finally:
+            self.by_id.pop(session.id, None)
         await self._publish(session, "end")
 
     async def _release(self, session: MonitorSession) -> None:
