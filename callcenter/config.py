@@ -4,6 +4,7 @@ generated secrets; nothing here has a default password."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import tomllib
 import zoneinfo
@@ -44,10 +45,32 @@ class PrivacySettings:
     unmasked_roles: list = field(default_factory=lambda: ["teamlead", "manager", "admin"])
 
 
+DATABASE_URL_ENV = "CALLCENTER_DATABASE_URL"
+_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
+            "postgresql+asyncpg": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite",
+            "sqlite+aiosqlite": "sqlite+aiosqlite"}
+
+
+def database_url(url: str) -> str:
+    """A database URL with the driver this server uses (``postgresql://`` ->
+    ``postgresql+asyncpg://``, ``sqlite://`` -> ``sqlite+aiosqlite://``); empty stays empty."""
+    if not url:
+        return ""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in _DRIVERS:
+        raise ConfigError(f"[database] url must be postgresql://... or sqlite:///..., not {scheme!r}")
+    return f"{_DRIVERS[scheme]}://{rest}"
+
+
 @dataclass
 class DatabaseSettings:
-    url: str = ""  # empty: sqlite in state_dir
+    # empty: SQLite in state_dir; postgresql://user:password@host/db for production.
+    # The environment's CALLCENTER_DATABASE_URL, when set, wins over the file.
+    url: str = ""
     busy_timeout: float = 5.0  # seconds a request waits for a locked database before 503
+
+    def __post_init__(self) -> None:
+        self.url = database_url(os.environ.get(DATABASE_URL_ENV) or self.url)
 
 
 @dataclass

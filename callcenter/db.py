@@ -17,9 +17,24 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
+# PostgreSQL: connections each server process keeps (and may add in a burst).
+POOL_SIZE, POOL_OVERFLOW = 10, 20
+
+
 def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
-    engine = create_async_engine(url)
+    """An engine for ``url``. ``busy_timeout`` bounds the wait for another
+    writer's lock (SQLite's busy_timeout, PostgreSQL's lock_timeout) and, on
+    PostgreSQL, for a connection (connect and pool), so a database that is
+    down or locked answers 503 within seconds, not after a hung page."""
     busy_ms = int(busy_timeout * 1000)
+    if url.startswith("postgresql"):
+        return create_async_engine(
+            url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=busy_timeout,
+            pool_pre_ping=True, pool_recycle=1800,
+            connect_args={"timeout": busy_timeout, "server_settings": {
+                "lock_timeout": str(busy_ms), "application_name": "callcenter",
+                "timezone": "UTC"}})
+    engine = create_async_engine(url)
     if url.startswith("sqlite"):
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -41,7 +56,7 @@ def _alembic_config(url: str):
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # a ConfigParser value
     return cfg
 
 

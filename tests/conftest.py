@@ -5,7 +5,7 @@ import pytest
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
 
-pytest_plugins = ["tests.stack", "tests.harness", "tests.browser"]
+pytest_plugins = ["tests.postgres", "tests.stack", "tests.harness", "tests.browser"]
 
 
 @pytest.fixture
@@ -15,9 +15,10 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-async def sessions(tmp_path):
-    """Sessions on a fresh, migrated SQLite database."""
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+async def sessions(tmp_path, database_url):
+    """Sessions on a fresh, migrated database: a SQLite file, or the test's own
+    PostgreSQL database when the suite runs on PostgreSQL (tests/postgres.py)."""
+    engine = make_engine(database_url or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
     await migrate(engine)
     try:
         yield sessionmaker(engine)
