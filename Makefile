@@ -13,7 +13,7 @@ run: install
 	.venv/bin/callcenter serve --config $(CONFIG)
 
 test: install
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python scripts/run_tests.py -- $(PYTEST_ARGS)
 
 bench: install
 	.venv/bin/python bench/ami_ingest.py

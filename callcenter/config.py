@@ -11,6 +11,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callcenter.database_url import DATABASE_URL_ENV, database_url
 from callcenter.models import ROLES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "callcenter.example.toml"
@@ -45,23 +46,6 @@ class PrivacySettings:
     unmasked_roles: list = field(default_factory=lambda: ["teamlead", "manager", "admin"])
 
 
-DATABASE_URL_ENV = "CALLCENTER_DATABASE_URL"
-_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
-            "postgresql+asyncpg": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite",
-            "sqlite+aiosqlite": "sqlite+aiosqlite"}
-
-
-def database_url(url: str) -> str:
-    """A database URL with the driver this server uses (``postgresql://`` ->
-    ``postgresql+asyncpg://``, ``sqlite://`` -> ``sqlite+aiosqlite://``); empty stays empty."""
-    if not url:
-        return ""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in _DRIVERS:
-        raise ConfigError(f"[database] url must be postgresql://... or sqlite:///..., not {scheme!r}")
-    return f"{_DRIVERS[scheme]}://{rest}"
-
-
 @dataclass
 class DatabaseSettings:
     # empty: SQLite in state_dir; postgresql://user:password@host/db for production.
@@ -70,7 +54,10 @@ class DatabaseSettings:
     busy_timeout: float = 5.0  # seconds a request waits for a locked database before 503
 
     def __post_init__(self) -> None:
-        self.url = database_url(os.environ.get(DATABASE_URL_ENV) or self.url)
+        try:
+            self.url = database_url(os.environ.get(DATABASE_URL_ENV) or self.url)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 @dataclass

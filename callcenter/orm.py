@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import String
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def utcnow() -> dt.datetime:
@@ -16,3 +19,21 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     pass
+
+
+class last_four(FunctionElement):
+    """The last four characters of a text column, as each database indexes it:
+    SQLite ``substr(x, -4)`` (a literal -4: SQLite matches an expression index
+    only so), PostgreSQL ``right(x, 4)`` (its ``substr`` has no negative start)."""
+    type = String()
+    inherit_cache = True
+
+
+@compiles(last_four)
+def _last_four_sqlite(element, compiler, **kw):
+    return f"substr({compiler.process(element.clauses, **kw)}, -4)"
+
+
+@compiles(last_four, "postgresql")
+def _last_four_postgresql(element, compiler, **kw):
+    return f"right({compiler.process(element.clauses, **kw)}, 4)"

@@ -5,7 +5,7 @@ import pytest
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
 
-pytest_plugins = ["tests.postgres", "tests.stack", "tests.harness", "tests.browser"]
+pytest_plugins = ["tests.sharding", "tests.postgres", "tests.stack", "tests.harness", "tests.browser"]
 
 
 @pytest.fixture

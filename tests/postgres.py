@@ -98,6 +98,17 @@ def _postgres():
         databases.close()
 
 
+@pytest.fixture
+def empty_database(_postgres, database_url, monkeypatch):
+    """On PostgreSQL: the test's database replaced by an empty one (nothing
+    migrated), as a new installation finds it. Nothing on SQLite (no file yet)."""
+    if _postgres is None:
+        return None
+    url = _postgres.create(f"{next(_postgres.names)}_empty")
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    return url
+
+
 @pytest.fixture(autouse=True)
 def database_url(_postgres, monkeypatch):
     if _postgres is None:
@@ -110,3 +121,27 @@ def database_url(_postgres, monkeypatch):
         yield url
     finally:
         _postgres.drop(name)
+
+
+def query(url: str, sql: str, *params) -> list[tuple]:
+    """Rows of one SQL statement (``?`` placeholders) on the database at ``url``,
+    SQLite or PostgreSQL, from synchronous test code (a thread of its own)."""
+    import concurrent.futures
+
+    from sqlalchemy import text
+
+    from callcenter.db import make_engine
+
+    for n in range(len(params)):
+        sql = sql.replace("?", f":p{n}", 1)
+
+    async def _rows():
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(sql), {f"p{n}": v for n, v in enumerate(params)})
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _rows()).result(60)

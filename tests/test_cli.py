@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import sqlite3
+import json
 import stat
 import tomllib
 
@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from callcenter.auth.tokens import verify_token
 from callcenter.db import make_engine, sessionmaker
 from callcenter.main import main
+from tests.postgres import on_postgres, query
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -38,14 +39,10 @@ def cfg(tmp_path, capsys) -> str:
 
 
 def db_rows(cfg: str, sql: str, *params) -> list[tuple]:
-    from pathlib import Path
+    """Rows from the database the config uses (its SQLite file, or the test's PostgreSQL database)."""
+    from callcenter.features import load_settings as load
 
-    db = Path(cfg).parent / "var" / "callcenter.db"
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
+    return query(load(cfg).database_url, sql, *params)
 
 
 def verify(cfg: str, raw: str):
@@ -76,7 +73,7 @@ def test_init_writes_private_config_with_unique_secrets_and_migrates(tmp_path, c
     secrets_b = [cb["ami"]["secret"], cb["ami"]["admin_secret"], cb["security"]["session_secret"]]
     assert len(set(secrets_a + secrets_b)) == 6
     assert not [l for l in a.read_text().splitlines() if "GENERATED-AT-INIT" in l and not l.startswith("#")]
-    assert (a.parent / "var" / "callcenter.db").exists()
+    assert (a.parent / "var" / "callcenter.db").exists() or on_postgres()
     assert db_rows(str(a), "SELECT count(*) FROM users") == [(0,)]
 
 
@@ -118,7 +115,7 @@ def test_usage_errors_exit_2(cfg, capsys):
     assert run(capsys)[0] == 2
 
 
-def test_commands_on_an_uninitialised_database_say_so(tmp_path, capsys):
+def test_commands_on_an_uninitialised_database_say_so(tmp_path, capsys, empty_database):
     from callcenter.config import render_new
 
     path = tmp_path / "cc.toml"
@@ -369,13 +366,9 @@ def test_trunk_remove_refused_while_calls_are_up(cfg, capsys):
         "--dids", "8062247000-8062247749", "--config", cfg)
     from pathlib import Path
 
-    con = sqlite3.connect(Path(cfg).parent / "var" / "callcenter.db")
-    with con:
-        con.execute(
-            "INSERT INTO calls (id, agent_id, requested_by, mode, number, trunk_id, caller_id, channels,"
+    db_rows(cfg, "INSERT INTO calls (id, agent_id, requested_by, mode, number, trunk_id, caller_id, channels,"
             " state, requested_at) VALUES ('c1', 1, 'hana', 'desktop', '+919876543210', 1, '8062247000',"
             " 1, 'connected', '2026-01-01 00:00:00')")
-    con.close()
     code, out, err = run(capsys, "trunk", "remove", "carrier-a", "--config", cfg)
     assert code == 1 and "not ended" in err
     assert db_rows(cfg, "SELECT count(*) FROM trunks WHERE removed_at IS NULL") == [(1,)]
@@ -399,7 +392,8 @@ def test_every_change_is_audited_with_the_cli_actor(cfg, capsys):
                                     "trunk.add", "trunk.remove"]
     assert all(r[0].startswith("cli:") and len(r[0]) > 4 for r in rows)
     assert rows[0][2:4] == ("user", "1")
-    assert '"name": "ivan"' in rows[0][4] and "sip_md5" not in rows[0][4]
+    details = rows[0][4] if isinstance(rows[0][4], str) else json.dumps(rows[0][4])  # JSON on PostgreSQL
+    assert '"name": "ivan"' in details and "sip_md5" not in details
 
 
 # ---------------------------------------------------------------- organisation (issue 3)
@@ -519,11 +513,7 @@ def test_first_serve_creates_the_queues_the_ivr_sends_callers_to_once(cfg, capsy
     names = ["support-en", "support-hi", "support-kn", "support-ml", "support-ta", "support-te"]
     assert [r[0] for r in db_rows(cfg, "SELECT name FROM queues ORDER BY name")] == names
     assert db_rows(cfg, "SELECT actor FROM audit_log WHERE action = 'queue.seed'") == [("system",)] * 6  # one per queue
-    from pathlib import Path
-    con = sqlite3.connect(Path(cfg).parent / "var" / "callcenter.db")
-    con.execute("DELETE FROM queues")   # emptied on purpose: stays so
-    con.commit()
-    con.close()
+    db_rows(cfg, "DELETE FROM queues")   # emptied on purpose: stays so
     code, out, err = run(capsys, "serve", "--config", cfg)
     assert code == 0 and len(served) == 2, err
     assert db_rows(cfg, "SELECT count(*) FROM queues") == [(0,)]

@@ -7,13 +7,13 @@ import datetime as dt
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from callcenter.orm import Base, utcnow
+from callcenter.orm import Base, last_four, utcnow
 
 
 class Customer(Base):
     __tablename__ = "customers"
     # search by the last four digits of the mobile (agents type them)
-    __table_args__ = (Index("ix_customer_mobile_last4", func.substr(text("mobile"), -4)),)
+    __table_args__ = (Index("ix_customer_mobile_last4", last_four(text("mobile"))),)
     id: Mapped[int] = mapped_column(primary_key=True)
     mobile: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, the identity of a customer
     name: Mapped[str] = mapped_column(String(120), default="")

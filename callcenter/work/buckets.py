@@ -11,13 +11,14 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.campaigns.models import Campaign
 from callcenter.customers.models import Customer
 from callcenter.customers.privacy import mask_mobile, mobile_for
 from callcenter.models import User, utcnow
+from callcenter.orm import last_four
 from callcenter.org.models import Store
 from callcenter.org.scope import Scope
 from callcenter.work.exceptions import (AgentNotFound, UnknownBucket, WorkItemNotFound,
@@ -131,8 +132,7 @@ def search_clause(search: str):
         if len(digits) < 4:
             raise WorkRequestInvalid("search by mobile needs at least its last 4 digits", field="q")
         # the equality on the last four digits uses ix_customer_mobile_last4 (LIKE '%…' cannot)
-        # (a literal -4, not a bound parameter: SQLite matches an expression index only so)
-        last4 = func.substr(Customer.mobile, literal_column("-4"))
+        last4 = last_four(Customer.mobile)
         return (last4 == digits[-4:]) & Customer.mobile.like(f"%{digits[-10:]}")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Customer.name.ilike(f"%{escaped}%", escape="\\")

@@ -18,7 +18,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_index('ix_work_agent_bucket_followup', 'work_items', ['agent_id', 'bucket', 'followup_at'])
     op.create_index('ix_work_agent_bucket_retry', 'work_items', ['agent_id', 'bucket', 'next_attempt_at'])
-    op.create_index('ix_customer_mobile_last4', 'customers', [sa.text('substr(mobile, -4)')])
+    # the last four digits: SQLite's substr(x, -4), PostgreSQL's right(x, 4) (callcenter.orm.last_four)
+    last4 = 'right(mobile, 4)' if op.get_bind().dialect.name == 'postgresql' else 'substr(mobile, -4)'
+    op.create_index('ix_customer_mobile_last4', 'customers', [sa.text(last4)])
 
 
 def downgrade() -> None:
