@@ -4,14 +4,13 @@ generated secrets; nothing here has a default password."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callcenter.database_url import DATABASE_URL_ENV, database_url
+from callcenter.database_url import DatabaseSettings
 from callcenter.models import ROLES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "callcenter.example.toml"
@@ -44,20 +43,6 @@ class WebSettings:
 class PrivacySettings:
     # Roles that see customers' mobile numbers in full; others see them masked.
     unmasked_roles: list = field(default_factory=lambda: ["teamlead", "manager", "admin"])
-
-
-@dataclass
-class DatabaseSettings:
-    # empty: SQLite in state_dir; postgresql://user:password@host/db for production.
-    # The environment's CALLCENTER_DATABASE_URL, when set, wins over the file.
-    url: str = ""
-    busy_timeout: float = 5.0  # seconds a request waits for a locked database before 503
-
-    def __post_init__(self) -> None:
-        try:
-            self.url = database_url(os.environ.get(DATABASE_URL_ENV) or self.url)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
 
 
 @dataclass
@@ -239,7 +224,10 @@ def _section(cls, name: str, raw: dict):
                                               and all(isinstance(v, str) for v in value)):
             raise ConfigError(f"[{name}] {key} must be a list of strings")
         values[key] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as error:  # a section's own check (DatabaseSettings.url...)
+        raise ConfigError(f"[{name}] {error}") from None
 
 
 def load(path: str | Path) -> Settings:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from callcenter.config import DATABASE_URL_ENV
+from callcenter.database_url import DATABASE_URL_ENV
 
 ADMIN_URL = os.environ.get("CC_TEST_POSTGRES", "")
 
