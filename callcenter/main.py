@@ -24,6 +24,7 @@ from callcenter.cli.trunks import cmd_trunk_add, cmd_trunk_list, cmd_trunk_remov
 from callcenter.cli import org as org_cli
 from callcenter.cli import turn as turn_cli
 from callcenter.cli import audit as audit_cli
+from callcenter.cli import backup as backup_cli
 from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_list,
                                   cmd_user_set_password)
 from callcenter.config import ConfigError
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trunk_commands(command, group)
     turn_cli.add_command(command, sub)
     audit_cli.add_commands(command, group)
+    backup_cli.add_commands(command, sub)
     return parser
 
 

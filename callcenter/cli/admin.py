@@ -131,14 +131,17 @@ async def _create_first_queues(settings) -> list[str]:
 
 def cmd_serve(args) -> int:
     settings = settings_of(args)
+    from callcenter.backup import serving
     from callcenter.server import run
 
     tls.check_at_start(settings)  # a missing or mismatched certificate stops here, before the first admin
-    ensure_first_admin(settings)
-    asyncio.run(_create_first_queues(settings))  # before serve renders queues.conf
-
     try:
-        asyncio.run(run(settings))
+        with serving.serving(settings.state_dir):  # held while serving: no restore meanwhile
+            ensure_first_admin(settings)
+            asyncio.run(_create_first_queues(settings))  # before serve renders queues.conf
+            asyncio.run(run(settings))
+    except serving.Busy as exc:
+        raise CliError(str(exc)) from None
     except KeyboardInterrupt:
         return 130
     return 0

@@ -222,7 +222,7 @@ def render_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phon
     return out
 
 
-def _root_ids(root: Path, user: str) -> tuple[int, int]:
+def root_ids(root: Path, user: str) -> tuple[int, int]:
     """uid and gid of ``user`` in the root's own /etc/passwd."""
     passwd = root / "etc" / "passwd"
     try:
@@ -250,7 +250,7 @@ def write_config(settings: Settings, trunks: list[TrunkConf], phones: list[Phone
     root = Path(settings.pbx.root)
     if not root.is_dir():
         raise FileNotFoundError(f"PBX root {root} is missing: run scripts/build-pbx-root.sh")
-    uid, gid = _root_ids(root, settings.pbx.run_as)
+    uid, gid = root_ids(root, settings.pbx.run_as)
     am_root = os.geteuid() == 0
     base = settings.pbx.host_path(settings.pbx.instance_dir)
     base.parent.mkdir(parents=True, exist_ok=True)
