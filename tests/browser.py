@@ -224,7 +224,8 @@ async def browser(tmp_path):
 @pytest.fixture
 async def page(browser):
     page = browser.pages[0] if browser.pages else await browser.new_page()
-    page.set_default_timeout(15_000)
+    # generous: make test runs four shards at once on two cores, chromium among them
+    page.set_default_timeout(30_000)
     yield page
 
 
