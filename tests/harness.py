@@ -152,7 +152,7 @@ async def call_server(pbx_stack, tmp_path):
         clients.append(client)
         server = Server(client, token, settings, agent_tokens)
         # the app rendered this database's trunks and phones and reloads res_pjsip
-        await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 15)
+        await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 45)  # a busy machine reloads slowly
         await server.services.ami.wait_connected(10)
         return server
 

@@ -81,7 +81,7 @@ async def test_multibyte_names_split_byte_by_byte(ami, make_link):
     await make_link(ami.port, on_event=got.append)
     data = event("Newchannel", CallerIDName="प्रिया", ConnectedLineName="ಪ್ರಿಯಾ", Uniqueid="2.1")
     await ami.push(data, chunk=1, delay=0.001)
-    await ami.wait_for(lambda: any(e.get("Uniqueid") == "2.1" for e in got), 3)
+    await ami.wait_for(lambda: any(e.get("Uniqueid") == "2.1" for e in got), 15)  # ~300 pauses, on a busy machine
     ev = [e for e in got if e.get("Uniqueid") == "2.1"][0]
     assert ev["CallerIDName"] == "प्रिया"
     assert ev["ConnectedLineName"] == "ಪ್ರಿಯಾ"
@@ -300,7 +300,8 @@ async def test_flood_does_not_stall_the_loop(ami, make_link):
         nonlocal count
         count += 1
 
-    link = await make_link(ami.port, on_event=on_event)
+    # pings far apart: this is about the events, and the fake server shares the busy loop
+    link = await make_link(ami.port, on_event=on_event, ping_interval=5.0, ping_timeout=5.0)
     count = 0
     one = event("Newstate", Privilege="call,all", Channel="PJSIP/trunk-0000001a", ChannelState="5",
                 ChannelStateDesc="Ringing", CallerIDNum="919876543210", CallerIDName="प्रिया",
@@ -326,7 +327,9 @@ async def test_flood_does_not_stall_the_loop(ami, make_link):
     stop = True
     await tick
     assert count == n
-    assert worst < 0.1, f"loop stalled {worst * 1000:.0f} ms"
+    # reading 50,000 events in one go would stall it for seconds; the OS may
+    # hold a process back some tens of ms when four test shards share two cores
+    assert worst < 0.2, f"loop stalled {worst * 1000:.0f} ms"
     assert link.connected
     assert (await link.action("Ping"))["Ping"] == "Pong"
 
