@@ -21,6 +21,11 @@ from tests import factories as f
 ADMIN = Scope(role="admin")
 
 
+def utc(moment):
+    """A stored moment as the aware UTC one written (SQLite gives it back naive)."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
 def manager_scope(user, loc):
     return Scope(role="manager", user_id=user.id, location_id=loc.id)
 
@@ -273,10 +278,9 @@ async def test_reallocate_keeps_buckets_times_and_attempts(sessions, org):
     for before in items:
         row = after[before.id]
         assert row.agent_id == org["a2"].id  # the only other active executive of S1
-        assert (row.bucket, row.attempts, row.followup_at, row.next_attempt_at, row.appointment_at) == \
-            (before.bucket, before.attempts, before.followup_at and before.followup_at.replace(tzinfo=None),
-             before.next_attempt_at and before.next_attempt_at.replace(tzinfo=None),
-             before.appointment_at and before.appointment_at.replace(tzinfo=None))
+        assert (row.bucket, row.attempts, utc(row.followup_at), utc(row.next_attempt_at),
+                utc(row.appointment_at)) == \
+            (before.bucket, before.attempts, before.followup_at, before.next_attempt_at, before.appointment_at)
     assert after[closed.id].agent_id == org["a1"].id  # closed work is history, it stays
 
 

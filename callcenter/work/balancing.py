@@ -1,6 +1,6 @@
 """The arithmetic of allocation: candidate agents, their open work, choosing
 the least-loaded agent per pool (a store, a language...), and writing a plan
-of (item, agent) pairs with chunked executemany UPDATEs by id (no ORM object
+of (item, agent) pairs with chunked UPDATEs from VALUES lists (no ORM object
 per row). Used by callcenter/work/allocation.py."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Integer, cast, column, func, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import User
@@ -98,21 +98,32 @@ async def open_loads(session: AsyncSession, agent_ids, today: dt.date) -> dict[i
 async def write_plan(session: AsyncSession, plan: list[dict], now: dt.datetime) -> tuple[int, int]:
     """Write ``plan`` ([{"b_id": item, "b_agent": new agent or None, "b_from":
     the agent read with the item}]) in chunks grouped by agent (neighbouring
-    entries of the agent index). A row whose agent changed meanwhile (another
-    allocation got there first) is left alone. Returns the rows written
-    (given to an agent, released)."""
+    entries of the agent index), each one UPDATE ... FROM a VALUES list that
+    answers the ids it changed (an executemany's rowcount is not reliable on
+    every database: asyncpg reports none). A row whose agent changed meanwhile
+    (another allocation got there first) is left alone. Returns the rows
+    written (given to an agent, released)."""
     given = sorted((row for row in plan if row["b_agent"] is not None),
                    key=lambda row: (row["b_agent"], row["b_id"]))
-    released = [{"b_id": r["b_id"], "b_from": r["b_from"]} for r in plan if r["b_agent"] is None]
-    unchanged = (_W.c.id == bindparam("b_id")) & _W.c.agent_id.is_not_distinct_from(bindparam("b_from"))
-    to_agent = update(_W).where(unchanged).values(agent_id=bindparam("b_agent"), allocated_at=now,
-                                                  updated_at=now)
-    to_nobody = update(_W).where(unchanged).values(agent_id=None, allocated_at=None, updated_at=now)
+    released = [row for row in plan if row["b_agent"] is None]
     written = [0, 0]
-    for n, (stmt, rows) in enumerate(((to_agent, given), (to_nobody, released))):
+    for n, rows in enumerate((given, released)):
         for start in range(0, len(rows), CHUNK):
-            written[n] += (await session.execute(stmt, rows[start:start + CHUNK])).rowcount
+            chunk = rows[start:start + CHUNK]
+            written[n] += len((await session.execute(_plan_update(chunk, now, give=n == 0))).all())
     return written[0], written[1]
+
+
+def _plan_update(rows: list[dict], now: dt.datetime, *, give: bool):
+    """UPDATE work_items FROM (VALUES (id, agent read, new agent)...) RETURNING id.
+    The casts type a column of NULLs alone (PostgreSQL reads it as text)."""
+    plan = values(column("b_id", Integer), column("b_from", Integer), column("b_agent", Integer),
+                  name="plan").data([(r["b_id"], r["b_from"], r["b_agent"]) for r in rows]).cte("plan")
+    agent = cast(plan.c.b_agent, Integer) if give else None
+    return (update(_W).where(_W.c.id == plan.c.b_id,
+                             _W.c.agent_id.is_not_distinct_from(cast(plan.c.b_from, Integer)))
+            .values(agent_id=agent, allocated_at=now if give else None, updated_at=now)
+            .returning(_W.c.id))
 
 
 def assign(items, choose, result: AllocationResult, left: list | None = None) -> list[dict]:
