@@ -8,17 +8,17 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import sqlite3
-from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text, update
 
 from callcenter import audit
 from callcenter.audit_trail.verify import verify
 from callcenter.db import _alembic_config, make_engine, migrate, sessionmaker
+from callcenter.features import load_settings
 from callcenter.main import main
 from callcenter.models import AuditEntry
 from tests.light_app import running_light_app
+from tests.postgres import query
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:
@@ -27,18 +27,28 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     return code, out + err
 
 
-def sql(db: Path, statement: str, *params) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        rows = con.execute(statement, params).fetchall()
-        con.commit()
-        return rows
-    finally:
-        con.close()
+def sql(cfg: str, statement: str, *params) -> list[tuple]:
+    """Rows of one statement run straight on the configured database (SQLite
+    or PostgreSQL), past the server, as someone tampering with it would."""
+    return query(load_settings(cfg).database_url, statement, *params)
 
 
-async def write_rows(db: Path, transactions: int, per_transaction: int) -> None:
-    engine = make_engine(f"sqlite+aiosqlite:///{db}")
+def core(cfg: str, statement):
+    """Rows of one SQLAlchemy Core statement on the configured database: its
+    columns typed (a JSON column is text in SQLite, json in PostgreSQL)."""
+    async def _run():
+        engine = make_engine(load_settings(cfg).database_url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(statement)
+                return result.all() if result.returns_rows else []
+        finally:
+            await engine.dispose()
+    return asyncio.run(_run())
+
+
+async def write_rows(url: str, transactions: int, per_transaction: int) -> None:
+    engine = make_engine(url)
     try:
         sessions = sessionmaker(engine)
         for t in range(transactions):
@@ -53,34 +63,35 @@ async def write_rows(db: Path, transactions: int, per_transaction: int) -> None:
 def test_verify_names_the_row_edited_or_removed_in_the_database(tmp_path, capsys):
     cfg = str(tmp_path / "cc.toml")
     assert run(capsys, "init", "--config", cfg)[0] == 0
-    db = tmp_path / "var" / "callcenter.db"
-    asyncio.run(write_rows(db, transactions=10, per_transaction=5))
+    asyncio.run(write_rows(load_settings(cfg).database_url, transactions=10, per_transaction=5))
     code, out = run(capsys, "audit", "verify", "--config", cfg)
     assert code == 0 and re.fullmatch(r"50 rows checked, chain intact \(rows 1-50; head hash [0-9a-f]{64}\)\n",
                                       out), out
 
-    original = sql(db, "SELECT details FROM audit_log WHERE id = 20")[0][0]
-    sql(db, "UPDATE audit_log SET details = ? WHERE id = 20", original.replace('"n": 4', '"n": 5'))
+    log, row_20 = AuditEntry.__table__, AuditEntry.__table__.c.id == 20
+    original = core(cfg, select(log.c.details).where(row_20))[0][0]
+    assert original["n"] == 4
+    core(cfg, update(log).where(row_20).values(details={**original, "n": 5}))
     code, out = run(capsys, "audit", "verify", "--config", cfg)
     assert code == 1 and "row 20 was changed" in out, out
-    sql(db, "UPDATE audit_log SET details = ? WHERE id = 20", original)
-    sql(db, "UPDATE audit_log SET actor = 'user:someone-else' WHERE id = 3")
+    core(cfg, update(log).where(row_20).values(details=original))
+    sql(cfg, "UPDATE audit_log SET actor = 'user:someone-else' WHERE id = 3")
     code, out = run(capsys, "audit", "verify", "--config", cfg)
     assert code == 1 and "row 3 was changed" in out, out
-    sql(db, "UPDATE audit_log SET actor = 'user:tester' WHERE id = 3")
+    sql(cfg, "UPDATE audit_log SET actor = 'user:tester' WHERE id = 3")
     assert run(capsys, "audit", "verify", "--config", cfg)[0] == 0
 
-    row_41 = sql(db, "SELECT * FROM audit_log WHERE id = 41")[0]
-    sql(db, "DELETE FROM audit_log WHERE id = 41")
+    row_41 = core(cfg, select(log).where(log.c.id == 41))[0]
+    sql(cfg, "DELETE FROM audit_log WHERE id = 41")
     code, out = run(capsys, "audit", "verify", "--config", cfg)
     assert code == 1 and "row 41 is missing" in out, out
-    sql(db, f"INSERT INTO audit_log VALUES ({', '.join('?' * len(row_41))})", *row_41)
+    core(cfg, insert(log).values(**row_41._mapping))
     assert run(capsys, "audit", "verify", "--config", cfg)[0] == 0
 
-    sql(db, "DELETE FROM audit_log WHERE id >= 49")
+    sql(cfg, "DELETE FROM audit_log WHERE id >= 49")
     code, out = run(capsys, "audit", "verify", "--config", cfg)
     assert code == 1 and "rows 49-50 are missing" in out and "newest row is 50" in out, out
-    sql(db, "DELETE FROM audit_log WHERE id <= 2")
+    sql(cfg, "DELETE FROM audit_log WHERE id <= 2")
     code, out = run(capsys, "audit", "verify", "--config", cfg)
     assert code == 1 and "rows 1-2 are missing" in out, out
 
@@ -91,7 +102,7 @@ def test_one_cli_run_gives_its_rows_one_request_id(tmp_path, capsys):
     run(capsys, "location", "add", "north", "--title", "North centre", "--config", cfg)
     run(capsys, "user", "add", "ivan", "--role", "agent", "--config", cfg)
     run(capsys, "user", "add", "olga", "--role", "agent", "--config", cfg)
-    ids = [r[0] for r in sql(tmp_path / "var" / "callcenter.db", "SELECT request_id FROM audit_log ORDER BY id")]
+    ids = [r[0] for r in sql(cfg, "SELECT request_id FROM audit_log ORDER BY id")]
     assert len(ids) >= 3 and all(re.fullmatch(r"cli-[0-9a-f]{12}", i) for i in ids), ids
     assert len(set(ids)) == len(ids)  # one run, one id (each of these wrote one row)
 
@@ -228,8 +239,8 @@ async def test_a_row_rehashed_with_an_earlier_time_is_out_of_order(sessions):
                   "action": third.action, "entity": third.entity, "entity_id": third.entity_id,
                   "request_id": third.request_id, "details": third.details}
         forged_hash = row_hash(second.hash, forged)
-        await s.execute(text("UPDATE audit_log SET at = :at, hash = :h WHERE id = 3"),
-                        {"at": forged["at"].strftime("%Y-%m-%d %H:%M:%S.%f"), "h": forged_hash})
+        await s.execute(update(AuditEntry.__table__).where(AuditEntry.__table__.c.id == 3)
+                        .values(at=forged["at"], hash=forged_hash))  # the time as each database stores it
         await s.execute(text("UPDATE audit_chain SET last_hash = :h"), {"h": forged_hash})
         await s.commit()
     verdict = await verify(sessions.kw["bind"])
