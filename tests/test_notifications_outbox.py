@@ -153,10 +153,11 @@ async def test_backoff_is_capped():
     assert [outbox.backoff(n, 30, 100) for n in (1, 2, 3, 4, 9)] == [30, 60, 100, 100, 100]
 
 
-async def test_two_dispatchers_on_one_database_never_send_a_row_twice(sessions, settings, tmp_path):
+async def test_two_dispatchers_on_one_database_never_send_a_row_twice(sessions, settings):
     settings.notifications.batch = 10
     ids = await add(sessions, n=40)
-    other_engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")  # a second serve process
+    # a second serve process: an engine of its own on the same database (SQLite file or PostgreSQL)
+    other_engine = make_engine(sessions.kw["bind"].url.render_as_string(hide_password=False))
     try:
         first, second = FakeProvider(), FakeProvider()
         clock = Clock()
