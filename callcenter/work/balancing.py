@@ -1,7 +1,6 @@
 """The arithmetic of allocation: candidate agents, their open work, choosing
 the least-loaded agent per pool (a store, a language...), and writing a plan
-of (item, agent) pairs with chunked UPDATEs from VALUES lists (no ORM object
-per row). Used by callcenter/work/allocation.py."""
+of (item, agent) pairs with chunked UPDATEs by id (no ORM object per row). Used by callcenter/work/allocation.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +9,7 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, cast, column, func, select, update, values
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import User
@@ -97,33 +96,60 @@ async def open_loads(session: AsyncSession, agent_ids, today: dt.date) -> dict[i
 
 async def write_plan(session: AsyncSession, plan: list[dict], now: dt.datetime) -> tuple[int, int]:
     """Write ``plan`` ([{"b_id": item, "b_agent": new agent or None, "b_from":
-    the agent read with the item}]) in chunks grouped by agent (neighbouring
-    entries of the agent index), each one UPDATE ... FROM a VALUES list that
-    answers the ids it changed (an executemany's rowcount is not reliable on
-    every database: asyncpg reports none). A row whose agent changed meanwhile
-    (another allocation got there first) is left alone. Returns the rows
-    written (given to an agent, released)."""
+    the agent read with the item}]) agent by agent (neighbouring entries of
+    the agent index). A row whose agent changed meanwhile (another allocation
+    got there first) is left alone. Returns the rows written (given to an
+    agent, released).
+
+    Where the driver counts the rows an executemany changed (SQLite), chunked
+    executemany UPDATEs by id, the fastest there; where it does not (asyncpg
+    reports no count), one UPDATE ... WHERE id IN (...) RETURNING id per new
+    agent, agent read and chunk of ids."""
+    if session.get_bind().dialect.supports_sane_multi_rowcount:
+        return await _write_by_executemany(session, plan, now)
+    return await _write_by_groups(session, plan, now)
+
+
+async def _write_by_executemany(session: AsyncSession, plan: list[dict], now) -> tuple[int, int]:
     given = sorted((row for row in plan if row["b_agent"] is not None),
                    key=lambda row: (row["b_agent"], row["b_id"]))
-    released = [row for row in plan if row["b_agent"] is None]
+    released = [{"b_id": r["b_id"], "b_from": r["b_from"]} for r in plan if r["b_agent"] is None]
+    unchanged = (_W.c.id == bindparam("b_id")) & _W.c.agent_id.is_not_distinct_from(bindparam("b_from"))
+    to_agent = update(_W).where(unchanged).values(agent_id=bindparam("b_agent"), allocated_at=now,
+                                                  updated_at=now)
+    to_nobody = update(_W).where(unchanged).values(agent_id=None, allocated_at=None, updated_at=now)
     written = [0, 0]
-    for n, rows in enumerate((given, released)):
+    for n, (stmt, rows) in enumerate(((to_agent, given), (to_nobody, released))):
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            written[n] += len((await session.execute(_plan_update(chunk, now, give=n == 0))).all())
+            written[n] += (await session.execute(stmt, rows[start:start + CHUNK])).rowcount
     return written[0], written[1]
 
 
-def _plan_update(rows: list[dict], now: dt.datetime, *, give: bool):
-    """UPDATE work_items FROM (VALUES (id, agent read, new agent)...) RETURNING id.
-    The casts type a column of NULLs alone (PostgreSQL reads it as text)."""
-    plan = values(column("b_id", Integer), column("b_from", Integer), column("b_agent", Integer),
-                  name="plan").data([(r["b_id"], r["b_from"], r["b_agent"]) for r in rows]).cte("plan")
-    agent = cast(plan.c.b_agent, Integer) if give else None
-    return (update(_W).where(_W.c.id == plan.c.b_id,
-                             _W.c.agent_id.is_not_distinct_from(cast(plan.c.b_from, Integer)))
-            .values(agent_id=agent, allocated_at=now if give else None, updated_at=now)
-            .returning(_W.c.id))
+async def _write_by_groups(session: AsyncSession, plan: list[dict], now) -> tuple[int, int]:
+    groups: dict[tuple, list[int]] = {}
+    for row in plan:
+        groups.setdefault((row["b_agent"], row["b_from"]), []).append(row["b_id"])
+    written = [0, 0]
+    for (agent, read), ids in sorted(groups.items(), key=lambda g: (g[0][0] is None, g[0][0] or 0, g[0][1] or 0)):
+        ids.sort()
+        stmt = _GIVE if agent is not None else _RELEASE
+        for start in range(0, len(ids), CHUNK):
+            changed = await session.execute(stmt, {"b_ids": ids[start:start + CHUNK], "b_from": read,
+                                                   "b_agent": agent, "b_now": now})
+            written[agent is None] += len(changed.all())
+    return written[0], written[1]
+
+
+# The agent read compared through coalesce (0: nobody; ids start at 1) so the
+# rows are found by the ids' primary key, never by an agent index (where
+# every unallocated item has agent NULL).
+_UNCHANGED = (_W.c.id.in_(bindparam("b_ids", expanding=True))
+              & (func.coalesce(_W.c.agent_id, 0) == func.coalesce(bindparam("b_from", type_=Integer), 0)))
+_NOW = bindparam("b_now", type_=_W.c.updated_at.type)
+_GIVE = (update(_W).where(_UNCHANGED).returning(_W.c.id)
+         .values(agent_id=bindparam("b_agent", type_=Integer), allocated_at=_NOW, updated_at=_NOW))
+_RELEASE = update(_W).where(_UNCHANGED).returning(_W.c.id).values(agent_id=None, allocated_at=None,
+                                                                   updated_at=_NOW)
 
 
 def assign(items, choose, result: AllocationResult, left: list | None = None) -> list[dict]:
