@@ -14,7 +14,7 @@ agent before and after, why), so the item's history finds it; the operation
 leaves one more with its counts and reasons, on the campaign (or, for chosen
 items outside a campaign, the agent given them) or on the agent whose work
 moved. Built for 100,000 items at once: the plan is made in memory and
-written with chunked executemany UPDATEs by id, the audit rows in batches."""
+written with chunked UPDATEs by id (balancing.write_plan), the audit rows in batches."""
 from __future__ import annotations
 
 import datetime as dt
