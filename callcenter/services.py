@@ -198,6 +198,10 @@ class Services:
         """This process now owns the PBX's call work: the calls it tracked are
         written from now on, and Asterisk is asked at once what is up."""
         self.effects.take_over()
+        try:
+            await self.ownership.stamp(self.engine)  # the previous owner's writes refused from now on
+        except Exception as error:  # noqa: BLE001 - the database away: the first write stamps it
+            self.loops.failed("lease:pbx", error)
         if self.ami.connected:
             await self.reconcile()
 

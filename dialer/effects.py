@@ -226,9 +226,15 @@ class CallEffects:
         except StaleOwner as error:  # a newer owner wrote, or Redis's token counter went back
             log.warning("call rows not written: %s", error)
             try:
-                await self.owner.refused(self._engine)  # the latter: a new token, and take_over()
+                await self.owner.refused(self._engine, fence.token)
             except Exception as trouble:  # noqa: BLE001 - the lease's loop goes on
                 self.failed("call_writer", trouble)
+            now = self.owner.fence()
+            if now is not None and now.token > fence.token:  # this process took the lease again since
+                for call_id, call in batch.items():
+                    self._pending.setdefault(call_id, call)
+                self._recordings[:0] = recordings
+                return False
             return await self._stand_by(batch, recordings)
         except BaseException as error:
             for call_id, call in batch.items():

@@ -75,7 +75,7 @@ class Owner:
         self.token = token
         self.refusals = 0
 
-    async def refused(self, engine) -> None:
+    async def refused(self, engine, token) -> None:
         self.refusals += 1
 
     def fence(self) -> Fence | None:

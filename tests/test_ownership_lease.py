@@ -63,9 +63,9 @@ async def test_one_holder_at_a_time_and_each_acquisition_a_larger_token(redis, p
     assert await redis.pttl(a.key) > 4000
 
     await a.release()
-    assert not a.held
+    assert not a.held and not a.lapsed  # given away: no write of its own goes on
     assert await b.attempt() is True and b.token == 2
-    assert await a.attempt() is False  # B holds it now
+    assert await a.attempt() is False and a.displaced  # B holds it now
     await b.release()
     assert await a.attempt() is True and a.token == 3
 
@@ -152,6 +152,7 @@ async def test_a_holder_cut_off_from_redis_gives_its_duties_up_within_the_ttl(re
         getattr(outage, how)()
         cut_at = time.monotonic()
         await wait_for(lambda: not a.held, 1.5 + 0.2)
+        assert a.lapsed  # no other holder seen: only its database-fenced writes may go on
         await wait_for(lambda: bool(lost), 1.0)  # its listeners hear it too (the duties stop)
         assert lost[0] - cut_at <= 1.5 + 0.7
         await wait_for(lambda: b.held, 1.5 + 1.0)
@@ -173,7 +174,7 @@ async def test_after_redis_lost_its_token_counter_the_owner_takes_a_token_above_
         async with engine.begin() as connection:
             await fencing.claim(connection, ownership.fence())
 
-    await ownership.refused(engine)
+    await ownership.refused(engine, 1)
     assert ownership.pbx.held and ownership.pbx.token == 42
     async with engine.begin() as connection:
         await fencing.claim(connection, ownership.fence())

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from callcenter.models import Call, Event, PbxOwner
+from callcenter.ownership.fencing import StaleOwner
+from dialer import call_rows
 from tests.harness import eventually
 from tests.test_ownership_lease import kill
 from tests.test_click_to_call import CUSTOMER, desktop_server, lines  # noqa: F401 - a fixture
@@ -86,6 +88,8 @@ async def test_a_call_placed_through_a_server_that_dies_is_finished_once_by_the_
     died = time.monotonic()
     await eventually(lambda: b.services.ownership.pbx.held, "B owning the PBX", timeout=TTL + 1.0)
     assert time.monotonic() - died <= TTL + 1.0
+    took_at = time.time()  # B asks Asterisk at once, not at its next reconciliation (every 5 s)
+    await eventually(lambda: (b.services.reconciled_at or 0) >= took_at - 0.2, "B reconciling", timeout=1.0)
 
     # the carrier hangs up; B, not A, sees the end and writes it
     call = await b.wait_state(call_id, "ended", timeout=20)
@@ -100,3 +104,13 @@ async def test_a_call_placed_through_a_server_that_dies_is_finished_once_by_the_
     assert owner.token > a.services.ownership.pbx.token
     trunk = (await b.trunks())["carrier"]
     assert trunk["in_use"] == 0 and trunk["reserved"] == 0
+
+    # had A been paused rather than killed, it would still hold a token and its
+    # view of the call (connected): the database refuses what it writes
+    stale = a.services.ownership.fence()
+    assert stale is not None and a.services.tracker.calls[call_id].state == "connected"
+    with pytest.raises(StaleOwner):
+        await call_rows.write(a.services.sessions.kw["bind"],
+                              [call_rows.row_of(a.services.tracker.calls[call_id], None)], [], stale)
+    async with b.services.sessions() as s:
+        assert (await s.get(Call, call_id)).state == "ended"

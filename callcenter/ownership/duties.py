@@ -56,28 +56,52 @@ class Ownership:
         ttl = max(0.5, float(ttl))
         self.duties = Lease(redis, key_prefix, DUTIES, self.holder, ttl)
         self.pbx = Lease(redis, key_prefix, f"{PBX}:{node}", self.holder, ttl)
+        self._refused = 0  # the largest token of a refused write
 
     @property
     def leases(self) -> dict[str, Lease]:
         """By the names loops use (``once=True`` is ``duties``, ``once="pbx"``)."""
         return {DUTIES: self.duties, PBX: self.pbx}
 
-    async def refused(self, engine) -> None:
-        """A fenced write was refused while this process holds the PBX lease by
-        Redis's word: Redis's token counter went back (it lost its data), so
-        the lease is taken again above the token the database recorded."""
-        if not self.pbx.held:
+    async def refused(self, engine, token: int) -> None:
+        """A write fenced with ``token`` was refused. While this process holds
+        the PBX lease by Redis's word with a token no larger than the one the
+        database recorded, Redis's token counter went back (it lost its data):
+        the lease is taken again above the database's. (A refused token older
+        than the lease's own is only a write that outlived a new acquisition.)"""
+        self._refused = max(self._refused, token)  # a lapsed lease writes no more under it
+        if not self.pbx.held or self.pbx.token > token:
             return
         newest = await fencing.newest_token(engine, self.node)
-        if newest is not None and newest >= (self.pbx.token or 0):
+        if newest is not None and newest >= self.pbx.token:
             log.warning("PBX %s: the database recorded token %d, this lease has %s: Redis lost its counter? "
                         "taking the lease again above it", self.node, newest, self.pbx.token)
             await self.pbx.renumber(newest)
 
     def fence(self) -> Fence | None:
-        """What this process's call-row writes carry while it owns the PBX; None otherwise."""
+        """What this process's call-row writes carry while it owns the PBX; None otherwise.
+
+        While Redis does not answer (the lease ``lapsed``: no other holder seen),
+        the last owner goes on writing under its last token, so a Redis outage
+        loses no call record: nobody takes the lease without Redis, and whoever
+        takes it afterwards stamps the database with its larger token at once
+        (:meth:`stamp`), after which these writes are refused."""
         lease = self.pbx
-        return Fence(self.node, lease.token, self.holder) if lease.held else None
+        if lease.held or (lease.lapsed and lease.token > self._refused):
+            return Fence(self.node, lease.token, self.holder)
+        return None
+
+    async def stamp(self, engine) -> None:
+        """On taking the PBX over: the database learns the new token at once, so
+        the previous owner's writes are refused from now on, whatever it believes."""
+        fence = self.fence()
+        if fence is None:
+            return
+        try:
+            async with engine.begin() as connection:
+                await fencing.claim(connection, fence)
+        except fencing.StaleOwner:
+            await self.refused(engine, fence.token)
 
     async def start(self, loops) -> None:
         """Take what is free now (a single server takes both at once), then keep

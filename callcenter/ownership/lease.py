@@ -10,6 +10,8 @@ another holder has it. :meth:`run` renews every ``ttl/3``. The lease is lost
 when a renewal finds another holder, or when Redis has not confirmed it for
 ``ttl`` (the key may have expired there and been taken): :attr:`held` turns
 False by the clock alone, so the duties stop at once even while Redis hangs.
+(:attr:`lapsed` then says no other holder was seen: only a write the database
+fences may go on, the call rows: duties.py.)
 A holder that dies (SIGKILL) is replaced within ``ttl`` + ``ttl/3``.
 
 The token is what makes the lease safe rather than merely likely: a holder
@@ -95,6 +97,7 @@ class Lease:
         self.token: int | None = None     # the token of the current (or last) acquisition
         self._until = 0.0                 # held until then by the clock, unless renewed
         self._was_held = False
+        self.displaced = False            # the last answer of Redis: another holder has it (or we let go)
         self.acquisitions = 0             # how many times this process took the lease
         self.on_acquired: list[Callback] = []
         self.on_lost: list[Callback] = []
@@ -108,6 +111,12 @@ class Lease:
         """True while Redis confirmed the lease less than ``ttl`` ago."""
         return self.token is not None and self.clock() < self._until
 
+    @property
+    def lapsed(self) -> bool:
+        """Held once and not renewed since, with no other holder seen: Redis
+        has not answered. Only a write fenced by the database may go on."""
+        return self.token is not None and not self.held and not self.displaced
+
     async def attempt(self) -> bool:
         """One acquisition or renewal; True when this process holds the lease.
         An error (Redis away) is raised; the lease stays held until its time runs out."""
@@ -119,9 +128,9 @@ class Lease:
             self._settle()
             raise
         if token > 0:
-            self.token, self._until = token, sent_at + self.ttl
+            self.token, self._until, self.displaced = token, sent_at + self.ttl, False
         else:
-            self._until = 0.0
+            self._until, self.displaced = 0.0, True
         self._settle()
         return token > 0
 
@@ -178,7 +187,7 @@ class Lease:
     async def release(self) -> None:
         """Give the lease up (a clean stop), so another process takes it at once."""
         was = self.held
-        self._until = 0.0
+        self._until, self.displaced = 0.0, True
         if was:
             try:
                 await self._release(keys=[self.key], args=[self.holder])
