@@ -183,15 +183,8 @@ class Services:
 
     async def _free_leaked(self, setup: float) -> None:
         live = {c.call_id for c in self.tracker.active_calls()} | set(self.dialer.placed)
-        for trunk in self.trunk_limits:
-            for leg, reserved_at in (await self.accounting.reservations(trunk)).items():
-                call_id = leg.split(":", 1)[0]
-                if call_id not in live and time.time() - reserved_at > setup:
-                    if await self.accounting.release(trunk, leg):
-                        log.warning("released leaked reservation %s on %s", leg, trunk)
-                        self.dialer.channel_freed.set()
-        if await accounting_rebuild.free_stale_claims(self.accounting, live, self.sessions,
-                                                      AGENT_CLAIM_SECONDS, setup):
+        if await accounting_rebuild.free_leaked(self.accounting, live, self.trunk_limits, self.sessions,
+                                                AGENT_CLAIM_SECONDS, setup):
             self.dialer.channel_freed.set()
 
     async def _took_pbx(self) -> None:
@@ -203,7 +196,10 @@ class Services:
         except Exception as error:  # noqa: BLE001 - the database away: the first write stamps it
             self.loops.failed("lease:pbx", error)
         if self.ami.connected:
-            await self.reconcile()
+            try:
+                await self.reconcile()
+            except AmiError as error:  # Asterisk restarting: its reconnect reconciles
+                log.warning("reconciliation on taking the PBX over failed: %s", error)
 
     async def _hang_up_abandoned(self, channels) -> None:
         abandoned = self.dialer.abandoned
