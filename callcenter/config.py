@@ -50,6 +50,8 @@ class RedisSettings:
     url: str = "redis://127.0.0.1:6379/0"
     managed: bool = True
     key_prefix: str = "cc:"
+    # Seconds a lease of callcenter/ownership lives unrenewed: a dead server's duties move within it.
+    lease_seconds: float = 5.0
 
 
 @dataclass
@@ -67,6 +69,8 @@ class PbxSettings:
     http_port: int = 8088
     run_as: str = "asterisk"
     sync_config: bool = True
+    # This Asterisk's name among the system's: its call work has one owner (lease pbx:<node>).
+    node: str = "main"
     # Seconds between SIP OPTIONS to each carrier (its reachability on the board); 0: not monitored.
     trunk_qualify_seconds: int = 0
 

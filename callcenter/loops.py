@@ -6,7 +6,14 @@ iteration is counted (``callcenter_loop_errors_total{loop,kind}``) and logged
 at most once a minute per kind, and the loop goes on; a loop whose coroutine
 ends or dies is started again with back-off
 (``callcenter_loop_restarts_total{loop}``). ``/healthz`` reports each loop and
-is unhealthy while one is down."""
+is unhealthy while one is down.
+
+Several ``serve`` processes form one system (callcenter/ownership): a loop
+started with ``once=True`` runs its iteration only while this process holds
+the system's ``duties`` lease (``once="pbx"``: the Asterisk's call-work lease),
+and skips it otherwise; which loops are once-per-system is said where they are
+started and in callcenter/ownership/duties.py. Without a lease registered
+under that name (``loops.leases``), the iteration always runs."""
 from __future__ import annotations
 
 import asyncio
@@ -54,6 +61,7 @@ class RateLimitedLog:
 class LoopState:
     name: str
     running: bool | None = None  # None: errors counted for it, but it is no loop of its own
+    once: str | None = None      # the lease it runs under (callcenter/ownership), if once per system
     errors: int = 0
     restarts: int = 0
     last_error: str | None = None
@@ -67,6 +75,7 @@ class Loops:
         self.tasks: list[asyncio.Task] = []
         self.closing = False
         self._log = RateLimitedLog(log)
+        self.leases: dict[str, object] = {}  # lease name -> Lease (callcenter/ownership/lease.py)
 
     # -- errors of one iteration ---------------------------------------------
     def failed(self, name: str, error: BaseException) -> None:
@@ -92,22 +101,35 @@ class Loops:
         return task
 
     def every(self, name: str, interval: float | Callable[[], float],
-              iteration: Callable[[], Awaitable[None]], *, first: bool = False) -> asyncio.Task:
+              iteration: Callable[[], Awaitable[None]], *, first: bool = False,
+              once: bool | str = False) -> asyncio.Task:
         """Run ``iteration()`` every ``interval`` seconds; a failed iteration is
-        counted and the next one comes on time."""
+        counted and the next one comes on time. ``once``: only while this
+        process holds the lease (True: ``duties``; a name: that lease)."""
+        lease_name = ("duties" if once is True else once) or None
+
         async def run() -> None:
             wait = not first
             while not self.closing:
                 if wait:
                     await asyncio.sleep(interval() if callable(interval) else interval)
                 wait = True
+                if lease_name is not None and not self.holds(lease_name):
+                    continue  # another process of the system does it
                 try:
                     await iteration()
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # noqa: BLE001 - counted, logged, and the loop goes on
                     self.failed(name, error)
-        return self.start(name, run)
+        task = self.start(name, run)
+        self.states[name].once = lease_name
+        return task
+
+    def holds(self, lease_name: str) -> bool:
+        """This process may do the duty of ``lease_name`` (True when no such lease is kept)."""
+        lease = self.leases.get(lease_name)
+        return lease is None or lease.held
 
     async def _keep(self, state: LoopState, run: Callable[[], Awaitable[None]]) -> None:
         backoff = FIRST_BACKOFF
@@ -136,7 +158,8 @@ class Loops:
     # -- health ----------------------------------------------------------------
     def health(self) -> dict[str, dict]:
         return {name: {"running": s.running, "errors": s.errors, "restarts": s.restarts,
-                       "last_error": s.last_error}
+                       "last_error": s.last_error,
+                       **({"once": s.once, "active": self.holds(s.once)} if s.once else {})}
                 for name, s in sorted(self.states.items())}
 
     def all_running(self) -> bool:

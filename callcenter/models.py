@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.orm import Base, utcnow  # noqa: F401 - re-exported: the tables' base
@@ -186,3 +186,13 @@ class Event(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     handed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PbxOwner(Base):
+    """The newest owner of each Asterisk's call work (callcenter/ownership/fencing.py):
+    its lease's fencing token, so a stale owner's call-row writes are refused."""
+    __tablename__ = "pbx_owners"
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

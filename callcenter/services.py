@@ -8,6 +8,12 @@ accounting → tracker, dialer and their effects, the live bus → rendered PBX
 config → the features → managed Asterisk, Prometheus, Alertmanager → AMI link →
 the core's loops.
 Closing runs the other way round and stops only what was started here.
+
+The leases (callcenter/ownership) are taken right after the call effects,
+before any feature starts a loop: a single server holds them all from its
+first iteration; with several servers, the loops run once per system and the
+PBX's call work (rows, frees, the call fence, live call steps) are the lease
+holders' (callcenter/ownership/duties.py says which and why).
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ from callcenter.live import LiveBus
 from callcenter.loops import Loops
 from callcenter.models import Trunk
 from callcenter.monitoring_tools import ToolProcess, monitoring_processes
+from callcenter.ownership.duties import PBX, Ownership
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.probes import PROBE_INTERVAL, probe
@@ -95,6 +102,7 @@ class Services:
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
     loops: Loops | None = None                  # every background loop, kept alive (callcenter/loops.py)
+    ownership: Ownership | None = None          # this process's leases (callcenter/ownership)
     supervisor: Supervisor = field(default_factory=Supervisor)  # managed redis-server and Asterisk
     reconciled_at: float | None = None
 
@@ -169,18 +177,29 @@ class Services:
         calls = self.settings.calls
         setup = calls.originate_timeout + calls.agent_ring_timeout + calls.customer_ring_timeout + 15
         self.tracker.sweep(time.time(), setup)
-        live = {c.call_id for c in self.tracker.active_calls()} | set(self.dialer.placed)
-        for trunk in self.trunk_limits:
-            for leg, reserved_at in (await self.accounting.reservations(trunk)).items():
-                call_id = leg.split(":", 1)[0]
-                if call_id not in live and time.time() - reserved_at > setup:
-                    if await self.accounting.release(trunk, leg):
-                        log.warning("released leaked reservation %s on %s", leg, trunk)
-                        self.dialer.channel_freed.set()
-        if await accounting_rebuild.free_stale_claims(self.accounting, live, self.sessions,
-                                                      AGENT_CLAIM_SECONDS, setup):
-            self.dialer.channel_freed.set()
+        if self.loops.holds(PBX):  # the owner frees what leaked; every process keeps its own view
+            await self._free_leaked(setup)
         self.reconciled_at = time.time()
+
+    async def _free_leaked(self, setup: float) -> None:
+        live = {c.call_id for c in self.tracker.active_calls()} | set(self.dialer.placed)
+        if await accounting_rebuild.free_leaked(self.accounting, live, self.trunk_limits, self.sessions,
+                                                AGENT_CLAIM_SECONDS, setup):
+            self.dialer.channel_freed.set()
+
+    async def _took_pbx(self) -> None:
+        """This process now owns the PBX's call work: the calls it tracked are
+        written from now on, and Asterisk is asked at once what is up."""
+        self.effects.take_over()
+        try:
+            await self.ownership.stamp(self.engine)  # the previous owner's writes refused from now on
+        except Exception as error:  # noqa: BLE001 - the database away: the first write stamps it
+            self.loops.failed("lease:pbx", error)
+        if self.ami.connected:
+            try:
+                await self.reconcile()
+            except AmiError as error:  # Asterisk restarting: its reconnect reconciles
+                log.warning("reconciliation on taking the PBX over failed: %s", error)
 
     async def _hang_up_abandoned(self, channels) -> None:
         abandoned = self.dialer.abandoned
@@ -247,6 +266,11 @@ async def _open_core(s: Services) -> None:
                                     shown_number=functools.partial(mobile_for, settings, "agent"))
     s.tracker.reporter = s.live_calls
     s.live_calls.start()
+    s.ownership = Ownership(s.redis, settings.redis.key_prefix, settings.pbx.node, settings.redis.lease_seconds)
+    s.effects.owner, s.live_calls.owner = s.ownership, s.ownership.pbx
+    s.ownership.pbx.on_acquired.append(s._took_pbx)
+    s.metrics.add_gauges(s.ownership.gauges)
+    await s.ownership.start(s.loops)
     s.pbx_sync = PbxConfigSync(settings, s.sessions, on_trunks=s.on_trunks)
 
 
@@ -277,7 +301,7 @@ async def _open(s: Services) -> None:
     loops = s.loops
     loops.every("watch", WATCH_INTERVAL, s._watch)
     loops.every("reconcile", settings.ami.reconcile_interval, s._reconcile_tick)
-    loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()))
+    loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()), once=PBX)  # hang-ups
     loops.start("directory", s.directory.run)
     loops.every("statistics", STATISTICS_INTERVAL, lambda: db.refresh_statistics(s.engine))
     loops.every("probes", PROBE_INTERVAL, lambda: probe(s), first=True)
@@ -310,6 +334,8 @@ async def close_services(s: Services) -> None:
         await s.live.close()
     if s.effects is not None:
         await s.effects.close()
+    if s.ownership is not None:
+        await s.ownership.release()
     if s.asterisk is not None:
         await s.asterisk.stop()
     for tool in reversed(s.monitoring_tools):

@@ -9,6 +9,8 @@ from sqlalchemy import DateTime, String, bindparam, func, insert, literal, selec
 from callcenter.calls.tracker import TrackedCall
 from callcenter.clock import utc_iso
 from callcenter.models import Call, Event, Recording, utcnow
+from callcenter.ownership import fencing
+from callcenter.ownership.fencing import Fence
 from dialer.service import to_datetime
 
 CALLS = Call.__table__
@@ -66,11 +68,15 @@ def row_of(call: TrackedCall, placed) -> dict:
     }
 
 
-async def write(engine, rows: list[dict], recordings: list[dict]) -> None:
-    """One transaction: the call rows' updates (executemany), then the recordings and their links."""
+async def write(engine, rows: list[dict], recordings: list[dict], fence: Fence | None = None) -> None:
+    """One transaction: the call rows' updates (executemany), then the recordings and their links.
+    With ``fence`` (the PBX owner's token), rows are written only while no newer
+    owner has written: :class:`~callcenter.ownership.fencing.StaleOwner` otherwise, nothing written."""
     if not rows and not recordings:
         return
     async with engine.begin() as connection:
+        if fence is not None and rows:
+            await fencing.claim(connection, fence)
         ended = [ended_event(row, utcnow()) for row in rows if row["b_state"] == "ended"]
         if ended:
             await connection.execute(RECORD_END, ended)

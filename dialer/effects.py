@@ -14,6 +14,12 @@ unwritten at stop (or too many to keep in memory) go to
 ``<state_dir>/unwritten-calls.jsonl`` (dialer/unwritten.py) and are written
 first when the database answers. A call is said to be ended once its row
 is (dialer/ended_rows.py: requests and the live bus wait for the row).
+
+With several ``serve`` processes on one Asterisk, only the owner of its call
+work (``owner``: callcenter/ownership/duties.py) writes call rows, each write
+carrying its lease's fencing token (a stale owner's is refused by the
+database); the others stand by (dialer/standby.py). Releases in Redis are
+idempotent and done by every process that sees the end.
 """
 from __future__ import annotations
 
@@ -28,8 +34,10 @@ from sqlalchemy import select
 from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
 from callcenter.models import Call, Trunk
 from dialer import call_rows
+from callcenter.ownership.fencing import StaleOwner
 from dialer.ended_rows import EndedRows
 from dialer.service import ClickToCall
+from dialer.standby import Standby
 from dialer.unwritten import UnwrittenCalls
 
 log = logging.getLogger(__name__)
@@ -80,6 +88,8 @@ class CallEffects:
         self.idle = asyncio.Event()
         # the engine itself: the writer runs Core statements, no ORM session needed
         self._engine = sessions.kw["bind"]
+        self.owner = None  # the PBX lease (.fence(): a Fence while held, else None); None: always write
+        self.standby = Standby()
         if self.unwritten:
             self._wake.set()  # rows left by an earlier run: written first
 
@@ -201,13 +211,31 @@ class CallEffects:
         for call in batch.values():
             if call.state == "ended" and call.call_id not in self._release_due:
                 self._schedule_release(call)  # channels and agent now, whatever the row does
+        fence = None
+        if self.owner is not None:
+            fence = self.owner.fence()
+            if fence is None:
+                return await self._stand_by(batch, recordings)
         try:
             if self.unwritten:
                 rows, spilled_recordings = self.unwritten.read()
-                await self._execute(rows, spilled_recordings)
+                await self._execute(rows, spilled_recordings, fence)
                 self.unwritten.done()
                 log.info("%d call rows kept from an earlier outage or run written", len(rows))
-            await self._execute([self._row(call) for call in batch.values()], recordings)
+            await self._execute([self._row(call) for call in batch.values()], recordings, fence)
+        except StaleOwner as error:  # a newer owner wrote, or Redis's token counter went back
+            log.warning("call rows not written: %s", error)
+            try:
+                await self.owner.refused(self._engine, fence.token)
+            except Exception as trouble:  # noqa: BLE001 - the lease's loop goes on
+                self.failed("call_writer", trouble)
+            now = self.owner.fence()
+            if now is not None and now.token > fence.token:  # this process took the lease again since
+                for call_id, call in batch.items():
+                    self._pending.setdefault(call_id, call)
+                self._recordings[:0] = recordings
+                return False
+            return await self._stand_by(batch, recordings)
         except BaseException as error:
             for call_id, call in batch.items():
                 self._pending.setdefault(call_id, call)
@@ -239,8 +267,36 @@ class CallEffects:
     def _row(self, call: TrackedCall) -> dict:
         return call_rows.row_of(call, self.dialer.placed.get(call.call_id))
 
-    async def _execute(self, rows: list[dict], recordings: list[dict]) -> None:
-        await call_rows.write(self._engine, rows, recordings)
+    async def _execute(self, rows: list[dict], recordings: list[dict], fence=None) -> None:
+        await call_rows.write(self._engine, rows, recordings, fence)
+
+    # -- not the owner -----------------------------------------------------------
+    async def _stand_by(self, batch: dict[str, TrackedCall], recordings: list[dict]) -> bool:
+        """Another process writes the rows (dialer/standby.py). The recordings
+        this process registered (it placed those calls) are written all the same."""
+        try:
+            if recordings:
+                await call_rows.write(self._engine, [], recordings)
+            done, waiting = await self.standby.sort(self._engine, batch.values())
+        except Exception as error:  # noqa: BLE001 - tried again with back-off
+            for call_id, call in batch.items():
+                self._pending.setdefault(call_id, call)
+            self._recordings[:0] = recordings
+            self.failed("call_writer", error)
+            return False
+        for call in done:
+            self._finish(call, counted=False)
+        for call in waiting:  # looked at again after a back-off
+            self._pending.setdefault(call.call_id, call)
+        return True
+
+    def take_over(self) -> None:
+        """This process became the PBX's owner: the calls it tracked, written from now on."""
+        taken = self.standby.take(self.dialer.tracker.calls)
+        for call_id, call in taken.items():
+            self._pending.setdefault(call_id, call)
+        self._wake.set()
+        self.idle.clear()
 
     # -- the end of a call ---------------------------------------------------------
     def _schedule_release(self, call: TrackedCall) -> None:
@@ -281,12 +337,16 @@ class CallEffects:
                 del self._foreign_owed[trunk]
         return True
 
-    def _finish(self, call: TrackedCall) -> None:
-        """The row of an ended call is written (or kept in the file): count it, forget it."""
+    def _finish(self, call: TrackedCall, counted: bool = True) -> None:
+        """The row of an ended call is written (or kept in the file, or by the
+        owner: not ``counted`` here): count it, forget it."""
         self._release_due.discard(call.call_id)
         placed = self.dialer.placed.pop(call.call_id, None)
         mode = placed.mode if placed else "unknown"
-        if call.customer.answered_at is not None:
+        if not counted:
+            if placed is not None and call.customer.answered_at is not None and self.settings.calls.record:
+                asyncio.get_running_loop().call_later(RECORDING_SETTLE_SECONDS, self._register_recording, placed)
+        elif call.customer.answered_at is not None:
             self.metrics.calls_connected.labels(mode).inc()
             if call.agent.answered_at is not None:
                 self.metrics.agent_answer_to_customer_answer.observe(
@@ -295,7 +355,7 @@ class CallEffects:
                 asyncio.get_running_loop().call_later(RECORDING_SETTLE_SECONDS, self._register_recording, placed)
         else:
             self.metrics.calls_failed.labels(call.end_reason or "unknown").inc()
-        if placed is not None and placed.originated_at and call.agent.answered_at:
+        if counted and placed is not None and placed.originated_at and call.agent.answered_at:
             self.metrics.originate_to_agent_answer.observe(max(0.0, call.agent.answered_at - placed.originated_at))
         self.dialer.tracker.forget(call.call_id)
         self.ended.stored(call)

@@ -3,7 +3,10 @@
 ``call_server(agents=..., trunks=...)`` creates a fresh database (own state
 folder, own Redis key prefix) with those agents and trunks, starts the app on
 the session's Asterisk and Redis (not managed by the app) and returns a
-:class:`Server` with an HTTP client and an admin token."""
+:class:`Server` with an HTTP client and an admin token.
+``call_server(share=first)`` starts a second ``serve`` process of the same
+system: the first's database and Redis key prefix (its agents, trunks and
+tokens); ``lease_seconds`` sets the leases' lifetime (callcenter/ownership)."""
 from __future__ import annotations
 
 import asyncio
@@ -115,17 +118,22 @@ class Server:
 async def call_server(pbx_stack, tmp_path):
     clients: list[TestClient] = []
 
-    async def start(agents=(), trunks=(), teams=(), pbx=None, webphone=None, **calls_overrides) -> Server:
+    async def start(agents=(), trunks=(), teams=(), pbx=None, webphone=None, share: Server | None = None,
+                    lease_seconds: float | None = None, **calls_overrides) -> Server:
         base = pbx_stack.settings
+        prefix = share.settings.redis.key_prefix if share else f"t{uuid.uuid4().hex[:8]}:"
         settings = dataclasses.replace(
             base, state_dir=tmp_path / f"state-{len(clients)}",
-            database=dataclasses.replace(base.database, url=""),
-            redis=dataclasses.replace(base.redis, managed=False, key_prefix=f"t{uuid.uuid4().hex[:8]}:"),
+            database=dataclasses.replace(base.database, url=share.settings.database_url if share else ""),
+            redis=dataclasses.replace(base.redis, managed=False, key_prefix=prefix,
+                                      lease_seconds=lease_seconds or base.redis.lease_seconds),
             pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True, **(pbx or {})),
             calls=dataclasses.replace(base.calls, **calls_overrides))
         if webphone:  # a feature's section: set on the copy (settings.sections), not a dataclass field
             settings.webphone = dataclasses.replace(base.webphone, **webphone)
         settings.state_dir.mkdir(parents=True)
+        if share is not None:
+            return await _started(clients, settings, share.token, share.agent_tokens)
         engine = db.make_engine(settings.database_url)
         await db.migrate(engine)
         sessions = db.sessionmaker(engine)
@@ -147,19 +155,23 @@ async def call_server(pbx_stack, tmp_path):
                                                               actor="test")
             token = await create_token(session, "ops", "manager", actor="test")
         await engine.dispose()
-        client = TestClient(TestServer(create_app(settings)))
-        await client.start_server()
-        clients.append(client)
-        server = Server(client, token, settings, agent_tokens)
-        # the app rendered this database's trunks and phones and reloads res_pjsip
-        await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 45)  # a busy machine reloads slowly
-        await server.services.ami.wait_connected(10)
-        return server
+        return await _started(clients, settings, token, agent_tokens)
 
     yield start
     for client in clients:
         await hang_up_everything(client.server.app[SERVICES].ami)
         await client.close()
+
+
+async def _started(clients: list, settings, token: str, agent_tokens: dict[str, str]) -> Server:
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    clients.append(client)
+    server = Server(client, token, settings, agent_tokens)
+    # the app rendered this database's trunks and phones and reloads res_pjsip
+    await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 45)  # a busy machine reloads slowly
+    await server.services.ami.wait_connected(10)
+    return server
 
 
 async def hang_up_everything(ami) -> None:

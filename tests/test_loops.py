@@ -96,3 +96,31 @@ def test_the_same_trouble_is_logged_once_a_minute_with_a_count(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert lines == ["Redis is down", "Redis is down (11 more since the last report)",
                      "Redis is down (11 more since the last report)"]
+
+
+async def test_a_loop_of_the_system_runs_only_while_this_process_holds_its_lease():
+    loops = Loops(Metrics())
+    duties, pbx = type("Lease", (), {"held": False})(), type("Lease", (), {"held": True})()
+    loops.leases.update(duties=duties, pbx=pbx)
+    turns = {"sweep": 0, "fence": 0, "probes": 0}
+
+    def counting(name):
+        async def iteration():
+            turns[name] += 1
+        return iteration
+    loops.every("sweep", 0.01, counting("sweep"), first=True, once=True)
+    loops.every("fence", 0.01, counting("fence"), first=True, once="pbx")
+    loops.every("probes", 0.01, counting("probes"), first=True)
+    await asyncio.sleep(0.2)
+    assert turns["sweep"] == 0 and turns["fence"] > 0 and turns["probes"] > 0
+    health = loops.health()
+    assert health["sweep"]["once"] == "duties" and health["sweep"]["active"] is False
+    assert health["sweep"]["running"] and loops.all_running()  # waiting is no failure
+    assert "once" not in health["probes"]
+
+    duties.held, pbx.held = True, False  # another process died; this one took the duties
+    fence_before = turns["fence"]
+    await asyncio.sleep(0.2)
+    fence_after = turns["fence"]
+    await loops.close()
+    assert turns["sweep"] > 0 and fence_after - fence_before <= 1

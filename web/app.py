@@ -48,7 +48,8 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "unhealthy", "checks": checks,
                               "ami_reconnects": services.ami.reconnects,
                               "loops": services.loops.health(), "processes": services.supervisor.health(),
-                              "backlog": services.effects.backlog},
+                              "backlog": services.effects.backlog,
+                              "leases": services.ownership.health() if services.ownership else {}},
                              status=200 if ok else 503)
 
 

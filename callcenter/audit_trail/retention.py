@@ -93,4 +93,4 @@ async def sweep(sessions, retention_days: int, *, batch: int = BATCH, pause: flo
 
 async def start(settings, sessions, loops) -> None:
     days = settings.audit.retention_days
-    loops.every("audit.retention", INTERVAL, lambda: sweep(sessions, days), first=True)
+    loops.every("audit.retention", INTERVAL, lambda: sweep(sessions, days), first=True, once=True)

@@ -11,7 +11,13 @@ so a supervisor's board needs no database read per step.
 The tracker is synchronous, so steps are queued and published by one task.
 The "ended" step waits for the call's row (``inner.ended``,
 dialer/ended_rows.py): a page that opens the disposition form on it finds
-the call ended wherever its disposition lands."""
+the call ended wherever its disposition lands.
+
+With several ``serve`` processes on one Asterisk, every one tracks the calls
+but only the owner of the PBX's call work (``owner``, the PBX lease:
+callcenter/ownership) publishes them: the bus is Redis pub/sub, heard by every
+process's pages, so each step published by each process would reach every
+page as many times as there are processes."""
 from __future__ import annotations
 
 import asyncio
@@ -50,6 +56,7 @@ class LiveCallReporter:
         self._task: asyncio.Task | None = None
         self._ending: dict[str, tuple[dict, bool]] = {}  # ended steps waiting for their row
         self._ended_rows = getattr(inner, "ended", None)
+        self.owner = None  # the PBX lease (.held); None: always publish
         if self._ended_rows is not None:
             self._ended_rows.listen(self._row_stored)
 
@@ -118,6 +125,8 @@ class LiveCallReporter:
             batch = [await self._queue.get()]
             while len(batch) < BATCH_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if self.owner is not None and not self.owner.held:
+                continue  # the owner publishes these steps
             steps = []
             for view, needs_owner in batch:
                 try:

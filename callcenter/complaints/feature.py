@@ -9,7 +9,7 @@ from callcenter.feature import Feature, Section
 
 async def start(settings, sessions, loops, dispatcher) -> None:
     escalation = EscalationLoop(sessions, settings, wake=dispatcher.wake)
-    loops.every("complaints", escalation.interval, escalation.tick, first=True)  # past their SLA: one level up
+    loops.every("complaints", escalation.interval, escalation.tick, first=True, once=True)  # past their SLA: one level up
 
 
 FEATURE = Feature(

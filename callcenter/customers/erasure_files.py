@@ -65,4 +65,4 @@ def start_loop(loops, sessions, settings) -> None:
     """Retry the owed deletions now (after a restart) and every INTERVAL seconds."""
     async def iteration() -> None:
         await delete_owed(sessions, settings.pbx.recordings_dir)
-    loops.every("erasure.owed_deletions", INTERVAL, iteration, first=True)
+    loops.every("erasure.owed_deletions", INTERVAL, iteration, first=True, once=True)

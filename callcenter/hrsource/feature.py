@@ -9,7 +9,7 @@ from callcenter.hrsource.daily import TICK_SECONDS, DailyPull
 
 async def start(settings, sessions, loops) -> DailyPull:
     pull = DailyPull(sessions, settings)
-    loops.every("hrsource", TICK_SECONDS, pull.tick, first=True)
+    loops.every("hrsource", TICK_SECONDS, pull.tick, first=True, once=True)
     return pull
 
 

@@ -23,7 +23,7 @@ async def start(settings, sessions, live, loops) -> dict[str, Dispatcher]:
     dispatcher = dispatcher_for(settings, sessions, live, loops)
     loops.start("notifications", dispatcher.run)
     timed = TimedNotices(settings, sessions, wake=dispatcher.wake)   # reminders, follow-ups due/missed
-    loops.every("notifications.timed", TIMED_INTERVAL, timed.tick, first=True)
+    loops.every("notifications.timed", TIMED_INTERVAL, timed.tick, first=True, once=True)  # one server scans
     return {"dispatcher": dispatcher}  # closed at shutdown: its providers
 
 

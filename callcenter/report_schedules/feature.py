@@ -12,7 +12,7 @@ async def start(settings, sessions, loops, dispatcher) -> Mailer:
     mailer = Mailer(sessions, settings.web.timezone, wake=dispatcher.wake, settings=settings,
                     retry_minutes=section.retry_minutes,
                     max_attempts=section.max_attempts)
-    loops.every("report_schedules", section.check_interval, mailer.tick, first=True)
+    loops.every("report_schedules", section.check_interval, mailer.tick, first=True, once=True)
     return mailer
 
 

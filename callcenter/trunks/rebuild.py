@@ -3,6 +3,8 @@
 - :func:`rebuild`: Redis came back empty (or never had it): the legs still
   held and the agents' claims of the calls in progress, taken from the call
   tracker and the dialer, written back before new calls are admitted.
+- :func:`free_leaked`: reservations no live call holds, released (and the
+  stale claims below), by the process that owns the PBX's call work.
 - :func:`free_stale_claims`: an agent's claim whose call is over (its release
   was lost, e.g. Redis was down when the call ended) is dropped, so the agent
   is not refused as ``agent_busy`` for the claim's six hours."""
@@ -73,3 +75,17 @@ async def free_stale_claims(accounting, live: set[str], sessions, claim_seconds:
             freed += 1
     return freed
 
+
+
+async def free_leaked(accounting, live: set[str], trunks, sessions, claim_seconds: int, setup: float) -> bool:
+    """Release the reservations (older than ``setup`` seconds) of calls not
+    ``live``, then the stale claims; True when anything was freed."""
+    freed = False
+    for trunk in trunks:
+        for leg, reserved_at in (await accounting.reservations(trunk)).items():
+            call_id = leg.split(":", 1)[0]
+            if call_id not in live and time.time() - reserved_at > setup:
+                if await accounting.release(trunk, leg):
+                    log.warning("released leaked reservation %s on %s", leg, trunk)
+                    freed = True
+    return bool(await free_stale_claims(accounting, live, sessions, claim_seconds, setup)) or freed

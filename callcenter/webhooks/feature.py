@@ -11,7 +11,8 @@ from callcenter.webhooks.settings import WebhookSettings, check
 async def start(settings, sessions, loops) -> Deliverer:
     deliverer = Deliverer(settings.webhooks, sessions)
     deliverer.failed = loops.failed
-    loops.every("webhooks", settings.webhooks.interval, deliverer.tick, first=True)
+    # once per system: the in-flight limits (per endpoint, in all) are counted in this process
+    loops.every("webhooks", settings.webhooks.interval, deliverer.tick, first=True, once=True)
     return deliverer  # closed at shutdown: its POSTs under way and its HTTP client
 
 

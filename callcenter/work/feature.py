@@ -7,6 +7,7 @@ from pathlib import Path
 
 from callcenter.campaigns import http as campaign_http, pages as campaign_pages
 from callcenter.feature import Feature, Section
+from callcenter.models import utcnow
 from callcenter.users import http as user_http, pages as user_pages
 from callcenter.work import http, models, pages, scope
 from callcenter.work.handover import hand_over_work
@@ -16,7 +17,9 @@ from callcenter.work.sweeper import WorkLoop
 
 async def start(settings, sessions, live, loops) -> None:
     sweeper = WorkLoop(settings, sessions, live, loops.failed)
-    loops.start("work", sweeper.run)  # follow-ups to pending, reminders to panels
+    # follow-ups to pending, reminders to panels: once per system (the reminders pushed are remembered here)
+    loops.every("work", max(1.0, float(settings.work.sweep_interval)), lambda: sweeper.tick(utcnow()),
+                first=True, once=True)
 
 
 FEATURE = Feature(

@@ -1,0 +1,116 @@
+"""Two ``serve`` processes on one Asterisk, one Redis and one database are one
+system (callcenter/ownership): a loop of the system's runs on one of them,
+and when the holder of the leases dies (no release, as after a SIGKILL), the
+other takes its duties and the PBX's call work over within seconds: a call
+placed through the dead one is followed to its end, its row finished once,
+its channels freed."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from callcenter.models import Call, Event, PbxOwner
+from callcenter.ownership.fencing import StaleOwner
+from dialer import call_rows
+from tests.harness import eventually
+from tests.test_ownership_lease import kill
+from tests.test_click_to_call import CUSTOMER, desktop_server, lines  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.pbx
+TTL = 1.5
+
+
+async def kill_duties(server) -> None:
+    """What a SIGKILL leaves behind: the leases' renewals stop, nothing is
+    released (the keys expire by themselves), the AMI link is gone."""
+    loops = server.services.loops
+    await kill(*[t for t in loops.tasks if t.get_name().startswith("loop:lease:")])
+    await server.services.ami.close()
+
+
+async def health(server) -> dict:
+    resp = await server.client.get("/healthz")
+    return (await resp.json())["leases"]
+
+
+async def test_a_loop_of_the_system_runs_on_one_server_then_moves_when_it_dies(call_server):
+    a = await call_server(lease_seconds=TTL)
+    b = await call_server(share=a, lease_seconds=TTL)
+    runs = {"a": 0, "b": 0}
+
+    def counting(name):
+        async def iteration():
+            runs[name] += 1
+        return iteration
+    a.services.loops.every("test.once", 0.05, counting("a"), once=True)
+    b.services.loops.every("test.once", 0.05, counting("b"), once=True)
+    await asyncio.sleep(1.0)
+    assert runs["a"] > 5 and runs["b"] == 0
+    assert (await health(a))["duties"]["held"] and not (await health(b))["duties"]["held"]
+    metrics = await (await b.client.get("/metrics")).text()
+    assert 'callcenter_lease_held{lease="duties"} 0.0' in metrics
+    assert 'callcenter_lease_held{lease="pbx:main"} 0.0' in metrics
+
+    await kill_duties(a)
+    died = time.monotonic()
+    await eventually(lambda: runs["b"] > 0, "the second server running the loop", timeout=TTL + 1.0)
+    assert time.monotonic() - died <= TTL + 1.0
+    stopped_at = runs["a"]
+    await asyncio.sleep(0.5)
+    assert runs["a"] == stopped_at  # the dead one's clock ended its duties too
+    leases = await health(b)
+    assert leases["duties"]["held"] and leases["pbx:main"]["held"]
+    assert leases["duties"]["token"] > a.services.ownership.duties.token
+
+
+async def test_a_call_placed_through_a_server_that_dies_is_finished_once_by_the_other(call_server, lines):
+    carrier, phone = lines("uas_answer_bye", "uas_answer", carrier_args=["-d", 8000])
+    a = await desktop_server(call_server, carrier, phone, lease_seconds=TTL)
+    b = await call_server(share=a, lease_seconds=TTL)
+    assert a.services.ownership.pbx.held and not b.services.ownership.pbx.held
+
+    resp = await a.place("asha", CUSTOMER)
+    assert resp.status == 202, await resp.text()
+    call_id = (await resp.json())["id"]
+    await a.wait_state(call_id, "connected")
+    assert (await b.call(call_id))["state"] == "connected"  # B follows the call too
+    assert (await b.trunks())["carrier"]["in_use"] == 1
+    async def connected_row():  # A writes the call's rows, under its token
+        async with a.services.sessions() as s:
+            return (await s.get(Call, call_id)).state == "connected" and await s.get(PbxOwner, "main")
+    owner = await eventually(connected_row, "A writing the connected row", timeout=5)
+    assert (owner.token, owner.holder) == (a.services.ownership.pbx.token, a.services.ownership.holder)
+
+    await kill_duties(a)
+    died = time.monotonic()
+    await eventually(lambda: b.services.ownership.pbx.held, "B owning the PBX", timeout=TTL + 1.0)
+    assert time.monotonic() - died <= TTL + 1.0
+    took_at = time.time()  # B asks Asterisk at once, not at its next reconciliation (every 5 s)
+    await eventually(lambda: (b.services.reconciled_at or 0) >= took_at - 0.2, "B reconciling", timeout=1.0)
+
+    # the carrier hangs up; B, not A, sees the end and writes it
+    call = await b.wait_state(call_id, "ended", timeout=20)
+    assert call["end_reason"] == "completed" and call["hangup_by"] == "customer"
+    async with b.services.sessions() as s:
+        row = await s.get(Call, call_id)
+        ends = await s.scalar(select(func.count()).select_from(Event)
+                              .where(Event.kind == "call.ended", Event.entity_id == call_id))
+        owner = await s.get(PbxOwner, "main")
+    assert row.state == "ended" and row.ended_at is not None and ends == 1
+    assert (owner.token, owner.holder) == (b.services.ownership.pbx.token, b.services.ownership.holder)
+    assert owner.token > a.services.ownership.pbx.token
+    trunk = (await b.trunks())["carrier"]
+    assert trunk["in_use"] == 0 and trunk["reserved"] == 0
+
+    # had A been paused rather than killed, it would still hold a token and its
+    # view of the call (connected): the database refuses what it writes
+    stale = a.services.ownership.fence()
+    assert stale is not None and a.services.tracker.calls[call_id].state == "connected"
+    with pytest.raises(StaleOwner):
+        await call_rows.write(a.services.sessions.kw["bind"],
+                              [call_rows.row_of(a.services.tracker.calls[call_id], None)], [], stale)
+    async with b.services.sessions() as s:
+        assert (await s.get(Call, call_id)).state == "ended"
