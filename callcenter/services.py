@@ -29,7 +29,7 @@ from redis.backoff import NoBackoff
 from sqlalchemy import select
 
 from callcenter import db
-from callcenter.ami import AmiError, AmiLink
+from callcenter.ami import AmiLink
 from callcenter.ami.listeners import PbxEvents
 from callcenter.auth.tokens import write_token_uses
 from callcenter.calls.control import CallControl
@@ -49,6 +49,7 @@ from callcenter.ownership.duties import PBX, Ownership
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.probes import PROBE_INTERVAL, probe
+from callcenter.reconciliation import Reconciliation
 from callcenter.redis_server import RedisProcess, ensure_redis
 from callcenter.supervision import ManagedProcess, Supervisor
 from callcenter.trunks import rebuild as accounting_rebuild
@@ -58,7 +59,6 @@ from dialer.service import AGENT_CLAIM_SECONDS, ClickToCall
 from monitoring.metrics import Metrics
 
 log = logging.getLogger(__name__)
-ABANDONED_KEPT_SECONDS = 600
 STATISTICS_INTERVAL = 3600.0
 WATCH_INTERVAL = 1.0        # managed processes and Redis's accounting looked at
 TOKEN_USES_INTERVAL = 30.0  # the bearer tokens' last use written
@@ -69,7 +69,7 @@ REDIS_TIMEOUTS = dict(socket_connect_timeout=1.0, socket_timeout=2.0, health_che
 
 
 @dataclass
-class Services:
+class Services(Reconciliation):
     """The core's clients, and (by name, ``services.queues``...) what the
     features' start functions returned."""
     settings: Settings
@@ -157,70 +157,9 @@ class Services:
             if self.ami.connected:
                 await self.reconcile()
 
-    def _pbx_lost(self) -> None:
-        ended = self.tracker.pbx_lost("pbx_restarted")
-        if ended:
-            log.error("Asterisk died with %d calls up: they are ended (pbx_restarted)", ended)
-
     def channels_in_use(self) -> dict[str, int]:
         """Live channels on each trunk as the tracker sees them (ours + foreign)."""
         return self.tracker.trunk_channels()
-
-    # -- reconciliation ---------------------------------------------------------
-    async def reconcile(self) -> None:
-        """Asterisk is the truth: replay CoreShowChannels into the tracker and
-        drop reservations that no live call holds."""
-        requested_at = time.time()
-        channels = await self.ami.action_list("CoreShowChannels")
-        self.tracker.snapshot(channels, requested_at)
-        await self._hang_up_abandoned(channels)
-        calls = self.settings.calls
-        setup = calls.originate_timeout + calls.agent_ring_timeout + calls.customer_ring_timeout + 15
-        self.tracker.sweep(time.time(), setup)
-        if self.loops.holds(PBX):  # the owner frees what leaked; every process keeps its own view
-            await self._free_leaked(setup)
-        self.reconciled_at = time.time()
-
-    async def _free_leaked(self, setup: float) -> None:
-        live = {c.call_id for c in self.tracker.active_calls()} | set(self.dialer.placed)
-        if await accounting_rebuild.free_leaked(self.accounting, live, self.trunk_limits, self.sessions,
-                                                AGENT_CLAIM_SECONDS, setup):
-            self.dialer.channel_freed.set()
-
-    async def _took_pbx(self) -> None:
-        """This process now owns the PBX's call work: the calls it tracked are
-        written from now on, and Asterisk is asked at once what is up."""
-        self.effects.take_over()
-        try:
-            await self.ownership.stamp(self.engine)  # the previous owner's writes refused from now on
-        except Exception as error:  # noqa: BLE001 - the database away: the first write stamps it
-            self.loops.failed("lease:pbx", error)
-        if self.ami.connected:
-            try:
-                await self.reconcile()
-            except AmiError as error:  # Asterisk restarting: its reconnect reconciles
-                log.warning("reconciliation on taking the PBX over failed: %s", error)
-
-    async def _hang_up_abandoned(self, channels) -> None:
-        abandoned = self.dialer.abandoned
-        await self.control.hang_up_abandoned(channels, abandoned)
-        for call_id, at in list(abandoned.items()):
-            if time.time() - at > ABANDONED_KEPT_SECONDS:
-                del abandoned[call_id]
-
-    async def _reconcile_tick(self) -> None:
-        if self.ami.connected:
-            await self.reconcile()
-
-    async def _on_ami_connected(self) -> None:
-        log.info("AMI connected; reconciling with Asterisk")
-        if self.ami.reconnects:
-            self.metrics.ami_reconnects.inc()
-        try:
-            await self.reconcile()
-        except AmiError as error:
-            log.warning("reconciliation after connect failed: %s", error)
-        await self.pbx_events.connected()  # the features' own reconciliation (queues...)
 
 
 async def open_services(settings: Settings, features: list[Feature]) -> Services:

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import select
-
-from callcenter.calls.tracker import AGENT, CUSTOMER, TrackedCall
-from callcenter.models import Call, Trunk
+from callcenter.calls.tracker import TrackedCall
 from dialer import call_rows
+from dialer.call_releases import CallReleases
 from callcenter.ownership.fencing import StaleOwner
 from dialer.ended_rows import EndedRows
 from dialer.service import ClickToCall
@@ -53,14 +50,6 @@ RETRY_MAX_SECONDS = 10.0
 MAX_PENDING = 20_000
 CLOSE_WRITE_SECONDS = 3.0
 
-@dataclass
-class OwedRelease:
-    """An ended call's channels and agent, to be released in Redis."""
-    trunk: str | None          # None: the call was not placed here; looked up in its row
-    legs: list[str]
-    agent_id: int | None
-
-
 class CallEffects:
     """The tracker's :class:`~callcenter.calls.tracker.Reporter`."""
 
@@ -74,11 +63,7 @@ class CallEffects:
         self.failed = failed or (lambda name, error: log.warning("%s: %s", name, error))
         self._pending: dict[str, TrackedCall] = {}
         self._recordings: list[dict] = []   # recording rows to insert with the next batch
-        # legs of calls still placed that a release job already freed (so the end skips them)
-        self._released: dict[str, set[str]] = {}
-        self._owed: dict[str, OwedRelease] = {}      # ended calls whose release Redis has not taken yet
-        self._release_due: set[str] = set()          # ended calls whose release was scheduled
-        self._foreign_owed: dict[str, int] = {}      # foreign channel counts Redis has not taken yet
+        self.releases = CallReleases(dialer, sessions, accounting, self.failed)
         self._failing = False
         self.unwritten = UnwrittenCalls(settings.state_dir)
         self._jobs: asyncio.Queue = asyncio.Queue()
@@ -111,16 +96,16 @@ class CallEffects:
     @property
     def backlog(self) -> dict[str, int]:
         """Work not done yet (for /healthz and the tests)."""
-        return {"rows": len(self._pending) + len(self._recordings), "releases": len(self._owed),
+        return {"rows": len(self._pending) + len(self._recordings), "releases": len(self.releases.owed),
                 "spilled": int(bool(self.unwritten))}
 
     def released_legs(self, call_id: str) -> set[str]:
         """Roles of a live call's legs whose channel was released already."""
-        return set(self._released.get(call_id, ()))
+        return self.releases.released_legs(call_id)
 
     def _settle_idle(self) -> None:
-        if (self._jobs.empty() and not self._pending and not self._recordings and not self._owed
-                and not self._foreign_owed and not self._failing):
+        if (self._jobs.empty() and not self._pending and not self._recordings
+                and not self.releases.owing and not self._failing):
             self.idle.set()
 
     # -- workers -------------------------------------------------------------
@@ -149,46 +134,20 @@ class CallEffects:
             job = await self._jobs.get()
             try:
                 if job[0] == "release":
-                    await self._release(job[1], job[2])
+                    await self.releases.release(job[1], job[2])
                 else:
-                    await self.accounting.set_foreign(job[1], job[2])
-                    self._foreign_owed.pop(job[1], None)
+                    await self.releases.foreign(job[1], job[2])
             except Exception as error:  # noqa: BLE001 - counted; what it owes is settled later
                 self.failed("call_jobs", error)
                 if job[0] == "foreign":
-                    self._foreign_owed[job[1]] = job[2]
                     self._wake.set()
                 # a leg whose release failed is released with the rest of its call when it ends
             self._settle_idle()
 
-    async def _trunk_of(self, call_id: str) -> tuple[str, int] | None:
-        placed = self.dialer.placed.get(call_id)
-        if placed is not None:
-            return placed.trunk, placed.agent_id
-        async with self.sessions() as session:
-            row = (await session.execute(select(Trunk.name, Call.agent_id).join(
-                Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))).first()
-        return tuple(row) if row else None
-
-    async def _release(self, call_id: str, role: str) -> None:
-        placed = self.dialer.placed.get(call_id)
-        if placed is not None:
-            if f"{call_id}:{role}" not in self.dialer._legs(placed):
-                return  # this leg never held a trunk channel (a desktop agent's phone)
-        if call_id in self._release_due:
-            return  # the call has ended: its end releases this leg with the others
-        found = await self._trunk_of(call_id)
-        if found is None:
-            return
-        if await self.accounting.release(found[0], f"{call_id}:{role}"):
-            self.dialer.channel_freed.set()
-        if call_id in self.dialer.placed:  # done: the end need not free this leg again
-            self._released.setdefault(call_id, set()).add(role)
-
     async def _run_writes(self) -> None:
         backoff = RETRY_FIRST_SECONDS
         while True:
-            owing = self._failing or self._owed or self._foreign_owed or self._pending
+            owing = self._failing or self.releases.owing or self._pending
             try:
                 await asyncio.wait_for(self._wake.wait(), backoff if owing else None)
             except asyncio.TimeoutError:
@@ -209,8 +168,8 @@ class CallEffects:
         batch, self._pending = self._pending, {}
         recordings, self._recordings = self._recordings, []
         for call in batch.values():
-            if call.state == "ended" and call.call_id not in self._release_due:
-                self._schedule_release(call)  # channels and agent now, whatever the row does
+            if call.state == "ended" and call.call_id not in self.releases.due:
+                self.releases.schedule(call)  # channels and agent now, whatever the row does
         fence = None
         if self.owner is not None:
             fence = self.owner.fence()
@@ -299,48 +258,13 @@ class CallEffects:
         self.idle.clear()
 
     # -- the end of a call ---------------------------------------------------------
-    def _schedule_release(self, call: TrackedCall) -> None:
-        """The legs still held and the agent, owed to Redis from now on."""
-        self._release_due.add(call.call_id)
-        placed = self.dialer.placed.get(call.call_id)
-        released = self._released.pop(call.call_id, set())
-        if placed is not None:
-            legs = [leg for leg in self.dialer._legs(placed) if leg.rsplit(":", 1)[1] not in released]
-            self._owed[call.call_id] = OwedRelease(placed.trunk, legs, placed.agent_id)
-        else:
-            legs = [f"{call.call_id}:{r}" for r in (AGENT, CUSTOMER) if r not in released]
-            self._owed[call.call_id] = OwedRelease(None, legs, None)
-
     async def _settle_owed(self) -> bool:
-        """Release what ended calls owe Redis; True when nothing is owed any more."""
-        for call_id, owed in list(self._owed.items()):
-            try:
-                if owed.trunk is None:
-                    found = await self._trunk_of(call_id)
-                    if found is None:
-                        del self._owed[call_id]
-                        continue
-                    owed.trunk, owed.agent_id = found
-                if await self.accounting.end_call(owed.trunk, owed.legs, owed.agent_id, call_id):
-                    self.dialer.channel_freed.set()
-                del self._owed[call_id]
-            except Exception as error:  # noqa: BLE001 - Redis or the database away: later
-                self.failed("call_releases", error)
-                return False
-        for trunk, count in list(self._foreign_owed.items()):
-            try:
-                await self.accounting.set_foreign(trunk, count)
-            except Exception as error:  # noqa: BLE001
-                self.failed("call_releases", error)
-                return False
-            if self._foreign_owed.get(trunk) == count:
-                del self._foreign_owed[trunk]
-        return True
+        return await self.releases.settle()
 
     def _finish(self, call: TrackedCall, counted: bool = True) -> None:
         """The row of an ended call is written (or kept in the file, or by the
         owner: not ``counted`` here): count it, forget it."""
-        self._release_due.discard(call.call_id)
+        self.releases.due.discard(call.call_id)
         placed = self.dialer.placed.pop(call.call_id, None)
         mode = placed.mode if placed else "unknown"
         if not counted:
