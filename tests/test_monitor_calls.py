@@ -242,3 +242,21 @@ async def test_the_agent_is_told_of_a_whisper_not_of_a_listen(stack):
         ("listen", "start"), ("listen", "connected"), ("listen", "end")]
     assert all(m["event"]["notice"] == (m["event"]["session"]["mode"] == "whisper")
                for m in published if m["event"]["type"] == "monitor")
+
+
+async def test_a_second_server_leaves_the_first_ones_session_alone(stack, call_server):
+    """Two servers on one Asterisk: each looks for orphaned supervisor legs, and
+    a leg of the other's session is not one (it is marked in Redis)."""
+    server, call_id = stack
+    other = await call_server(share=server)
+    resp = await monitor(server, call_id, "listen")
+    session_id = (await resp.json())["id"]
+    await connected_session(server, session_id)
+    for _ in range(3):
+        await other.services.monitor.check()
+    assert len(await spy_channels(server)) == 1
+    assert [s["state"] for s in server.services.monitor.active()] == ["connected"]
+    # the first server gone without ending it: its mark runs out and the other hangs the leg up
+    await server.services.accounting.redis.delete(server.services.monitor._key(session_id))
+    await other.services.monitor.check()
+    await eventually(lambda: _none(spy_channels(server)), "the orphaned leg hung up by the other server")

@@ -11,7 +11,8 @@ supervisor's leg hangs up, which ChanSpy's ``E`` does when the agent's
 channel does; :meth:`check` hangs up any supervisor leg whose call has ended
 and any ``cm-`` channel no session owns (an Originate lost to an AMI drop:
 like the dialer's, it is never re-sent), and ends sessions whose leg Asterisk
-no longer has. The active sessions are in :meth:`active` (for the board).
+no longer has. With several servers on one Asterisk each marks its sessions
+in Redis, so none hangs up a leg of another's session. The active sessions are in :meth:`active` (for the board).
 """
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ class Monitoring:
             raise exc.MonitorTrunkFull(f"all channels of trunk {session.trunk} are in use")
         await self._replace(session)
         self.by_id[session.id] = session
+        await self._mark(session.id)
         try:
             await self._audit(session, "monitor.start")  # recorded before anything rings
         except BaseException:
@@ -180,6 +182,10 @@ class Monitoring:
                 log.exception("monitor session %s: end not audited", session.id)
         finally:
             self.by_id.pop(session.id, None)
+        try:
+            await self.accounting.redis.delete(self._key(session.id))
+        except Exception:  # noqa: BLE001 - the mark runs out by itself
+            pass
         await self._publish(session, "end")
 
     async def _release(self, session: MonitorSession) -> None:
@@ -202,9 +208,13 @@ class Monitoring:
             session_id = session_of(entry.get("Uniqueid", ""))
             if session_id is not None:
                 present[session_id] = entry.get("Channel", "")
+        await self._mark(*self.by_id)
+        elsewhere = await self._elsewhere([sid for sid in present if sid not in self.by_id])
         for session_id, channel in present.items():
             session = self.by_id.get(session_id)
             tracked = self.tracker.calls.get(session.call_id) if session else None
+            if session is None and session_id in elsewhere:
+                continue  # another server's session: that server looks after its leg
             if session is None or tracked is None or tracked.state == "ended":
                 log.warning("hanging up monitor leg %s: its session or call is over", channel)
                 await self._hang_up(channel)
@@ -214,6 +224,35 @@ class Monitoring:
             seen_before = session.seen_at is not None and session.seen_at < requested_at
             if session.id not in present and (seen_before or now - session.started_at > grace):
                 await self.end(session, "gone")
+
+    # -- several servers: whose session is a leg? -----------------------------------------
+    def _key(self, session_id: str) -> str:
+        return f"{self.accounting.prefix}monitor:session:{session_id}"
+
+    async def _mark(self, *session_ids: str) -> None:
+        """Tell the other servers these sessions are this one's (kept a few checks long)."""
+        if not session_ids:
+            return
+        ttl = int(self.section.check_interval * 3 + 10)
+        try:
+            async with self.accounting.redis.pipeline(transaction=False) as pipe:
+                for session_id in session_ids:
+                    pipe.set(self._key(session_id), "1", ex=ttl)
+                await pipe.execute()
+        except Exception as error:  # noqa: BLE001 - marked again at the next check
+            log.warning("monitor sessions not marked in Redis: %s", error)
+
+    async def _elsewhere(self, session_ids: list[str]) -> set[str]:
+        """Those of ``session_ids`` another server holds. Redis away: all of them
+        (a leg is not hung up on a guess; its call's end still hangs it up there)."""
+        if not session_ids:
+            return set()
+        try:
+            marks = await self.accounting.redis.mget([self._key(sid) for sid in session_ids])
+        except Exception as error:  # noqa: BLE001
+            log.warning("monitor sessions of other servers unknown (Redis): %s", error)
+            return set(session_ids)
+        return {sid for sid, mark in zip(session_ids, marks) if mark is not None}
 
     async def _hang_up(self, channel: str) -> None:
         try:
