@@ -1,6 +1,7 @@
 """A dependency dies while a call is up, against the real Asterisk, Redis,
-SQLite and sipp: Asterisk killed with SIGKILL, Redis stopped and started
-again empty, the database locked past its busy timeout as the call ends.
+the database (SQLite or PostgreSQL) and sipp: Asterisk killed with SIGKILL,
+Redis stopped and started again empty, the database locked past its busy
+timeout (another writer's lock) as the call ends.
 Each time the call's row ends correctly, the trunk's channels go back to 0
 and the agent's next call connects (docs/reliability.md)."""
 from __future__ import annotations
@@ -9,12 +10,12 @@ import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import time
 
 import pytest
 
 from callcenter.supervision import ManagedProcess
+from tests.db_locks import writer_holding
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 
@@ -145,19 +146,15 @@ async def _trunks_answer(server) -> bool:
 async def test_database_locked_as_the_call_ends_loses_nothing(server):
     body = await (await server.place("asha", CUSTOMER)).json()
     await server.wait_state(body["id"], "connected")
-    path = server.settings.database_url.split("///", 1)[1]
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another writer holds SQLite's lock past the 5 s busy timeout
-    try:
+    # another writer holds the database's write lock past the 5 s busy timeout
+    # (SQLite's BEGIN IMMEDIATE; PostgreSQL's tables locked past lock_timeout)
+    async with writer_holding(server.settings.database_url):
         # the customer hangs up 5 s into the call, during the lock: the write of the
         # call's end waits out the busy timeout and fails. The lock is held until it
         # has (not for a fixed time: a loaded machine moves the hang-up by seconds).
         await eventually(lambda: _a_call_write_failed(server), 30, "a call write failed on the lock")
         resp = await server.client.get(f"/api/v1/calls/{body['id']}", headers=server.headers())
         assert resp.status == 200  # reads go on meanwhile
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     # the failed write was kept and tried again once the lock went
     call = await server.wait_state(body["id"], "ended", timeout=30)
     assert call["end_reason"] == "completed" and call["talk_seconds"] >= 4, call
