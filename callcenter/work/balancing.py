@@ -1,7 +1,7 @@
 """The arithmetic of allocation: candidate agents, their open work, choosing
 the least-loaded agent per pool (a store, a language...), and writing a plan
-of (item, agent) pairs with chunked executemany UPDATEs by id (no ORM object
-per row). Used by callcenter/work/allocation.py."""
+of (item, agent) pairs with chunked UPDATEs by id (no ORM object per row).
+Used by callcenter/work/allocation.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,7 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.models import User
@@ -97,21 +97,25 @@ async def open_loads(session: AsyncSession, agent_ids, today: dt.date) -> dict[i
 
 async def write_plan(session: AsyncSession, plan: list[dict], now: dt.datetime) -> tuple[int, int]:
     """Write ``plan`` ([{"b_id": item, "b_agent": new agent or None, "b_from":
-    the agent read with the item}]) in chunks grouped by agent (neighbouring
-    entries of the agent index). A row whose agent changed meanwhile (another
-    allocation got there first) is left alone. Returns the rows written
-    (given to an agent, released)."""
-    given = sorted((row for row in plan if row["b_agent"] is not None),
-                   key=lambda row: (row["b_agent"], row["b_id"]))
-    released = [{"b_id": r["b_id"], "b_from": r["b_from"]} for r in plan if r["b_agent"] is None]
-    unchanged = (_W.c.id == bindparam("b_id")) & _W.c.agent_id.is_not_distinct_from(bindparam("b_from"))
-    to_agent = update(_W).where(unchanged).values(agent_id=bindparam("b_agent"), allocated_at=now,
-                                                  updated_at=now)
-    to_nobody = update(_W).where(unchanged).values(agent_id=None, allocated_at=None, updated_at=now)
+    the agent read with the item}]): one chunked UPDATE ... WHERE id IN (...)
+    per (new agent, agent read) pair, so the rows of an agent stay together
+    (neighbouring entries of the agent index). A row whose agent changed
+    meanwhile (another allocation got there first) is left alone. Returns the
+    rows written (given to an agent, released).
+
+    Not an executemany: its rowcount is the sum of the rows matched on SQLite
+    but -1 on PostgreSQL (asyncpg), and the counts are what callers report."""
+    pairs: dict[tuple, list[int]] = {}
+    for row in sorted(plan, key=lambda row: (row["b_agent"] is None, row["b_agent"] or 0, row["b_id"])):
+        pairs.setdefault((row["b_agent"], row["b_from"]), []).append(row["b_id"])
     written = [0, 0]
-    for n, (stmt, rows) in enumerate(((to_agent, given), (to_nobody, released))):
-        for start in range(0, len(rows), CHUNK):
-            written[n] += (await session.execute(stmt, rows[start:start + CHUNK])).rowcount
+    for (agent, read), ids in pairs.items():
+        values = (dict(agent_id=agent, allocated_at=now, updated_at=now) if agent is not None
+                  else dict(agent_id=None, allocated_at=None, updated_at=now))
+        for start in range(0, len(ids), CHUNK):
+            stmt = (update(_W).where(_W.c.id.in_(ids[start:start + CHUNK]),
+                                     _W.c.agent_id.is_not_distinct_from(read)).values(**values))
+            written[agent is None] += (await session.execute(stmt)).rowcount
     return written[0], written[1]
 
 
