@@ -200,3 +200,15 @@ async def test_a_postgresql_deadlock_or_serialization_failure_is_a_503_to_retry(
                                       ["SELECT n FROM pair", "UPDATE pair SET n = n + 1 WHERE id = 1"])
     assert serialization.orig.sqlstate == "40001"
     assert isinstance(as_outage(serialization), DatabaseUnavailable)
+
+
+def test_postgresql_refusing_connections_is_an_outage_and_a_bug_is_not():
+    """What asyncpg raises bare when a connection opens (SQLAlchemy does not
+    wrap these): a server starting up, or out of connection slots."""
+    asyncpg = pytest.importorskip("asyncpg")
+    assert isinstance(as_outage(asyncpg.CannotConnectNowError("the database system is starting up")),
+                      DatabaseUnavailable)
+    assert isinstance(as_outage(asyncpg.TooManyConnectionsError("sorry, too many clients already")),
+                      DatabaseUnavailable)
+    assert as_outage(asyncpg.UndefinedColumnError('column "x" does not exist')) is None
+    assert as_outage(asyncpg.InvalidPasswordError("password authentication failed")) is None
