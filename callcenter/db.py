@@ -7,6 +7,8 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from callcenter.outages import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -28,12 +30,14 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEn
     down or locked answers 503 within seconds, not after a hung page."""
     busy_ms = int(busy_timeout * 1000)
     if url.startswith("postgresql"):
-        return create_async_engine(
+        engine = create_async_engine(
             url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_timeout=busy_timeout,
             pool_pre_ping=True, pool_recycle=1800,
             connect_args={"timeout": busy_timeout, "server_settings": {
                 "lock_timeout": str(busy_ms), "application_name": "callcenter",
                 "timezone": "UTC"}})
+        event.listen(engine.sync_engine, "do_connect", _postgres_connect)
+        return engine
     engine = create_async_engine(url)
     if url.startswith("sqlite"):
         @event.listens_for(engine.sync_engine, "connect")
@@ -45,6 +49,17 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEn
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
     return engine
+
+
+def _postgres_connect(dialect, _record, cargs, cparams):
+    """Opens a PostgreSQL connection; a server that is not there (connection
+    refused, no socket, no answer within the timeout: a bare OSError, which
+    SQLAlchemy passes on unwrapped) is a database outage, not a bug."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as error:  # TimeoutError is an OSError too
+        raise DatabaseUnavailable("the database server is not reachable right now; nothing was "
+                                  "changed; try again in a few seconds") from error
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ConfigError) as exc:
         return _error(str(exc))
     except DomainError as exc:
-        return _error(exc.message)
+        cause = exc.__cause__  # e.g. the database server refused: say where it was looked for
+        return _error(f"{exc.message} ({cause})" if isinstance(cause, OSError) else exc.message)
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         return _error(f"database error: {orig or exc}")

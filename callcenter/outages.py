@@ -36,6 +36,28 @@ _DATABASE_DOWN = ("database is locked", "database table is locked", "unable to o
                   "connection", "could not connect", "server closed", "timeout", "timed out",
                   "too many clients", "the database system is")
 
+# PostgreSQL's SQLSTATEs for the same: a lock held past lock_timeout (55P03), a
+# deadlock or serialization failure (40P01, 40001: the transaction was rolled
+# back, so a retry is safe), too many connections (53300), a server starting
+# up or shutting down (57P01-57P03) and a lost connection (class 08).
+_POSTGRES_DOWN = ("55P03", "40P01", "40001", "53300", "57P01", "57P02", "57P03")
+
+
+def _postgres_down(error: BaseException) -> bool:
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    return sqlstate in _POSTGRES_DOWN or sqlstate.startswith("08")
+
+
+def _asyncpg_down(error: BaseException) -> bool:
+    """asyncpg's own exceptions, raised bare where SQLAlchemy does not wrap
+    them (opening a connection: the server refuses or is starting up)."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - SQLite-only installations
+        return False
+    return isinstance(error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError)) or (
+        isinstance(error, asyncpg.PostgresError) and _postgres_down(error))
+
 
 def as_outage(error: BaseException) -> DomainError | None:
     """The 503 error that ``error`` stands for, or None when it is no outage."""
@@ -48,8 +70,10 @@ def as_outage(error: BaseException) -> DomainError | None:
     if isinstance(error, (sa_errors.DisconnectionError, sa_errors.TimeoutError)) or (
             isinstance(error, sa_errors.DBAPIError) and (
                 error.connection_invalidated or isinstance(error, sa_errors.InterfaceError)
+                or _postgres_down(error.orig)
                 or (isinstance(error, sa_errors.OperationalError)
-                    and any(words in str(error.orig).lower() for words in _DATABASE_DOWN)))):
+                    and any(words in str(error.orig).lower() for words in _DATABASE_DOWN)))) or (
+            _asyncpg_down(error)):
         return DatabaseUnavailable("the database is busy or not reachable right now; nothing was "
                                    "changed; try again in a few seconds")
     return None

@@ -85,7 +85,11 @@ async def test_call_then_dispose_from_the_customer_page(web_server, page, sipp):
     # back to Meera: the owed form is open again after a reload, the server's list as the live one; submit it
     await page.goto(f"{server.base_url}/customers/{ids['meera']}?item={ids['item']}")
     await page.wait_for_selector("#disposition:not([hidden])")
-    assert [text.strip() for text in await row.locator("td").all_inner_texts()] == ended
+    reloaded = [text.strip() for text in await row.locator("td").all_inner_texts()]
+    # the server's row is the live one; its recording may be in by now (registered
+    # a second after the call ends, which the live row does not hear of)
+    assert reloaded[:5] == ended[:5], reloaded
+    assert reloaded[5] == "–" or await row.locator("audio").count() == 1, reloaded
     await page.check('fieldset[data-q="talked"] input[value="yes"]')
     await page.check('fieldset[data-q="wished"] input[value="call_later"]')
     assert await page.is_visible('fieldset[data-q="followup_at"]')

@@ -1,6 +1,8 @@
 """A dependency dies while a call is up, against the real Asterisk, Redis,
-SQLite and sipp: Asterisk killed with SIGKILL, Redis stopped and started
-again empty, the database locked past its busy timeout as the call ends.
+the database (SQLite or PostgreSQL) and sipp: Asterisk killed with SIGKILL,
+Redis stopped and started again empty, the database locked past its busy
+timeout (another writer's lock) as the call ends, a PostgreSQL server
+stopped as the call ends.
 Each time the call's row ends correctly, the trunk's channels go back to 0
 and the agent's next call connects (docs/reliability.md)."""
 from __future__ import annotations
@@ -9,12 +11,14 @@ import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import time
 
 import pytest
 
+from callcenter.database_url import DATABASE_URL_ENV
 from callcenter.supervision import ManagedProcess
+from tests import own_postgres
+from tests.db_locks import writer_holding
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 
@@ -145,20 +149,64 @@ async def _trunks_answer(server) -> bool:
 async def test_database_locked_as_the_call_ends_loses_nothing(server):
     body = await (await server.place("asha", CUSTOMER)).json()
     await server.wait_state(body["id"], "connected")
-    path = server.settings.database_url.split("///", 1)[1]
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another writer holds SQLite's lock past the 5 s busy timeout
-    try:
+    # another writer holds the database's write lock past the 5 s busy timeout
+    # (SQLite's BEGIN IMMEDIATE; PostgreSQL's tables locked past lock_timeout)
+    async with writer_holding(server.settings.database_url):
         # the customer hangs up 5 s into the call, during the lock: the write of the
         # call's end waits out the busy timeout and fails. The lock is held until it
         # has (not for a fixed time: a loaded machine moves the hang-up by seconds).
         await eventually(lambda: _a_call_write_failed(server), 30, "a call write failed on the lock")
         resp = await server.client.get(f"/api/v1/calls/{body['id']}", headers=server.headers())
         assert resp.status == 200  # reads go on meanwhile
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     # the failed write was kept and tried again once the lock went
+    call = await server.wait_state(body["id"], "ended", timeout=30)
+    assert call["end_reason"] == "completed" and call["talk_seconds"] >= 4, call
+    assert (await server.trunks())["carrier"]["reserved"] == 0
+    await next_call_connects(server)
+
+
+@pytest.fixture
+async def server_on_own_postgres(call_server, sipp, monkeypatch):
+    """``server``'s set-up on a PostgreSQL server of the test's own, to stop."""
+    if not own_postgres.available():
+        pytest.skip("PostgreSQL's programs (initdb, pg_ctl) are not installed")
+    cluster = own_postgres.OwnPostgres()
+    cluster.start()
+    monkeypatch.setenv(DATABASE_URL_ENV, cluster.url)
+    try:
+        carrier = sipp("uas_answer_bye", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 5000])
+        phone = sipp("uas_answer", PHONE_IP, free_port(PHONE_IP, tcp=False))
+        server = await call_server(agents=[Agent("asha", contact=f"sip:{PHONE_IP}:{phone.port}")],
+                                   trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port, channels=5)])
+        server.cluster = cluster
+        yield server
+    finally:
+        cluster.remove()
+
+
+async def _placed_unless_busy(server):
+    started = time.monotonic()
+    resp = await server.place("asha", "9876543211")
+    resp.took = time.monotonic() - started
+    return None if resp.status == 409 else resp
+
+
+async def test_postgresql_stopped_as_the_call_ends_loses_nothing(server_on_own_postgres):
+    server = server_on_own_postgres
+    body = await (await server.place("asha", CUSTOMER)).json()
+    await server.wait_state(body["id"], "connected")
+    server.cluster.stop()  # at once, as a crash would
+    try:
+        await eventually(lambda: _a_call_write_failed(server), 30, "a call write failed, no database")
+        # the customer hangs up 5 s into the call; asha is free, but her next call
+        # cannot be written: 503 database_unavailable within seconds, never a 500
+        resp = await eventually(lambda: _placed_unless_busy(server), 30, "asha free again")
+        assert resp.status == 503 and resp.headers["Retry-After"] == "5", await resp.text()
+        assert (await resp.json())["error"] == "database_unavailable"
+        assert resp.took < 6
+    finally:
+        server.cluster.start()
+    # the failed write was kept and tried again once the server was back
     call = await server.wait_state(body["id"], "ended", timeout=30)
     assert call["end_reason"] == "completed" and call["talk_seconds"] >= 4, call
     assert (await server.trunks())["carrier"]["reserved"] == 0

@@ -1,0 +1,62 @@
+"""Another writer holding the database's write lock, as a second process would,
+on SQLite or PostgreSQL.
+
+SQLite: ``BEGIN IMMEDIATE`` on a connection of its own, so every other write
+waits out the busy timeout and fails ("database is locked"). PostgreSQL: a
+transaction of its own holding every table of the schema in EXCLUSIVE mode,
+the same effect: every INSERT/UPDATE/DELETE waits out ``lock_timeout`` and
+fails (SQLSTATE 55P03), while plain reads go on as they do on SQLite."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from urllib.parse import urlsplit, urlunsplit
+
+
+def _sqlite_path(url: str) -> str:
+    return url.split("///", 1)[1]
+
+
+def _asyncpg_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
+@contextlib.asynccontextmanager
+async def writer_holding(url: str):
+    """The write lock of the database at ``url`` (an SQLAlchemy URL) held
+    until the block ends."""
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(_sqlite_path(url), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    import asyncpg
+
+    holder = await asyncpg.connect(_asyncpg_url(url))
+    try:
+        tables = [r["tablename"] for r in await holder.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        names = ", ".join(f'"{name}"' for name in tables)
+        for attempt in range(5):  # a live server's own writes may deadlock with the taking
+            transaction = holder.transaction()
+            await transaction.start()
+            try:
+                await holder.execute(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+                break
+            except asyncpg.DeadlockDetectedError:
+                await transaction.rollback()
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2)
+        try:
+            yield
+        finally:
+            await transaction.rollback()
+    finally:
+        await holder.close()
