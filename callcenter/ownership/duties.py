@@ -30,7 +30,8 @@ one, callcenter/leases.py; more senders, more throughput), ``token_uses``
 ``board-trunks`` (counts de-duplicated in Redis, publishes once per tick by a
 Redis NX key), ``pbx_sync`` (the same rendered files), the tracker's
 ``reconcile`` (its own view of Asterisk; the frees inside are the owner's),
-``monitor`` (its sessions live in the process that started them), and the
+``monitor`` (its sessions live in the process that started them, marked in
+Redis so another's check leaves their legs alone), and the
 releases of an ended call's channels in Redis (idempotent)."""
 from __future__ import annotations
 
