@@ -183,7 +183,8 @@ class Monitoring:
         finally:
             self.by_id.pop(session.id, None)
         try:
-            await self.accounting.redis.delete(self._key(session.id))
+            if self.accounting is not None:
+                await self.accounting.redis.delete(self._key(session.id))
         except Exception:  # noqa: BLE001 - the mark runs out by itself
             pass
         await self._publish(session, "end")
@@ -231,7 +232,7 @@ class Monitoring:
 
     async def _mark(self, *session_ids: str) -> None:
         """Tell the other servers these sessions are this one's (kept a few checks long)."""
-        if not session_ids:
+        if not session_ids or self.accounting is None:  # no shared store: the only process
             return
         ttl = int(self.section.check_interval * 3 + 10)
         try:
@@ -245,7 +246,7 @@ class Monitoring:
     async def _elsewhere(self, session_ids: list[str]) -> set[str]:
         """Those of ``session_ids`` another server holds. Redis away: all of them
         (a leg is not hung up on a guess; its call's end still hangs it up there)."""
-        if not session_ids:
+        if not session_ids or self.accounting is None:
             return set()
         try:
             marks = await self.accounting.redis.mget([self._key(sid) for sid in session_ids])
