@@ -7,6 +7,7 @@ Screenshots: test-artifacts/screenshots/board-*.png."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -47,8 +48,9 @@ async def test_the_board_follows_a_call_live(web_server, page, sipp):
     await expect(tile).to_have_attribute("data-state", "ringing", timeout=20_000)
     await expect(page.locator('[data-count="ringing"]')).to_have_text("1")
     await expect(tile).to_have_attribute("data-state", "on_call", timeout=20_000)
-    # the live message carries the number as an agent may see it (masked by default)
-    await expect(tile.locator(".detail")).to_contain_text("+91 98xxxxxx10")
+    # the live message carries the number as an agent may see it (masked by default); a
+    # snapshot taken meanwhile (a busy machine's refresh) shows it as the team lead may: in full
+    await expect(tile.locator(".detail")).to_contain_text(re.compile(r"\+91 98xxxxxx10|\+919876543210"))
     row = page.locator(f'#board-calls tr[data-call="{call_id}"]')
     await expect(row).to_contain_text("asha")
     await expect(row.locator(".timer")).not_to_have_text("")
