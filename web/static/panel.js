@@ -172,6 +172,7 @@
   }
 
   // -- notifications -----------------------------------------------------------
+  var NOTICE_SECONDS = 10;
   function onReminder(msg) {
     emit("cc:reminder", msg);
     if (!notes) return;
@@ -192,12 +193,19 @@
       note.appendChild(document.createElement("br"));
       note.appendChild(el("span", "muted", "Due " + localTime(msg.due_at)));
     }
+    var link = null;
     if (msg.url && msg.url.charAt(0) === "/" && msg.url.charAt(1) !== "/") {
-      var link = el("a", "open", "Open");
+      link = el("a", "open", "Open");
       link.href = msg.url;
       note.appendChild(link);
     }
     notes.appendChild(note);
+    // a plain notice (nothing due, nothing to open: "3 rows committed") fades after a
+    // while, so it never sits on the page's buttons; one the user points at stays
+    if (!msg.due_at && !msg.missed && !link) {
+      var fade = setTimeout(function () { note.remove(); }, NOTICE_SECONDS * 1000);
+      note.addEventListener("mouseenter", function () { clearTimeout(fade); });
+    }
   }
 
   // -- screen pop: a queue call rings me ------------------------------------------
