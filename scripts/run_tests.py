@@ -130,6 +130,7 @@ def main() -> int:
     started = time.monotonic()
     running = []
     isolated = can_isolate()
+    scratch = Path(tempfile.mkdtemp(prefix="cc-tests-"))  # this run's own: two runs never share one
     if not isolated:  # one loopback for all: one shard at a time (slower, same tests)
         print("run_tests: no network namespaces here (root and unshare): shards run one after another",
               flush=True)
@@ -147,7 +148,7 @@ def main() -> int:
                 else:
                     env.pop("CC_TEST_POSTGRES", None)
                 log = ARTIFACTS / f"tests-{name}.log"
-                basetemp = Path(tempfile.gettempdir()) / f"cc-tests-{name}"
+                basetemp = scratch / name
                 with log.open("w") as out:
                     process = subprocess.Popen(shard_command(pytest_args, basetemp, isolated), cwd=REPO,
                                                env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -171,6 +172,8 @@ def main() -> int:
             postgres.stop()
     for name, log in failed:
         print(f"\n{'#' * 30} {name}: {log.relative_to(REPO)} {'#' * 30}\n{failures(log)}")
+    if not failed:
+        shutil.rmtree(scratch, ignore_errors=True)  # a failed run's test folders stay, to look at
     if args.record:
         record([log for _, _, log in running])
     total = (time.monotonic() - started) / 60
