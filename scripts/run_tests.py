@@ -3,8 +3,8 @@
     python scripts/run_tests.py [--databases sqlite,postgres] [--shards N] [--record] [-- pytest args]
 
 PostgreSQL is a throw-away cluster in a temporary folder (Debian's
-postgresql, run as the ``postgres`` user when we are root), reached over a
-Unix socket only, removed at the end. Each database's suite is split into
+postgresql, run as the ``postgres`` user when we are root; tests/own_postgres.py),
+reached over a Unix socket only, removed at the end. Each database's suite is split into
 ``--shards`` pytest processes (tests/sharding.py deals out whole files by
 their recorded seconds); every process runs in a network namespace of its
 own (``unshare -n``), so each has its own Asterisk, Redis and loopback ports
@@ -29,54 +29,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests import own_postgres  # noqa: E402 - the tests' own throw-away cluster, shared by this run
+
 ARTIFACTS = REPO / "test-artifacts"
 PYTHON = REPO / ".venv" / "bin" / "python"
 DURATIONS = REPO / "tests" / "durations.json"
 NO_TESTS_COLLECTED = 5
-
-
-def postgres_bin(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    if not versions:
-        sys.exit(f"run_tests: PostgreSQL's {name} not found (apt-get install postgresql)")
-    return str(versions[-1])
-
-
-class ThrowawayPostgres:
-    """A PostgreSQL cluster in a temporary folder, Unix socket only, no fsync."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="cc-pg-"))
-        self.data = self.dir / "data"
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    @property
-    def admin_url(self) -> str:
-        return f"postgresql://postgres@/postgres?host={self.dir}"
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, cwd=self.dir,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def start(self) -> None:
-        if self.as_user:
-            shutil.chown(self.dir, "postgres")
-        self._run(postgres_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8", "--locale=C.UTF-8")
-        options = (f"-k {self.dir} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=500 -c shared_buffers=128MB")
-        self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
-                  "-o", options, "-w", "start")
-
-    def stop(self) -> None:
-        try:
-            self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def can_isolate() -> bool:
@@ -126,7 +85,12 @@ def main() -> int:
     databases = [d for d in args.databases.split(",") if d]
     pytest_args = list(args.pytest_args) + (["--durations=0"] if args.record else [])
     ARTIFACTS.mkdir(exist_ok=True)
-    postgres = ThrowawayPostgres() if "postgres" in databases else None
+    postgres = None
+    if "postgres" in databases:
+        if not own_postgres.available():
+            sys.exit("run_tests: PostgreSQL's initdb and pg_ctl not found (apt-get install postgresql)")
+        postgres = own_postgres.OwnPostgres(
+            "-c synchronous_commit=off -c max_connections=500 -c shared_buffers=128MB")
     started = time.monotonic()
     running = []
     isolated = can_isolate()
@@ -169,7 +133,7 @@ def main() -> int:
             if process.poll() is None:
                 process.kill()
         if postgres is not None:
-            postgres.stop()
+            postgres.remove()
     for name, log in failed:
         print(f"\n{'#' * 30} {name}: {log.relative_to(REPO)} {'#' * 30}\n{failures(log)}")
     if not failed:

@@ -1,7 +1,7 @@
 """A PostgreSQL cluster of a test's own, to stop and start again (a database
 server that goes away under a running app), Unix socket only.
 
-    cluster = OwnPostgres(tmp_path); cluster.start()   # initdb on first start
+    cluster = OwnPostgres(); cluster.start()           # initdb on first start
     url = cluster.url                                   # postgresql+asyncpg://...
     cluster.stop(); cluster.start(); cluster.remove()
 
@@ -25,7 +25,11 @@ def available() -> bool:
 
 
 class OwnPostgres:
-    def __init__(self) -> None:
+    """``options``: more server settings (``-c name=value ...``), e.g. for the
+    test run's shared cluster (scripts/run_tests.py)."""
+
+    def __init__(self, options: str = "") -> None:
+        self.options = options
         # a short path of its own: a Unix socket's path is limited to ~100 bytes
         self.dir = Path(tempfile.mkdtemp(prefix="cc-own-pg-"))
         self.data = self.dir / "data"
@@ -37,6 +41,11 @@ class OwnPostgres:
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@/postgres?host={self.dir}"
 
+    @property
+    def admin_url(self) -> str:
+        """The same, without a driver (``CC_TEST_POSTGRES``: tests/postgres.py)."""
+        return f"postgresql://postgres@/postgres?host={self.dir}"
+
     def _run(self, *args: str) -> None:
         subprocess.run([*self.as_user, *args], check=True, cwd=self.dir, timeout=120,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -46,7 +55,7 @@ class OwnPostgres:
             self._run(_program("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                       "--no-sync", "-E", "UTF8", "--locale=C.UTF-8")
         options = (f"-k {self.dir} -c listen_addresses='' -c fsync=off "
-                   "-c full_page_writes=off")  # commits survive the stop
+                   f"-c full_page_writes=off {self.options}")  # commits survive the stop
         self._run(_program("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
                   "-o", options, "-w", "start")
 
