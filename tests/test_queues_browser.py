@@ -62,7 +62,8 @@ async def test_agent_queue_bar_and_live_board(web_server, page, sipp):
     await login(page, "boss", BOSS.password, server.base_url)
     await page.goto(server.base_url + "/queues")
     await page.wait_for_selector("#live-status[data-state=online]")
-    await page.wait_for_function("performance.getEntriesByType('resource')"
+    # a function, not an expression: polling an expression evals it, which the page's CSP refuses
+    await page.wait_for_function("() => performance.getEntriesByType('resource')"
                                  ".some(e => e.name.endsWith('/api/v1/queues/me') && e.responseEnd > 0)")
     await page.wait_for_timeout(200)
     assert await page.locator("#queue-bar").is_hidden()   # no phone: no queue bar
