@@ -3,7 +3,7 @@
 CONFIG ?= callcenter.toml
 PYTEST_ARGS ?=
 
-.PHONY: install run test bench
+.PHONY: install run cluster test bench
 
 install:
 	@bash scripts/install.sh
@@ -11,6 +11,13 @@ install:
 run: install
 	@test -f $(CONFIG) || .venv/bin/callcenter init --config $(CONFIG)
 	.venv/bin/callcenter serve --config $(CONFIG)
+
+# The cluster demo: SERVERS `serve` processes behind nginx on [web] host:port,
+# one Asterisk and one Redis (README "Running in production").
+SERVERS ?= 2
+cluster: install
+	@test -f $(CONFIG) || .venv/bin/callcenter init --config $(CONFIG)
+	.venv/bin/callcenter cluster --config $(CONFIG) --servers $(SERVERS)
 
 test: install
 	.venv/bin/python scripts/run_tests.py -- $(PYTEST_ARGS)

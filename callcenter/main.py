@@ -25,6 +25,7 @@ from callcenter.cli import org as org_cli
 from callcenter.cli import turn as turn_cli
 from callcenter.cli import audit as audit_cli
 from callcenter.cli import backup as backup_cli
+from callcenter.cli import cluster as cluster_cli
 from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_list,
                                   cmd_user_set_password)
 from callcenter.config import ConfigError
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     turn_cli.add_command(command, sub)
     audit_cli.add_commands(command, group)
     backup_cli.add_commands(command, sub)
+    cluster_cli.add_command(command, sub)
     return parser
 
 
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (2) and --help (0)
         return exc.code if isinstance(exc.code, int) else 2
-    level = args.log_level or ("info" if args.command == "serve" else "warning")
+    level = args.log_level or ("info" if args.command in ("serve", "cluster") else "warning")
     logging.basicConfig(level=level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list at every start is noise

@@ -55,7 +55,7 @@ class ManagedProcess:
         await self.process.start()
         self.restarts += 1
         self.metrics.process_restarts.labels(self.name).inc()
-        log.warning("%s is running again after %.1f s (restart %d)", self.name, now - self.down_since,
+        log.warning("%s is running again after %.1f s (restart %d)", self.name, self.clock() - self.down_since,
                     self.restarts)
 
 

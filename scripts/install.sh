@@ -12,9 +12,11 @@ missing=""
 # prometheus, prometheus-alertmanager: the monitoring kit (monitoring/, [monitoring] in the config)
 # coturn: TURN for web phones outside the office network (`callcenter turn-config`; tests/test_turn.py)
 # postgresql: the production database ([database] url); `make test` runs the suite on a throw-away cluster too
+# nginx, libnginx-mod-stream: one address in front of several servers (`callcenter cluster`, tests/test_cluster.py)
 # fonts-lohit-deva: Hindi (Devanagari) text in the browser tests' screenshots (docs/screenshots)
 for pkg in redis-server sip-tester mmdebstrap python3-venv iproute2 chromium espeak-ng sox \
-           prometheus prometheus-alertmanager coturn fonts-lohit-deva postgresql; do
+           prometheus prometheus-alertmanager coturn fonts-lohit-deva postgresql \
+           nginx libnginx-mod-stream; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $pkg"
     fi

@@ -134,33 +134,40 @@ async def call_server(pbx_stack, tmp_path):
         settings.state_dir.mkdir(parents=True)
         if share is not None:
             return await _started(clients, settings, share.token, share.agent_tokens)
-        engine = db.make_engine(settings.database_url)
-        await db.migrate(engine)
-        sessions = db.sessionmaker(engine)
-        agent_tokens = {}
-        async with sessions() as session, session.begin():
-            for spec in trunks:
-                await add_trunk(session, spec.name, spec.host, spec.port, spec.dids, channels=spec.channels,
-                                inbound_headroom=spec.headroom, actor="test")
-            if teams:
-                await org_service.create_location(session, Scope(role="admin"), "BLR", "Bengaluru", actor="test")
-            for team in teams:
-                await org_service.create_team(session, Scope(role="admin"), team, "BLR", actor="test")
-            for agent in agents:
-                user, _ = await create_user(session, settings, agent.name, agent.role,
-                                            "mobile" if agent.mobile else "desktop",
-                                            contact=agent.contact, mobile=agent.mobile, actor="test",
-                                            team=agent.team)
-                agent_tokens[agent.name] = await create_token(session, f"tok-{agent.name}", user_id=user.id,
-                                                              actor="test")
-            token = await create_token(session, "ops", "manager", actor="test")
-        await engine.dispose()
+        token, agent_tokens = await seed(settings, agents, trunks, teams)
         return await _started(clients, settings, token, agent_tokens)
 
     yield start
     for client in clients:
         await hang_up_everything(client.server.app[SERVICES].ami)
         await client.close()
+
+
+async def seed(settings, agents=(), trunks=(), teams=()) -> tuple[str, dict[str, str]]:
+    """A migrated database at ``settings.database_url`` with these trunks,
+    teams and agents; (a manager token, each agent's own token)."""
+    engine = db.make_engine(settings.database_url)
+    await db.migrate(engine)
+    sessions = db.sessionmaker(engine)
+    agent_tokens = {}
+    async with sessions() as session, session.begin():
+        for spec in trunks:
+            await add_trunk(session, spec.name, spec.host, spec.port, spec.dids, channels=spec.channels,
+                            inbound_headroom=spec.headroom, actor="test")
+        if teams:
+            await org_service.create_location(session, Scope(role="admin"), "BLR", "Bengaluru", actor="test")
+        for team in teams:
+            await org_service.create_team(session, Scope(role="admin"), team, "BLR", actor="test")
+        for agent in agents:
+            user, _ = await create_user(session, settings, agent.name, agent.role,
+                                        "mobile" if agent.mobile else "desktop",
+                                        contact=agent.contact, mobile=agent.mobile, actor="test",
+                                        team=agent.team)
+            agent_tokens[agent.name] = await create_token(session, f"tok-{agent.name}", user_id=user.id,
+                                                          actor="test")
+        token = await create_token(session, "ops", "manager", actor="test")
+    await engine.dispose()
+    return token, agent_tokens
 
 
 async def _started(clients: list, settings, token: str, agent_tokens: dict[str, str]) -> Server:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 
 from pathlib import Path
@@ -45,7 +46,9 @@ async def healthz(request: web.Request) -> web.Response:
     checks["loops"] = services.loops.all_running()
     checks["processes"] = all(p["up"] for p in services.supervisor.health().values())
     ok = all(checks.values())
+    web_settings = services.settings.web
     return web.json_response({"status": "ok" if ok else "unhealthy", "checks": checks,
+                              "server": f"{socket.gethostname()}:{web_settings.port}",
                               "ami_reconnects": services.ami.reconnects,
                               "loops": services.loops.health(), "processes": services.supervisor.health(),
                               "backlog": services.effects.backlog,

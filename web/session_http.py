@@ -50,7 +50,7 @@ def _redirect(location: str) -> web.Response:
 
 
 def _address(request: web.Request) -> str | None:
-    return request.remote
+    return transport.client_address(request)
 
 
 async def _audit(services, actor: str, action: str, entity_id, **details) -> None:

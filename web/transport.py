@@ -5,7 +5,8 @@ beyond this machine.
 A request is HTTPS when aiohttp itself serves TLS (``request.secure``), or
 when a proxy on this machine (a loopback peer) forwards it with
 ``X-Forwarded-Proto: https``. The header from any other peer is ignored:
-anyone can send it. ``[web] cookie_secure = true`` marks every cookie
+anyone can send it. Likewise the client's address: ``X-Forwarded-For`` from
+a loopback proxy only. ``[web] cookie_secure = true`` marks every cookie
 ``Secure`` (a proxy on another machine)."""
 from __future__ import annotations
 
@@ -33,6 +34,22 @@ def is_https(request: web.Request) -> bool:
         return True
     forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
     return forwarded == "https" and is_loopback(request.remote)
+
+
+def client_address(request: web.Request) -> str | None:
+    """The client's address: the peer's, or, when the peer is a proxy on this
+    machine (loopback: the cluster's nginx), the last address it added to
+    ``X-Forwarded-For`` (what the proxy itself saw; earlier entries are the
+    client's word). Login lockouts count failures per this address."""
+    peer = request.remote
+    if not is_loopback(peer):
+        return peer
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    last = forwarded.split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(last)) if last else peer
+    except ValueError:
+        return peer
 
 
 def cookie_secure(request: web.Request) -> bool:

@@ -134,7 +134,7 @@ class Lease:
         self._settle()
         return token > 0
 
-    def _settle(self) -> None:
+    def _settle(self, releasing: bool = False) -> None:
         """Tell the listeners when the lease was taken or lost since last time."""
         held = self.held
         if held == self._was_held:
@@ -143,6 +143,8 @@ class Lease:
         if held:
             self.acquisitions += 1
             log.info("lease %s taken by %s (token %s)", self.name, self.holder, self.token)
+        elif releasing:
+            log.info("lease %s released by %s (token %s)", self.name, self.holder, self.token)
         else:
             log.warning("lease %s lost by %s (token %s)", self.name, self.holder, self.token)
         for callback in self.on_acquired if held else self.on_lost:
@@ -193,7 +195,7 @@ class Lease:
                 await self._release(keys=[self.key], args=[self.holder])
             except Exception as error:  # noqa: BLE001 - it expires by itself
                 log.warning("lease %s: release failed: %s", self.name, error)
-        self._settle()
+        self._settle(releasing=True)
 
     async def renumber(self, floor: int) -> bool:
         """Take the lease again with a token above ``floor`` (the newest one a
