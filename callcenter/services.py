@@ -98,6 +98,7 @@ class Services(Reconciliation):
     provided: dict = field(default_factory=dict)  # feature name -> what its start returned
     asterisk: AsteriskProcess | None = None
     redis_process: RedisProcess | None = None
+    accounting_epoch: str | None = None  # the Redis accounting this server's calls are in
     monitoring_tools: list[ToolProcess] = field(default_factory=list)  # [monitoring]: Prometheus, Alertmanager
     trunk_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
@@ -137,12 +138,15 @@ class Services(Reconciliation):
             await self.accounting.configure(name, channels, headroom)
         self.tracker.trunks = set(self.trunk_limits)
 
-    async def restore_accounting(self) -> None:
+    async def restore_accounting(self, merge: bool = False) -> None:
         """Redis has no call accounting (first start, or it restarted empty):
-        write it back from the calls in progress before admitting new ones."""
+        write it back from the calls in progress before admitting new ones.
+        ``merge``: another server did; add the calls only this one knows of
+        (placed here, not yet on a channel; queued here)."""
         await self.on_trunks()
-        await accounting_rebuild.rebuild(self.accounting, self.tracker, self.dialer, self.effects,
-                                         self.trunk_limits, self.sessions, AGENT_CLAIM_SECONDS)
+        self.accounting_epoch = await accounting_rebuild.rebuild(
+            self.accounting, self.tracker, self.dialer, self.effects, self.trunk_limits, self.sessions,
+            AGENT_CLAIM_SECONDS, merge=merge)
         self.dialer.channel_freed.set()
 
     async def _watch(self) -> None:
@@ -151,11 +155,16 @@ class Services(Reconciliation):
             await self.supervisor.check()
         except Exception as error:  # noqa: BLE001 - counted; the accounting check still runs
             self.loops.failed("watch", error)
-        if not await self.accounting.restored():
+        epoch = await self.accounting.epoch()
+        if epoch is None:
             log.warning("Redis holds no call accounting (it restarted empty?): rebuilding it")
-            await self.restore_accounting()
-            if self.ami.connected:
-                await self.reconcile()
+        elif epoch != self.accounting_epoch:
+            log.warning("another server rebuilt the call accounting in Redis: adding this server's calls")
+        else:
+            return
+        await self.restore_accounting(merge=epoch is not None)
+        if self.ami.connected:
+            await self.reconcile()
 
     def channels_in_use(self) -> dict[str, int]:
         """Live channels on each trunk as the tracker sees them (ours + foreign)."""
@@ -221,7 +230,8 @@ async def _open(s: Services) -> None:
         await s.pbx_sync.write()
     else:
         await s.on_trunks(None)
-    if not await s.accounting.restored():  # a new (or emptied) Redis: the accounting starts whole
+    s.accounting_epoch = await s.accounting.epoch()
+    if s.accounting_epoch is None:  # a new (or emptied) Redis: the accounting starts whole
         await s.restore_accounting()
     clients = s.clients()
     for feature in s.features:  # before Asterisk: the IVR listens before calls come

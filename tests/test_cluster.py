@@ -230,6 +230,22 @@ async def test_two_servers_behind_nginx_are_one_system(cluster, sipp):
     [trunk] = [t for t in trunks["trunks"] if t["name"] == "carrier"]
     assert trunk["reserved"] == 0 and trunk["in_use"] == 0, trunk
 
+    # a caller dials a DID: Asterisk's dialplan reaches a server's IVR through nginx
+    sip = running.settings.pbx
+    caller = sipp("builtin:uac", CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+                  [f"{sip.sip_host}:{sip.sip_port}", "-s", "8062247001", "-m", "1", "-d", "3000"])
+
+    async def ivr_sessions():
+        total = 0
+        for base in (a, b):
+            async with running.http.get(base + "/metrics") as resp:
+                for line in (await resp.text()).splitlines():
+                    if line.startswith("callcenter_ivr_sessions_total{"):
+                        total += float(line.rsplit(" ", 1)[1])
+        return total
+    assert await eventually(ivr_sessions, "the caller's IVR session ended on a server", 30, 0.5) == 1
+    caller.stop()
+
 
 async def _no_channels(running: RunningCluster) -> bool:
     ami = await running.ami()

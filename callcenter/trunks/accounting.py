@@ -17,6 +17,7 @@ new calls answer 503 (``RedisUnavailable``).
 from __future__ import annotations
 
 import logging
+import secrets
 
 from redis.asyncio import Redis
 
@@ -177,23 +178,36 @@ class TrunkAccounting:
         """True while Redis holds the accounting (its epoch key)."""
         return bool(await self.redis.exists(self._epoch))
 
+    async def epoch(self) -> str | None:
+        """Which accounting Redis holds: a new id each time it is rebuilt after
+        a loss (None: lost and not rebuilt yet). A server that finds an id it
+        did not see before adds the calls only it knows of (``restore(merge=True)``)."""
+        value = await self.redis.get(self._epoch)
+        return value.decode() if value is not None else None
+
     async def restore(self, limits: dict[str, tuple[int, int]], held: dict[str, dict[str, float]],
-                      claims: dict[int, str], foreign: dict[str, int], claim_seconds: int) -> None:
+                      claims: dict[int, str], foreign: dict[str, int], claim_seconds: int,
+                      merge: bool = False) -> str:
         """Write the trunks' limits, the legs still held (trunk -> leg ->
         reserved at), the agents' claims (agent id -> call id) and the foreign
         counts, then the epoch key, in one transaction: calls are admitted
-        again only once all of it is there."""
+        again only once all of it is there. Legs and claims are added to what
+        is there, never replacing it (every server adds its own). ``merge``:
+        another server rebuilt it already; only the legs and claims are added.
+        Returns the epoch now in force."""
         pipe = self.redis.pipeline(transaction=True)
         for trunk, (channels, headroom) in limits.items():
-            pipe.hset(self._meta(trunk), mapping={"max": channels, "headroom": headroom,
-                                                  "foreign": foreign.get(trunk, 0)})
+            if not merge:
+                pipe.hset(self._meta(trunk), mapping={"max": channels, "headroom": headroom,
+                                                      "foreign": foreign.get(trunk, 0)})
             legs = held.get(trunk)
             if legs:
                 pipe.hset(self._legs(trunk), mapping={leg: f"{at:.3f}" for leg, at in legs.items()})
         for agent_id, call_id in claims.items():
             pipe.set(self._agent(agent_id), call_id, ex=claim_seconds, nx=True)
-        pipe.set(self._epoch, "1")
-        await pipe.execute()
+        pipe.set(self._epoch, secrets.token_hex(8), nx=True)
+        pipe.get(self._epoch)
+        return (await pipe.execute())[-1].decode()
 
     async def claims(self) -> dict[int, tuple[str, int]]:
         """Every agent's claim: agent id -> (call id, seconds left)."""

@@ -29,8 +29,10 @@ async def _agents_of(sessions, call_ids: set[str]) -> dict[str, int]:
 
 
 async def rebuild(accounting, tracker, dialer, effects, limits: dict[str, tuple[int, int]], sessions,
-                  claim_seconds: int) -> dict[str, int]:
-    """Write the accounting of the calls in progress back into Redis. Returns counts."""
+                  claim_seconds: int, merge: bool = False) -> str:
+    """Write the accounting of the calls in progress back into Redis (only
+    add this server's legs and claims when ``merge``: another server rebuilt
+    it). Returns the epoch in force."""
     held: dict[str, dict[str, float]] = {trunk: {} for trunk in limits}
     claims: dict[int, str] = {}
     unplaced: set[str] = set()
@@ -51,10 +53,10 @@ async def rebuild(accounting, tracker, dialer, effects, limits: dict[str, tuple[
     for call_id, agent_id in (await _agents_of(sessions, unplaced)).items():
         claims.setdefault(agent_id, call_id)
     foreign = tracker.foreign_counts()
-    await accounting.restore(limits, held, claims, foreign, claim_seconds)
-    counts = {"legs": sum(len(v) for v in held.values()), "claims": len(claims)}
-    log.info("call accounting rebuilt in Redis: %(legs)d channels held, %(claims)d agents on calls", counts)
-    return counts
+    epoch = await accounting.restore(limits, held, claims, foreign, claim_seconds, merge=merge)
+    log.info("call accounting %s Redis: %d channels held, %d agents on calls",
+             "of this server added to" if merge else "rebuilt in", sum(len(v) for v in held.values()), len(claims))
+    return epoch
 
 
 async def free_stale_claims(accounting, live: set[str], sessions, claim_seconds: int,
