@@ -5,8 +5,12 @@ whose channel a release job freed while the call was still up is remembered,
 so the end does not free it twice; the end of a call schedules the release of
 the rest (and the agent) at once, whatever becomes of its row; a release
 Redis refuses is owed and tried again by the writer's loop until Redis
-answers. Releases are idempotent, so every process that sees an end may do
-them (several ``serve`` processes on one Asterisk)."""
+answers. Releases are idempotent; with several ``serve`` processes on one
+Asterisk, a process releases the calls it placed, and the owner of the PBX's
+call work (``owner``, callcenter/ownership) also those placed by the others,
+so a call is not released once per process (each would look its trunk up
+in the database). What a dead placer never released, the owner's
+reconciliation frees (callcenter/trunks/rebuild.py ``free_leaked``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +31,11 @@ class OwedRelease:
 
 
 class CallReleases:
-    def __init__(self, dialer, sessions, accounting, failed: Callable[[str, BaseException], None]) -> None:
+    def __init__(self, dialer, sessions, accounting, failed: Callable[[str, BaseException], None],
+                 owns_pbx: Callable[[], bool] = lambda: True) -> None:
         self.dialer, self.sessions, self.accounting, self.failed = dialer, sessions, accounting, failed
+        self.owns_pbx = owns_pbx  # False: another process releases the calls this one did not place
+        self._found: dict[str, tuple[str, int]] = {}  # calls placed elsewhere: (trunk, agent id), from their row
         # legs of calls still placed that a release job already freed (so the end skips them)
         self._released: dict[str, set[str]] = {}
         self.owed: dict[str, OwedRelease] = {}       # ended calls whose release Redis has not taken yet
@@ -47,10 +54,15 @@ class CallReleases:
         placed = self.dialer.placed.get(call_id)
         if placed is not None:
             return placed.trunk, placed.agent_id
+        if call_id in self._found:
+            return self._found[call_id]
         async with self.sessions() as session:
             row = (await session.execute(select(Trunk.name, Call.agent_id).join(
                 Trunk, Call.trunk_id == Trunk.id).where(Call.id == call_id))).first()
-        return tuple(row) if row else None
+        if row is None:
+            return None
+        self._found[call_id] = tuple(row)
+        return self._found[call_id]
 
     async def release(self, call_id: str, role: str) -> None:
         """One leg of a call still up gave its channel back."""
@@ -58,6 +70,8 @@ class CallReleases:
         if placed is not None:
             if f"{call_id}:{role}" not in self.dialer._legs(placed):
                 return  # this leg never held a trunk channel (a desktop agent's phone)
+        elif not self.owns_pbx():
+            return  # placed by another process: it, or the PBX's owner, releases it
         if call_id in self.due:
             return  # the call has ended: its end releases this leg with the others
         found = await self.trunk_of(call_id)
@@ -85,9 +99,11 @@ class CallReleases:
         if placed is not None:
             legs = [leg for leg in self.dialer._legs(placed) if leg.rsplit(":", 1)[1] not in released]
             self.owed[call.call_id] = OwedRelease(placed.trunk, legs, placed.agent_id)
-        else:
+        elif self.owns_pbx():
             legs = [f"{call.call_id}:{r}" for r in (AGENT, CUSTOMER) if r not in released]
             self.owed[call.call_id] = OwedRelease(None, legs, None)
+        else:
+            self._found.pop(call.call_id, None)
 
     async def settle(self) -> bool:
         """Release what ended calls owe Redis; True when nothing is owed any more."""
@@ -102,6 +118,7 @@ class CallReleases:
                 if await self.accounting.end_call(owed.trunk, owed.legs, owed.agent_id, call_id):
                     self.dialer.channel_freed.set()
                 del self.owed[call_id]
+                self._found.pop(call_id, None)
             except Exception as error:  # noqa: BLE001 - Redis or the database away: later
                 self.failed("call_releases", error)
                 return False

@@ -63,7 +63,8 @@ class CallEffects:
         self.failed = failed or (lambda name, error: log.warning("%s: %s", name, error))
         self._pending: dict[str, TrackedCall] = {}
         self._recordings: list[dict] = []   # recording rows to insert with the next batch
-        self.releases = CallReleases(dialer, sessions, accounting, self.failed)
+        self.releases = CallReleases(dialer, sessions, accounting, self.failed,
+                                     owns_pbx=lambda: self.owner is None or self.owner.fence() is not None)
         self._failing = False
         self.unwritten = UnwrittenCalls(settings.state_dir)
         self._jobs: asyncio.Queue = asyncio.Queue()

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
 from sqlalchemy import bindparam, exists, insert, select, update
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
@@ -25,6 +26,7 @@ from callcenter.calls.tracker import agent_uniqueid
 from callcenter.directory import Directory
 from callcenter.customers.models import DndNumber
 from callcenter.models import Call, Trunk, User
+from callcenter.outages import RedisUnavailable
 from callcenter.trunks.service import pick_caller_id
 from callcenter.work.models import WorkItem
 from dialer import exceptions as exc
@@ -241,7 +243,12 @@ class ClickToCall:
         deadline = time.monotonic() + self.settings.calls.queue_wait
         try:
             while time.monotonic() < deadline:
-                if await self.accounting.reserve(placed.trunk, self._legs(placed), time.time()):
+                try:
+                    reserved = await self.accounting.reserve(placed.trunk, self._legs(placed), time.time())
+                except (RedisUnavailable, RedisError, OSError) as error:  # Redis away or emptied: wait on
+                    log.warning("queued call %s: no channel to be had now (%s)", placed.call_id, error)
+                    reserved = False
+                if reserved:
                     self.tracker.expect(placed.call_id).state = "agent_ringing"
                     await self._originate(placed)
                     return

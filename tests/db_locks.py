@@ -28,7 +28,8 @@ async def writer_holding(url: str):
     """The write lock of the database at ``url`` (an SQLAlchemy URL) held
     until the block ends."""
     if url.startswith("sqlite"):
-        holder = sqlite3.connect(_sqlite_path(url), isolation_level=None)
+        # patient: the server may be writing when the holder asks (a busy machine)
+        holder = sqlite3.connect(_sqlite_path(url), isolation_level=None, timeout=30)
         holder.execute("BEGIN IMMEDIATE")
         try:
             yield

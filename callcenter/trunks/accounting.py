@@ -187,14 +187,15 @@ class TrunkAccounting:
 
     async def restore(self, limits: dict[str, tuple[int, int]], held: dict[str, dict[str, float]],
                       claims: dict[int, str], foreign: dict[str, int], claim_seconds: int,
-                      merge: bool = False) -> str:
+                      merge: bool = False, waiting: dict[str, int] | None = None) -> str:
         """Write the trunks' limits, the legs still held (trunk -> leg ->
         reserved at), the agents' claims (agent id -> call id) and the foreign
         counts, then the epoch key, in one transaction: calls are admitted
         again only once all of it is there. Legs and claims are added to what
         is there, never replacing it (every server adds its own). ``merge``:
         another server rebuilt it already; only the legs and claims are added.
-        Returns the epoch now in force."""
+        ``waiting``: this server's calls queued for a channel, per trunk (added
+        to the count shown). Returns the epoch now in force."""
         pipe = self.redis.pipeline(transaction=True)
         for trunk, (channels, headroom) in limits.items():
             if not merge:
@@ -205,6 +206,8 @@ class TrunkAccounting:
                 pipe.hset(self._legs(trunk), mapping={leg: f"{at:.3f}" for leg, at in legs.items()})
         for agent_id, call_id in claims.items():
             pipe.set(self._agent(agent_id), call_id, ex=claim_seconds, nx=True)
+        for trunk, count in (waiting or {}).items():
+            pipe.incrby(f"{self.prefix}trunk:{trunk}:queued", count)
         pipe.set(self._epoch, secrets.token_hex(8), nx=True)
         pipe.get(self._epoch)
         return (await pipe.execute())[-1].decode()

@@ -53,7 +53,12 @@ async def rebuild(accounting, tracker, dialer, effects, limits: dict[str, tuple[
     for call_id, agent_id in (await _agents_of(sessions, unplaced)).items():
         claims.setdefault(agent_id, call_id)
     foreign = tracker.foreign_counts()
-    epoch = await accounting.restore(limits, held, claims, foreign, claim_seconds, merge=merge)
+    waiting: dict[str, int] = {}
+    for call_id in list(dialer._waiters):  # queued for a channel: counted again
+        placed = dialer.placed.get(call_id)
+        if placed is not None:
+            waiting[placed.trunk] = waiting.get(placed.trunk, 0) + 1
+    epoch = await accounting.restore(limits, held, claims, foreign, claim_seconds, merge=merge, waiting=waiting)
     log.info("call accounting %s Redis: %d channels held, %d agents on calls",
              "of this server added to" if merge else "rebuilt in", sum(len(v) for v in held.values()), len(claims))
     return epoch
