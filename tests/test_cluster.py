@@ -283,8 +283,12 @@ async def test_a_burst_split_over_two_servers_never_overbooks_the_trunk(cluster,
     statuses = Counter(status for status, _ in results)
     accepted = [(servers[n % 2], body["id"]) for n, (status, body) in enumerate(results) if status == 202]
     errors = Counter(body.get("error") for status, body in results if status != 202)
-    assert statuses[202] == 250, (statuses, errors, f"the burst took {took:.1f} s")
-    assert statuses[503] == 750 and set(errors) == {"trunk_full"}, errors
+    said = (statuses, errors, f"the burst took {took:.1f} s")
+    if took < 25:  # no call can have ended yet (they talk 30 s): exactly the trunk's channels admitted
+        assert statuses[202] == 250 and statuses[503] == 750, said
+    else:  # a very slow machine: calls ended during the burst and freed channels for later requests
+        assert statuses[202] >= 250 and set(statuses) == {202, 503}, said
+    assert set(errors) == {"trunk_full"}, errors
     assert {base for base, _ in accepted} == set(servers)  # both servers admitted calls
 
     async def all_ended():

@@ -102,9 +102,11 @@ async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_s
     accepted = [body["id"] for r, body in zip(responses, bodies) if r.status == 202]
     errors = Counter(body.get("error") for r, body in zip(responses, bodies) if r.status != 202)
     took = time.monotonic() - started
-    assert statuses.count(202) == 250, ({s: statuses.count(s) for s in set(statuses)}, errors,
-                                        f"the burst took {took:.1f} s")
-    assert statuses.count(503) == 750
+    said = ({s: statuses.count(s) for s in set(statuses)}, errors, f"the burst took {took:.1f} s")
+    if took < 25:  # no call can have ended yet (they talk 30 s): exactly the trunk's channels admitted
+        assert statuses.count(202) == 250 and statuses.count(503) == 750, said
+    else:  # a very slow machine: calls ended during the burst and freed channels for later requests
+        assert statuses.count(202) >= 250 and set(statuses) == {202, 503}, said
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         states = [(await server.call(cid))["state"] for cid in accepted]
@@ -116,7 +118,7 @@ async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_s
     assert peak <= 250, peak
     assert peak >= 200, f"the burst should fill the trunk; peak was {peak}"
     ends = [(await server.call(cid))["end_reason"] for cid in accepted]
-    assert ends.count("completed") == 250, {e: ends.count(e) for e in set(ends)}
+    assert ends.count("completed") == len(accepted), {e: ends.count(e) for e in set(ends)}
     await asyncio.wait_for(server.services.effects.idle.wait(), 10)
     assert await trunk_channels(server) == 0
     trunk = (await server.trunks())["carrier"]
