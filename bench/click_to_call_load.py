@@ -1,7 +1,8 @@
 """Click-to-call load benchmark on the real PBX stack (needs root, like the tests).
 
     .venv/bin/python bench/click_to_call_load.py [--rate 50] [--concurrent 250] [--calls 500]
-                                                 [--talk-ms 5000] [--json out.json]
+                                                 [--talk-ms 5000] [--audio] [--database sqlite|postgres]
+                                                 [--profile out.prof] [--json out.json]
 
 What runs where (everything on 127.0.0.x):
 
@@ -12,6 +13,15 @@ What runs where (everything on 127.0.0.x):
   in-process** (``create_app`` under aiohttp's ``TestServer``, a real TCP
   socket), set up like ``tests/harness.py`` does: fresh SQLite database, one
   250-channel trunk, ``concurrent + 10`` desktop agents with a static contact.
+* ``--audio``: both UAS send PCMA RTP for the whole call instead (the carrier
+  a 500 Hz tone with ``uas_answer_bye``, the phone 700 Hz with ``uas_answer``;
+  ``bench/call_audio.py``), so Asterisk bridges and MixMonitor records real
+  audio (recording is on, as in production); the WAVs are counted, sized and
+  a few checked for both tones after the run.
+* ``--database postgres``: the server's database is a throw-away PostgreSQL
+  cluster of the bench's own with fsync on (``bench/bench_postgres.py``),
+  migrated as the tests' template is; its processes' CPU is reported beside
+  Asterisk's and Redis's (the database work is then outside this process).
 * a child process (this script with ``--client-mode``): the HTTP load
   generator (aiohttp client, ``POST /api/v1/calls`` with a manager token) and
   the ``CoreShowChannels`` sampler (its own AMI connection, admin user). So
@@ -21,8 +31,12 @@ What runs where (everything on 127.0.0.x):
 Pacing: request *i* is sent no earlier than ``i / rate`` after the start and
 only while fewer than ``--concurrent`` calls are live; a call counts as live
 from its request until the server has finished ending it (row written, trunk
-channels released, agent freed: a hook on ``CallEffects._ended`` tells the
-client through a pipe). A refused request (non-202) frees its slot at once.
+channels released, agent freed: hooks on ``CallEffects._finish``, the row
+written, and ``CallEffects._settle_owed``, the call's Redis release done after
+it, tell the client through a pipe; before 2026-12-07 only the first was
+hooked, so under overload an agent or channel could be reused a moment before
+Redis freed it: 409 agent_busy / 503 trunk_full). A refused request (non-202)
+frees its slot at once.
 When the limit binds, sending resumes at the rate without catching up.
 
 Latency, per accepted call (both clocks are CLOCK_MONOTONIC, shared by the
@@ -42,13 +56,20 @@ CPU: this process's ``time.process_time()`` (all its threads, incl. aiosqlite
 workers) over the measured window, from the client's first request to the
 last call ended and the server's effects idle, divided by calls accepted;
 Asterisk's utime+stime from ``/proc/<pid>/stat`` (all threads) over the same
-window; Redis likewise, for context.
+window; Redis likewise, for context. Before the window, with the server up
+and no call, each process's CPU per second is measured over ``--idle-seconds``
+(the server's loops and Asterisk's timers cost that however few calls come:
+it weighs more per call at a low rate). With ``--database postgres``, the
+cluster's processes likewise (``BenchPostgres.cpu_seconds``). ``--profile``
+runs cProfile on this process's event loop over the window (it slows the
+server: a profiled run's CPU figures are not comparable with others).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import collections
+import cProfile
 import dataclasses
 import json
 import logging
@@ -257,9 +278,11 @@ async def client_main() -> None:
 
 # ================================================================ the server (this process)
 
-async def start_server(stack, workdir: Path, agent_names: list[str], contact: str, carrier_port: int):
-    """What tests/harness.py's ``call_server`` does: a fresh database with the
-    trunk and the agents, then the app under a TestServer on 127.0.0.1."""
+async def start_server(stack, workdir: Path, agent_names: list[str], contact: str, carrier_port: int,
+                       database_url: str = ""):
+    """What tests/harness.py's ``call_server`` does: a fresh database (SQLite in
+    the state folder, or ``database_url``, already migrated) with the trunk and
+    the agents, then the app under a TestServer on 127.0.0.1."""
     from aiohttp.test_utils import TestServer
 
     from callcenter import db
@@ -272,7 +295,7 @@ async def start_server(stack, workdir: Path, agent_names: list[str], contact: st
     base = stack.settings
     settings = dataclasses.replace(
         base, state_dir=workdir / "state",
-        database=dataclasses.replace(base.database, url=""),
+        database=dataclasses.replace(base.database, url=database_url),
         redis=dataclasses.replace(base.redis, managed=False, key_prefix=f"b{uuid.uuid4().hex[:8]}:"),
         pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True))
     settings.state_dir.mkdir(parents=True)
@@ -298,6 +321,8 @@ async def run(args) -> dict:
     from sqlalchemy import func, select
 
     from callcenter.models import Call
+    from bench.call_audio import audio_scenarios, recordings_summary
+    from bench.bench_postgres import BenchPostgres
     from tests.harness import hang_up_everything
     from tests.stack import PbxStack, Sipp, free_port
 
@@ -308,17 +333,23 @@ async def run(args) -> dict:
     sipps: list[Sipp] = []
     server = None
     child = None
+    postgres = BenchPostgres() if args.database == "postgres" else None
     try:
+        database_url = await postgres.start() if postgres else ""
         await stack.start()
-        carrier = Sipp(workdir / "sipp").start("uas_answer_bye_nortp", CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+        if args.audio:
+            carrier_scenario, phone_scenario = (str(p) for p in audio_scenarios(workdir / "audio", args.talk_ms))
+        else:
+            carrier_scenario, phone_scenario = "uas_answer_bye_nortp", "uas_answer_nortp"
+        carrier = Sipp(workdir / "sipp").start(carrier_scenario, CARRIER_IP, free_port(CARRIER_IP, tcp=False),
                                                ["-d", args.talk_ms], timeout=sipp_timeout)
         sipps.append(carrier)
-        phone = Sipp(workdir / "sipp").start("uas_answer_nortp", PHONE_IP, free_port(PHONE_IP, tcp=False),
+        phone = Sipp(workdir / "sipp").start(phone_scenario, PHONE_IP, free_port(PHONE_IP, tcp=False),
                                              timeout=sipp_timeout)
         sipps.append(phone)
         agents = [f"ag{n:04d}" for n in range(args.concurrent + 10)]
         server, services, token = await start_server(stack, workdir, agents, f"sip:{PHONE_IP}:{phone.port}",
-                                                     carrier.port)
+                                                     carrier.port, database_url)
 
         # -- hooks: Originate timestamps, call ends -> the client
         written: dict[str, float] = {}
@@ -337,15 +368,48 @@ async def run(args) -> dict:
         ami.originate = originate
 
         effects = services.effects
-        original_finish = effects._finish
+        original_finish, original_settle = effects._finish, effects._settle_owed
+        rows_written: set[str] = set()   # ended, row written, Redis release maybe not yet
 
-        def finished(call):
-            try:
-                original_finish(call)
-            finally:
+        def tell_ended() -> None:
+            owed = effects.releases.owed
+            for cid in [c for c in rows_written if c not in owed]:
+                rows_written.discard(cid)
                 if child is not None and child.stdin is not None and not child.stdin.is_closing():
-                    child.stdin.write(f"{call.call_id}\n".encode())
-        effects._finish = finished
+                    child.stdin.write(f"{cid}\n".encode())
+
+        def finished(call, counted: bool = True):
+            try:
+                original_finish(call, counted)
+            finally:
+                rows_written.add(call.call_id)
+
+        async def settled():
+            try:
+                return await original_settle()
+            finally:
+                tell_ended()
+        effects._finish, effects._settle_owed = finished, settled
+
+        ast_pid = stack.asterisk.pid
+        redis_pid = stack.redis._proc.pid
+        with open(f"/proc/{ast_pid}/comm") as fh:
+            assert fh.read().strip().startswith("asterisk"), "stack.asterisk.pid is not Asterisk"
+
+        # -- what each process spends with no call at all (the server's loops, Asterisk's timers)
+        idle = {}
+        if args.idle_seconds > 0:
+            await asyncio.sleep(1)
+            i0 = (time.process_time(), proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid),
+                  postgres.cpu_seconds() if postgres else 0.0, time.perf_counter())
+            await asyncio.sleep(args.idle_seconds)
+            i1 = (time.process_time(), proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid),
+                  postgres.cpu_seconds() if postgres else 0.0, time.perf_counter())
+            wall = i1[4] - i0[4]
+            idle = {name: round((b - a) / wall * 1000, 1)
+                    for name, a, b in zip(("server", "asterisk", "redis", "postgres"), i0, i1)}
+            if postgres is None:
+                del idle["postgres"]
 
         # -- the load generator
         child = await asyncio.create_subprocess_exec(
@@ -357,10 +421,6 @@ async def run(args) -> dict:
             "concurrent": args.concurrent, "calls": args.calls, "budget": budget,
             "sample_interval": args.sample_interval, "ami_host": a.host, "ami_port": a.port,
             "ami_user": a.admin_username, "ami_secret": a.admin_secret}) + "\n").encode())
-        ast_pid = stack.asterisk.pid
-        redis_pid = stack.redis._proc.pid
-        with open(f"/proc/{ast_pid}/comm") as fh:
-            assert fh.read().strip().startswith("asterisk"), "stack.asterisk.pid is not Asterisk"
 
         async def message(want: str) -> dict:
             t_limit = time.monotonic() + budget + 30
@@ -373,17 +433,27 @@ async def run(args) -> dict:
                     return msg
             raise TimeoutError(want)
 
+        profiler = cProfile.Profile() if args.profile else None
+        load_before = os.getloadavg()
         await message("start")
         cpu0, wall0 = time.process_time(), time.perf_counter()
         ast0, redis0 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
+        pg0 = postgres.cpu_seconds() if postgres else 0.0
         drops0 = ami.disconnects
+        if profiler:
+            profiler.enable()
         await message("done")
         try:
             await asyncio.wait_for(effects.idle.wait(), 10)
         except asyncio.TimeoutError:
             pass
+        if profiler:
+            profiler.disable()
         cpu1, wall1 = time.process_time(), time.perf_counter()
         ast1, redis1 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
+        pg1 = postgres.cpu_seconds() if postgres else 0.0
+        if profiler:
+            profiler.dump_stats(str(args.profile))
         drops = ami.disconnects - drops0
         result = await message("result")
         child.stdin.close()
@@ -392,6 +462,7 @@ async def run(args) -> dict:
         # -- after the window
         await asyncio.sleep(1)
         final_channels = await ami.action_list("CoreShowChannels")
+        recordings = recordings_summary(stack.settings.pbx.recordings_dir)
         reserved = len(await services.accounting.reservations(TRUNK))
         async with services.sessions() as session:
             rows = (await session.execute(
@@ -411,22 +482,31 @@ async def run(args) -> dict:
                 failed[reason if state == "ended" else f"not ended ({state})"] += n
         for k, n in result["refused"].items():
             failed[f"refused {k}"] += n
-        server_cpu, ast_cpu = cpu1 - cpu0, ast1 - ast0
+        server_cpu, ast_cpu, pg_cpu = cpu1 - cpu0, ast1 - ast0, pg1 - pg0
         per = max(accepted, 1)
         report = {
-            "machine": {"nproc": os.cpu_count(), "cpu": cpu_model()},
+            "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(),
+                        "loadavg_before": [round(x, 2) for x in load_before]},
             "args": {"rate": args.rate, "concurrent": args.concurrent, "calls": args.calls,
-                     "talk_ms": args.talk_ms, "sample_interval": args.sample_interval},
+                     "talk_ms": args.talk_ms, "sample_interval": args.sample_interval,
+                     "audio": args.audio, "database": args.database, "profiled": bool(args.profile)},
             "placed": result["sent"], "accepted": accepted, "connected": connected, "failed": dict(failed),
             "send_seconds": round(result["send_seconds"], 2), "window_seconds": round(wall1 - wall0, 2),
             "achieved_rate": round(result["sent"] / result["send_seconds"], 1) if result["send_seconds"] else None,
             "limit_blocked_seconds": round(result["blocked_seconds"], 2), "live_calls_peak": result["live_peak"],
             "server_cpu_s": round(server_cpu, 3), "asterisk_cpu_s": round(ast_cpu, 3),
             "redis_cpu_s": round(redis1 - redis0, 3),
+            "idle_cpu_ms_per_s": idle,
             "server_cpu_ms_per_call": round(server_cpu / per * 1000, 2),
             "asterisk_cpu_ms_per_call": round(ast_cpu / per * 1000, 2),
             "redis_cpu_ms_per_call": round((redis1 - redis0) / per * 1000, 2),
             "server_to_asterisk_cpu": round(server_cpu / ast_cpu, 3) if ast_cpu else None,
+            "postgres_cpu_s": round(pg_cpu, 3) if postgres else None,
+            "postgres_cpu_ms_per_call": round(pg_cpu / per * 1000, 2) if postgres else None,
+            "server_and_postgres_to_asterisk_cpu": round((server_cpu + pg_cpu) / ast_cpu, 3)
+            if postgres and ast_cpu else None,
+            "postgres_settings": postgres.settings if postgres else None,
+            "recordings": recordings,
             "originate_samples": len(to_written),
             "req_to_originate_written_ms": {"p50": r3(pct(to_written, 50)), "p99": r3(pct(to_written, 99)),
                                             "max": r3(max(to_written, default=None))},
@@ -456,6 +536,8 @@ async def run(args) -> dict:
         for s in sipps:
             s.stop()
         await stack.stop()
+        if postgres is not None:
+            postgres.remove()
         if not os.environ.get("CC_KEEP_PBX_INSTANCE"):
             shutil.rmtree(stack.settings.pbx.host_path(stack.settings.pbx.instance_dir), ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
@@ -476,11 +558,16 @@ def cpu_model() -> str:
 
 
 def table(r: dict) -> str:
+    from bench.call_audio import describe
+
     lat = lambda k: f"{r[k]['p50']} / {r[k]['p99']} (max {r[k]['max']})"  # noqa: E731
     a = r["args"]
     rows = [
         ("Load", f"{a['calls']} calls at {a['rate']}/s, ≤ {a['concurrent']} concurrent, talk {a['talk_ms']} ms"),
-        ("Machine", f"{r['machine']['nproc']} × {r['machine']['cpu']}"),
+        ("Media / database", f"{'PCMA RTP both legs' if a['audio'] else 'no RTP'}, recording on / {a['database']}"
+                             f"{' (profiled: CPU not comparable)' if a['profiled'] else ''}"),
+        ("Machine", f"{r['machine']['nproc']} × {r['machine']['cpu']}, load average before "
+                    f"{' '.join(map(str, r['machine']['loadavg_before']))}"),
         ("Calls placed / accepted (202) / connected", f"{r['placed']} / {r['accepted']} / {r['connected']}"),
         ("Failed (by end_reason)", ", ".join(f"{k}: {v}" for k, v in sorted(r["failed"].items())) or "0"),
         ("Sending time / achieved rate", f"{r['send_seconds']} s / {r['achieved_rate']} calls/s "
@@ -488,8 +575,17 @@ def table(r: dict) -> str:
         ("Measured window", f"{r['window_seconds']} s"),
         ("Server CPU per call (this process)", f"{r['server_cpu_ms_per_call']} ms ({r['server_cpu_s']} s total)"),
         ("Asterisk CPU per call", f"{r['asterisk_cpu_ms_per_call']} ms ({r['asterisk_cpu_s']} s total)"),
-        ("Server / Asterisk CPU (aim ≤ 0.5)", f"{r['server_to_asterisk_cpu']}"),
+        ("Server / Asterisk CPU (aim ≤ 0.5; ≤ 0.15 with audio)", f"{r['server_to_asterisk_cpu']}"),
         ("Redis CPU per call", f"{r['redis_cpu_ms_per_call']} ms"),
+        ("Idle CPU before the run, ms per second (no call)",
+         ", ".join(f"{k} {v}" for k, v in r["idle_cpu_ms_per_s"].items()) or "not measured"),
+    ]
+    if r["postgres_cpu_s"] is not None:
+        rows += [("PostgreSQL CPU per call (its processes)",
+                  f"{r['postgres_cpu_ms_per_call']} ms ({r['postgres_cpu_s']} s total)"),
+                 ("(Server + PostgreSQL) / Asterisk CPU", f"{r['server_and_postgres_to_asterisk_cpu']}")]
+    rows += [
+        ("Recordings", describe(r["recordings"])),
         ("Request → Originate written, p50 / p99 ms (aim p99 < 20)", lat("req_to_originate_written_ms")),
         ("Request → Originate response, p50 / p99 ms", lat("req_to_originate_response_ms")),
         ("Request → HTTP 202, p50 / p99 ms", lat("req_to_http_202_ms")),
@@ -512,6 +608,13 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=500, help="calls to place (default 500)")
     p.add_argument("--talk-ms", type=int, default=5000, help="carrier hangs up after this (default 5000)")
     p.add_argument("--sample-interval", type=float, default=0.5, help="CoreShowChannels every N s (default 0.5)")
+    p.add_argument("--audio", action="store_true",
+                   help="both UAS send PCMA RTP for the whole call (default: no RTP)")
+    p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite",
+                   help="sqlite (default) or a throw-away PostgreSQL cluster of the bench's own, fsync on")
+    p.add_argument("--idle-seconds", type=float, default=5.0,
+                   help="first measure each process's CPU this long with no call (default 5; 0: skip)")
+    p.add_argument("--profile", type=Path, help="cProfile this process over the window into this file")
     p.add_argument("--json", type=Path, help="also write the result to this file")
     p.add_argument("--client-mode", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
