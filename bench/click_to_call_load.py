@@ -31,12 +31,13 @@ What runs where (everything on 127.0.0.x):
 Pacing: request *i* is sent no earlier than ``i / rate`` after the start and
 only while fewer than ``--concurrent`` calls are live; a call counts as live
 from its request until the server has finished ending it (row written, trunk
-channels released, agent freed: hooks on ``CallEffects._finish``, the row
-written, and ``CallEffects._settle_owed``, the call's Redis release done after
-it, tell the client through a pipe; before 2026-12-07 only the first was
-hooked, so under overload an agent or channel could be reused a moment before
-Redis freed it: 409 agent_busy / 503 trunk_full). A refused request (non-202)
-frees its slot at once.
+channels released, agent freed): the client is told through a pipe once both
+``CallEffects._finish`` and ``TrunkAccounting.end_call`` have run for it.
+Before 2026-12-07 only ``_finish`` was hooked, and under load an agent was
+then reused before Redis freed it (409 agent_busy): ``_finish`` also runs for
+a call that ended *while* its previous row was being written, whose release
+is only scheduled with the next batch. A refused request (non-202) frees its
+slot at once.
 When the limit binds, sending resumes at the rate without catching up.
 
 Latency, per accepted call (both clocks are CLOCK_MONOTONIC, shared by the
@@ -151,6 +152,8 @@ async def client_main() -> None:
     slots = asyncio.Semaphore(concurrent)
     live: dict[str, str] = {}          # call id -> agent
     ended_early: set[str] = set()
+    told_ended: set[str] = set()
+    busy_with = collections.Counter()  # 409 agent_busy: what the client knew of the call holding the agent
     requests: dict[str, dict] = {}     # call id -> {t0, t1}
     refused = collections.Counter()
     all_ended = asyncio.Event()
@@ -167,6 +170,7 @@ async def client_main() -> None:
             if not line:
                 return
             cid = line.decode().strip()
+            told_ended.add(cid)
             agent = live.pop(cid, None)
             if agent is None:
                 ended_early.add(cid)
@@ -209,6 +213,10 @@ async def client_main() -> None:
                         cid = body["id"]
                     else:
                         refused[f"{resp.status} {body.get('error', '?') if isinstance(body, dict) else '?'}"] += 1
+                        if isinstance(body, dict) and body.get("error") == "agent_busy":
+                            held = body.get("call")   # the call the server says the agent is on
+                            busy_with[("told ended" if held in told_ended else "accepted, live" if held in requests
+                                       else "never accepted")] += 1
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 refused[f"client error {type(error).__name__}"] += 1
             pending_requests -= 1
@@ -270,7 +278,7 @@ async def client_main() -> None:
             peak["error"] = repr(error)
         reader.cancel()
     say({"event": "result", "sent": len(tasks), "accepted": len(requests), "refused": dict(refused),
-         "requests": requests, "still_live": len(live), "send_seconds": t_sent - t_start,
+         "requests": requests, "still_live": len(live), "agent_busy_with": dict(busy_with), "send_seconds": t_sent - t_start,
          "run_seconds": t_end - t_start, "blocked_seconds": blocked, "live_peak": live_peak,
          "peak_trunk_channels": peak["trunk"], "peak_all_channels": peak["all"],
          "channel_samples": peak["samples"], "sampler_error": peak.get("error")})
@@ -368,13 +376,15 @@ async def run(args) -> dict:
         ami.originate = originate
 
         effects = services.effects
-        original_finish, original_settle = effects._finish, effects._settle_owed
-        rows_written: set[str] = set()   # ended, row written, Redis release maybe not yet
+        accounting = effects.releases.accounting
+        original_finish, original_end_call = effects._finish, accounting.end_call
+        finished_ids: set[str] = set()   # _finish ran (its row written, or about to be: see the docstring)
+        released_ids: set[str] = set()   # its channels and agent freed in Redis
 
-        def tell_ended() -> None:
-            owed = effects.releases.owed
-            for cid in [c for c in rows_written if c not in owed]:
-                rows_written.discard(cid)
+        def tell_if_done(cid: str) -> None:
+            if cid in finished_ids and cid in released_ids:
+                finished_ids.discard(cid)
+                released_ids.discard(cid)
                 if child is not None and child.stdin is not None and not child.stdin.is_closing():
                     child.stdin.write(f"{cid}\n".encode())
 
@@ -382,14 +392,15 @@ async def run(args) -> dict:
             try:
                 original_finish(call, counted)
             finally:
-                rows_written.add(call.call_id)
+                finished_ids.add(call.call_id)
+                tell_if_done(call.call_id)
 
-        async def settled():
-            try:
-                return await original_settle()
-            finally:
-                tell_ended()
-        effects._finish, effects._settle_owed = finished, settled
+        async def end_call(trunk, legs, agent_id, call_id):
+            released = await original_end_call(trunk, legs, agent_id, call_id)
+            released_ids.add(call_id)
+            tell_if_done(call_id)
+            return released
+        effects._finish, accounting.end_call = finished, end_call
 
         ast_pid = stack.asterisk.pid
         redis_pid = stack.redis._proc.pid
@@ -519,6 +530,7 @@ async def run(args) -> dict:
             "peak_trunk_channels": result["peak_trunk_channels"], "peak_all_channels": result["peak_all_channels"],
             "channel_samples": result["channel_samples"], "sampler_error": result["sampler_error"],
             "final_reserved": reserved, "final_channels": len(final_channels),
+            "agent_busy_with": result["agent_busy_with"],
             "still_live_at_end": result["still_live"], "ami_disconnects_in_window": drops,
         }
         return report
@@ -569,7 +581,9 @@ def table(r: dict) -> str:
         ("Machine", f"{r['machine']['nproc']} × {r['machine']['cpu']}, load average before "
                     f"{' '.join(map(str, r['machine']['loadavg_before']))}"),
         ("Calls placed / accepted (202) / connected", f"{r['placed']} / {r['accepted']} / {r['connected']}"),
-        ("Failed (by end_reason)", ", ".join(f"{k}: {v}" for k, v in sorted(r["failed"].items())) or "0"),
+        ("Failed (by end_reason)", (", ".join(f"{k}: {v}" for k, v in sorted(r["failed"].items())) or "0")
+         + (f" (agent_busy: the call holding the agent, as the client knew it: {r['agent_busy_with']})"
+            if r["agent_busy_with"] else "")),
         ("Sending time / achieved rate", f"{r['send_seconds']} s / {r['achieved_rate']} calls/s "
                                          f"(limit held sending {r['limit_blocked_seconds']} s)"),
         ("Measured window", f"{r['window_seconds']} s"),
