@@ -62,8 +62,10 @@ and no call, each process's CPU per second is measured over ``--idle-seconds``
 (the server's loops and Asterisk's timers cost that however few calls come:
 it weighs more per call at a low rate). With ``--database postgres``, the
 cluster's processes likewise (``BenchPostgres.cpu_seconds``). ``--profile``
-runs cProfile on this process's event loop over the window (it slows the
-server: a profiled run's CPU figures are not comparable with others).
+runs cProfile on this process's event loop over the window, timed by the
+thread's CPU clock (not wall time: waits and other threads' GIL turns are
+left out); it slows the server, so a profiled run's CPU figures are not
+comparable with others.
 """
 from __future__ import annotations
 
@@ -444,7 +446,8 @@ async def run(args) -> dict:
                     return msg
             raise TimeoutError(want)
 
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None  # the loop thread's CPU
+        statements = count_statements(services.engine) if args.profile else None
         load_before = os.getloadavg()
         await message("start")
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -460,6 +463,7 @@ async def run(args) -> dict:
             pass
         if profiler:
             profiler.disable()
+            statements.stop()
         cpu1, wall1 = time.process_time(), time.perf_counter()
         ast1, redis1 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
         pg1 = postgres.cpu_seconds() if postgres else 0.0
@@ -531,6 +535,7 @@ async def run(args) -> dict:
             "channel_samples": result["channel_samples"], "sampler_error": result["sampler_error"],
             "final_reserved": reserved, "final_channels": len(final_channels),
             "agent_busy_with": result["agent_busy_with"],
+            "sql_statements_in_window": statements.top() if statements else None,
             "still_live_at_end": result["still_live"], "ami_disconnects_in_window": drops,
         }
         return report
@@ -553,6 +558,30 @@ async def run(args) -> dict:
         if not os.environ.get("CC_KEEP_PBX_INSTANCE"):
             shutil.rmtree(stack.settings.pbx.host_path(stack.settings.pbx.instance_dir), ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+class count_statements:
+    """SQL statements the server sends in the window (``--profile``), by their
+    first words: what the database is asked per call."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.counts: collections.Counter = collections.Counter()
+        self.on = True
+        self.engine = engine.sync_engine
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, _params, _context, executemany) -> None:
+        if self.on:
+            words = " ".join(statement.split()[:6])
+            self.counts[f"{words}{' (many)' if executemany else ''}"] += 1
+
+    def stop(self) -> None:
+        self.on = False
+
+    def top(self, n: int = 25) -> dict[str, int]:
+        return dict(self.counts.most_common(n))
 
 
 def r3(seconds: float | None) -> float | None:
