@@ -1,7 +1,8 @@
 """Click-to-call load benchmark on the real PBX stack (needs root, like the tests).
 
     .venv/bin/python bench/click_to_call_load.py [--rate 50] [--concurrent 250] [--calls 500]
-                                                 [--talk-ms 5000] [--json out.json]
+                                                 [--talk-ms 5000] [--audio] [--database sqlite|postgres]
+                                                 [--profile out.prof] [--json out.json]
 
 What runs where (everything on 127.0.0.x):
 
@@ -12,6 +13,15 @@ What runs where (everything on 127.0.0.x):
   in-process** (``create_app`` under aiohttp's ``TestServer``, a real TCP
   socket), set up like ``tests/harness.py`` does: fresh SQLite database, one
   250-channel trunk, ``concurrent + 10`` desktop agents with a static contact.
+* ``--audio``: both UAS send PCMA RTP for the whole call instead (the carrier
+  a 500 Hz tone with ``uas_answer_bye``, the phone 700 Hz with ``uas_answer``;
+  ``bench/call_audio.py``), so Asterisk bridges and MixMonitor records real
+  audio (recording is on, as in production); the WAVs are counted, sized and
+  a few checked for both tones after the run.
+* ``--database postgres``: the server's database is a throw-away PostgreSQL
+  cluster of the bench's own with fsync on (``bench/bench_postgres.py``),
+  migrated as the tests' template is; its processes' CPU is reported beside
+  Asterisk's and Redis's (the database work is then outside this process).
 * a child process (this script with ``--client-mode``): the HTTP load
   generator (aiohttp client, ``POST /api/v1/calls`` with a manager token) and
   the ``CoreShowChannels`` sampler (its own AMI connection, admin user). So
@@ -21,8 +31,13 @@ What runs where (everything on 127.0.0.x):
 Pacing: request *i* is sent no earlier than ``i / rate`` after the start and
 only while fewer than ``--concurrent`` calls are live; a call counts as live
 from its request until the server has finished ending it (row written, trunk
-channels released, agent freed: a hook on ``CallEffects._ended`` tells the
-client through a pipe). A refused request (non-202) frees its slot at once.
+channels released, agent freed): the client is told through a pipe once both
+``CallEffects._finish`` and ``TrunkAccounting.end_call`` have run for it.
+Before 2026-12-07 only ``_finish`` was hooked, and under load an agent was
+then reused before Redis freed it (409 agent_busy): ``_finish`` also runs for
+a call that ended *while* its previous row was being written, whose release
+is only scheduled with the next batch. A refused request (non-202) frees its
+slot at once.
 When the limit binds, sending resumes at the rate without catching up.
 
 Latency, per accepted call (both clocks are CLOCK_MONOTONIC, shared by the
@@ -42,13 +57,22 @@ CPU: this process's ``time.process_time()`` (all its threads, incl. aiosqlite
 workers) over the measured window, from the client's first request to the
 last call ended and the server's effects idle, divided by calls accepted;
 Asterisk's utime+stime from ``/proc/<pid>/stat`` (all threads) over the same
-window; Redis likewise, for context.
+window; Redis likewise, for context. Before the window, with the server up
+and no call, each process's CPU per second is measured over ``--idle-seconds``
+(the server's loops and Asterisk's timers cost that however few calls come:
+it weighs more per call at a low rate). With ``--database postgres``, the
+cluster's processes likewise (``BenchPostgres.cpu_seconds``). ``--profile``
+runs cProfile on this process's event loop over the window, timed by the
+thread's CPU clock (not wall time: waits and other threads' GIL turns are
+left out); it slows the server, so a profiled run's CPU figures are not
+comparable with others.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import collections
+import cProfile
 import dataclasses
 import json
 import logging
@@ -130,6 +154,8 @@ async def client_main() -> None:
     slots = asyncio.Semaphore(concurrent)
     live: dict[str, str] = {}          # call id -> agent
     ended_early: set[str] = set()
+    told_ended: set[str] = set()
+    busy_with = collections.Counter()  # 409 agent_busy: what the client knew of the call holding the agent
     requests: dict[str, dict] = {}     # call id -> {t0, t1}
     refused = collections.Counter()
     all_ended = asyncio.Event()
@@ -146,6 +172,7 @@ async def client_main() -> None:
             if not line:
                 return
             cid = line.decode().strip()
+            told_ended.add(cid)
             agent = live.pop(cid, None)
             if agent is None:
                 ended_early.add(cid)
@@ -188,6 +215,10 @@ async def client_main() -> None:
                         cid = body["id"]
                     else:
                         refused[f"{resp.status} {body.get('error', '?') if isinstance(body, dict) else '?'}"] += 1
+                        if isinstance(body, dict) and body.get("error") == "agent_busy":
+                            held = body.get("call")   # the call the server says the agent is on
+                            busy_with[("told ended" if held in told_ended else "accepted, live" if held in requests
+                                       else "never accepted")] += 1
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 refused[f"client error {type(error).__name__}"] += 1
             pending_requests -= 1
@@ -249,7 +280,7 @@ async def client_main() -> None:
             peak["error"] = repr(error)
         reader.cancel()
     say({"event": "result", "sent": len(tasks), "accepted": len(requests), "refused": dict(refused),
-         "requests": requests, "still_live": len(live), "send_seconds": t_sent - t_start,
+         "requests": requests, "still_live": len(live), "agent_busy_with": dict(busy_with), "send_seconds": t_sent - t_start,
          "run_seconds": t_end - t_start, "blocked_seconds": blocked, "live_peak": live_peak,
          "peak_trunk_channels": peak["trunk"], "peak_all_channels": peak["all"],
          "channel_samples": peak["samples"], "sampler_error": peak.get("error")})
@@ -257,9 +288,11 @@ async def client_main() -> None:
 
 # ================================================================ the server (this process)
 
-async def start_server(stack, workdir: Path, agent_names: list[str], contact: str, carrier_port: int):
-    """What tests/harness.py's ``call_server`` does: a fresh database with the
-    trunk and the agents, then the app under a TestServer on 127.0.0.1."""
+async def start_server(stack, workdir: Path, agent_names: list[str], contact: str, carrier_port: int,
+                       database_url: str = ""):
+    """What tests/harness.py's ``call_server`` does: a fresh database (SQLite in
+    the state folder, or ``database_url``, already migrated) with the trunk and
+    the agents, then the app under a TestServer on 127.0.0.1."""
     from aiohttp.test_utils import TestServer
 
     from callcenter import db
@@ -272,7 +305,7 @@ async def start_server(stack, workdir: Path, agent_names: list[str], contact: st
     base = stack.settings
     settings = dataclasses.replace(
         base, state_dir=workdir / "state",
-        database=dataclasses.replace(base.database, url=""),
+        database=dataclasses.replace(base.database, url=database_url),
         redis=dataclasses.replace(base.redis, managed=False, key_prefix=f"b{uuid.uuid4().hex[:8]}:"),
         pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True))
     settings.state_dir.mkdir(parents=True)
@@ -298,6 +331,8 @@ async def run(args) -> dict:
     from sqlalchemy import func, select
 
     from callcenter.models import Call
+    from bench.call_audio import audio_scenarios, recordings_summary
+    from bench.bench_postgres import BenchPostgres
     from tests.harness import hang_up_everything
     from tests.stack import PbxStack, Sipp, free_port
 
@@ -308,17 +343,23 @@ async def run(args) -> dict:
     sipps: list[Sipp] = []
     server = None
     child = None
+    postgres = BenchPostgres() if args.database == "postgres" else None
     try:
+        database_url = await postgres.start() if postgres else ""
         await stack.start()
-        carrier = Sipp(workdir / "sipp").start("uas_answer_bye_nortp", CARRIER_IP, free_port(CARRIER_IP, tcp=False),
+        if args.audio:
+            carrier_scenario, phone_scenario = (str(p) for p in audio_scenarios(workdir / "audio", args.talk_ms))
+        else:
+            carrier_scenario, phone_scenario = "uas_answer_bye_nortp", "uas_answer_nortp"
+        carrier = Sipp(workdir / "sipp").start(carrier_scenario, CARRIER_IP, free_port(CARRIER_IP, tcp=False),
                                                ["-d", args.talk_ms], timeout=sipp_timeout)
         sipps.append(carrier)
-        phone = Sipp(workdir / "sipp").start("uas_answer_nortp", PHONE_IP, free_port(PHONE_IP, tcp=False),
+        phone = Sipp(workdir / "sipp").start(phone_scenario, PHONE_IP, free_port(PHONE_IP, tcp=False),
                                              timeout=sipp_timeout)
         sipps.append(phone)
         agents = [f"ag{n:04d}" for n in range(args.concurrent + 10)]
         server, services, token = await start_server(stack, workdir, agents, f"sip:{PHONE_IP}:{phone.port}",
-                                                     carrier.port)
+                                                     carrier.port, database_url)
 
         # -- hooks: Originate timestamps, call ends -> the client
         written: dict[str, float] = {}
@@ -337,15 +378,51 @@ async def run(args) -> dict:
         ami.originate = originate
 
         effects = services.effects
-        original_finish = effects._finish
+        accounting = effects.releases.accounting
+        original_finish, original_end_call = effects._finish, accounting.end_call
+        finished_ids: set[str] = set()   # _finish ran (its row written, or about to be: see the docstring)
+        released_ids: set[str] = set()   # its channels and agent freed in Redis
 
-        def finished(call):
-            try:
-                original_finish(call)
-            finally:
+        def tell_if_done(cid: str) -> None:
+            if cid in finished_ids and cid in released_ids:
+                finished_ids.discard(cid)
+                released_ids.discard(cid)
                 if child is not None and child.stdin is not None and not child.stdin.is_closing():
-                    child.stdin.write(f"{call.call_id}\n".encode())
-        effects._finish = finished
+                    child.stdin.write(f"{cid}\n".encode())
+
+        def finished(call, counted: bool = True):
+            try:
+                original_finish(call, counted)
+            finally:
+                finished_ids.add(call.call_id)
+                tell_if_done(call.call_id)
+
+        async def end_call(trunk, legs, agent_id, call_id):
+            released = await original_end_call(trunk, legs, agent_id, call_id)
+            released_ids.add(call_id)
+            tell_if_done(call_id)
+            return released
+        effects._finish, accounting.end_call = finished, end_call
+
+        ast_pid = stack.asterisk.pid
+        redis_pid = stack.redis._proc.pid
+        with open(f"/proc/{ast_pid}/comm") as fh:
+            assert fh.read().strip().startswith("asterisk"), "stack.asterisk.pid is not Asterisk"
+
+        # -- what each process spends with no call at all (the server's loops, Asterisk's timers)
+        idle = {}
+        if args.idle_seconds > 0:
+            await asyncio.sleep(1)
+            i0 = (time.process_time(), proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid),
+                  postgres.cpu_seconds() if postgres else 0.0, time.perf_counter())
+            await asyncio.sleep(args.idle_seconds)
+            i1 = (time.process_time(), proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid),
+                  postgres.cpu_seconds() if postgres else 0.0, time.perf_counter())
+            wall = i1[4] - i0[4]
+            idle = {name: round((b - a) / wall * 1000, 1)
+                    for name, a, b in zip(("server", "asterisk", "redis", "postgres"), i0, i1)}
+            if postgres is None:
+                del idle["postgres"]
 
         # -- the load generator
         child = await asyncio.create_subprocess_exec(
@@ -357,10 +434,6 @@ async def run(args) -> dict:
             "concurrent": args.concurrent, "calls": args.calls, "budget": budget,
             "sample_interval": args.sample_interval, "ami_host": a.host, "ami_port": a.port,
             "ami_user": a.admin_username, "ami_secret": a.admin_secret}) + "\n").encode())
-        ast_pid = stack.asterisk.pid
-        redis_pid = stack.redis._proc.pid
-        with open(f"/proc/{ast_pid}/comm") as fh:
-            assert fh.read().strip().startswith("asterisk"), "stack.asterisk.pid is not Asterisk"
 
         async def message(want: str) -> dict:
             t_limit = time.monotonic() + budget + 30
@@ -373,17 +446,29 @@ async def run(args) -> dict:
                     return msg
             raise TimeoutError(want)
 
+        profiler = cProfile.Profile(time.thread_time) if args.profile else None  # the loop thread's CPU
+        statements = count_statements(services.engine) if args.profile else None
+        load_before = os.getloadavg()
         await message("start")
         cpu0, wall0 = time.process_time(), time.perf_counter()
         ast0, redis0 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
+        pg0 = postgres.cpu_seconds() if postgres else 0.0
         drops0 = ami.disconnects
+        if profiler:
+            profiler.enable()
         await message("done")
         try:
             await asyncio.wait_for(effects.idle.wait(), 10)
         except asyncio.TimeoutError:
             pass
+        if profiler:
+            profiler.disable()
+            statements.stop()
         cpu1, wall1 = time.process_time(), time.perf_counter()
         ast1, redis1 = proc_cpu_seconds(ast_pid), proc_cpu_seconds(redis_pid)
+        pg1 = postgres.cpu_seconds() if postgres else 0.0
+        if profiler:
+            profiler.dump_stats(str(args.profile))
         drops = ami.disconnects - drops0
         result = await message("result")
         child.stdin.close()
@@ -392,6 +477,7 @@ async def run(args) -> dict:
         # -- after the window
         await asyncio.sleep(1)
         final_channels = await ami.action_list("CoreShowChannels")
+        recordings = recordings_summary(stack.settings.pbx.recordings_dir)
         reserved = len(await services.accounting.reservations(TRUNK))
         async with services.sessions() as session:
             rows = (await session.execute(
@@ -411,22 +497,31 @@ async def run(args) -> dict:
                 failed[reason if state == "ended" else f"not ended ({state})"] += n
         for k, n in result["refused"].items():
             failed[f"refused {k}"] += n
-        server_cpu, ast_cpu = cpu1 - cpu0, ast1 - ast0
+        server_cpu, ast_cpu, pg_cpu = cpu1 - cpu0, ast1 - ast0, pg1 - pg0
         per = max(accepted, 1)
         report = {
-            "machine": {"nproc": os.cpu_count(), "cpu": cpu_model()},
+            "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(),
+                        "loadavg_before": [round(x, 2) for x in load_before]},
             "args": {"rate": args.rate, "concurrent": args.concurrent, "calls": args.calls,
-                     "talk_ms": args.talk_ms, "sample_interval": args.sample_interval},
+                     "talk_ms": args.talk_ms, "sample_interval": args.sample_interval,
+                     "audio": args.audio, "database": args.database, "profiled": bool(args.profile)},
             "placed": result["sent"], "accepted": accepted, "connected": connected, "failed": dict(failed),
             "send_seconds": round(result["send_seconds"], 2), "window_seconds": round(wall1 - wall0, 2),
             "achieved_rate": round(result["sent"] / result["send_seconds"], 1) if result["send_seconds"] else None,
             "limit_blocked_seconds": round(result["blocked_seconds"], 2), "live_calls_peak": result["live_peak"],
             "server_cpu_s": round(server_cpu, 3), "asterisk_cpu_s": round(ast_cpu, 3),
             "redis_cpu_s": round(redis1 - redis0, 3),
+            "idle_cpu_ms_per_s": idle,
             "server_cpu_ms_per_call": round(server_cpu / per * 1000, 2),
             "asterisk_cpu_ms_per_call": round(ast_cpu / per * 1000, 2),
             "redis_cpu_ms_per_call": round((redis1 - redis0) / per * 1000, 2),
             "server_to_asterisk_cpu": round(server_cpu / ast_cpu, 3) if ast_cpu else None,
+            "postgres_cpu_s": round(pg_cpu, 3) if postgres else None,
+            "postgres_cpu_ms_per_call": round(pg_cpu / per * 1000, 2) if postgres else None,
+            "server_and_postgres_to_asterisk_cpu": round((server_cpu + pg_cpu) / ast_cpu, 3)
+            if postgres and ast_cpu else None,
+            "postgres_settings": postgres.settings if postgres else None,
+            "recordings": recordings,
             "originate_samples": len(to_written),
             "req_to_originate_written_ms": {"p50": r3(pct(to_written, 50)), "p99": r3(pct(to_written, 99)),
                                             "max": r3(max(to_written, default=None))},
@@ -439,6 +534,8 @@ async def run(args) -> dict:
             "peak_trunk_channels": result["peak_trunk_channels"], "peak_all_channels": result["peak_all_channels"],
             "channel_samples": result["channel_samples"], "sampler_error": result["sampler_error"],
             "final_reserved": reserved, "final_channels": len(final_channels),
+            "agent_busy_with": result["agent_busy_with"],
+            "sql_statements_in_window": statements.top() if statements else None,
             "still_live_at_end": result["still_live"], "ami_disconnects_in_window": drops,
         }
         return report
@@ -456,9 +553,35 @@ async def run(args) -> dict:
         for s in sipps:
             s.stop()
         await stack.stop()
+        if postgres is not None:
+            postgres.remove()
         if not os.environ.get("CC_KEEP_PBX_INSTANCE"):
             shutil.rmtree(stack.settings.pbx.host_path(stack.settings.pbx.instance_dir), ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+class count_statements:
+    """SQL statements the server sends in the window (``--profile``), by their
+    first words: what the database is asked per call."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.counts: collections.Counter = collections.Counter()
+        self.on = True
+        self.engine = engine.sync_engine
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, _params, _context, executemany) -> None:
+        if self.on:
+            words = " ".join(statement.split()[:6])
+            self.counts[f"{words}{' (many)' if executemany else ''}"] += 1
+
+    def stop(self) -> None:
+        self.on = False
+
+    def top(self, n: int = 25) -> dict[str, int]:
+        return dict(self.counts.most_common(n))
 
 
 def r3(seconds: float | None) -> float | None:
@@ -476,20 +599,36 @@ def cpu_model() -> str:
 
 
 def table(r: dict) -> str:
+    from bench.call_audio import describe
+
     lat = lambda k: f"{r[k]['p50']} / {r[k]['p99']} (max {r[k]['max']})"  # noqa: E731
     a = r["args"]
     rows = [
         ("Load", f"{a['calls']} calls at {a['rate']}/s, ≤ {a['concurrent']} concurrent, talk {a['talk_ms']} ms"),
-        ("Machine", f"{r['machine']['nproc']} × {r['machine']['cpu']}"),
+        ("Media / database", f"{'PCMA RTP both legs' if a['audio'] else 'no RTP'}, recording on / {a['database']}"
+                             f"{' (profiled: CPU not comparable)' if a['profiled'] else ''}"),
+        ("Machine", f"{r['machine']['nproc']} × {r['machine']['cpu']}, load average before "
+                    f"{' '.join(map(str, r['machine']['loadavg_before']))}"),
         ("Calls placed / accepted (202) / connected", f"{r['placed']} / {r['accepted']} / {r['connected']}"),
-        ("Failed (by end_reason)", ", ".join(f"{k}: {v}" for k, v in sorted(r["failed"].items())) or "0"),
+        ("Failed (by end_reason)", (", ".join(f"{k}: {v}" for k, v in sorted(r["failed"].items())) or "0")
+         + (f" (agent_busy: the call holding the agent, as the client knew it: {r['agent_busy_with']})"
+            if r["agent_busy_with"] else "")),
         ("Sending time / achieved rate", f"{r['send_seconds']} s / {r['achieved_rate']} calls/s "
                                          f"(limit held sending {r['limit_blocked_seconds']} s)"),
         ("Measured window", f"{r['window_seconds']} s"),
         ("Server CPU per call (this process)", f"{r['server_cpu_ms_per_call']} ms ({r['server_cpu_s']} s total)"),
         ("Asterisk CPU per call", f"{r['asterisk_cpu_ms_per_call']} ms ({r['asterisk_cpu_s']} s total)"),
-        ("Server / Asterisk CPU (aim ≤ 0.5)", f"{r['server_to_asterisk_cpu']}"),
+        ("Server / Asterisk CPU (aim ≤ 0.5; ≤ 0.15 with audio)", f"{r['server_to_asterisk_cpu']}"),
         ("Redis CPU per call", f"{r['redis_cpu_ms_per_call']} ms"),
+        ("Idle CPU before the run, ms per second (no call)",
+         ", ".join(f"{k} {v}" for k, v in r["idle_cpu_ms_per_s"].items()) or "not measured"),
+    ]
+    if r["postgres_cpu_s"] is not None:
+        rows += [("PostgreSQL CPU per call (its processes)",
+                  f"{r['postgres_cpu_ms_per_call']} ms ({r['postgres_cpu_s']} s total)"),
+                 ("(Server + PostgreSQL) / Asterisk CPU", f"{r['server_and_postgres_to_asterisk_cpu']}")]
+    rows += [
+        ("Recordings", describe(r["recordings"])),
         ("Request → Originate written, p50 / p99 ms (aim p99 < 20)", lat("req_to_originate_written_ms")),
         ("Request → Originate response, p50 / p99 ms", lat("req_to_originate_response_ms")),
         ("Request → HTTP 202, p50 / p99 ms", lat("req_to_http_202_ms")),
@@ -512,6 +651,13 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=500, help="calls to place (default 500)")
     p.add_argument("--talk-ms", type=int, default=5000, help="carrier hangs up after this (default 5000)")
     p.add_argument("--sample-interval", type=float, default=0.5, help="CoreShowChannels every N s (default 0.5)")
+    p.add_argument("--audio", action="store_true",
+                   help="both UAS send PCMA RTP for the whole call (default: no RTP)")
+    p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite",
+                   help="sqlite (default) or a throw-away PostgreSQL cluster of the bench's own, fsync on")
+    p.add_argument("--idle-seconds", type=float, default=5.0,
+                   help="first measure each process's CPU this long with no call (default 5; 0: skip)")
+    p.add_argument("--profile", type=Path, help="cProfile this process over the window into this file")
     p.add_argument("--json", type=Path, help="also write the result to this file")
     p.add_argument("--client-mode", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
