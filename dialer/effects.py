@@ -182,7 +182,10 @@ class CallEffects:
                 await self._execute(rows, spilled_recordings, fence)
                 self.unwritten.done()
                 log.info("%d call rows kept from an earlier outage or run written", len(rows))
-            await self._execute([self._row(call) for call in batch.values()], recordings, fence)
+            rows = [self._row(call) for call in batch.values()]
+            # what these rows say: a call that ends while they are written is finished by the next batch
+            ended = [call for call in batch.values() if call.state == "ended"]
+            await self._execute(rows, recordings, fence)
         except StaleOwner as error:  # a newer owner wrote, or Redis's token counter went back
             log.warning("call rows not written: %s", error)
             try:
@@ -208,9 +211,8 @@ class CallEffects:
                 return False
             raise
         self._failing = False
-        for call in batch.values():
-            if call.state == "ended":
-                self._finish(call)
+        for call in ended:
+            self._finish(call)
         return True
 
     def _overflow(self) -> None:

@@ -19,6 +19,7 @@ from callcenter.models import Call, Event, PbxOwner
 from callcenter.ownership.fencing import Fence, StaleOwner
 from dialer import call_rows
 from dialer.effects import CallEffects
+from dialer.service import PlacedCall
 from dialer.standby import HANDOVER_SECONDS
 from monitoring.metrics import Metrics
 from tests import factories as f
@@ -163,3 +164,33 @@ async def test_an_ended_call_no_owner_writes_is_let_go_after_the_handover_time(s
     await b._write_pending()
     assert call_id not in calls and b.backlog["rows"] == 0
     assert (await row(sessions, call_id)).state == "connected"  # never written by a process not owning it
+
+
+async def test_a_call_that_ends_while_its_previous_row_is_written_is_finished_once(sessions, settings):
+    """The writer builds a batch's rows, then awaits the database; a call that
+    ends meanwhile is finished by the next batch (its row says ended, its
+    channels and agent are released with its trunk), once, in its own mode."""
+    call_id = await a_call(sessions)
+    call = tracked(call_id, "connected")
+    effects = effects_of(sessions, settings, Owner(1), {call_id: call})
+    effects.dialer.placed[call_id] = PlacedCall(call_id, 1, "asha", "carrier", "desktop", "PJSIP/ph-asha",
+                                                "PJSIP/+919876543210@carrier", "8062247000", time.time() - 30)
+    effects.dialer._legs = lambda placed: [f"{call_id}:customer"]
+    write = effects._execute
+
+    async def ends_meanwhile(rows, recordings, fence=None):
+        await write(rows, recordings, fence)
+        if call.state != "ended":  # the customer hangs up while the connected row is written
+            call.state, call.ended_at, call.end_reason, call.hangup_by = "ended", time.time(), "completed", "customer"
+            effects.call_changed(call)
+    effects._execute = ends_meanwhile
+
+    effects.call_changed(call)
+    assert await effects._write_pending()
+    assert call_id in effects.dialer.placed  # not finished on a row that said connected
+    assert await effects._write_pending()
+    assert (await row(sessions, call_id)).state == "ended"
+    assert effects.releases.owed[call_id].trunk == "carrier"  # released with what the dialer knew
+    samples = {s.labels["mode"]: s.value for m in effects.metrics.registry.collect()
+               if m.name == "callcenter_calls_connected" for s in m.samples if s.name.endswith("_total")}
+    assert samples == {"desktop": 1.0}, samples
