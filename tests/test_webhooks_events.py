@@ -82,3 +82,40 @@ async def test_an_inbound_calls_end_is_one_event_with_its_queue(sessions):
     assert (event.kind, data["direction"], data["queue"]["name"]) == ("call.ended", "inbound", "sales-hi")
     assert (data["talk_seconds"], data["end_reason"], data["hangup_by"]) == (45.0, "completed", "customer")
     assert data["agent"]["employee_id"] == "E-8" and data["customer"]["mobile_last4"] == "0000"
+
+
+async def test_a_batch_of_call_ends_is_completed_in_a_few_queries_not_a_few_per_call(sessions):
+    """The hand-on runs on one server beside the calls; 50 ended calls must
+    not cost 50 × 4 single-row reads (agent, customer, campaign, call)."""
+    from sqlalchemy import event as sa_event
+
+    async with sessions() as s, s.begin():
+        agents = [await f.user(s, f"ag{n}", employee_id=f"E-{n}") for n in range(5)]
+        trunk = await f.trunk(s)
+        camp = await f.campaign(s, "Birthdays")
+        customers = [await f.customer(s, f"+9198765432{n:02d}") for n in range(50)]
+        ids = [uuid.uuid4().hex for _ in range(50)]
+        for n, cid in enumerate(ids):
+            s.add(Call(id=cid, agent_id=agents[n % 5].id, requested_by="ops", mode="desktop",
+                       number=customers[n].mobile, trunk_id=trunk.id, caller_id="8062247000", channels=1,
+                       state="connected", customer_id=customers[n].id, campaign_id=camp.id,
+                       requested_at=ENDED - dt.timedelta(minutes=1)))
+    engine = sessions.kw["bind"]
+    await call_rows.write(engine, [ended_row(cid) for cid in ids], [])
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement.split(None, 1)[0].upper())
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with sessions() as s, s.begin():
+            assert await deliveries.hand_on(s, dt.datetime.now(dt.timezone.utc), 100) == 50
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", count)
+    reads = statements.count("SELECT")
+    assert reads <= 8, (reads, statements)  # events, endpoints, then calls, campaigns, customers, agents
+    async with sessions() as s:
+        events = (await s.scalars(select(Event))).all()
+    assert {e.payload["agent"]["name"] for e in events} == {f"ag{n}" for n in range(5)}
+    assert all(e.payload["customer"]["mobile_last4"] and e.payload["campaign"]["name"] == "Birthdays"
+               for e in events)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter.clock import utc_iso
@@ -51,6 +50,5 @@ async def customer(session: AsyncSession, customer_id: int | None) -> dict | Non
 async def agent(session: AsyncSession, user_id: int | None) -> dict | None:
     if user_id is None:
         return None
-    row = (await session.execute(select(User.id, User.name, User.employee_id)
-                                 .where(User.id == user_id))).first()
+    row = await session.get(User, user_id)  # found in the session when preloaded (webhooks/call_facts.py)
     return {"id": row.id, "name": row.name, "employee_id": row.employee_id} if row else None

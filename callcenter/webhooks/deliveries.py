@@ -37,6 +37,7 @@ async def hand_on(session: AsyncSession, now: dt.datetime, limit: int) -> int:
     if not events:
         return 0
     endpoints = (await session.execute(select(WebhookEndpoint.id, WebhookEndpoint.kinds))).all()
+    loaded = await call_facts.preload(session, [e.payload for e in events if e.kind == "call.ended"])
     handed = 0
     for event in events:
         payload = event.payload
@@ -53,6 +54,7 @@ async def hand_on(session: AsyncSession, now: dt.datetime, limit: int) -> int:
                 session.add(WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, kind=event.kind,
                                             body=body, status="pending", attempts=0, next_attempt_at=now,
                                             created_at=now))
+    del loaded  # held until every event was completed from it
     return handed
 
 
