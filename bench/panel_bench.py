@@ -8,6 +8,7 @@ by bench/panel_data.py (1,000,000 customers, 3,500 executives, 207 stores).
     .venv/bin/python bench/panel_bench.py allocate [--items 100000]
     .venv/bin/python bench/panel_bench.py upload   [--rows 10000 100000] [--dimension]
     .venv/bin/python bench/panel_bench.py all      (pages, allocate, upload; one JSON summary)
+    .venv/bin/python bench/panel_bench.py pages --pg [--pg-explain MS]   (on PostgreSQL: bench/panel_pg.py)
 
 Common: ``--db`` the built database (default /var/tmp/cc-bench/panel.db, never
 written); every step first copies it to ``--run-db`` (default
@@ -110,6 +111,8 @@ async def prepare(args) -> dict:
     later have none)."""
     from callcenter import db
 
+    if args.pg:
+        return await _prepare_pg(args)
     copy_s = fresh_copy(Path(args.db), Path(args.run_db))
     started = time.perf_counter()
     engine = db.make_engine(f"sqlite+aiosqlite:///{args.run_db}")
@@ -126,6 +129,42 @@ async def prepare(args) -> dict:
     con.close()
     return {"copy_seconds": round(copy_s, 1), "migrate_seconds": round(migrated - started, 1),
             "stats": args.stats, "stats_seconds": round(time.perf_counter() - migrated, 1)}
+
+
+async def _prepare_pg(args) -> dict:
+    """On PostgreSQL (--pg): database ``--pg-run`` of the bench's cluster made a copy of
+    bench/panel_pg.py's build (which has the statistics of its VACUUM ANALYZE, as
+    autovacuum leaves a loaded database), migrated; ``--stats full``: ANALYZE again."""
+    from sqlalchemy import text
+
+    from bench import panel_pg
+    from callcenter import db
+
+    pg = panel_pg.cluster()
+    copy_s = await panel_pg.fresh_copy(pg, args.pg_run)
+    if getattr(args, "pg_explain", None) is not None:   # each statement slower than that: its plan in the cluster's log
+        await panel_pg.explain_slow(pg, args.pg_run, args.pg_explain)
+    started = time.perf_counter()
+    engine = db.make_engine(run_url(args))
+    await db.migrate(engine)
+    migrated = time.perf_counter()
+    if args.stats == "full":
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+    return {"database": "postgresql", "copy_seconds": round(copy_s, 1),
+            "migrate_seconds": round(migrated - started, 1),
+            "stats": "full" if args.stats == "full" else "as-built (VACUUM ANALYZE after the load)",
+            "stats_seconds": round(time.perf_counter() - migrated, 1)}
+
+
+def run_url(args) -> str:
+    """The run's database: the SQLite copy, or with --pg the PostgreSQL one."""
+    if args.pg:
+        from bench import panel_pg
+        return panel_pg.BenchPostgres().url_of(args.pg_run)
+    return f"sqlite+aiosqlite:///{args.run_db}"
 
 
 def free_port() -> int:
@@ -302,11 +341,12 @@ async def bench_pages(args) -> dict:
     from web.keys import SERVICES
 
     prepared = await prepare(args)
-    s = _samples(Path(args.run_db), args.agents, args.seed)
+    # the PostgreSQL copy holds the SQLite file's rows, ids included: sampled from the file
+    s = _samples(Path(args.db if args.pg else args.run_db), args.agents, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="panel-bench-"))
     settings = Settings(
         path=tmp / "callcenter.toml", state_dir=tmp,
-        database=DatabaseSettings(url=f"sqlite+aiosqlite:///{args.run_db}"),
+        database=DatabaseSettings(url=run_url(args)),
         redis=RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", managed=True, key_prefix="bench:"),
         pbx=PbxSettings(managed=False, sync_config=False),
         ami=AmiSettings(port=free_port(), secret="bench-unused", admin_secret="bench-unused"),
@@ -761,6 +801,12 @@ def main() -> None:
     parser.add_argument("--db", default="/var/tmp/cc-bench/panel.db")
     parser.add_argument("--run-db", default="/var/tmp/cc-bench/run.db")
     parser.add_argument("--json", help="write the summary to this file too")
+    parser.add_argument("--pg", action="store_true", help="pages: on PostgreSQL (bench/panel_pg.py's "
+                        "cluster and build; --db is still read for the samples)")
+    parser.add_argument("--pg-run", default="run", help="--pg: the run's database name")
+    parser.add_argument("--pg-explain", type=int, metavar="MS", help="--pg: log the plan (EXPLAIN ANALYZE, "
+                        "auto_explain) of every statement slower than MS ms to the cluster's log "
+                        "(a diagnosis: it slows every statement down)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stats", choices=["none", "full", "as-built"], default="none",
                         help="the copy's planner statistics (see prepare())")
