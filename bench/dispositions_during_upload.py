@@ -24,12 +24,15 @@ waits ``--quiet`` seconds, commits it through the report page's form
 commit), and the stream goes on ``--quiet`` seconds more.
 
 Each save is put in the phase its span overlaps: ``commit`` (the commit
-request, sent to answered), ``validate``, else ``quiet``. Reported per phase:
+request, sent to answered), ``validate``, else the quiet stretch it lies in
+(``before``, ``between``, ``after``; together ``quiet``). Reported per phase:
 the agent's time (sent to answered, in the child) p50/p95/p99/max, the
 server time of the same requests (a middleware in front of the app's), 503s
 (the database locked past its busy timeout: the answers are kept on the page)
-and other failures; the upload's validate and commit seconds; and a check
-that every save answered 303 is a row in the database."""
+and other failures; the upload's validate and commit seconds; a check that
+every save answered 303 is a row in the database; the slowest save and the
+503s per 5 s; on PostgreSQL what the app's busy connections waited for
+(pg_stat_activity sampled every 0.25 s), per phase."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +41,7 @@ import datetime as dt
 import json
 import logging
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -88,6 +92,34 @@ async def _campaign(sessions, loc: int) -> int:
         session.add(campaign)
         await session.flush()
         return campaign.id
+
+
+async def _notices_made(url: str) -> int:
+    """The follow-up notices due today and missed yesterday marked as made, as a
+    server that has been running leaves them (panel_data's rows are new at once:
+    without this the first passes of the timed sweep would make ~40,000 notices
+    in its long write transactions, the known problem of docs/benchmarks.md's
+    "Notifications" section, and hold SQLite's lock whatever the upload does)."""
+    from sqlalchemy import String, cast, insert, literal, select
+    from sqlalchemy.types import DateTime
+
+    from callcenter import db
+    from callcenter.notifications.models import NoticeMark
+    from callcenter.notifications.timed import DUE, MISSED
+    from callcenter.work.models import WorkItem
+
+    now = dt.datetime.now(dt.timezone.utc)
+    engine = db.make_engine(url)
+    made = 0
+    async with engine.begin() as conn:
+        for event, buckets in ((DUE, ("future_followup", "pending_followup")), (MISSED, ("pending_followup",))):
+            made += (await conn.execute(insert(NoticeMark.__table__).from_select(
+                ["event", "entity", "entity_id", "for_at", "outcome", "created_at"],
+                select(literal(event), literal("work_item"), cast(WorkItem.id, String), WorkItem.followup_at,
+                       literal("sent"), literal(now, DateTime(timezone=True)))
+                .where(WorkItem.bucket.in_(buckets), WorkItem.followup_at <= now + dt.timedelta(hours=2))))).rowcount
+    await engine.dispose()
+    return made
 
 
 # -- the agents (child process) -------------------------------------------------------------
@@ -148,6 +180,7 @@ async def run(args) -> dict:
     from web.keys import SERVICES
 
     prepared = await prepare(args)
+    prepared["notices_marked_made"] = await _notices_made(run_url(args))
     picks = _picks(Path(args.db), args.agents, args.seed)
     manager_id, manager, loc = picks["manager"]
     xlsx = XLSX_DIR / f"customers-{args.rows}.xlsx"
@@ -179,6 +212,7 @@ async def run(args) -> dict:
     base = str(server.make_url("/"))[:-1]
     stop = tmp / "stop"
     phases: dict[str, list] = {}
+    sampling_done, wait_samples, sampler = asyncio.Event(), [], None
     try:
         services = app[SERVICES]
         campaign_id = await _campaign(services.sessions, loc)
@@ -197,6 +231,8 @@ async def run(args) -> dict:
         child.stdin.write(json.dumps(plan).encode())
         child.stdin.close()
         saves_out = asyncio.ensure_future(child.stdout.read())
+        if args.pg:
+            sampler = asyncio.ensure_future(_sample_waits(run_url(args), sampling_done, wait_samples))
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
                                          timeout=aiohttp.ClientTimeout(total=900)) as client:
             await asyncio.sleep(args.quiet)
@@ -222,6 +258,9 @@ async def run(args) -> dict:
             phases["commit"] = [t0, time.time()]
             await asyncio.sleep(args.quiet)
         stop.touch()
+        sampling_done.set()
+        if sampler is not None:
+            await sampler
         saves = json.loads(await saves_out)
         await child.wait()
         async with services.sessions() as session:
@@ -231,23 +270,35 @@ async def run(args) -> dict:
                 Disposition.remarks.like("bench %")))).scalar_one()
     finally:
         stop.touch()
+        sampling_done.set()
         await server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return {"database": "postgresql" if args.pg else "sqlite", **prepared, "rows": args.rows,
             "agents": args.agents, "every_seconds": args.every,
             "validate_seconds": round(phases["validate"][1] - phases["validate"][0], 2),
             "commit_seconds": round(phases["commit"][1] - phases["commit"][0], 2),
             "committed": {k: committed.get(k) for k in ("created", "updated", "work_items")},
-            "phases": _by_phase(saves, phases, server_times),
+            "phases": _by_phase(saves, phases, server_times), "timeline_5s": _timeline(saves, phases),
+            "postgresql_waits": _waits_by_phase(wait_samples, phases) if args.pg else None,
             "saved_303": sum(1 for s in saves if s[4] == 303), "rows_in_database": stored}
 
 
+def _phase_of(start: float, end: float, phases: dict) -> str:
+    """The phase a save's span overlaps (the commit first, then the validation),
+    else the quiet stretch it lies in: before, between or after."""
+    for name in ("commit", "validate"):
+        if start <= phases[name][1] and end >= phases[name][0]:
+            return name
+    if end < phases["validate"][0]:
+        return "before"
+    return "between" if end < phases["commit"][0] else "after"
+
+
 def _by_phase(saves: list, phases: dict, server_times: dict) -> dict:
-    """Saves grouped by the phase their span overlaps (commit first, then validate, else quiet)."""
-    groups: dict[str, list] = {"quiet": [], "validate": [], "commit": []}
+    groups: dict[str, list] = {p: [] for p in ("before", "validate", "between", "commit", "after")}
     for save in saves:
-        start, end = save[2], save[2] + save[3]
-        phase = next((p for p in ("commit", "validate") if start <= phases[p][1] and end >= phases[p][0]), "quiet")
-        groups[phase].append(save)
+        groups[_phase_of(save[2], save[2] + save[3], phases)].append(save)
+    groups["quiet"] = groups["before"] + groups["between"] + groups["after"]
     out = {}
     for phase, group in groups.items():
         if not group:
@@ -259,6 +310,42 @@ def _by_phase(saves: list, phases: dict, server_times: dict) -> dict:
                       "status": {k: sum(1 for s in group if str(s[4]) == k) for k in sorted({str(s[4]) for s in group})}}
         out[phase]["503"] = sum(1 for s in group if s[4] == 503)
     return out
+
+
+def _timeline(saves: list, phases: dict, slot: float = 5.0) -> list:
+    """Per ``slot`` seconds from the validation's start: [offset s, saves, slowest ms, 503s]."""
+    zero = phases["validate"][0]
+    slots: dict[int, list] = {}
+    for save in saves:
+        slots.setdefault(int((save[2] - zero) // slot), []).append(save)
+    return [[k * slot, len(v), round(max(s[3] for s in v) * 1000), sum(1 for s in v if s[4] == 503)]
+            for k, v in sorted(slots.items())]
+
+
+async def _sample_waits(url: str, stop: asyncio.Event, samples: list) -> None:
+    """PostgreSQL: every 0.25 s, what the app's busy connections wait for (pg_stat_activity)."""
+    import asyncpg
+
+    con = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        while not stop.is_set():
+            rows = await con.fetch("SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '-'),"
+                                   " left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity"
+                                   " WHERE application_name = 'callcenter' AND state = 'active'")
+            samples.append((time.time(), [tuple(r) for r in rows]))
+            await asyncio.sleep(0.25)
+    finally:
+        await con.close()
+
+
+def _waits_by_phase(samples: list, phases: dict) -> dict:
+    out: dict[str, dict] = {}
+    for at, rows in samples:
+        phase = _phase_of(at, at, phases)
+        for wait, query in rows:
+            key = f"{wait} {query}"
+            out.setdefault(phase, {})[key] = out.get(phase, {}).get(key, 0) + 1
+    return {p: dict(sorted(v.items(), key=lambda kv: -kv[1])[:8]) for p, v in out.items()}
 
 
 def main() -> None:
