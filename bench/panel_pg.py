@@ -95,13 +95,20 @@ async def fresh_copy(pg: BenchPostgres, name: str) -> float:
     return time.perf_counter() - started
 
 
+async def set_for(pg: BenchPostgres, name: str, setting: str, value: str) -> None:
+    """A server setting for new connections to database ``name`` only."""
+    if not setting.replace("_", "").replace(".", "").isalnum():
+        raise ValueError(f"not a setting's name: {setting!r}")
+    await _admin(pg, f"ALTER DATABASE \"{name}\" SET {setting} = '{value.replace(chr(39), '')}'")
+
+
 async def explain_slow(pg: BenchPostgres, name: str, min_ms: int) -> None:
     """New connections to ``name`` log the plan, with actual rows and buffers, of each
     statement slower than ``min_ms`` to the cluster's log (``pg.dir / 'log'``)."""
     for setting, value in (("session_preload_libraries", "auto_explain"),
                            ("auto_explain.log_min_duration", f"{int(min_ms)}ms"),
                            ("auto_explain.log_analyze", "on"), ("auto_explain.log_buffers", "on")):
-        await _admin(pg, f"ALTER DATABASE \"{name}\" SET {setting} = '{value}'")
+        await set_for(pg, name, setting, value)
 
 
 async def drop(pg: BenchPostgres, name: str) -> None:
