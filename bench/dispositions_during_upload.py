@@ -17,7 +17,8 @@ their own Fresh / Non-contact items, through the form the customer page posts
 each save writes a new row); the stream runs in a child process (its own
 event loop, as a browser is). Meanwhile the location's manager, after
 ``--quiet`` seconds, uploads a messy XLSX of ``--rows`` rows (panel_bench's
-write_xlsx: every 10th an existing customer, some repeated) to a new campaign
+write_xlsx: every 10th an existing customer, some repeated; written once, kept
+beside ``--db`` as upload-ROWS.xlsx) to a new campaign
 through the upload form (``POST /campaigns/{id}/uploads``: the validation),
 waits ``--quiet`` seconds, commits it through the report page's form
 (``POST /uploads/{id}/commit``, allocation "none": the one-transaction
@@ -52,10 +53,10 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.panel_bench import free_port, machine, prepare, run_url, stats, write_xlsx  # noqa: E402
+from bench import upload_phases as phases_of  # noqa: E402
+from bench.panel_bench import free_port, machine, prepare, run_url, write_xlsx  # noqa: E402
 
 FORM = {"a.talked": "no", "a.not_talked_reason": "busy", "call_id": ""}
-XLSX_DIR = Path("/var/tmp/cc-bench-pg")
 
 
 def _picks(db: Path, n_agents: int, seed: int) -> dict:
@@ -183,7 +184,7 @@ async def run(args) -> dict:
     prepared["notices_marked_made"] = await _notices_made(run_url(args))
     picks = _picks(Path(args.db), args.agents, args.seed)
     manager_id, manager, loc = picks["manager"]
-    xlsx = XLSX_DIR / f"customers-{args.rows}.xlsx"
+    xlsx = Path(args.db).parent / f"upload-{args.rows}.xlsx"
     if not xlsx.exists():   # the same file for every run (existing customers are the same rows in both)
         write_xlsx(xlsx, args.rows, picks["codes"], picks["existing"], [])
     tmp = Path(tempfile.mkdtemp(prefix="disp-upload-"))
@@ -232,7 +233,7 @@ async def run(args) -> dict:
         child.stdin.close()
         saves_out = asyncio.ensure_future(child.stdout.read())
         if args.pg:
-            sampler = asyncio.ensure_future(_sample_waits(run_url(args), sampling_done, wait_samples))
+            sampler = asyncio.ensure_future(phases_of.sample_waits(run_url(args), sampling_done, wait_samples))
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
                                          timeout=aiohttp.ClientTimeout(total=900)) as client:
             await asyncio.sleep(args.quiet)
@@ -278,74 +279,9 @@ async def run(args) -> dict:
             "validate_seconds": round(phases["validate"][1] - phases["validate"][0], 2),
             "commit_seconds": round(phases["commit"][1] - phases["commit"][0], 2),
             "committed": {k: committed.get(k) for k in ("created", "updated", "work_items")},
-            "phases": _by_phase(saves, phases, server_times), "timeline_5s": _timeline(saves, phases),
-            "postgresql_waits": _waits_by_phase(wait_samples, phases) if args.pg else None,
+            "phases": phases_of.by_phase(saves, phases, server_times), "timeline_5s": phases_of.timeline(saves, phases),
+            "postgresql_waits": phases_of.waits_by_phase(wait_samples, phases) if args.pg else None,
             "saved_303": sum(1 for s in saves if s[4] == 303), "rows_in_database": stored}
-
-
-def _phase_of(start: float, end: float, phases: dict) -> str:
-    """The phase a save's span overlaps (the commit first, then the validation),
-    else the quiet stretch it lies in: before, between or after."""
-    for name in ("commit", "validate"):
-        if start <= phases[name][1] and end >= phases[name][0]:
-            return name
-    if end < phases["validate"][0]:
-        return "before"
-    return "between" if end < phases["commit"][0] else "after"
-
-
-def _by_phase(saves: list, phases: dict, server_times: dict) -> dict:
-    groups: dict[str, list] = {p: [] for p in ("before", "validate", "between", "commit", "after")}
-    for save in saves:
-        groups[_phase_of(save[2], save[2] + save[3], phases)].append(save)
-    groups["quiet"] = groups["before"] + groups["between"] + groups["after"]
-    out = {}
-    for phase, group in groups.items():
-        if not group:
-            out[phase] = {"n": 0}
-            continue
-        in_server = [server_times[s[0]] for s in group if s[0] in server_times]
-        out[phase] = {"agent_ms": stats([s[3] for s in group]),
-                      "server_ms": stats(in_server) if in_server else None,
-                      "status": {k: sum(1 for s in group if str(s[4]) == k) for k in sorted({str(s[4]) for s in group})}}
-        out[phase]["503"] = sum(1 for s in group if s[4] == 503)
-    return out
-
-
-def _timeline(saves: list, phases: dict, slot: float = 5.0) -> list:
-    """Per ``slot`` seconds from the validation's start: [offset s, saves, slowest ms, 503s]."""
-    zero = phases["validate"][0]
-    slots: dict[int, list] = {}
-    for save in saves:
-        slots.setdefault(int((save[2] - zero) // slot), []).append(save)
-    return [[k * slot, len(v), round(max(s[3] for s in v) * 1000), sum(1 for s in v if s[4] == 503)]
-            for k, v in sorted(slots.items())]
-
-
-async def _sample_waits(url: str, stop: asyncio.Event, samples: list) -> None:
-    """PostgreSQL: every 0.25 s, what the app's busy connections wait for (pg_stat_activity)."""
-    import asyncpg
-
-    con = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        while not stop.is_set():
-            rows = await con.fetch("SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '-'),"
-                                   " left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity"
-                                   " WHERE application_name = 'callcenter' AND state = 'active'")
-            samples.append((time.time(), [tuple(r) for r in rows]))
-            await asyncio.sleep(0.25)
-    finally:
-        await con.close()
-
-
-def _waits_by_phase(samples: list, phases: dict) -> dict:
-    out: dict[str, dict] = {}
-    for at, rows in samples:
-        phase = _phase_of(at, at, phases)
-        for wait, query in rows:
-            key = f"{wait} {query}"
-            out.setdefault(phase, {})[key] = out.get(phase, {}).get(key, 0) + 1
-    return {p: dict(sorted(v.items(), key=lambda kv: -kv[1])[:8]) for p, v in out.items()}
 
 
 def main() -> None:
