@@ -8,6 +8,8 @@ by bench/panel_data.py (1,000,000 customers, 3,500 executives, 207 stores).
     .venv/bin/python bench/panel_bench.py allocate [--items 100000]
     .venv/bin/python bench/panel_bench.py upload   [--rows 10000 100000] [--dimension]
     .venv/bin/python bench/panel_bench.py all      (pages, allocate, upload; one JSON summary)
+    .venv/bin/python bench/panel_bench.py pages --pg [--pg-set NAME=VALUE] [--pg-explain MS]
+                                             (on PostgreSQL: bench/panel_pg.py's cluster and build)
 
 Common: ``--db`` the built database (default /var/tmp/cc-bench/panel.db, never
 written); every step first copies it to ``--run-db`` (default
@@ -26,7 +28,9 @@ SERVER time is measured by a middleware put in front of the app's own: from
 the request reaching the middleware chain to the response handed back
 (authentication, session lookup, queries, template), not HTTP parsing or the
 socket; the process's CPU time over the same span is kept too (steadier than
-wall time on a shared machine). ``GET /healthz`` (a SELECT 1 and a Redis PING
+wall time on a shared machine), and the SQL statements each request sent (a
+round trip each on PostgreSQL; the server's own loops' statements meanwhile
+counted too, so the median is the figure). ``GET /healthz`` (a SELECT 1 and a Redis PING
 through the same middleware) is the baseline the ratios are taken against.
 
 ``profile`` (was bench/customer_360.py): the 360 service (``profile()``, its
@@ -110,6 +114,8 @@ async def prepare(args) -> dict:
     later have none)."""
     from callcenter import db
 
+    if args.pg:
+        return await _prepare_pg(args)
     copy_s = fresh_copy(Path(args.db), Path(args.run_db))
     started = time.perf_counter()
     engine = db.make_engine(f"sqlite+aiosqlite:///{args.run_db}")
@@ -126,6 +132,45 @@ async def prepare(args) -> dict:
     con.close()
     return {"copy_seconds": round(copy_s, 1), "migrate_seconds": round(migrated - started, 1),
             "stats": args.stats, "stats_seconds": round(time.perf_counter() - migrated, 1)}
+
+
+async def _prepare_pg(args) -> dict:
+    """On PostgreSQL (--pg): database ``--pg-run`` of the bench's cluster made a copy of
+    bench/panel_pg.py's build (which has the statistics of its VACUUM ANALYZE, as
+    autovacuum leaves a loaded database), migrated; ``--stats full``: ANALYZE again."""
+    from sqlalchemy import text
+
+    from bench import panel_pg
+    from callcenter import db
+
+    pg = panel_pg.cluster()
+    copy_s = await panel_pg.fresh_copy(pg, args.pg_run)
+    if getattr(args, "pg_explain", None) is not None:   # each statement slower than that: its plan in the cluster's log
+        await panel_pg.explain_slow(pg, args.pg_run, args.pg_explain)
+    for setting in getattr(args, "pg_set", None) or []:   # a server setting tried for this database only
+        await panel_pg.set_for(pg, args.pg_run, *setting.split("=", 1))
+    started = time.perf_counter()
+    engine = db.make_engine(run_url(args))
+    await db.migrate(engine)
+    migrated = time.perf_counter()
+    if args.stats == "full":
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+    return {"database": "postgresql", "settings": getattr(args, "pg_set", None) or [],
+            "copy_seconds": round(copy_s, 1),
+            "migrate_seconds": round(migrated - started, 1),
+            "stats": "full" if args.stats == "full" else "as-built (VACUUM ANALYZE after the load)",
+            "stats_seconds": round(time.perf_counter() - migrated, 1)}
+
+
+def run_url(args) -> str:
+    """The run's database: the SQLite copy, or with --pg the PostgreSQL one."""
+    if args.pg:
+        from bench import panel_pg
+        return panel_pg.BenchPostgres().url_of(args.pg_run)
+    return f"sqlite+aiosqlite:///{args.run_db}"
 
 
 def free_port() -> int:
@@ -294,6 +339,7 @@ async def bench_pages(args) -> dict:
     import aiohttp
     from aiohttp import web
     from aiohttp.test_utils import TestServer
+    from sqlalchemy import event
 
     from callcenter.config import AmiSettings, DatabaseSettings, PbxSettings, RedisSettings, Settings
     from ivr.settings import IvrSettings
@@ -302,11 +348,12 @@ async def bench_pages(args) -> dict:
     from web.keys import SERVICES
 
     prepared = await prepare(args)
-    s = _samples(Path(args.run_db), args.agents, args.seed)
+    # the PostgreSQL copy holds the SQLite file's rows, ids included: sampled from the file
+    s = _samples(Path(args.db if args.pg else args.run_db), args.agents, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="panel-bench-"))
     settings = Settings(
         path=tmp / "callcenter.toml", state_dir=tmp,
-        database=DatabaseSettings(url=f"sqlite+aiosqlite:///{args.run_db}"),
+        database=DatabaseSettings(url=run_url(args)),
         redis=RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", managed=True, key_prefix="bench:"),
         pbx=PbxSettings(managed=False, sync_config=False),
         ami=AmiSettings(port=free_port(), secret="bench-unused", admin_secret="bench-unused"),
@@ -330,10 +377,16 @@ async def bench_pages(args) -> dict:
     kinds = _kinds(s, rng)
     if args.only:
         kinds = {k: v for k, v in kinds.items() if k in args.only.split(",") or k == "baseline_healthz"}
-    results = {k: {"server": [], "cpu": [], "client": [], "by_bucket": {}, "bytes": 0} for k in kinds}
+    results = {k: {"server": [], "cpu": [], "client": [], "by_bucket": {}, "bytes": 0, "statements": []}
+               for k in kinds}
     failures: dict[str, list] = {}
     try:
         services = app[SERVICES]
+        executed = [0]   # SQL statements sent (a round trip each; the server's loops' own included)
+
+        def count(*_args):
+            executed[0] += 1
+        event.listen(services.engine.sync_engine, "before_cursor_execute", count)
         cookies = {}
         users = {a["id"]: (a["id"], a["name"], "agent") for a in s["agents"]}
         users[s["lead"]["id"]] = (s["lead"]["id"], s["lead"]["name"], "teamlead")
@@ -349,7 +402,7 @@ async def bench_pages(args) -> dict:
                 headers = {"Cookie": f"{browser_sessions.COOKIE}={cookies[uid]}"} if uid else {}
                 if "/api/" in url:
                     headers["Accept"] = "application/json"
-                started = time.perf_counter()
+                started, sent = time.perf_counter(), executed[0]
                 async with client.get(base + url, headers=headers, allow_redirects=False) as resp:
                     body = await resp.read()
                 client_s = time.perf_counter() - started
@@ -363,6 +416,7 @@ async def bench_pages(args) -> dict:
                     r["cpu"].append(cpu)
                     r["client"].append(client_s)
                     r["bytes"] += len(body)
+                    r["statements"].append(executed[0] - sent)
                     if bucket:
                         r["by_bucket"].setdefault(bucket, []).append(wall)
 
@@ -390,7 +444,8 @@ async def bench_pages(args) -> dict:
         out[kind] = {"server_ms": server_stats, "server_cpu_ms": stats(r["cpu"]), "client_ms": stats(r["client"]),
                      "ratio_to_baseline": {"p50": round(server_stats["p50"] / base_stats["p50"], 1),
                                            "p95": round(server_stats["p95"] / base_stats["p95"], 1)},
-                     "avg_bytes": r["bytes"] // max(1, len(r["server"]))}
+                     "avg_bytes": r["bytes"] // max(1, len(r["server"])),
+                     "sql_statements_median": statistics.median(r["statements"]) if r["statements"] else None}
         if len(r["by_bucket"]) > 1:
             out[kind]["server_p95_by_bucket"] = {b: ms(pct(v, .95)) for b, v in sorted(r["by_bucket"].items())}
     aim = {k: v["server_ms"]["p95"] < 50 for k, v in out.items()
@@ -761,6 +816,14 @@ def main() -> None:
     parser.add_argument("--db", default="/var/tmp/cc-bench/panel.db")
     parser.add_argument("--run-db", default="/var/tmp/cc-bench/run.db")
     parser.add_argument("--json", help="write the summary to this file too")
+    parser.add_argument("--pg", action="store_true", help="pages: on PostgreSQL (bench/panel_pg.py's "
+                        "cluster and build; --db is still read for the samples)")
+    parser.add_argument("--pg-run", default="run", help="--pg: the run's database name")
+    parser.add_argument("--pg-set", action="append", metavar="NAME=VALUE", help="--pg: a server setting "
+                        "for the run's database (ALTER DATABASE ... SET), e.g. random_page_cost=1.1")
+    parser.add_argument("--pg-explain", type=int, metavar="MS", help="--pg: log the plan (EXPLAIN ANALYZE, "
+                        "auto_explain) of every statement slower than MS ms to the cluster's log "
+                        "(a diagnosis: it slows every statement down)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stats", choices=["none", "full", "as-built"], default="none",
                         help="the copy's planner statistics (see prepare())")
