@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcenter.orm import Base, utcnow  # noqa: F401 - re-exported: the tables' base
@@ -73,7 +73,12 @@ class Trunk(Base):
 class Call(Base):
     """The call detail record of one click-to-call."""
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_agent_requested", "agent_id", "requested_at"),)
+    __table_args__ = (
+        Index("ix_calls_agent_requested", "agent_id", "requested_at"),
+        # the calls owing a disposition (probes, boards): a few among every call ever made
+        Index("ix_calls_owed", "ended_at", sqlite_where=text("disposed_at IS NULL AND work_item_id IS NOT NULL"),
+              postgresql_where=text("disposed_at IS NULL AND work_item_id IS NOT NULL")),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     requested_by: Mapped[str] = mapped_column(String(60))

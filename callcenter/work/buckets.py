@@ -182,7 +182,7 @@ async def list_items(session: AsyncSession, scope: Scope, bucket: str, *,
         rows = rows.where(paging.seek(at))
     elif page:
         rows = rows.offset((page - 1) * per_page)
-    rows = (await session.execute(rows.order_by(*order).limit(per_page + 1))).all()
+    rows = await _page_rows(session, rows.order_by(*order).limit(per_page + 1))
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
@@ -202,6 +202,20 @@ async def list_items(session: AsyncSession, scope: Scope, bucket: str, *,
                 if rows and more_after else None,
                 previous=paging.encode(paging.cursor_of(bucket, rows[0], "before"), secret)
                 if rows and more_before else None)
+
+
+async def _page_rows(session: AsyncSession, query) -> list:
+    """The page's rows in two steps: their ids first (over a team's or a
+    location's agents, an index-only scan of ix_work_agent_bucket per agent:
+    PostgreSQL otherwise reads the whole table to sort every matching row),
+    then those rows by primary key, in the page's order."""
+    ids = list(await session.scalars(query.with_only_columns(WorkItem.id)))
+    if not ids:
+        return []
+    found = {row[0].id: row for row in await session.execute(
+        select(WorkItem, Campaign.name, Campaign.expires_on)
+        .join(Campaign, Campaign.id == WorkItem.campaign_id).where(WorkItem.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 async def describe(session: AsyncSession, scope: Scope, rows, *, now: dt.datetime, settings=None,

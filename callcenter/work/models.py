@@ -18,7 +18,8 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id"),
-        Index("ix_work_agent_bucket", "agent_id", "bucket", "campaign_id"),
+        # with id: a list's page picked by an index-only scan (buckets.list_items)
+        Index("ix_work_agent_bucket", "agent_id", "bucket", "campaign_id", "id"),
         Index("ix_work_bucket_due", "bucket", "followup_at"),
         Index("ix_work_campaign_store", "campaign_id", "store_id", "agent_id"),
         Index("ix_work_bucket_retry", "bucket", "next_attempt_at"),
