@@ -80,7 +80,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def config(workdir: Path) -> Path:
-    rtp = random.randrange(30000, 58000, 2000)
+    rtp = random.randrange(40000, 58000, 2000)
     path = workdir / "cc.toml"
     path.write_text(cc_config.render_new({
         "web": {"port": free_port("127.0.0.1", udp=False)},

@@ -55,10 +55,26 @@ def _udp_bound(ip: str, port: int) -> bool:
         return False
 
 
+def _ephemeral_low() -> int:
+    """The first port the kernel hands to outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+EPHEMERAL_LOW = _ephemeral_low()
+
+
 def free_port(ip: str = "127.0.0.1", *, udp: bool = True, tcp: bool = True, span: int = 1) -> int:
-    """A port (and the ``span - 1`` following ones) free on ``ip`` for UDP and TCP."""
+    """A port (and the ``span - 1`` following ones) free on ``ip`` for UDP and TCP,
+    below the kernel's range for outgoing connections: a port from that range,
+    free when picked, may be taken by any connection made before the listener
+    binds it (seen: a cluster server's web port taken that way)."""
+    top = min(40000, EPHEMERAL_LOW) if EPHEMERAL_LOW > 21000 else 40000
     for _ in range(500):
-        port = random.randrange(20000, 40000 - span)
+        port = random.randrange(20000, top - span)
         socks = []
         try:
             for p in range(port, port + span):

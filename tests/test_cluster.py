@@ -93,17 +93,26 @@ class RunningCluster:
         return sum(1 for c in channels if c.get("Channel", "").startswith(f"PJSIP/{trunk}-"))
 
 
-def _config(tmp_path: Path) -> Path:
-    rtp = random.randrange(30000, 58000, 2000)
+def _ports(used: set[int], span: int = 1, **kwargs) -> int:
+    """A free port (``span`` in a row) none of ``used`` (picked, not bound yet)."""
+    while True:
+        port = free_port("127.0.0.1", span=span, **kwargs)
+        if used.isdisjoint(range(port, port + span)):
+            used.update(range(port, port + span))
+            return port
+
+
+def _config(tmp_path: Path, used: set[int]) -> Path:
+    rtp = random.randrange(40000, 58000, 2000)
     overrides = {
-        "web": {"port": free_port("127.0.0.1", udp=False)},
-        "redis": {"url": f"redis://127.0.0.1:{free_port('127.0.0.1', udp=False)}/0", "managed": True,
+        "web": {"port": _ports(used, udp=False)},
+        "redis": {"url": f"redis://127.0.0.1:{_ports(used, udp=False)}/0", "managed": True,
                   "key_prefix": f"cl{uuid.uuid4().hex[:6]}:", "lease_seconds": 3.0},
         "pbx": {"root": PBX_ROOT, "instance": f"cluster-{uuid.uuid4().hex[:8]}", "sip_host": "127.0.0.1",
-                "sip_port": free_port("127.0.0.1", tcp=False), "rtp_start": rtp, "rtp_end": rtp + 1998,
-                "http_port": free_port("127.0.0.1", udp=False)},
-        "ami": {"host": "127.0.0.1", "port": free_port("127.0.0.1", udp=False)},
-        "ivr": {"port": free_port("127.0.0.1", udp=False)},
+                "sip_port": _ports(used, tcp=False), "rtp_start": rtp, "rtp_end": rtp + 1998,
+                "http_port": _ports(used, udp=False)},
+        "ami": {"host": "127.0.0.1", "port": _ports(used, udp=False)},
+        "ivr": {"port": _ports(used, udp=False)},
     }
     path = tmp_path / "cc.toml"
     path.write_text(cc_config.render_new(overrides))
@@ -117,13 +126,13 @@ async def cluster(tmp_path):
     started: list[RunningCluster] = []
 
     async def start(agents=(), trunks=()) -> RunningCluster:
-        config = _config(tmp_path)
+        used: set[int] = set()
+        config = _config(tmp_path, used)
         settings = load_settings(config)
         settings.state_dir.mkdir(parents=True)
         token, agent_tokens = await seed(settings, agents, trunks)
         output = tmp_path / "cluster.out"
-        first = free_port("127.0.0.1", udp=False, span=2)
-        first_ivr = free_port("127.0.0.1", udp=False, span=2)
+        first, first_ivr = _ports(used, span=2, udp=False), _ports(used, span=2, udp=False)
         with open(output, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "callcenter.main", "cluster", "--config", str(config),
                                      "--first-port", str(first), "--first-ivr-port", str(first_ivr)],
