@@ -226,6 +226,8 @@ async def page(browser):
     page = browser.pages[0] if browser.pages else await browser.new_page()
     # generous: make test runs four shards at once on two cores, chromium among them
     page.set_default_timeout(30_000)
+    from playwright.async_api import expect  # imported where playwright is, as above
+    expect.set_options(timeout=20_000)  # expect()'s own default is 5 s, which such a run overran
     yield page
 
 
