@@ -200,5 +200,6 @@ async def test_hangups_and_recording_downloads_are_audited(call_server, lines):
     resp = await server.client.get(call["recording_url"], headers={**server.headers(), "Range": "bytes=0-99"})
     assert resp.status == 206 and len(await resp.read()) == 100
     async with server.services.sessions() as session:
-        rows = (await session.scalars(select(AuditEntry).where(AuditEntry.entity_id == body["id"]))).all()
+        rows = (await session.scalars(select(AuditEntry).where(AuditEntry.entity_id == body["id"])
+                                      .order_by(AuditEntry.id))).all()  # PostgreSQL keeps no order unasked
     assert [(r.action, r.actor) for r in rows] == [("call.hangup", "token:ops"), ("recording.listen", "token:ops")]
