@@ -40,12 +40,10 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import logging
 import random
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -54,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import upload_phases as phases_of  # noqa: E402
-from bench.panel_bench import free_port, machine, prepare, run_url, write_xlsx  # noqa: E402
+from bench.panel_bench import app_settings, machine, prepare, run_url, write_xlsx  # noqa: E402
 
 FORM = {"a.talked": "no", "a.not_talked_reason": "busy", "call_id": ""}
 
@@ -172,10 +170,8 @@ async def run(args) -> dict:
     from aiohttp.test_utils import TestServer
     from sqlalchemy import func, select
 
-    from callcenter.config import AmiSettings, DatabaseSettings, PbxSettings, RedisSettings, Settings
     from callcenter.spreadsheets.models import Upload
     from callcenter.work.models import Disposition
-    from ivr.settings import IvrSettings
     from web import sessions as browser_sessions
     from web.app import create_app
     from web.keys import SERVICES
@@ -187,14 +183,7 @@ async def run(args) -> dict:
     xlsx = Path(args.db).parent / f"upload-{args.rows}.xlsx"
     if not xlsx.exists():   # the same file for every run (existing customers are the same rows in both)
         write_xlsx(xlsx, args.rows, picks["codes"], picks["existing"], [])
-    tmp = Path(tempfile.mkdtemp(prefix="disp-upload-"))
-    settings = Settings(
-        path=tmp / "callcenter.toml", state_dir=tmp, database=DatabaseSettings(url=run_url(args)),
-        redis=RedisSettings(url=f"redis://127.0.0.1:{free_port()}/0", managed=True, key_prefix="bench:"),
-        pbx=PbxSettings(managed=False, sync_config=False),
-        ami=AmiSettings(port=free_port(), secret="bench-unused", admin_secret="bench-unused"),
-        sections={"ivr": IvrSettings(enabled=False)})
-    logging.getLogger("callcenter.ami").setLevel(logging.CRITICAL)  # no Asterisk here: it keeps retrying
+    tmp, settings = app_settings(args, "disp-upload-")
     app = create_app(settings)
     server_times: dict[str, float] = {}   # X-Bench-Save -> seconds
 

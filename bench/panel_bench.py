@@ -335,22 +335,13 @@ def _kinds(s: dict, rng: random.Random) -> dict:
     }
 
 
-async def bench_pages(args) -> dict:
-    import aiohttp
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-    from sqlalchemy import event
-
+def app_settings(args, prefix: str):
+    """(a fresh state folder, the app's settings) on the run's database: a
+    Redis of its own, no Asterisk (the AMI link keeps retrying, silenced)."""
     from callcenter.config import AmiSettings, DatabaseSettings, PbxSettings, RedisSettings, Settings
     from ivr.settings import IvrSettings
-    from web import sessions as browser_sessions
-    from web.app import create_app
-    from web.keys import SERVICES
 
-    prepared = await prepare(args)
-    # the PostgreSQL copy holds the SQLite file's rows, ids included: sampled from the file
-    s = _samples(Path(args.db if args.pg else args.run_db), args.agents, args.seed)
-    tmp = Path(tempfile.mkdtemp(prefix="panel-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     settings = Settings(
         path=tmp / "callcenter.toml", state_dir=tmp,
         database=DatabaseSettings(url=run_url(args)),
@@ -358,7 +349,24 @@ async def bench_pages(args) -> dict:
         pbx=PbxSettings(managed=False, sync_config=False),
         ami=AmiSettings(port=free_port(), secret="bench-unused", admin_secret="bench-unused"),
         sections={"ivr": IvrSettings(enabled=False)})
-    logging.getLogger("callcenter.ami").setLevel(logging.CRITICAL)  # no Asterisk here: it keeps retrying
+    logging.getLogger("callcenter.ami").setLevel(logging.CRITICAL)
+    return tmp, settings
+
+
+async def bench_pages(args) -> dict:
+    import aiohttp
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+    from sqlalchemy import event
+
+    from web import sessions as browser_sessions
+    from web.app import create_app
+    from web.keys import SERVICES
+
+    prepared = await prepare(args)
+    # the PostgreSQL copy holds the SQLite file's rows, ids included: sampled from the file
+    s = _samples(Path(args.db if args.pg else args.run_db), args.agents, args.seed)
+    tmp, settings = app_settings(args, "panel-bench-")
     app = create_app(settings)
     server_times: list[tuple[float, float]] = []
 

@@ -29,6 +29,7 @@ from callcenter.pbx.process import AsteriskProcess
 from tests.harness import Agent, TrunkSpec, eventually, seed
 from tests.postgres import query
 from tests.stack import PBX_ROOT, AmiClient, free_port
+from tests.test_trunk_capacity import burst_lines
 
 pytestmark = pytest.mark.pbx
 
@@ -269,13 +270,8 @@ async def _no_channels(running: RunningCluster) -> bool:
 
 
 async def test_a_burst_split_over_two_servers_never_overbooks_the_trunk(cluster, sipp):
-    # the customers talk 30 s: the whole burst is answered while the first calls are up
-    carrier = sipp("uas_answer_bye_nortp", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 30000],
-                   timeout=240)
-    phone = sipp("uas_answer_nortp", PHONE_IP, free_port(PHONE_IP, tcp=False), timeout=240)
-    contact = f"sip:{PHONE_IP}:{phone.port}"
-    agents = [Agent(f"ag{n:04d}", contact=contact) for n in range(1000)]
-    running = await cluster(agents=agents, trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port)])
+    trunk, agents = burst_lines(sipp, timeout=240)
+    running = await cluster(agents=agents, trunks=[trunk])
     servers = [running.server_url(0), running.server_url(1)]
 
     peak, sampling = 0, True

@@ -74,15 +74,20 @@ async def test_queued_call_waits_for_a_free_channel(call_server, sipp):
     assert trunk["queued"] == 0 and trunk["reserved"] == 0
 
 
-async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_server, sipp):
-    # the customers talk 30 s: the whole burst is answered while the first calls are
-    # still up, even on a busy machine (at 6 s, a burst slower than that admitted more)
+def burst_lines(sipp, timeout: float = 180) -> tuple[TrunkSpec, list[Agent]]:
+    """A 250-channel trunk whose customers answer and talk 30 s (the whole burst
+    is answered while the first calls are still up, even on a busy machine: at
+    6 s, a burst slower than that admitted more) and 1,000 desk agents."""
     carrier = sipp("uas_answer_bye_nortp", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 30000],
-                   timeout=180)
-    phone = sipp("uas_answer_nortp", PHONE_IP, free_port(PHONE_IP, tcp=False), timeout=180)
+                   timeout=timeout)
+    phone = sipp("uas_answer_nortp", PHONE_IP, free_port(PHONE_IP, tcp=False), timeout=timeout)
     contact = f"sip:{PHONE_IP}:{phone.port}"
-    agents = [Agent(f"ag{n:04d}", contact=contact) for n in range(1000)]
-    server = await call_server(agents=agents, trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port)])
+    return TrunkSpec("carrier", CARRIER_IP, carrier.port), [Agent(f"ag{n:04d}", contact=contact) for n in range(1000)]
+
+
+async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_server, sipp):
+    trunk, agents = burst_lines(sipp)
+    server = await call_server(agents=agents, trunks=[trunk])
 
     peak = 0
     sampling = True
