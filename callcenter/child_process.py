@@ -42,6 +42,29 @@ async def stop_popen(proc: subprocess.Popen, grace: float) -> int | None:
     return proc.returncode
 
 
+async def first_line(host: str, port: int, send: bytes = b"", timeout: float = 1.0) -> bytes | None:
+    """The first line a TCP server answers (after ``send``), None when it does
+    not answer within ``timeout`` (connecting, then reading): how a child
+    process is seen ready."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    try:
+        if send:
+            writer.write(send)
+            await writer.drain()
+        return await asyncio.wait_for(reader.readline(), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+
+
 class ForegroundProcess:
     """A binary run in the foreground as a child (its own session), its output
     appended to ``log_path``; started when ``ready()`` answers, stopped with

@@ -33,7 +33,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter
 
 from callcenter import db
-from callcenter.child_process import ForegroundProcess
+from callcenter.child_process import ForegroundProcess, first_line
 from callcenter.cluster.copies import ServerSlot, write_copies
 from callcenter.cluster.nginx import NginxProcess, render
 from callcenter.pbx.process import AsteriskProcess
@@ -63,20 +63,9 @@ class ServerProcess(ForegroundProcess):
         return self._proc.pid if self.running else None
 
     async def ready(self) -> bool:
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", self.slot.web_port), 1.0)
-        except (OSError, asyncio.TimeoutError):
-            return False
-        try:
-            writer.write(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            await writer.drain()
-            status = await asyncio.wait_for(reader.readline(), 5.0)
-            return status.startswith(b"HTTP/1.")
-        except (OSError, asyncio.TimeoutError):
-            return False
-        finally:
-            writer.close()
+        status = await first_line("127.0.0.1", self.slot.web_port,
+                                  b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", timeout=5.0)
+        return status is not None and status.startswith(b"HTTP/1.")
 
 
 class _Restarts:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from callcenter.child_process import StartError as PbxStartError
+from callcenter.child_process import first_line
 from callcenter.child_process import stop_popen as _stop_popen
 from callcenter.child_process import tail as _tail
 from callcenter.config import Settings
@@ -123,22 +124,8 @@ class AsteriskProcess:
 
     async def _probe_ami(self) -> bool:
         """True when the AMI port answers with its banner."""
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.settings.ami.host, self.settings.ami.port), 1.0)
-        except (OSError, asyncio.TimeoutError):
-            return False
-        try:
-            banner = await asyncio.wait_for(reader.readline(), 1.0)
-            return banner.startswith(b"Asterisk Call Manager")
-        except (OSError, asyncio.TimeoutError):
-            return False
-        finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except OSError:
-                pass
+        banner = await first_line(self.settings.ami.host, self.settings.ami.port)
+        return banner is not None and banner.startswith(b"Asterisk Call Manager")
 
     async def rx(self, command: str, timeout: float = 10.0) -> str:
         """Run a CLI command through the control socket (``asterisk -rx``)."""
