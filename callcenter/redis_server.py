@@ -2,11 +2,10 @@
 answers at the configured URL (and ``redis.managed`` is true), stopped on exit."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from urllib.parse import urlparse
 
-from callcenter.child_process import ForegroundProcess
+from callcenter.child_process import ForegroundProcess, first_line
 from callcenter.config import Settings
 
 
@@ -16,24 +15,9 @@ def _parse_redis_url(url: str) -> tuple[str, int]:
 
 
 async def redis_answers(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
-        return False
-    try:
-        writer.write(b"PING\r\n")
-        await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), timeout)
-        # +PONG, or -NOAUTH... from a server that wants a password: it answers.
-        return line[:1] in (b"+", b"-")
-    except (OSError, asyncio.TimeoutError):
-        return False
-    finally:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except OSError:
-            pass
+    # +PONG, or -NOAUTH... from a server that wants a password: it answers.
+    line = await first_line(host, port, b"PING\r\n", timeout)
+    return line is not None and line[:1] in (b"+", b"-")
 
 
 class RedisProcess(ForegroundProcess):
