@@ -33,7 +33,7 @@ async def test_more_than_a_hundred_phones_get_a_socket_to_asterisk():
     try:
         for _ in range(PHONES):
             sockets.append(await asyncio.wait_for(
-                relay._session().ws_connect(relay.upstream_url, protocols=("sip",)), 3))
+                relay._session().ws_connect(relay.upstream_url, protocols=("sip",)), 15))  # a deadline: a loaded run
         assert len(sockets) == PHONES and not any(s.closed for s in sockets)
     finally:
         await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
