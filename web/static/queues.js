@@ -115,6 +115,7 @@
 
   // -- the agent's queue bar --------------------------------------------------------
   var mine = null, busy = false, problem = "";
+  var reason = "";           // the pause reason picked: kept when a live update draws the bar again
   var latest = {}, seq = 0;  // queue name -> {seq, view}: the last message of each queue, numbered
   var inboundCall = null;    // my inbound call while it is connected (cc:call from panel.js)
 
@@ -168,6 +169,8 @@
           opt.value = r;
           select.appendChild(opt);
         });
+        if ((mine.reasons || []).indexOf(reason) >= 0) select.value = reason;
+        select.addEventListener("change", function () { reason = select.value; });
         bar.appendChild(select);
         var pause = el("button", "secondary", "Pause");
         pause.type = "button";
