@@ -28,7 +28,7 @@ async def test_more_than_a_hundred_phones_get_a_socket_to_asterisk():
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    relay = SipRelay(f"ws://127.0.0.1:{port}/ws", connect_timeout=2.0)
+    relay = SipRelay(f"ws://127.0.0.1:{port}/ws", connect_timeout=10.0)  # generous: a loaded run
     sockets = []
     try:
         for _ in range(PHONES):
