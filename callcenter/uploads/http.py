@@ -16,9 +16,8 @@ from callcenter.customers import dnd_import
 from callcenter.spreadsheets import store as files
 from callcenter.spreadsheets.exceptions import UploadNotCommittable
 from callcenter.spreadsheets.http import receive_file, upload_json
-from callcenter.uploads import commit as committing
-from callcenter.uploads import rejects, service
-from callcenter.uploads.validate import validate_customers
+from callcenter.spreadsheets.models import Upload
+from callcenter.uploads import rejects, service, worker
 from callcenter.work import scope as work_scope
 from web.audit_views import viewed
 from web.auth import at_least, principal_of, scope_of
@@ -40,13 +39,11 @@ async def receive_and_validate(request: web.Request):
     async with services.sessions() as session:   # refuse before storing anything
         await campaigns.get_managed(session, scope, campaign_id, work=work_scope)
     saved = await receive_file(request)
+    upload_id = await worker.validate(services, scope, campaign_id, saved,
+                                      actor=principal_of(request).name,
+                                      today=local_today(services.settings))
     async with services.sessions() as session:
-        upload = await validate_customers(session, scope, campaign_id, saved,
-                                          actor=principal_of(request).name,
-                                          settings=services.settings,
-                                          today=local_today(services.settings))
-        await session.commit()
-    return upload
+        return await session.get(Upload, upload_id)
 
 
 async def list_campaign_uploads(request: web.Request) -> web.Response:
@@ -151,10 +148,9 @@ async def commit_upload(request: web.Request) -> web.Response:
     team_id = body.get("team_id")
     if team_id is not None and not isinstance(team_id, int):
         raise UploadNotCommittable("team_id must be an id", reason="invalid_request")
-    result = await committing.commit_and_allocate(
-        services.sessions, scope, upload_id, actor=principal_of(request).name,
-        settings=services.settings, today=local_today(services.settings),
-        allocate=body.get("allocate") or "none", team_id=team_id, agent_ids=agent_ids,
+    result = await worker.commit(
+        services, scope, upload_id, actor=principal_of(request).name,
+        today=local_today(services.settings), allocate=body.get("allocate") or "none", team_id=team_id, agent_ids=agent_ids,
         strict=body.get("strict", False))
     return web.json_response(result)
 

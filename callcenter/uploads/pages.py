@@ -15,7 +15,7 @@ from callcenter.errors import DomainError
 from callcenter.org.models import Team
 from callcenter.spreadsheets.exceptions import UploadNotCommittable
 from callcenter.uploads import commit as committing
-from callcenter.uploads import service
+from callcenter.uploads import service, worker
 from callcenter.uploads.http import receive_and_validate
 from callcenter.work import scope as work_scope
 from web.audit_views import viewed
@@ -107,10 +107,9 @@ async def commit_page(request: web.Request) -> web.Response:
                                            "(nothing was committed)", reason="not_confirmed")
             how = post.get("allocate", "none")
             team = post.get("team_id", "")
-            await committing.commit_and_allocate(
-                services.sessions, scope, upload_id, actor=principal_of(request).name,
-                settings=services.settings, today=local_today(services.settings), allocate=how,
-                team_id=whole_number(team, max_digits=9))
+            await worker.commit(
+                services, scope, upload_id, actor=principal_of(request).name,
+                today=local_today(services.settings), allocate=how, team_id=whole_number(team, max_digits=9))
     except DomainError as exc:
         async with services.sessions() as session:
             upload = await service.get_upload(session, scope, upload_id)
