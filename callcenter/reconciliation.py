@@ -12,6 +12,7 @@ import time
 from callcenter.ami import AmiError
 from callcenter.ownership.duties import PBX
 from callcenter.trunks import rebuild as accounting_rebuild
+from dialer import unseen_ends
 from dialer.service import AGENT_CLAIM_SECONDS
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,24 @@ class Reconciliation:
         setup = calls.originate_timeout + calls.agent_ring_timeout + calls.customer_ring_timeout + 15
         self.tracker.sweep(time.time(), setup)
         if self.loops.holds(PBX):  # the owner frees what leaked; every process keeps its own view
-            await self._free_leaked(setup)
+            await self._free_leaked(setup, frozenset(await self._finish_unseen(channels, requested_at, setup)))
         self.reconciled_at = time.time()
 
-    async def _free_leaked(self, setup: float) -> None:
+    async def _free_leaked(self, setup: float, ended: frozenset[str] = frozenset()) -> None:
         live = {c.call_id for c in self.tracker.active_calls()} | set(self.dialer.placed)
         if await accounting_rebuild.free_leaked(self.accounting, live, self.trunk_limits, self.sessions,
-                                                AGENT_CLAIM_SECONDS, setup):
+                                                AGENT_CLAIM_SECONDS, setup, ended):
             self.dialer.channel_freed.set()
+
+    async def _finish_unseen(self, channels, listed_at: float, setup: float) -> list[str]:
+        """Rows left open that nobody follows and Asterisk has no channel for:
+        ended (dialer/unseen_ends.py), their channels and agents freed at once."""
+        owner = self.effects.owner
+        fence = owner.fence() if owner is not None else None
+        if owner is not None and fence is None:
+            return []
+        followed = set(self.tracker.calls) | set(self.dialer.placed)
+        return await unseen_ends.finish(self.engine, channels, listed_at, followed, setup * 2, fence)
 
     async def _took_pbx(self) -> None:
         """This process now owns the PBX's call work: the calls it tracked are

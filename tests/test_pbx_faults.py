@@ -127,3 +127,50 @@ async def _false(value) -> bool:
 
 async def _channels_gone(server) -> bool:
     return not await server.services.ami.action_list("CoreShowChannels")
+
+
+async def test_a_call_no_tracker_follows_is_ended_by_the_owner_once_its_channels_are_gone(setup, monkeypatch):
+    """A row left "connected" that no process follows (its tracker lost sight
+    of it: seen under load with two servers) is ended by the PBX owner's
+    reconciliation once Asterisk has no channel of it, not before; its
+    reservation is freed and its call.ended event written once."""
+    from sqlalchemy import func, select
+
+    from callcenter.models import Call, Event
+    from dialer import unseen_ends
+
+    server, _ = setup
+    call_id = (await (await server.place("asha", "9876543210")).json())["id"]
+    await server.wait_state(call_id, "connected")
+    await asyncio.wait_for(server.services.effects.idle.wait(), 5)   # its "connected" row written
+    server.services.dialer.tracker.forget(call_id)          # nobody follows it any more
+    server.services.dialer.placed.pop(call_id, None)
+    sessions = server.services.sessions
+    monkeypatch.setattr(unseen_ends, "ANSWER_MARGIN_SECONDS", 0.0)   # no wait for a list's age
+
+    async def row():
+        async with sessions() as session:
+            return await session.get(Call, call_id)
+
+    await server.services.reconcile()
+    assert (await row()).state == "connected"                # its channels are still up: left alone
+
+    async def ended():                                       # the carrier hangs up after 5 s
+        await server.services.reconcile()
+        return (await row()).state == "ended"
+    await wait_for(ended, 30, "the owner ending the row")
+    call = await row()
+    assert call.end_reason == "ended_unseen" and call.ended_at is not None
+    assert call.customer_answered_at is not None             # what was written before is kept
+    assert (await server.call(call_id))["state"] == "ended"
+    await server.services.reconcile()
+    async with sessions() as session:
+        events = await session.scalar(select(func.count()).select_from(Event).where(
+            Event.kind == "call.ended", Event.entity_id == call_id))
+    assert events == 1
+    await wait_for(lambda: _nothing_reserved(server), 15, "the reservation freed")
+
+
+async def _nothing_reserved(server) -> bool:
+    trunk = (await server.trunks())["carrier"]
+    return trunk["reserved"] == 0 and trunk["in_use"] == 0

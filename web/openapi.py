@@ -31,7 +31,8 @@ _CALL = {
             "completed, agent_no_answer, agent_busy, agent_rejected, agent_unreachable, agent_hungup, "
             "agent_cancelled, customer_busy, customer_no_answer, customer_rejected, customer_unreachable, "
             "invalid_number, originate_timeout, originate_failed, pbx_disconnected, trunk_full, cancelled, "
-            "max_call_age, max_ring_time (hung up by the system: connected or ringing too long)")},
+            "max_call_age, max_ring_time (hung up by the system: connected or ringing too long), "
+            "ended_unseen (no process saw the end; found over with no channel left)")},
         "hangup_cause": {"type": ["integer", "null"]}, "hangup_cause_txt": {"type": ["string", "null"]},
         "hangup_by": {"type": ["string", "null"], "enum": ["agent", "customer", "system", None]},
         "recording_url": {"type": ["string", "null"]},

@@ -65,11 +65,11 @@ async def rebuild(accounting, tracker, dialer, effects, limits: dict[str, tuple[
 
 
 async def free_stale_claims(accounting, live: set[str], sessions, claim_seconds: int,
-                            older_than: float) -> int:
+                            older_than: float, ended: frozenset[str] = frozenset()) -> int:
     """Drop the claims of calls that are over: not live here, claimed more than
-    ``older_than`` seconds ago, and whose row is ended (or absent)."""
+    ``older_than`` seconds ago (or known ``ended``), and whose row is ended (or absent)."""
     stale = {agent_id: call_id for agent_id, (call_id, ttl) in (await accounting.claims()).items()
-             if call_id not in live and claim_seconds - ttl > older_than}
+             if call_id not in live and (call_id in ended or claim_seconds - ttl > older_than)}
     if not stale:
         return 0
     async with sessions() as session:
@@ -84,15 +84,16 @@ async def free_stale_claims(accounting, live: set[str], sessions, claim_seconds:
 
 
 
-async def free_leaked(accounting, live: set[str], trunks, sessions, claim_seconds: int, setup: float) -> bool:
-    """Release the reservations (older than ``setup`` seconds) of calls not
-    ``live``, then the stale claims; True when anything was freed."""
+async def free_leaked(accounting, live: set[str], trunks, sessions, claim_seconds: int, setup: float,
+                      ended: frozenset[str] = frozenset()) -> bool:
+    """Release the reservations (older than ``setup`` seconds, or of calls known
+    ``ended``) of calls not ``live``, then the stale claims; True when anything was freed."""
     freed = False
     for trunk in trunks:
         for leg, reserved_at in (await accounting.reservations(trunk)).items():
             call_id = leg.split(":", 1)[0]
-            if call_id not in live and time.time() - reserved_at > setup:
+            if call_id not in live and (call_id in ended or time.time() - reserved_at > setup):
                 if await accounting.release(trunk, leg):
                     log.warning("released leaked reservation %s on %s", leg, trunk)
                     freed = True
-    return bool(await free_stale_claims(accounting, live, sessions, claim_seconds, setup)) or freed
+    return bool(await free_stale_claims(accounting, live, sessions, claim_seconds, setup, ended)) or freed
