@@ -7,7 +7,10 @@ import subprocess
 import time
 
 import pytest
+from sqlalchemy import func, select
 
+from callcenter.models import Call, Event
+from dialer import unseen_ends
 from tests.harness import Agent, TrunkSpec
 from tests.stack import free_port
 
@@ -134,11 +137,6 @@ async def test_a_call_no_tracker_follows_is_ended_by_the_owner_once_its_channels
     of it: seen under load with two servers) is ended by the PBX owner's
     reconciliation once Asterisk has no channel of it, not before; its
     reservation is freed and its call.ended event written once."""
-    from sqlalchemy import func, select
-
-    from callcenter.models import Call, Event
-    from dialer import unseen_ends
-
     server, _ = setup
     call_id = (await (await server.place("asha", "9876543210")).json())["id"]
     await server.wait_state(call_id, "connected")

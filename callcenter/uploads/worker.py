@@ -29,10 +29,13 @@ import pickle
 import sys
 from pathlib import Path
 
+from callcenter import db
 from callcenter.audit_chain import REQUEST_ID
 from callcenter.config import FEATURE_SECTIONS
 from callcenter.errors import DomainError
 from callcenter.spreadsheets import store as files
+from callcenter.uploads.commit import commit_and_allocate
+from callcenter.uploads.validate import validate_customers
 
 log = logging.getLogger(__name__)
 PROJECT = str(Path(__file__).resolve().parents[2])   # the tree this server runs from
@@ -107,7 +110,6 @@ async def commit(services, scope, upload_id: int, **arguments) -> dict:
 
 # -- in the worker process ---------------------------------------------------------
 async def _validate(sessions, settings, *, scope, campaign_id, saved, actor, today) -> int:
-    from callcenter.uploads.validate import validate_customers
     async with sessions() as session:
         upload = await validate_customers(session, scope, campaign_id, saved, actor=actor,
                                           settings=settings, today=today)
@@ -116,7 +118,6 @@ async def _validate(sessions, settings, *, scope, campaign_id, saved, actor, tod
 
 
 async def _commit(sessions, settings, **arguments) -> dict:
-    from callcenter.uploads.commit import commit_and_allocate
     return await commit_and_allocate(sessions, settings=settings, **arguments)
 
 
@@ -124,7 +125,6 @@ JOBS = {"validate": _validate, "commit": _commit}
 
 
 async def _work(request: dict):
-    from callcenter import db
     REQUEST_ID.set(request["request_id"])
     settings = request["settings"]
     engine = db.make_engine(request["url"], settings.database.busy_timeout)
