@@ -34,7 +34,7 @@ async def test_is_dnd_and_add_numbers(sessions):
             await dnd.add_numbers(session, ["9876543210"], "import", "test")
         with pytest.raises(DndInvalid):
             await dnd.add_numbers(session, ["+919876543212"], "whim", "test")
-        rows = (await session.execute(select(AuditEntry.action, AuditEntry.entity_id))).all()
+        rows = (await session.execute(select(AuditEntry.action, AuditEntry.entity_id).order_by(AuditEntry.id))).all()
         assert rows == [("dnd.add", "+919876543210"), ("dnd.add", "+441234567890")]  # one per number
 
 

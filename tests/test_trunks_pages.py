@@ -111,7 +111,7 @@ async def test_admin_adds_lists_and_removes_a_trunk_in_the_page(web_server, web_
     await eventually(lambda: has_endpoint(pbx_stack, "carrier-1", False), timeout=20)
     async with server.services.sessions() as s:
         entries = (await s.execute(select(AuditEntry.actor, AuditEntry.action).where(
-            AuditEntry.entity == "trunk"))).all()
+            AuditEntry.entity == "trunk").order_by(AuditEntry.id))).all()
     assert entries == [("root", "trunk.add"), ("root", "trunk.remove")]
 
 
