@@ -161,8 +161,10 @@ async def test_click_to_call_rings_the_desk_it_answers_both_sides_are_recorded_a
 
     # the customer hears the browser's microphone (A-law to 127.0.0.2, captured on lo)
     capture = RtpCapture([CARRIER_IP])
-    await asyncio.sleep(2)      # a capture window, not a timing assertion
-    heard = capture.stop()[CARRIER_IP]
+    try:  # 100 frames (2 s of audio; a loaded run sends them slower: 45 in 2 s was seen)
+        await eventually(lambda: len(capture.frames[CARRIER_IP]) >= 100, "2 s of audio at the customer", 15)
+    finally:
+        heard = capture.stop()[CARRIER_IP]
     with_tone = frames_with(heard, BROWSER_TONE)
     print(f"customer heard {len(heard)} frames, {with_tone} with the browser's {BROWSER_TONE} Hz")
     assert len(heard) > 50 and with_tone > 0.4 * len(heard)   # beeps: 0.3 s on, 0.2 s off
