@@ -4,10 +4,8 @@ owner's reconciliation (callcenter/reconciliation.py).
 A call's row is ended by the owner's writer once its tracker saw the call end
 (dialer/effects.py). A row can still be left open when no tracker holds the
 call: a process that stood by let an ended call go after its hand-over wait
-while no owner wrote it, or a tracker lost sight of it under load (seen once
-in a loaded two-server run: 13 of 250 rows stayed ``connected`` with no
-channel and no error logged). Such a row said "connected" forever, its call
-stayed "up" on GET /api/v1/calls/{id}, and its agent owed no disposition.
+while no owner wrote it, or a tracker lost sight of it. Such a row said
+"connected" forever and its call stayed "up" on GET /api/v1/calls/{id}.
 
 Here the owner, at each reconciliation, looks for outbound rows still ringing
 or connected (ringing: requested longer ago than a call's set-up can take;
