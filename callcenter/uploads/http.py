@@ -150,8 +150,8 @@ async def commit_upload(request: web.Request) -> web.Response:
         raise UploadNotCommittable("team_id must be an id", reason="invalid_request")
     result = await worker.commit(
         services, scope, upload_id, actor=principal_of(request).name,
-        today=local_today(services.settings), allocate=body.get("allocate") or "none", team_id=team_id, agent_ids=agent_ids,
-        strict=body.get("strict", False))
+        today=local_today(services.settings), allocate=body.get("allocate") or "none",
+        team_id=team_id, agent_ids=agent_ids, strict=body.get("strict", False))
     return web.json_response(result)
 
 

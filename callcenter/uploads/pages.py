@@ -109,7 +109,8 @@ async def commit_page(request: web.Request) -> web.Response:
             team = post.get("team_id", "")
             await worker.commit(
                 services, scope, upload_id, actor=principal_of(request).name,
-                today=local_today(services.settings), allocate=how, team_id=whole_number(team, max_digits=9))
+                today=local_today(services.settings), allocate=how,
+                team_id=whole_number(team, max_digits=9))
     except DomainError as exc:
         async with services.sessions() as session:
             upload = await service.get_upload(session, scope, upload_id)

@@ -13,7 +13,7 @@ database URL of the server's own engine), runs the same code the server ran
 and writes its result or its error on stdout. Pickle is safe here: both ends
 are this program, on a pipe only they hold. A fresh process per job keeps
 nothing between uploads (a 100,000-row file's memory is given back when it
-ends) and costs ~0.5 s of start against the tens of seconds of a big file.
+ends) and costs 0.5–1 s of start against the tens of seconds of a big file.
 
 A worker that dies (killed, out of memory) answers 503 ``upload_worker_stopped``
 with Retry-After: its transaction died with its connection, so nothing was
