@@ -262,7 +262,6 @@ async def run(args) -> dict:
             results: dict[str, list[dict]] = {k: [] for k in [*variants, "idle"]}
             recordings = stack.recordings_dir
             day = time.strftime("%Y/%m/%d", time.gmtime())
-            inner_dir = f"{stack.settings.pbx.instance_dir}/recordings/{day}"
 
             async def channels():
                 _, chans = await ami.list_action("CoreShowChannels", timeout=15)
@@ -281,7 +280,7 @@ async def run(args) -> dict:
                         Timeout=20000, CallerID=f"<9198{rnd:02d}{i:06d}>", Async="true",
                         variables={"CC_CALL_ID": cid, "CC_DIAL": f"9198{rnd:02d}{i:06d}", "CC_TRUNK": trunk,
                                    "CC_CALLERID": "8062247000", "CC_RING_TIMEOUT": "30",
-                                   "CC_RECFILE": f"{inner_dir}/{cid}.wav", "CC_MAX_SECONDS": "3600"})
+                                   "CC_RECFILE": f"{day}/{cid}.wav", "CC_MAX_SECONDS": "3600"})
                     if resp.get("Response") != "Success":
                         raise RuntimeError(f"Originate {endpoint}: {resp}")
                 deadline = time.monotonic() + 40

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from callcenter.database_url import DatabaseSettings
+from callcenter.pbx_settings import NODE_NAME, PbxSettings, peer_addresses  # noqa: F401 - re-exported
 from callcenter.models import ROLES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "callcenter.example.toml"
@@ -52,40 +53,6 @@ class RedisSettings:
     key_prefix: str = "cc:"
     # Seconds a lease of callcenter/ownership lives unrenewed: a dead server's duties move within it.
     lease_seconds: float = 5.0
-
-
-@dataclass
-class PbxSettings:
-    managed: bool = True
-    root: str = "/var/cache/callcenter/pbx-root-sid-v1"
-    instance: str = "default"
-    sip_host: str = "127.0.0.1"
-    sip_port: int = 5060
-    rtp_start: int = 10000
-    rtp_end: int = 10999
-    sip_realm: str = "callcenter"
-    # Asterisk's HTTP server, on 127.0.0.1 only: it carries the web phones'
-    # SIP WebSocket (/ws), reached by browsers through the server's /sip.
-    http_port: int = 8088
-    run_as: str = "asterisk"
-    sync_config: bool = True
-    # This Asterisk's name among the system's: its call work has one owner (lease pbx:<node>).
-    node: str = "main"
-    # Seconds between SIP OPTIONS to each carrier (its reachability on the board); 0: not monitored.
-    trunk_qualify_seconds: int = 0
-
-    @property
-    def instance_dir(self) -> str:
-        """Folder of this instance as Asterisk sees it (inside the root)."""
-        return f"/srv/callcenter/{self.instance}"
-
-    def host_path(self, inner: str) -> Path:
-        """Where a path Asterisk sees inside its root lies on this host."""
-        return Path(self.root) / inner.lstrip("/")
-
-    @property
-    def recordings_dir(self) -> Path:
-        return self.host_path(self.instance_dir + "/recordings")
 
 
 @dataclass
@@ -281,6 +248,10 @@ def _check_core(settings: Settings) -> None:
     if settings.calls.caller_id_rotation not in ("pilot", "round_robin"):
         raise ConfigError("[calls] caller_id_rotation must be 'pilot' or 'round_robin'")
     _check_call_limits(settings.calls)
+    try:
+        peer_addresses(settings.pbx)
+    except ValueError as error:
+        raise ConfigError(f"[pbx] {error}") from None
     m = settings.monitoring
     ports = (m.prometheus_port, m.alertmanager_port)
     if not all(1 <= p <= 65535 for p in ports) or len({*ports, settings.web.port}) < 3 or m.scrape_interval < 1:

@@ -30,6 +30,7 @@ class AgentEntry:
     phone_mode: str | None
     sip_endpoint: str | None
     mobile: str | None
+    pbx_node: str = "main"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,11 @@ class TrunkEntry:
     pilot: str
     did_start: str
     did_end: str
+    pbx_node: str = "main"
 
 
-_AGENT_COLUMNS = (User.id, User.name, User.phone_mode, User.sip_endpoint, User.mobile)
-_TRUNK_COLUMNS = (Trunk.id, Trunk.name, Trunk.pilot, Trunk.did_start, Trunk.did_end)
+_AGENT_COLUMNS = (User.id, User.name, User.phone_mode, User.sip_endpoint, User.mobile, User.pbx_node)
+_TRUNK_COLUMNS = (Trunk.id, Trunk.name, Trunk.pilot, Trunk.did_start, Trunk.did_end, Trunk.pbx_node)
 _ACTIVE_USERS = select(*_AGENT_COLUMNS).where(User.active.is_(True))
 _USABLE_TRUNKS = select(*_TRUNK_COLUMNS).where(Trunk.removed_at.is_(None)).order_by(Trunk.id)
 
@@ -88,16 +90,20 @@ class Directory:
         entry = self.agents[name] = AgentEntry(*row)
         return entry
 
-    async def trunk(self, name: str | None = None) -> TrunkEntry | None:
-        """The usable trunk called ``name``; with None the first one (lowest id)."""
+    async def trunk(self, name: str | None = None, node: str | None = None) -> TrunkEntry | None:
+        """The usable trunk called ``name``; with None the first one (lowest id),
+        of those homed on ``node`` when it is given."""
         if name is None:
-            if self.trunks:
-                return min(self.trunks.values(), key=lambda trunk: trunk.id)
+            homed = [trunk for trunk in self.trunks.values() if node is None or trunk.pbx_node == node]
+            if homed:
+                return min(homed, key=lambda trunk: trunk.id)
         else:
             entry = self.trunks.get(name)
             if entry is not None:
                 return entry
         query = _USABLE_TRUNKS if name is None else _USABLE_TRUNKS.where(Trunk.name == name)
+        if name is None and node is not None:
+            query = query.where(Trunk.pbx_node == node)
         async with self.sessions() as session:
             row = (await session.execute(query.limit(1))).first()
         if row is None:

@@ -20,14 +20,14 @@ from callcenter import audit
 from callcenter.cli.admin import cmd_db_upgrade, cmd_init, cmd_serve
 from callcenter.cli.common import PROG, CliError
 from callcenter.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
-from callcenter.cli.trunks import cmd_trunk_add, cmd_trunk_list, cmd_trunk_remove
+from callcenter.cli.trunks import cmd_trunk_add, cmd_trunk_home, cmd_trunk_list, cmd_trunk_remove
 from callcenter.cli import org as org_cli
 from callcenter.cli import turn as turn_cli
 from callcenter.cli import audit as audit_cli
 from callcenter.cli import backup as backup_cli
 from callcenter.cli import cluster as cluster_cli
-from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_list,
-                                  cmd_user_set_password)
+from callcenter.cli.users import (add_user_arguments, cmd_user_add, cmd_user_disable, cmd_user_home,
+                                  cmd_user_list, cmd_user_set_password)
 from callcenter.config import ConfigError
 from callcenter.errors import DomainError
 from callcenter.models import PHONE_MODES, ROLES
@@ -92,6 +92,8 @@ def _add_user_commands(command, group) -> None:
                                   "set a user's login password", named=True))
     command(users, "list", cmd_user_list, "list users (no secrets)")
     command(users, "disable", cmd_user_disable, "disable a user", named=True)
+    p = command(users, "home", cmd_user_home, "home a user's phone on a PBX node ([pbx] node, peers)", named=True)
+    p.add_argument("node", help="the PBX node the phone lives on")
 
 
 def _add_token_commands(command, group) -> None:
@@ -114,7 +116,10 @@ def _add_trunk_commands(command, group) -> None:
                    help="channels kept free for inbound calls (default from [trunks] inbound_headroom)")
     p.add_argument("--dids", required=True, metavar="START-END", help="DID range, e.g. 8062247000-8062247749")
     p.add_argument("--pilot", metavar="NUMBER", help="pilot number (default: first DID; must be in the range)")
+    p.add_argument("--node", default="main", help="the PBX node hosting the trunk (default main)")
     command(trunks, "list", cmd_trunk_list, "list trunks")
+    p = command(trunks, "home", cmd_trunk_home, "move a trunk with no call in progress to a PBX node", named=True)
+    p.add_argument("node", help="the PBX node hosting the trunk from now on")
     command(trunks, "remove", cmd_trunk_remove, "remove a trunk with no call in progress", named=True)
 
 

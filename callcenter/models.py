@@ -26,6 +26,8 @@ class User(Base):
     sip_endpoint: Mapped[str | None] = mapped_column(String(40), unique=True)
     sip_md5_cred: Mapped[str | None] = mapped_column(String(32))
     sip_contact: Mapped[str | None] = mapped_column(String(80))
+    # The PBX node the phone lives on: rendered there, rung from there.
+    pbx_node: Mapped[str] = mapped_column(String(40), default="main", server_default="main")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     # Place in the organisation (callcenter/org): see org/models.py for the hierarchy.
     display_name: Mapped[str] = mapped_column(String(120), default="")
@@ -63,6 +65,8 @@ class Trunk(Base):
     did_start: Mapped[str] = mapped_column(String(20))
     did_end: Mapped[str] = mapped_column(String(20))
     pilot: Mapped[str] = mapped_column(String(20))
+    # The PBX node hosting the trunk (its calls go out there; [pbx] node, peers).
+    pbx_node: Mapped[str] = mapped_column(String(40), default="main", server_default="main")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     # Set by `trunk remove` when call records still refer to the trunk (the row

@@ -45,7 +45,8 @@ from callcenter.live import LiveBus
 from callcenter.loops import Loops
 from callcenter.models import Trunk
 from callcenter.monitoring_tools import ToolProcess, monitoring_processes
-from callcenter.ownership.duties import PBX, Ownership
+from callcenter.ownership.duties import Ownership
+from callcenter.pbx.nodes import PbxNode, PbxNodes, peer_link
 from callcenter.pbx.process import AsteriskProcess
 from callcenter.pbx.sync import PbxConfigSync
 from callcenter.probes import PROBE_INTERVAL, probe
@@ -106,6 +107,7 @@ class Services(Reconciliation):
     ownership: Ownership | None = None          # this process's leases (callcenter/ownership)
     supervisor: Supervisor = field(default_factory=Supervisor)  # managed redis-server and Asterisk
     reconciled_at: float | None = None
+    nodes: PbxNodes | None = None               # every Asterisk of the system (callcenter/pbx/nodes.py)
 
     def __getattr__(self, name: str):
         """What a feature provided (``services.queues``), or None while it is not started."""
@@ -125,7 +127,7 @@ class Services(Reconciliation):
             "redis": self.redis, "accounting": self.accounting, "tracker": self.tracker,
             "dialer": self.dialer, "ami": self.ami, "control": self.control, "pbx_events": self.pbx_events,
             "live": self.live,
-            "directory": self.directory, "pbx_sync": self.pbx_sync, "loops": self.loops,
+            "directory": self.directory, "pbx_sync": self.pbx_sync, "loops": self.loops, "nodes": self.nodes,
             **self.provided})
 
     # -- trunks ---------------------------------------------------------------
@@ -136,6 +138,7 @@ class Services(Reconciliation):
         self.trunk_limits = {t.name: (t.max_channels, t.inbound_headroom) for t in rows}
         for name, (channels, headroom) in self.trunk_limits.items():
             await self.accounting.configure(name, channels, headroom)
+        self.tracker.trunk_nodes = {t.name: self.nodes.name_of(t.pbx_node) for t in rows}
         self.tracker.trunks = set(self.trunk_limits)
 
     async def restore_accounting(self, merge: bool = False) -> None:
@@ -163,8 +166,7 @@ class Services(Reconciliation):
         else:
             return
         await self.restore_accounting(merge=epoch is not None)
-        if self.ami.connected:
-            await self.reconcile()
+        await self._reconcile_tick()
 
     def channels_in_use(self) -> dict[str, int]:
         """Live channels on each trunk as the tracker sees them (ours + foreign)."""
@@ -194,8 +196,15 @@ async def _open_core(s: Services) -> None:
     s.redis = Redis.from_url(settings.redis.url, **REDIS_TIMEOUTS)
     s.accounting = TrunkAccounting(s.redis, settings.redis.key_prefix)
     s.tracker = CallTracker(reporter=None)
+    s.tracker.home = settings.pbx.node
     s.ami = AmiLink(settings.ami, on_event=s.pbx_events.event, on_connected=s._on_ami_connected)
     s.control = CallControl(s.ami, s.tracker)
+    s.nodes = PbxNodes(settings)
+    s.nodes.add(PbxNode(settings.pbx.node, s.ami, s.control, home=True))
+    for peer in s.nodes.peers:  # the other Asterisks: their calls tracked, placed and hung up through them
+        link = peer_link(settings, peer, on_event=functools.partial(s._peer_event, peer),
+                         on_connected=functools.partial(s._on_peer_connected, peer))
+        s.nodes.add(PbxNode(peer, link, CallControl(link, s.tracker), home=False))
     s.fence = CallFence(s.tracker, s.ami, s.metrics, settings.calls, s.control)
     s.pbx_events.on_event(s.tracker.on_event)
     s.pbx_events.on_event(s.fence.on_event)
@@ -203,6 +212,7 @@ async def _open_core(s: Services) -> None:
     s.directory.failed = s.loops.failed
     await s.directory.refresh()
     s.dialer = ClickToCall(settings, s.sessions, s.accounting, s.ami, s.tracker, s.metrics, s.directory, s.control)
+    s.dialer.nodes = s.fence.nodes = s.nodes
     s.effects = CallEffects(s.dialer, s.sessions, s.accounting, s.metrics, settings, failed=s.loops.failed)
     s.tracker.reporter = s.effects
     for name, run in s.effects.loops():
@@ -214,9 +224,12 @@ async def _open_core(s: Services) -> None:
                                     shown_number=functools.partial(mobile_for, settings, "agent"))
     s.tracker.reporter = s.live_calls
     s.live_calls.start()
-    s.ownership = Ownership(s.redis, settings.redis.key_prefix, settings.pbx.node, settings.redis.lease_seconds)
-    s.effects.owner, s.live_calls.owner = s.ownership, s.ownership.pbx
-    s.ownership.pbx.on_acquired.append(s._took_pbx)
+    s.ownership = Ownership(s.redis, settings.redis.key_prefix, settings.pbx.node, settings.redis.lease_seconds,
+                            peers=list(s.nodes.peers))
+    s.effects.owner = s.ownership
+    s.live_calls.owns = s.fence.owns = s.ownership.holds
+    for name, lease in s.ownership.nodes.items():
+        lease.on_acquired.append(functools.partial(s._took_pbx, name))
     s.metrics.add_gauges(s.ownership.gauges)
     await s.ownership.start(s.loops)
     s.pbx_sync = PbxConfigSync(settings, s.sessions, on_trunks=s.on_trunks)
@@ -246,11 +259,13 @@ async def _open(s: Services) -> None:
         await tool.start()
         s.monitoring_tools.append(tool)
         s.supervisor.watch(ManagedProcess(tool.name, tool, s.metrics))
-    await s.ami.start()
+    for node in s.nodes:
+        await node.ami.start()
     loops = s.loops
     loops.every("watch", WATCH_INTERVAL, s._watch)
     loops.every("reconcile", settings.ami.reconcile_interval, s._reconcile_tick)
-    loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()), once=PBX)  # hang-ups
+    # hang-ups, each node's by its owner (CallFence.owns)
+    loops.every("call_fence", FENCE_INTERVAL, lambda: s.fence.enforce(time.time()))
     loops.start("directory", s.directory.run)
     loops.every("statistics", STATISTICS_INTERVAL, lambda: db.refresh_statistics(s.engine))
     loops.every("probes", PROBE_INTERVAL, lambda: probe(s), first=True)
@@ -275,6 +290,9 @@ async def close_services(s: Services) -> None:
                 log.exception("closing %s failed", name)
     if s.dialer is not None:
         await s.dialer.close()
+    for node in list(s.nodes or ()):
+        if not node.home:
+            await node.ami.close()
     if s.ami is not None:
         await s.ami.close()
     if s.live_calls is not None:

@@ -64,7 +64,7 @@ class CallEffects:
         self._pending: dict[str, TrackedCall] = {}
         self._recordings: list[dict] = []   # recording rows to insert with the next batch
         self.releases = CallReleases(dialer, sessions, accounting, self.failed,
-                                     owns_pbx=lambda: self.owner is None or self.owner.fence() is not None)
+                                     owns_pbx=lambda: self.owner is None or self.owner.owns_any())
         self._failing = False
         self.unwritten = UnwrittenCalls(settings.state_dir)
         self._jobs: asyncio.Queue = asyncio.Queue()
@@ -171,11 +171,26 @@ class CallEffects:
         for call in batch.values():
             if call.state == "ended" and call.call_id not in self.releases.due:
                 self.releases.schedule(call)  # channels and agent now, whatever the row does
-        fence = None
-        if self.owner is not None:
-            fence = self.owner.fence()
+        if self.owner is None:
+            return await self._write_group(batch, recordings, None)
+        # each node's calls under its own lease's fence; the rows of nodes another process owns wait there
+        groups: dict[str, dict[str, TrackedCall]] = {self.owner.node: {}}
+        for call_id, call in batch.items():
+            groups.setdefault(self.dialer.tracker.node_of(call), {})[call_id] = call
+        written = True
+        for node, group in groups.items():
+            if not group and not recordings and not (node == self.owner.node and self.unwritten):
+                continue
+            fence = self.owner.fence(node)
             if fence is None:
-                return await self._stand_by(batch, recordings)
+                written = await self._stand_by(group, recordings) and written
+            else:
+                written = await self._write_group(group, recordings, fence) and written
+            recordings = []
+        return written
+
+    async def _write_group(self, batch: dict[str, TrackedCall], recordings: list[dict], fence) -> bool:
+        """Write one node's rows under ``fence``; on failure put them back. True when written."""
         try:
             if self.unwritten:
                 rows, spilled_recordings = self.unwritten.read()
@@ -189,10 +204,10 @@ class CallEffects:
         except StaleOwner as error:  # a newer owner wrote, or Redis's token counter went back
             log.warning("call rows not written: %s", error)
             try:
-                await self.owner.refused(self._engine, fence.token)
+                await self.owner.refused(self._engine, fence.token, fence.node)
             except Exception as trouble:  # noqa: BLE001 - the lease's loop goes on
                 self.failed("call_writer", trouble)
-            now = self.owner.fence()
+            now = self.owner.fence(fence.node)
             if now is not None and now.token > fence.token:  # this process took the lease again since
                 for call_id, call in batch.items():
                     self._pending.setdefault(call_id, call)
@@ -252,9 +267,13 @@ class CallEffects:
             self._pending.setdefault(call.call_id, call)
         return True
 
-    def take_over(self) -> None:
-        """This process became the PBX's owner: the calls it tracked, written from now on."""
-        taken = self.standby.take(self.dialer.tracker.calls)
+    def take_over(self, node: str | None = None) -> None:
+        """This process became the owner of ``node`` (None: the home node): the
+        calls it tracked there, written from now on."""
+        tracker = self.dialer.tracker
+        node = node or tracker.home
+        taken = self.standby.take({call_id for call_id, call in tracker.calls.items()
+                                   if tracker.node_of(call) == node})
         for call_id, call in taken.items():
             self._pending.setdefault(call_id, call)
         self._wake.set()

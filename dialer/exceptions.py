@@ -34,6 +34,11 @@ class NoTrunk(DomainError):
     error_id, status = "no_trunk", 503
 
 
+class TrunkOnOtherNode(DomainError):
+    """The agent's phone lives on one PBX node, the trunk on another (callcenter/pbx/nodes.py)."""
+    error_id, status = "trunk_on_other_node", 422
+
+
 class TrunkFull(DomainError):
     error_id, status = "trunk_full", 503
 
@@ -44,6 +49,7 @@ class TrunkFull(DomainError):
 
 class PbxUnavailable(DomainError):
     error_id, status = "pbx_unavailable", 503
+    retry_after = 5
 
 
 class CallNotFound(DomainError):

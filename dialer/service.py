@@ -29,7 +29,7 @@ from callcenter.models import Call, Trunk, User
 from callcenter.outages import RedisUnavailable
 from callcenter.trunks.service import pick_caller_id
 from callcenter.work.models import WorkItem
-from dialer import exceptions as exc
+from dialer import exceptions as exc, routing
 from dialer.phones import AgentPhones
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class PlacedCall:
     originated_at: float | None = None
     work_item_id: int | None = None  # placed from a work item (the panel opens its form)
     customer_id: int | None = None
+    node: str | None = None  # the PBX node it goes out through (its trunk's)
 
 
 def to_datetime(ts: float | None) -> dt.datetime | None:
@@ -99,6 +100,15 @@ class ClickToCall:
         self.abandoned: dict[str, float] = {}
         # how each phone mode is rung; the web phone's feature adds its checks
         self.phones = AgentPhones()
+        # the system's Asterisks (callcenter/pbx/nodes.py), set by services; None: the one link above
+        self.nodes = None
+
+    def link(self, node_name: str | None) -> tuple[object | None, CallControl | None]:
+        """(AMI link, call control) of a node; (None, None) for a node this server does not know."""
+        if self.nodes is None:
+            return self.ami, self.control
+        node = self.nodes.get(node_name)
+        return (node.ami, node.control) if node is not None else (None, None)
 
     # -- placing a call -----------------------------------------------------
     async def place(self, principal: Principal, agent_name: str, raw_number: str,
@@ -114,15 +124,17 @@ class ClickToCall:
         except numbers.InvalidNumber as error:
             raise exc.InvalidNumber(str(error)) from None
         link = self._check_link(link)
-        agent, trunk = await self._agent_and_trunk(principal, agent_name, trunk_name)
-        mode = mode or agent.phone_mode
+        agent, trunk, mode = await self._agent_and_trunk(principal, agent_name, trunk_name, mode)
         channel = self.phones.channel(agent, mode, trunk)
-        if not self.ami.connected:
-            raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
+        node = self.nodes.name_of(trunk.pbx_node) if self.nodes is not None else None
+        ami, _control = self.link(node)
+        if ami is None or not ami.connected:
+            where = f" (node {node})" if self.nodes is not None and self.nodes.many else ""
+            raise exc.PbxUnavailable(f"the PBX{where} is not reachable right now; try again shortly")
         call_id = uuid.uuid4().hex
         placed = PlacedCall(call_id, agent.id, agent.name, trunk.name, mode, channel,
                             numbers.dial_digits(e164), "", time.time(), None,
-                            link.get("work_item_id"), link.get("customer_id"))
+                            link.get("work_item_id"), link.get("customer_id"), node)
         legs = self._legs(placed)
         queueing = self.settings.calls.queue_wait > 0
         outcome, current = await self.accounting.start_call(  # claim the agent + reserve, atomically
@@ -144,7 +156,7 @@ class ClickToCall:
             raise
         self.placed[call_id] = placed
         self.metrics.calls_requested.labels(mode).inc()
-        self.tracker.expect(call_id).state = "agent_ringing" if reserved else "queued"
+        self.tracker.expect(call_id, node).state = "agent_ringing" if reserved else "queued"
         if reserved:
             await self._originate(placed)
             self.metrics.request_to_originate.observe(time.perf_counter() - t0)
@@ -163,18 +175,9 @@ class ClickToCall:
             raise exc.InvalidRequest(f"a call may be linked only by ids of {', '.join(LINKS)}")
         return link
 
-    async def _agent_and_trunk(self, principal: Principal, agent_name: str, trunk_name: str | None):
-        if not isinstance(agent_name, str) or not agent_name:
-            raise exc.InvalidRequest("'agent' must be an agent's name")
-        agent = await self.directory.agent(agent_name)
-        if agent is None:
-            raise exc.AgentNotFound(f"no active agent named {agent_name!r}")
-        if principal.role == "agent" and principal.user_id != agent.id:
-            raise exc.Forbidden("an agent may place calls only from their own phone")
-        trunk = await self.directory.trunk(trunk_name)
-        if trunk is None:
-            raise exc.NoTrunk("no trunk is configured" if trunk_name is None else f"no trunk named {trunk_name!r}")
-        return agent, trunk
+    async def _agent_and_trunk(self, principal: Principal, agent_name: str, trunk_name: str | None,
+                               mode: str | None):
+        return await routing.agent_and_trunk(self.directory, self.nodes, principal, agent_name, trunk_name, mode)
 
     @staticmethod
     def _legs(placed: PlacedCall) -> list[str]:
@@ -207,9 +210,14 @@ class ClickToCall:
             raise exc.NumberDnd("this number is on the do-not-disturb list and may not be called")
         return Call(**values)
 
-    def recording_inner_path(self, placed: PlacedCall) -> str:
+    @staticmethod
+    def recording_name(placed: PlacedCall) -> str:
+        """The call's recording in its node's recordings folder: YYYY/MM/DD/<id>.wav."""
         day = dt.datetime.fromtimestamp(placed.requested_at, dt.timezone.utc).strftime("%Y/%m/%d")
-        return f"{self.settings.pbx.instance_dir}/recordings/{day}/{placed.call_id}.wav"
+        return f"{day}/{placed.call_id}.wav"
+
+    def recording_inner_path(self, placed: PlacedCall) -> str:
+        return f"{self.settings.pbx.instance_dir}/recordings/{self.recording_name(placed)}"
 
     async def _originate(self, placed: PlacedCall) -> None:
         calls = self.settings.calls
@@ -222,14 +230,17 @@ class ClickToCall:
         variables = {
             "CC_CALL_ID": placed.call_id, "CC_DIAL": placed.dial, "CC_TRUNK": placed.trunk,
             "CC_CALLERID": placed.caller_id, "CC_RING_TIMEOUT": str(int(calls.customer_ring_timeout)),
-            "CC_RECFILE": self.recording_inner_path(placed) if calls.record else "",
+            "CC_RECFILE": self.recording_name(placed) if calls.record else "",  # in the node's recordings folder
             # Asterisk's own fence of the maximum call age (cc-c2c)
             "CC_MAX_SECONDS": str(int(calls.max_call_seconds + calls.pbx_margin_seconds)),
         }
         variables.update(self.phones.ring_variables(placed))
         placed.originated_at = time.time()
+        ami, _control = self.link(placed.node)
         try:
-            await self.ami.originate(headers, variables, timeout=calls.originate_timeout)
+            if ami is None:
+                raise AmiNotConnected("no link to the call's PBX node")
+            await ami.originate(headers, variables, timeout=calls.originate_timeout)
         except (AmiNotConnected, AmiTimeout, AmiError) as error:
             reason = {AmiNotConnected: "pbx_disconnected", AmiTimeout: "originate_timeout"}.get(
                 type(error), "originate_failed")
@@ -284,7 +295,7 @@ class ClickToCall:
         return tuple(row)
 
     async def hangup(self, principal: Principal, call_id: str, scope=None) -> None:
-        call, _agent, _trunk = await self.get(principal, call_id, scope)
+        call, _agent, trunk = await self.get(principal, call_id, scope)
         waiter = self._waiters.get(call_id)
         if waiter is not None:
             waiter.cancel()
@@ -293,9 +304,11 @@ class ClickToCall:
         if call.state == "ended" or (tracked is not None and tracked.state == "ended"):
             raise exc.CallEnded("the call has already ended")
         await self.audit(principal, "call.hangup", call_id)
-        if not self.ami.connected:
+        node = tracked.node if tracked is not None and tracked.node else getattr(trunk, "pbx_node", None)
+        ami, control = self.link(node)
+        if ami is None or not ami.connected:
             raise exc.PbxUnavailable("the PBX is not reachable right now; try again shortly")
-        await self.control.hang_up_outbound(call_id)
+        await control.hang_up_outbound(call_id)
 
     async def audit(self, principal: Principal, action: str, call_id: str, **details) -> None:
         """An audit row for an action on a call. (Placing a call is recorded by the

@@ -59,8 +59,10 @@ class Standby:
         return done, waiting
 
     def take(self, live_ids) -> dict[str, TrackedCall]:
-        """This process took over: the calls still up (and still tracked), to be written."""
+        """This process took over (a node): its calls still up (and still
+        tracked, ``live_ids``), to be written. Other nodes' calls stay here."""
+        live_ids = set(live_ids)
         taken = {call_id: call for call_id, call in self.up.items() if call_id in live_ids}
-        self.up.clear()
-        self.ended_at.clear()
+        self.up = {call_id: call for call_id, call in self.up.items() if call_id not in live_ids}
+        self.ended_at = {call_id: at for call_id, at in self.ended_at.items() if call_id not in live_ids}
         return taken

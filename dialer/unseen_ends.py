@@ -24,7 +24,7 @@ import logging
 from sqlalchemy import or_, select
 
 from callcenter.calls.tracked import call_id_of
-from callcenter.models import Call
+from callcenter.models import Call, Trunk
 from dialer import call_rows
 
 log = logging.getLogger(__name__)
@@ -35,17 +35,20 @@ ANSWER_MARGIN_SECONDS = 5.0  # a call answered this long before the channel list
 _CALLS = Call.__table__
 
 
-async def open_rows(engine, requested_before: dt.datetime, answered_before: dt.datetime) -> list[str]:
+async def open_rows(engine, requested_before: dt.datetime, answered_before: dt.datetime,
+                    node: str | None = None) -> list[str]:
     """Ids of outbound rows still ringing or connected (oldest first) that
     were requested before ``requested_before`` (past any set-up), or whose
     customer answered before ``answered_before`` (their channels were up
-    before the channel list was asked for)."""
+    before the channel list was asked for). ``node``: only calls through
+    trunks homed on that PBX node (the channel list is that node's)."""
+    query = select(_CALLS.c.id).where(
+        _CALLS.c.state.in_(OPEN_STATES), _CALLS.c.direction == "outbound",
+        or_(_CALLS.c.requested_at < requested_before, _CALLS.c.customer_answered_at < answered_before))
+    if node is not None:
+        query = query.where(_CALLS.c.trunk_id.in_(select(Trunk.id).where(Trunk.pbx_node == node)))
     async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(_CALLS.c.id).where(
-                _CALLS.c.state.in_(OPEN_STATES), _CALLS.c.direction == "outbound",
-                or_(_CALLS.c.requested_at < requested_before, _CALLS.c.customer_answered_at < answered_before))
-            .order_by(_CALLS.c.requested_at).limit(BATCH))
+        rows = await connection.execute(query.order_by(_CALLS.c.requested_at).limit(BATCH))
         return [row.id for row in rows]
 
 
@@ -62,14 +65,14 @@ def live_ids(channels: list[dict]) -> set[str]:
 
 
 async def finish(engine, channels: list[dict], listed_at: float, followed: set[str], setup_seconds: float,
-                 fence) -> list[str]:
+                 fence, node: str | None = None) -> list[str]:
     """End the open rows nobody follows (``followed``: the ids this process
     tracks or placed) whose calls have none of the ``channels`` Asterisk
     listed when asked at ``listed_at`` (epoch seconds); their ids."""
     now = dt.datetime.now(dt.timezone.utc)
     listed = dt.datetime.fromtimestamp(listed_at, dt.timezone.utc)
     candidates = await open_rows(engine, now - dt.timedelta(seconds=setup_seconds),
-                                 listed - dt.timedelta(seconds=ANSWER_MARGIN_SECONDS))
+                                 listed - dt.timedelta(seconds=ANSWER_MARGIN_SECONDS), node)
     live = live_ids(channels)
     gone = [call_id for call_id in candidates if call_id not in followed and call_id not in live]
     if gone:

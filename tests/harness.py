@@ -119,7 +119,7 @@ async def call_server(pbx_stack, tmp_path):
     clients: list[TestClient] = []
 
     async def start(agents=(), trunks=(), teams=(), pbx=None, webphone=None, share: Server | None = None,
-                    lease_seconds: float | None = None, **calls_overrides) -> Server:
+                    lease_seconds: float | None = None, ami=None, **calls_overrides) -> Server:
         base = pbx_stack.settings
         prefix = share.settings.redis.key_prefix if share else f"t{uuid.uuid4().hex[:8]}:"
         settings = dataclasses.replace(
@@ -128,6 +128,7 @@ async def call_server(pbx_stack, tmp_path):
             redis=dataclasses.replace(base.redis, managed=False, key_prefix=prefix,
                                       lease_seconds=lease_seconds or base.redis.lease_seconds),
             pbx=dataclasses.replace(base.pbx, managed=False, sync_config=True, **(pbx or {})),
+            ami=dataclasses.replace(base.ami, **(ami or {})),
             calls=dataclasses.replace(base.calls, **calls_overrides))
         if webphone:  # a feature's section: set on the copy (settings.sections), not a dataclass field
             settings.webphone = dataclasses.replace(base.webphone, **webphone)

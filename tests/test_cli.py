@@ -300,9 +300,36 @@ def test_trunk_add_and_list(cfg, capsys):
     code, out, err = run(capsys, "trunk", "list", "--config", cfg)
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["NAME", "HOST:PORT", "CHANNELS", "HEADROOM", "DID", "RANGE", "PILOT"]
-    assert lines[1].split() == ["carrier-a", "203.0.113.10:5060", "250", "0", "8062247000-8062247749", "8062247000"]
-    assert lines[2].split() == ["carrier-b", "203.0.113.11:5080", "100", "10", "8062248000-8062248749", "8062248100"]
+    assert lines[0].split() == ["NAME", "HOST:PORT", "CHANNELS", "HEADROOM", "DID", "RANGE", "PILOT", "NODE"]
+    assert lines[1].split() == ["carrier-a", "203.0.113.10:5060", "250", "0", "8062247000-8062247749", "8062247000",
+                                "main"]
+    assert lines[2].split() == ["carrier-b", "203.0.113.11:5080", "100", "10", "8062248000-8062248749", "8062248100",
+                                "main"]
+
+
+def test_trunks_and_phones_are_homed_on_pbx_nodes(cfg, capsys):
+    code, out, err = run(capsys, "trunk", "add", "carrier-b", "--host", "203.0.113.11", "--node", "b",
+                         "--dids", "8062248000-8062248749", "--config", cfg)
+    assert code == 0 and "PBX node b" in out, err
+    code, out, err = run(capsys, "user", "add", "asha", "--role", "agent", "--phone", "desktop", "--config", cfg)
+    assert code == 0, err
+    code, out, err = run(capsys, "user", "home", "asha", "b", "--config", cfg)
+    assert code == 0 and "on PBX node b" in out, err
+    code, out, err = run(capsys, "user", "list", "--config", cfg)
+    tokens = next(line.split() for line in out.splitlines() if line.startswith("asha"))
+    assert tokens[tokens.index("(registers)") + 1] == "b"
+    code, out, err = run(capsys, "trunk", "home", "carrier-b", "main", "--config", cfg)
+    assert code == 0, err
+    code, out, err = run(capsys, "trunk", "list", "--config", cfg)
+    assert out.strip().splitlines()[1].split()[-1] == "main"
+    # a node name that could break out of a config line or a dial string is refused, nothing changed
+    code, out, err = run(capsys, "trunk", "home", "carrier-b", "b;x", "--config", cfg)
+    assert code != 0 and "invalid PBX node" in err
+    code, out, err = run(capsys, "trunk", "add", "carrier-c", "--host", "203.0.113.12", "--node", "B C",
+                         "--dids", "8062249000-8062249749", "--config", cfg)
+    assert code != 0 and "invalid PBX node" in err
+    code, out, err = run(capsys, "user", "home", "nobody", "b", "--config", cfg)
+    assert code != 0 and "no user named" in err
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -72,19 +72,25 @@ async def test_a_stale_owners_write_is_refused_once_a_newer_owner_wrote(sessions
 class Owner:
     """A PBX lease as the writer sees it: a fence while held."""
 
+    node = "main"
+
     def __init__(self, token: int | None) -> None:
         self.token = token
         self.refusals = 0
 
-    async def refused(self, engine, token) -> None:
+    async def refused(self, engine, token, node=None) -> None:
         self.refusals += 1
 
-    def fence(self) -> Fence | None:
+    def fence(self, node=None) -> Fence | None:
         return Fence("main", self.token, f"host:{self.token}") if self.token else None
+
+    def owns_any(self) -> bool:
+        return self.fence() is not None
 
 
 def effects_of(sessions, settings, owner: Owner, calls: dict) -> CallEffects:
-    tracker = types.SimpleNamespace(calls=calls, forget=lambda call_id: calls.pop(call_id, None))
+    tracker = types.SimpleNamespace(calls=calls, forget=lambda call_id: calls.pop(call_id, None), home="main",
+                                    node_of=lambda call: call.node or "main")
     effects = CallEffects(types.SimpleNamespace(placed={}, tracker=tracker), sessions, accounting=None,
                           metrics=Metrics(), settings=settings)
     effects.owner = owner

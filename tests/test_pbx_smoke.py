@@ -89,7 +89,7 @@ async def click_to_call(ami, stack: PbxStack, channel: str, *, record: bool = Tr
     rel = time.strftime("%Y/%m/%d/") + f"{call_id}.wav"
     variables = {
         "CC_CALL_ID": call_id, "CC_DIAL": dial, "CC_TRUNK": TRUNK, "CC_CALLERID": DID,
-        "CC_RECFILE": stack.inner_recording_path(rel) if record else "",
+        "CC_RECFILE": rel if record else "",
         "CC_RING_TIMEOUT": ring_timeout, "CC_MAX_SECONDS": 14460,
     }
     variables.update(extra or {})
@@ -295,7 +295,8 @@ async def test_bad_variables_hang_up(lines, ami, sipp, tmp_path):
     stack = lines.stack
     sipp("uas_answer", PHONE_IP, lines.phone_port, timeout=20)
     for extra, cause in (({"CC_DIAL": "12345;x"}, "28"), ({"CC_TRUNK": "../x"}, "111"),
-                         ({"CC_RECFILE": "/etc/passwd.wav"}, "111"), ({"CC_MAX_SECONDS": "0"}, "111"),
+                         ({"CC_RECFILE": "/etc/passwd.wav"}, "111"),
+                         ({"CC_RECFILE": "../../../etc/x/0123456789abcdef0123456789abcdef.wav"}, "111"), ({"CC_MAX_SECONDS": "0"}, "111"),
                          ({"CC_MAX_SECONDS": "9999999"}, "111")):
         start = len(ami.events)
         call_id, _ = await click_to_call(ami, stack, f"PJSIP/{PHONE}", extra=extra)

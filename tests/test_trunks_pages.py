@@ -131,7 +131,7 @@ async def test_the_trunks_api_adds_and_removes_for_admins_only(web_server):
     resp = await server.client.post("/api/v1/trunks", json=body, headers=server.headers(admin))
     assert resp.status == 201 and (await resp.json()) == {
         "name": "carrier-2", "host": "127.0.0.2", "port": 5080, "max_channels": 20, "inbound_headroom": 0,
-        "dids": "8062270000-8062270009", "pilot": "8062270000"}
+        "dids": "8062270000-8062270009", "pilot": "8062270000", "pbx_node": "main"}
     resp = await server.client.post("/api/v1/trunks", json=body, headers=server.headers(admin))
     assert resp.status == 409 and (await resp.json())["error"] == "trunk_exists"
     await eventually(lambda: "carrier-2" in server.services.trunk_limits)

@@ -44,8 +44,10 @@ _PLACE = {"type": "object", "required": ["agent", "number"], "additionalProperti
                          "mode": {"enum": ["desktop", "mobile", "browser"]}, "trunk": {"type": "string"}}}
 _RESPONSES = {
     ("POST", "/api/v1/calls"): {"202": "_CALL", "404": "agent_not_found", "409": "agent_busy",
-                                "422": "invalid_number, invalid_request, agent_has_no_phone, number_dnd",
-                                "503": "trunk_full (with Retry-After), no_trunk, pbx_unavailable"},
+                                "422": "invalid_number, invalid_request, agent_has_no_phone, number_dnd, "
+                                       "trunk_on_other_node (the agent's phone and the trunk on different PBX nodes)",
+                                "503": "trunk_full (with Retry-After), no_trunk, pbx_unavailable (the trunk's "
+                                       "PBX node not reachable; with Retry-After)"},
     ("GET", "/api/v1/calls/{call_id}"): {"200": "_CALL", "404": "call_not_found"},
     ("POST", "/api/v1/calls/{call_id}/hangup"): {"202": "_CALL", "404": "call_not_found", "409": "call_ended"},
     ("POST", "/api/v1/work/{item_id}/call"): {

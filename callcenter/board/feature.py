@@ -8,10 +8,12 @@ from callcenter.board.trunks import TICK, TrunkRates
 from callcenter.feature import Feature, Section
 
 
-async def start(settings, redis, accounting, tracker, metrics, live, sessions, pbx_events, loops) -> TrunkRates:
+async def start(settings, redis, accounting, tracker, metrics, live, sessions, pbx_events, loops,
+                nodes=None) -> TrunkRates:
     rates = TrunkRates(redis, settings.redis.key_prefix, accounting, tracker, metrics.registry, live, sessions,
-                       qualified=settings.pbx.trunk_qualify_seconds > 0)
+                       qualified=settings.pbx.trunk_qualify_seconds > 0, nodes=nodes)
     pbx_events.on_event(rates.on_event)           # new calls on the trunks, counted once across processes
+    pbx_events.on_peer_event(rates.on_event)      # the other PBX nodes' trunks too
     loops.every("board-trunks", TICK, rates.tick)  # the rings, then the trunks to the supervisors' boards
     return rates
 

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from callcenter.calls.tracked import endpoint_of
 from callcenter.models import User
+from callcenter.pbx.nodes import node_state
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class TrunkRates:
     """The trunks' rings in Redis and the board's trunk messages (see the module's doc)."""
 
     def __init__(self, redis, prefix: str, accounting, tracker, registry, live, sessions,
-                 clock=time.time, qualified: bool = False) -> None:
+                 clock=time.time, qualified: bool = False, nodes=None) -> None:
         self.redis, self.prefix, self.accounting, self.tracker = redis, prefix, accounting, tracker
         self.registry, self.live, self.sessions, self.clock = registry, live, sessions, clock
         self.rates: dict[str, dict] = {}       # trunk -> figures of the last tick
@@ -77,6 +78,7 @@ class TrunkRates:
         self._supervisors_at = 0.0
         self.qualified = qualified             # carriers sent OPTIONS ([pbx] trunk_qualify_seconds)
         self.carriers: dict[str, dict] = {}    # trunk -> {state, rtt_ms, since}
+        self.nodes = nodes                     # the PBX nodes (callcenter/pbx/nodes.py): a trunk's is up or down
 
     def _key(self, trunk: str, kind: str) -> str:
         return f"{self.prefix}board:trunk:{trunk}:{kind}"
@@ -111,7 +113,7 @@ class TrunkRates:
         return self.carriers.get(trunk, {"state": "checking", "rtt_ms": None, "since": None})
 
     def figures(self, trunk: str) -> dict:
-        return {**self.rates.get(trunk, {}), "carrier": self.carrier(trunk)}
+        return {**self.rates.get(trunk, {}), "carrier": self.carrier(trunk), **node_state(self.nodes, self.tracker, trunk)}
 
     # -- the loop -------------------------------------------------------------------------
     async def tick(self) -> None:

@@ -71,6 +71,20 @@ class CallFence:
         self.metrics = metrics
         self.settings = calls_settings
         self._cut: dict[str, float] = {}  # call id -> when its Hangup was last sent
+        # Several Asterisks (callcenter/pbx/nodes.py): each call is hung up through
+        # its node's link, by the owner of that node's call work only.
+        self.nodes = None       # PbxNodes; None: the one link above
+        self.owns = None        # node name -> bool (Ownership.holds); None: every call here
+
+    def _control_for(self, call: TrackedCall) -> CallControl | None:
+        """The control of the call's node if this process enforces there and its link is up."""
+        if self.nodes is None:
+            return self.control if self.ami.connected else None
+        node_name = self.tracker.node_of(call)
+        node = self.nodes.get(node_name)
+        if node is None or not node.up or (self.owns is not None and not self.owns(node.name)):
+            return None
+        return node.control
 
     def overdue(self, now: float) -> list[tuple[TrackedCall, str]]:
         s = self.settings
@@ -83,10 +97,11 @@ class CallFence:
         active = {call.call_id for call in self.tracker.active_calls()}
         for call_id in [c for c in self._cut if c not in active]:
             del self._cut[call_id]
-        if not self.ami.connected:
-            return 0
         cut = 0
         for call, reason in self.overdue(now):
+            control = self._control_for(call)
+            if control is None:
+                continue
             last = self._cut.get(call.call_id)
             if last is not None and now - last < RETRY_SECONDS:
                 continue
@@ -102,7 +117,7 @@ class CallFence:
                             call.call_id, now - last, call.cut_reason)
             self._cut[call.call_id] = now
             # a leg gone meanwhile, or the link dropped: the next pass sees
-            await self.control.hang_up_legs(call.call_id, live_channels(call))
+            await control.hang_up_legs(call.call_id, live_channels(call))
         return cut
 
     def on_event(self, event: dict[str, str]) -> None:

@@ -56,7 +56,8 @@ class LiveCallReporter:
         self._task: asyncio.Task | None = None
         self._ending: dict[str, tuple[dict, bool]] = {}  # ended steps waiting for their row
         self._ended_rows = getattr(inner, "ended", None)
-        self.owner = None  # the PBX lease (.held); None: always publish
+        # whether this process owns a node's call work (Ownership.holds); None: always publish
+        self.owns = None
         if self._ended_rows is not None:
             self._ended_rows.listen(self._row_stored)
 
@@ -70,19 +71,20 @@ class LiveCallReporter:
         view = tracked_view(call, meta or {})
         if placed is not None:
             view.update(trunk=placed.trunk, number=self.shown_number(f"+{placed.dial}"))
+        node = self.dialer.tracker.node_of(call)
         if call.state == "ended" and self._ended_rows is not None:
-            self._ending[call.call_id] = (view, meta is None)  # published once its row is written
+            self._ending[call.call_id] = (view, meta is None, node)  # published once its row is written
             return
-        self._put(view, meta is None)
+        self._put(view, meta is None, node)
 
     def _row_stored(self, call: TrackedCall) -> None:
         held = self._ending.pop(call.call_id, None)
         if held is not None:
             self._put(*held)
 
-    def _put(self, view: dict, needs_owner: bool) -> None:
+    def _put(self, view: dict, needs_owner: bool, node: str | None = None) -> None:
         try:
-            self._queue.put_nowait((view, needs_owner))
+            self._queue.put_nowait((view, needs_owner, node))
         except asyncio.QueueFull:
             log.warning("live calls: queue full, call %s step %s not shown live", view["id"], view["state"])
 
@@ -125,10 +127,10 @@ class LiveCallReporter:
             batch = [await self._queue.get()]
             while len(batch) < BATCH_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            if self.owner is not None and not self.owner.held:
-                continue  # the owner publishes these steps
+            if self.owns is not None:  # each node's owner publishes its calls' steps
+                batch = [item for item in batch if self.owns(item[2])]
             steps = []
-            for view, needs_owner in batch:
+            for view, needs_owner, _node in batch:
                 try:
                     if needs_owner:
                         meta = await self._meta_of_row(view["id"])

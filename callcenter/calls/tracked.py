@@ -63,6 +63,8 @@ class TrackedCall:
     recovered: bool = False
     # the system ended the call (e.g. pbx_restarted: Asterisk died under it)
     cut_reason: str | None = None
+    # the PBX node carrying the call (callcenter/pbx/nodes.py); None: the tracker's home node
+    node: str | None = None
 
     def leg(self, role: str) -> Leg:
         return self.agent if role == AGENT else self.customer

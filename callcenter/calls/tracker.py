@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import Callable, Protocol
 
 from callcenter.calls.outcome import AGENT, CUSTOMER, ORIGINATE_REASON, RECONCILED, outcome
+from callcenter.calls.reconciled import Reconciled
 from callcenter.calls.tracked import STATES, Leg, TrackedCall, agent_uniqueid, call_id_of, endpoint_of
 
 __all__ = ["AGENT", "CUSTOMER", "FORGOTTEN_KEPT", "STATES", "CallTracker", "Leg", "Reporter", "TrackedCall",
@@ -30,7 +31,7 @@ class Reporter(Protocol):
     def foreign_channels(self, trunk: str, count: int) -> None: ...
 
 
-class CallTracker:
+class CallTracker(Reconciled):
     def __init__(self, reporter: Reporter, trunks: set[str] | None = None,
                  clock: Callable[[], float] | None = None) -> None:
         import time
@@ -39,6 +40,12 @@ class CallTracker:
         self.trunks = set(trunks or ())
         self.clock = clock or time.time
         self.calls: dict[str, TrackedCall] = {}
+        # Several Asterisks (callcenter/pbx/nodes.py): each call and trunk is on
+        # one node; events come tagged with theirs (on_node_event), and a node's
+        # CoreShowChannels speaks for its own calls and trunks only.
+        self.home = "main"
+        self.trunk_nodes: dict[str, str] = {}
+        self._source: str | None = None
         # Calls already ended and forgotten: late or duplicate events about them are ignored.
         self._forgotten: OrderedDict[str, None] = OrderedDict()
         self._foreign: dict[str, set[str]] = {}
@@ -51,12 +58,23 @@ class CallTracker:
         }
 
     # -- the dialer's side ------------------------------------------------
-    def expect(self, call_id: str) -> TrackedCall:
-        """A call the dialer is about to originate."""
+    def expect(self, call_id: str, node: str | None = None) -> TrackedCall:
+        """A call the dialer is about to originate (on ``node``; None: the home node)."""
         call = self.calls.get(call_id)
         if call is None:
-            call = self.calls[call_id] = TrackedCall(call_id, started_at=self.clock())
+            call = self.calls[call_id] = TrackedCall(call_id, started_at=self.clock(), node=node)
         return call
+
+    def node_of(self, call: TrackedCall) -> str:
+        return call.node or self.home
+
+    def _on_node(self, call: TrackedCall, node: str | None) -> bool:
+        return node is None or self.node_of(call) == node
+
+    def _trunks_on(self, node: str | None) -> set[str]:
+        if node is None:
+            return set(self.trunks)
+        return {t for t in self.trunks if self.trunk_nodes.get(t, self.home) == node}
 
     def fail(self, call_id: str, reason: str) -> None:
         """The Originate never got through (timeout, AMI down, refused)."""
@@ -94,6 +112,14 @@ class CallTracker:
         if handler is not None:
             handler(event)
 
+    def on_node_event(self, node: str, event: dict[str, str]) -> None:
+        """An event of another node's AMI link: calls first seen here are on ``node``."""
+        self._source = node
+        try:
+            self.on_event(event)
+        finally:
+            self._source = None
+
     def _call_for(self, linkedid: str) -> TrackedCall | None:
         call_id = call_id_of(linkedid)
         if call_id is None:
@@ -102,7 +128,8 @@ class CallTracker:
         if call is None and call_id in self._forgotten:
             return None
         if call is None:  # a call already under way when we started listening
-            call = self.calls[call_id] = TrackedCall(call_id, started_at=self.clock(), recovered=True)
+            call = self.calls[call_id] = TrackedCall(call_id, started_at=self.clock(), recovered=True,
+                                                     node=self._source)
         return call
 
     def _leg_for(self, call: TrackedCall, uniqueid: str, channel: str) -> Leg:
@@ -236,66 +263,6 @@ class CallTracker:
         call.originate_reason = ORIGINATE_REASON.get(event.get("Reason", ""), "agent_unreachable")
         if call.agent.uniqueid is None or call.agent.hungup_at is not None:
             self._end(call)
-
-    # -- reconciliation with CoreShowChannels --------------------------------
-    def snapshot(self, channels: list[dict[str, str]], requested_at: float) -> None:
-        """Asterisk's list of channels, asked for at ``requested_at``: legs we
-        knew of before then and that are no longer listed have hung up unseen."""
-        listed: set[str] = set()
-        foreign: dict[str, set[str]] = {trunk: set() for trunk in self.trunks}
-        monitor_legs: dict[str, set[str]] = {trunk: set() for trunk in self.trunks}
-        for entry in channels:
-            listed.add(entry.get("Uniqueid", ""))
-            if call_id_of(entry.get("Linkedid", "")):
-                # one of our calls (ChannelState 6 marks the leg answered); a
-                # forgotten call's channel still hanging up is not foreign
-                self._track(entry)
-            else:
-                trunk, uniqueid = endpoint_of(entry.get("Channel", "")), entry.get("Uniqueid", "")
-                if trunk in foreign:
-                    (monitor_legs if uniqueid.startswith("cm-") else foreign)[trunk].add(uniqueid)
-        for call in list(self.calls.values()):
-            if call.state == "ended":
-                continue
-            for leg in (call.agent, call.customer):
-                if (leg.uniqueid and leg.hungup_at is None and leg.seen_at is not None
-                        and leg.seen_at <= requested_at and leg.uniqueid not in listed):
-                    leg.cause_txt = leg.cause_txt or RECONCILED
-                    if call.state != "ended":
-                        self._leg_gone(call, leg)
-        self._monitor_legs = monitor_legs
-        for trunk, ids in foreign.items():
-            if ids != self._foreign.get(trunk, set()):
-                self._foreign[trunk] = ids
-                self.reporter.foreign_channels(trunk, len(ids))
-
-    def pbx_lost(self, reason: str) -> int:
-        """The PBX process died: every call it carried is over (calls still
-        queued for a channel never reached it and go on). Returns how many ended."""
-        ended = 0
-        for call in self.active_calls():
-            if call.state == "queued":
-                continue
-            call.cut_reason = reason
-            for leg in (call.agent, call.customer):
-                if leg.uniqueid and leg.hungup_at is None:
-                    leg.cause_txt = leg.cause_txt or RECONCILED
-            self._end(call)
-            ended += 1
-        self._monitor_legs = {}
-        for trunk, ids in self._foreign.items():
-            if ids:
-                self._foreign[trunk] = set()
-                self.reporter.foreign_channels(trunk, 0)
-        return ended
-
-    def sweep(self, now: float, max_setup_seconds: float) -> None:
-        """End calls whose agent leg never appeared within ``max_setup_seconds``."""
-        for call in self.active_calls():
-            if call.agent.uniqueid is None and call.started_at is not None \
-                    and now - call.started_at > max_setup_seconds:
-                call.originate_reason = call.originate_reason or "originate_timeout"
-                self._end(call)
 
     # -- state ---------------------------------------------------------------
     def _set_state(self, call: TrackedCall, state: str) -> None:

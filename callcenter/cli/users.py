@@ -111,9 +111,9 @@ async def _users_and_places(session):
 
 def cmd_user_list(args) -> int:
     users, names = in_transaction(settings_of(args), _users_and_places)
-    print_table(["NAME", "ROLE", "PHONE", "ENDPOINT/MOBILE", "ACTIVE", "CREATED", "PLACE"],
-                [[u.name, u.role, u.phone_mode or "-", _where(u), "yes" if u.active else "no",
-                  when(u.created_at), _place_text(u, names)] for u in users])
+    print_table(["NAME", "ROLE", "PHONE", "ENDPOINT/MOBILE", "NODE", "ACTIVE", "CREATED", "PLACE"],
+                [[u.name, u.role, u.phone_mode or "-", _where(u), u.pbx_node if u.phone_mode else "-",
+                  "yes" if u.active else "no", when(u.created_at), _place_text(u, names)] for u in users])
     return 0
 
 
@@ -152,4 +152,13 @@ def cmd_user_disable(args) -> int:
 
     change_by_name(args, partial(disable_user, hand_over=hand_over_work))
     print(f"user {args.name} disabled")
+    return 0
+
+
+def cmd_user_home(args) -> int:
+    from callcenter.pbx.homes import home_phone
+
+    settings = settings_of(args)
+    in_transaction(settings, lambda session: home_phone(session, args.name, args.node, actor=actor()))
+    print(f"{args.name}'s phone is on PBX node {args.node}")
     return 0

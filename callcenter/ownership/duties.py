@@ -51,58 +51,76 @@ class Ownership:
     """This process's leases: ``duties`` and ``pbx:<node>``."""
 
     def __init__(self, redis, key_prefix: str, node: str = "main", ttl: float = DEFAULT_TTL,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, peers=()) -> None:
         self.holder = holder or holder_id()
         self.node = node
         ttl = max(0.5, float(ttl))
         self.duties = Lease(redis, key_prefix, DUTIES, self.holder, ttl)
         self.pbx = Lease(redis, key_prefix, f"{PBX}:{node}", self.holder, ttl)
-        self._refused = 0  # the largest token of a refused write
+        # Every node's call work has its lease (pbx:<node>); any server linked to it may hold it.
+        self.nodes: dict[str, Lease] = {node: self.pbx, **{
+            peer: Lease(redis, key_prefix, f"{PBX}:{peer}", self.holder, ttl) for peer in peers}}
+        self._refused: dict[str, int] = {}  # the largest token of a refused write, by node
 
     @property
     def leases(self) -> dict[str, Lease]:
-        """By the names loops use (``once=True`` is ``duties``, ``once="pbx"``)."""
-        return {DUTIES: self.duties, PBX: self.pbx}
+        """By the names loops use (``once=True`` is ``duties``, ``once="pbx"`` the
+        home node's; the other nodes' by their own names, ``pbx:<node>``)."""
+        return {DUTIES: self.duties, PBX: self.pbx,
+                **{lease.name: lease for node, lease in self.nodes.items() if node != self.node}}
 
-    async def refused(self, engine, token: int) -> None:
+    def holds(self, node: str | None = None) -> bool:
+        lease = self.nodes.get(node or self.node)
+        return lease is not None and lease.held
+
+    async def refused(self, engine, token: int, node: str | None = None) -> None:
         """A write fenced with ``token`` was refused. While this process holds
-        the PBX lease by Redis's word with a token no larger than the one the
+        the node's lease by Redis's word with a token no larger than the one the
         database recorded, Redis's token counter went back (it lost its data):
         the lease is taken again above the database's. (A refused token older
         than the lease's own is only a write that outlived a new acquisition.)"""
-        self._refused = max(self._refused, token)  # a lapsed lease writes no more under it
-        if not self.pbx.held or self.pbx.token > token:
+        node = node or self.node
+        lease = self.nodes[node]
+        self._refused[node] = max(self._refused.get(node, 0), token)  # a lapsed lease writes no more under it
+        if not lease.held or lease.token > token:
             return
-        newest = await fencing.newest_token(engine, self.node)
-        if newest is not None and newest >= self.pbx.token:
+        newest = await fencing.newest_token(engine, node)
+        if newest is not None and newest >= lease.token:
             log.warning("PBX %s: the database recorded token %d, this lease has %s: Redis lost its counter? "
-                        "taking the lease again above it", self.node, newest, self.pbx.token)
-            await self.pbx.renumber(newest)
+                        "taking the lease again above it", node, newest, lease.token)
+            await lease.renumber(newest)
 
-    def fence(self) -> Fence | None:
-        """What this process's call-row writes carry while it owns the PBX; None otherwise.
+    def fence(self, node: str | None = None) -> Fence | None:
+        """What this process's call-row writes for ``node`` (None: the home
+        node) carry while it owns that node; None otherwise.
 
         While Redis does not answer (the lease ``lapsed``: no other holder seen),
         the last owner goes on writing under its last token, so a Redis outage
         loses no call record: nobody takes the lease without Redis, and whoever
         takes it afterwards stamps the database with its larger token at once
         (:meth:`stamp`), after which these writes are refused."""
-        lease = self.pbx
-        if lease.held or (lease.lapsed and lease.token > self._refused):
-            return Fence(self.node, lease.token, self.holder)
+        node = node or self.node
+        lease = self.nodes.get(node)
+        if lease is None:
+            return None
+        if lease.held or (lease.lapsed and lease.token > self._refused.get(node, 0)):
+            return Fence(node, lease.token, self.holder)
         return None
 
-    async def stamp(self, engine) -> None:
-        """On taking the PBX over: the database learns the new token at once, so
+    def owns_any(self) -> bool:
+        return any(self.fence(node) is not None for node in self.nodes)
+
+    async def stamp(self, engine, node: str | None = None) -> None:
+        """On taking a node over: the database learns the new token at once, so
         the previous owner's writes are refused from now on, whatever it believes."""
-        fence = self.fence()
+        fence = self.fence(node)
         if fence is None:
             return
         try:
             async with engine.begin() as connection:
                 await fencing.claim(connection, fence)
         except fencing.StaleOwner:
-            await self.refused(engine, fence.token)
+            await self.refused(engine, fence.token, fence.node)
 
     async def start(self, loops) -> None:
         """Take what is free now (a single server takes both at once), then keep
@@ -117,17 +135,20 @@ class Ownership:
 
     async def release(self) -> None:
         """A clean stop: the leases go at once, so another process takes them without waiting."""
-        for lease in self.leases.values():
+        for lease in {id(lease): lease for lease in self.leases.values()}.values():
             await lease.release()
 
     def health(self) -> dict[str, dict]:
         return {lease.name: {"held": lease.held, "token": lease.token} for lease in self.leases.values()}
 
+    def distinct(self) -> list[Lease]:
+        return list({id(lease): lease for lease in self.leases.values()}.values())
+
     def gauges(self) -> list:
         held = gauge("callcenter_lease_held", "1 while this server holds the lease", ["lease"])
         token = gauge("callcenter_lease_token", "The fencing token of this server's last acquisition",
                       ["lease"])
-        for lease in self.leases.values():
+        for lease in self.distinct():
             held.add_metric([lease.name], 1 if lease.held else 0)
             token.add_metric([lease.name], lease.token or 0)
         return [held, token]

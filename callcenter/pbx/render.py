@@ -56,6 +56,7 @@ class TrunkConf:
     host: str
     port: int
     channels: int
+    node: str = "main"  # the PBX node hosting it (callcenter/pbx/nodes.py)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class PhoneConf:
     # A web phone (callcenter/webphone): WebRTC over the SIP WebSocket,
     # registered with the credentials of one panel login (md5_cred).
     browser: bool = False
+    node: str = "main"  # the PBX node it lives on
 
 
 def check_name(value, what: str = "name") -> str:

@@ -33,9 +33,15 @@ async def load_pbx_objects(sessions) -> tuple[list[TrunkConf], list[PhoneConf]]:
         phones = (await session.scalars(select(User).where(  # desk phones; web phones: phone_sources
             User.active.is_(True), User.sip_endpoint.is_not(None),
             or_(User.sip_md5_cred.is_not(None), User.sip_contact.is_not(None))).order_by(User.sip_endpoint))).all()
-    return ([TrunkConf(t.name, t.host, t.port, t.max_channels) for t in trunks
+    return ([TrunkConf(t.name, t.host, t.port, t.max_channels, t.pbx_node) for t in trunks
              if t.removed_at is None],
-            [PhoneConf(u.sip_endpoint, u.sip_md5_cred, u.sip_contact) for u in phones])
+            [PhoneConf(u.sip_endpoint, u.sip_md5_cred, u.sip_contact, node=u.pbx_node) for u in phones])
+
+
+def homed_here(pbx, node: str) -> bool:
+    """Whether a trunk or desk phone homed on ``node`` is rendered into this
+    server's Asterisk: with peers only its own node's; alone, every one."""
+    return not pbx.peers or node == pbx.node
 
 
 async def load_queues(sessions) -> list[QueueConf]:
@@ -133,7 +139,9 @@ class PbxConfigSync:
         state = (tuple(map(repr, trunks)), tuple(map(repr, phones)), tuple(map(repr, queues)))
         if state == self.current:
             return False
-        write_config(self.settings, trunks, phones, queues)
+        # every trunk counts (on_trunks: accounting, the tracker), this node's alone are rendered
+        write_config(self.settings, [t for t in trunks if homed_here(self.settings.pbx, t.node)],
+                     [p for p in phones if p.browser or homed_here(self.settings.pbx, p.node)], queues)
         first = self.current is None
         if first or state[:2] != self.current[:2]:
             self._reload.add("res_pjsip.so")

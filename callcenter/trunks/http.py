@@ -11,13 +11,14 @@ from aiohttp import web
 from callcenter.trunks import service
 from callcenter.trunks.exceptions import TrunkError
 from callcenter.models import Trunk
+from callcenter.pbx.nodes import node_state
 from web.auth import at_least, principal_of
 from web.keys import SERVICES
 from web.requests import json_object
 
 log = logging.getLogger(__name__)
 
-FIELDS = {"name", "host", "port", "channels", "inbound_headroom", "dids", "pilot"}
+FIELDS = {"name", "host", "port", "channels", "inbound_headroom", "dids", "pilot", "pbx_node"}
 
 
 class InvalidTrunkRequest(TrunkError):
@@ -27,7 +28,7 @@ class InvalidTrunkRequest(TrunkError):
 def trunk_json(row: Trunk) -> dict:
     return {"name": row.name, "host": row.host, "port": row.port, "max_channels": row.max_channels,
             "inbound_headroom": row.inbound_headroom, "dids": f"{row.did_start}-{row.did_end}",
-            "pilot": row.pilot}
+            "pilot": row.pilot, "pbx_node": row.pbx_node}
 
 
 async def live_usage(services) -> dict[str, dict]:
@@ -41,7 +42,7 @@ async def live_usage(services) -> dict[str, dict]:
         usage[name] = {"name": name, "max_channels": figures["max_channels"],
                        "inbound_headroom": figures["headroom"], "in_use": in_use.get(name, 0),
                        "reserved": figures["reserved"], "foreign": figures["foreign"],
-                       "queued": figures["queued"]}
+                       "queued": figures["queued"], **node_state(services.nodes, services.tracker, name)}
     return usage
 
 
@@ -71,7 +72,7 @@ async def create_trunk(request: web.Request) -> web.Response:
             session, body["name"], body["host"], body.get("port", 5060), body["dids"],
             channels=body.get("channels", defaults.channels),
             inbound_headroom=body.get("inbound_headroom", defaults.inbound_headroom),
-            pilot=body.get("pilot"), actor=principal_of(request).name)
+            pilot=body.get("pilot"), actor=principal_of(request).name, node=body.get("pbx_node", "main"))
         out = trunk_json(row)
     await sync_now(services)
     log.info("trunk %s added by %s", out["name"], principal_of(request).name)

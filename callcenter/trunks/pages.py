@@ -10,6 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from callcenter.errors import DomainError
+from callcenter.pbx.homes import home_trunk
 from callcenter.trunks import service
 from callcenter.trunks.exceptions import InvalidChannels, InvalidPort
 from callcenter.trunks.http import live_usage, sync_now
@@ -17,7 +18,7 @@ from web.auth import principal_of
 from web.keys import SERVICES
 from web.render import render
 
-FORM_FIELDS = ("name", "host", "port", "channels", "inbound_headroom", "dids", "pilot")
+FORM_FIELDS = ("name", "host", "port", "channels", "inbound_headroom", "dids", "pilot", "node")
 
 
 def _whole(values: dict, key: str, label: str, error) -> int:
@@ -31,11 +32,14 @@ async def _board(request: web.Request, session) -> dict:
     services = request.app[SERVICES]
     rows = await service.list_trunks(session)
     usage = await live_usage(services) if services.accounting is not None else {}
-    return {"trunks": rows, "usage": usage}
+    nodes = services.nodes
+    names = [node.name for node in nodes] if nodes is not None else []
+    return {"trunks": rows, "usage": usage, "node_names": names}
 
 
 async def trunks_page(request: web.Request, *, error: DomainError | None = None,
-                      values: dict | None = None, removing: str | None = None) -> web.Response:
+                      values: dict | None = None, removing: str | None = None,
+                      undone: str = "removed") -> web.Response:
     """The page; ``error`` of the new-trunk form (``values`` kept) or of removing ``removing``."""
     settings = request.app[SERVICES].settings
     values = values or {"port": "5060", "channels": str(settings.trunks.channels),
@@ -44,8 +48,9 @@ async def trunks_page(request: web.Request, *, error: DomainError | None = None,
         board = await _board(request, session)
     return render(request, "trunks/list.html", {
         **board, "error": None if removing else error, "remove_error": error if removing else None,
-        "removing": removing, "values": values,
-        "created": request.query.get("created", ""), "removed": request.query.get("removed", "")},
+        "removing": removing, "values": values, "undone": undone,
+        "created": request.query.get("created", ""), "removed": request.query.get("removed", ""),
+        "homed": request.query.get("homed", "")},
         status=error.status if error else 200)
 
 
@@ -64,7 +69,8 @@ async def create_trunk_form(request: web.Request) -> web.Response:
         async with services.sessions() as session, session.begin():
             row = await service.add_trunk(session, values["name"], values["host"], port, values["dids"],
                                           channels=channels, inbound_headroom=headroom,
-                                          pilot=values["pilot"] or None, actor=principal_of(request).name)
+                                          pilot=values["pilot"] or None, actor=principal_of(request).name,
+                                          node=values["node"] or services.settings.pbx.node)
             name = row.name
     except DomainError as exc:
         return await trunks_page(request, error=exc, values=values)
@@ -85,8 +91,22 @@ async def remove_trunk_form(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/admin/trunks?removed=" + quote(name))
 
 
+async def home_trunk_form(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    post = await request.post()
+    name, node = request.match_info["name"], post.get("node", "")
+    try:
+        async with services.sessions() as session, session.begin():
+            await home_trunk(session, name, node if isinstance(node, str) else "", actor=principal_of(request).name)
+    except DomainError as exc:
+        return await trunks_page(request, error=exc, removing=name, undone="moved")
+    await sync_now(services)
+    raise web.HTTPSeeOther("/admin/trunks?homed=" + quote(name))
+
+
 ROUTES = [
     ("GET", "/admin/trunks", trunks_get, ("admin",), "Trunks page: live channel usage, add, remove"),
     ("POST", "/admin/trunks", create_trunk_form, ("admin",), "Add a trunk (form)"),
     ("POST", "/admin/trunks/{name}/remove", remove_trunk_form, ("admin",), "Remove a trunk (form)"),
+    ("POST", "/admin/trunks/{name}/home", home_trunk_form, ("admin",), "Move a trunk to a PBX node (form)"),
 ]

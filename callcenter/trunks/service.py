@@ -17,6 +17,7 @@ from callcenter import audit
 from callcenter.campaigns.models import Campaign
 from callcenter.inbound.models import InboundCall
 from callcenter.models import Call, Trunk, utcnow
+from callcenter.pbx.homes import check_node
 from callcenter.trunks.exceptions import (
     DidOverlap, InvalidChannels, InvalidDidRange, InvalidHost, InvalidPilot, InvalidPort,
     InvalidTrunkName, TrunkExists, TrunkInUse, TrunkNotFound,
@@ -119,12 +120,13 @@ async def list_trunks(session: AsyncSession, *, include_removed: bool = False) -
 
 async def add_trunk(session: AsyncSession, name: str, host: str, port: int, dids: str, *,
                     channels: int = 250, inbound_headroom: int = 0, pilot: str | None = None,
-                    actor: str) -> Trunk:
+                    actor: str, node: str = "main") -> Trunk:
     """Add a trunk. ``dids`` is 'START-END'; ``pilot`` defaults to START and
     must lie inside the range. Refuses host names, bad ports, channels outside
     1..10000, headroom not below channels, DID ranges overlapping another
     trunk's, and an existing name."""
     validate_name(name)
+    check_node(node)
     host = validate_host(host)
     validate_port(port)
     if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= MAX_CHANNELS:
@@ -140,7 +142,7 @@ async def add_trunk(session: AsyncSession, name: str, host: str, port: int, dids
     pilot = pilot.strip(" ") if isinstance(pilot, str) else pilot
     trunk = Trunk(name=name, host=host, port=port, max_channels=channels,
                   inbound_headroom=inbound_headroom, did_start=did_start, did_end=did_end,
-                  pilot="")
+                  pilot="", pbx_node=node)
     if not did_in_range(trunk, pilot):
         raise InvalidPilot(f"invalid pilot {pilot!r}: it must be one of the trunk's DIDs ({did_start}-{did_end})")
     trunk.pilot = pilot
@@ -163,7 +165,7 @@ async def add_trunk(session: AsyncSession, name: str, host: str, port: int, dids
         raise TrunkExists(f"a trunk named {name!r} already exists") from None
     audit.record(session, actor, "trunk.add", "trunk", trunk.id, name=name, host=host, port=port,
                  channels=channels, inbound_headroom=inbound_headroom,
-                 dids=f"{did_start}-{did_end}", pilot=pilot)
+                 dids=f"{did_start}-{did_end}", pilot=pilot, pbx_node=node)
     return trunk
 
 

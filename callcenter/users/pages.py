@@ -13,6 +13,7 @@ from callcenter.models import ROLES
 from callcenter.org import service as org
 from callcenter.org.languages import INDIAN
 from callcenter.org.pages import PAGE, form_dict
+from callcenter.pbx.homes import home_phone
 from callcenter.users import hierarchy
 from callcenter.users.service import HandOver
 from web.auth import at_least, principal_of, scope_of
@@ -54,6 +55,18 @@ def _user_data(values: dict, user=None) -> dict:
     return data
 
 
+async def _home(session, user, values: dict, actor: str) -> None:
+    """The PBX node of the user's phone, when the form has the field (several nodes)."""
+    node = values.get("pbx_node")
+    if node and node != user.pbx_node:
+        await home_phone(session, user.name, node, actor=actor)
+
+
+def _node_names(request: web.Request) -> list[str]:
+    nodes = request.app[SERVICES].nodes
+    return [node.name for node in nodes] if nodes is not None else []
+
+
 async def users_page(request: web.Request) -> web.Response:
     scope = await scope_of(request)
     page = page_number(request)
@@ -85,13 +98,14 @@ async def user_new_page(request: web.Request) -> web.Response:
                 user, generated, sip_password = await hierarchy.add_user(
                     session, settings, scope, _user_data(values),
                     actor=principal_of(request).name)
+                await _home(session, user, values, principal_of(request).name)
                 await session.commit()
                 return _secret(request, user, generated, sip_password, True)
             except DomainError as exc:
                 await session.rollback()
                 error = exc
         return render(request, "users/form.html", {
-            "user": None, "values": values, "error": error, "manageable": True,
+            "user": None, "values": values, "error": error, "manageable": True, "node_names": _node_names(request),
             **(await _choices(session, scope))}, status=error.status if error else 200)
 
 
@@ -117,7 +131,7 @@ async def user_page(request: web.Request) -> web.Response:
                   "languages": user.languages or "", "location": str(user.location_id or ""),
                   "team": str(user.team_id or ""), "store": str(user.store_id or ""),
                   "phone_mode": user.phone_mode or "", "mobile": user.mobile or "", "email": user.email or "",
-                  "contact": user.sip_contact or ""}
+                  "contact": user.sip_contact or "", "pbx_node": user.pbx_node}
         if request.method == "POST":
             if not manageable:
                 raise web.HTTPForbidden(reason="You may not change this user")
@@ -126,6 +140,7 @@ async def user_page(request: web.Request) -> web.Response:
                 _user, sip_password = await hierarchy.update_user(
                     session, settings, scope, user_id, _user_data(values, user),
                     actor=principal_of(request).name)
+                await _home(session, _user, values, principal_of(request).name)
                 await session.commit()
                 if sip_password:
                     return _secret(request, _user, None, sip_password, False)
@@ -140,6 +155,7 @@ async def user_page(request: web.Request) -> web.Response:
                        "enabled": "Enabled again."}.get(request.query.get("done") or
                                                         ("saved" if request.query.get("saved") else "")),
             "moved": request.query.get("moved"), "left": request.query.get("left"),
+            "node_names": _node_names(request),
             **(await _choices(session, scope))}, status=error.status if error else 200)
 
 
