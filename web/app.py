@@ -50,6 +50,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "unhealthy", "checks": checks,
                               "server": f"{socket.gethostname()}:{web_settings.port}",
                               "ami_reconnects": services.ami.reconnects,
+                              "pbx_nodes": services.nodes.status() if services.nodes else {},
                               "loops": services.loops.health(), "processes": services.supervisor.health(),
                               "backlog": services.effects.backlog,
                               "leases": services.ownership.health() if services.ownership else {}},

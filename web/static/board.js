@@ -9,7 +9,8 @@
  *   monitor-> {step: start|connected|end, session: {id, call_id, mode, supervisor: {name}, state}}
  *             (listen/whisper/barge; the snapshot's calls carry monitors: [{id, supervisor, mode, state}])
  *   board_trunks -> {trunks: [...]} every 2 s (channels, calls/s, refusals, the last hour per minute,
- *                   carrier: {state reachable|unreachable|checking, rtt_ms, since} or null)
+ *                   carrier: {state reachable|unreachable|checking, rtt_ms, since} or null,
+ *                   pbx_node, pbx_up: the PBX node hosting the trunk, false while no link reaches it)
  *   disposition_saved -> {agent_id, call_id}: the agent's wrap-up is over
  * The server sends only what the viewer's scope may see; timers run here from
  * start times and the server's clock. No framework; no inline script (CSP).
@@ -341,7 +342,13 @@
       tr.setAttribute("data-trunk", t.name);
       if (t.max_channels && t.in_use >= t.max_channels) tr.className = "alert";
       var name = el("td", null, t.name);
-      if (t.carrier) { name.appendChild(document.createTextNode(" ")); name.appendChild(carrierBadge(t.carrier)); }
+      if (t.pbx_up === false) {  // its Asterisk unreachable: the trunk carries nothing, whatever the counts say
+        var down = el("span", "carrier unreachable", "PBX " + t.pbx_node + " down");
+        down.setAttribute("data-pbx", "down");
+        down.title = "No link to PBX node " + t.pbx_node + ": its calls cannot be placed";
+        name.appendChild(document.createTextNode(" "));
+        name.appendChild(down);
+      } else if (t.carrier) { name.appendChild(document.createTextNode(" ")); name.appendChild(carrierBadge(t.carrier)); }
       tr.appendChild(name);
       [t.in_use + " / " + t.max_channels, t.ours + " / " + t.foreign, t.reserved, t.inbound_free,
        t.calls_per_second === undefined ? "–" : t.calls_per_second, t.rejected_15min === undefined ? "–" : t.rejected_15min,
