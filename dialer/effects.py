@@ -176,7 +176,7 @@ class CallEffects:
         # each node's calls under its own lease's fence; the rows of nodes another process owns wait there
         groups: dict[str, dict[str, TrackedCall]] = {self.owner.node: {}}
         for call_id, call in batch.items():
-            groups.setdefault(self.dialer.tracker.node_of(call), {})[call_id] = call
+            groups.setdefault(call.node or self.owner.node, {})[call_id] = call
         written = True
         for node, group in groups.items():
             if not group and not recordings and not (node == self.owner.node and self.unwritten):
@@ -270,10 +270,10 @@ class CallEffects:
     def take_over(self, node: str | None = None) -> None:
         """This process became the owner of ``node`` (None: the home node): the
         calls it tracked there, written from now on."""
-        tracker = self.dialer.tracker
-        node = node or tracker.home
-        taken = self.standby.take({call_id for call_id, call in tracker.calls.items()
-                                   if tracker.node_of(call) == node})
+        home = self.owner.node if self.owner is not None else None
+        node = node or home
+        taken = self.standby.take({call_id for call_id, call in self.dialer.tracker.calls.items()
+                                   if (call.node or home) == node})
         for call_id, call in taken.items():
             self._pending.setdefault(call_id, call)
         self._wake.set()

@@ -89,8 +89,7 @@ class Owner:
 
 
 def effects_of(sessions, settings, owner: Owner, calls: dict) -> CallEffects:
-    tracker = types.SimpleNamespace(calls=calls, forget=lambda call_id: calls.pop(call_id, None), home="main",
-                                    node_of=lambda call: call.node or "main")
+    tracker = types.SimpleNamespace(calls=calls, forget=lambda call_id: calls.pop(call_id, None))
     effects = CallEffects(types.SimpleNamespace(placed={}, tracker=tracker), sessions, accounting=None,
                           metrics=Metrics(), settings=settings)
     effects.owner = owner

@@ -136,6 +136,11 @@ async def test_calls_go_out_through_their_nodes_and_a_stopped_node_fails_only_it
     os.kill(asterisk_b.pid, signal.SIGKILL)
     for server in (a, b):
         await eventually(lambda s=server: not s.services.nodes.get("b").up, "the link to node b down")
+    # nobody holds node b's call work while no link reaches it
+    await eventually(lambda: not any(s.services.ownership.holds("b") for s in (a, b)), "node b's lease let go",
+                     timeout=TTL * 2)
+    assert a.services.ownership.holds("main") or b.services.ownership.holds("main")
+    for server in (a, b):
         trunks = await server.trunks()
         assert not trunks["carrier-b"]["pbx_up"] and trunks["carrier-a"]["pbx_up"]
     resp = await b.place("ravi", CUSTOMER)
@@ -150,6 +155,7 @@ async def test_calls_go_out_through_their_nodes_and_a_stopped_node_fails_only_it
     # node b back: its call that died with it is finished from its channel list, once
     await eventually(lambda: not asterisk_b.running, "node b's Asterisk gone")
     await asterisk_b.start()
+    await eventually(lambda: any(s.services.ownership.holds("b") for s in (a, b)), "node b owned again")
     for server in (a, b):
         ended = await server.wait_state(call_b["id"], "ended", timeout=40)
     assert ended["ended_at"] and ended["talk_seconds"] is not None

@@ -71,7 +71,7 @@ class LiveCallReporter:
         view = tracked_view(call, meta or {})
         if placed is not None:
             view.update(trunk=placed.trunk, number=self.shown_number(f"+{placed.dial}"))
-        node = self.dialer.tracker.node_of(call)
+        node = call.node  # None: the home node (Ownership.holds)
         if call.state == "ended" and self._ended_rows is not None:
             self._ending[call.call_id] = (view, meta is None, node)  # published once its row is written
             return

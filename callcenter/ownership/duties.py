@@ -14,7 +14,9 @@ everything as before:
   - ``audit.retention`` and ``erasure.owed_deletions``: sweeps of rows and files;
   - ``work``: follow-ups swept, and reminders pushed to panels, which this
     process remembers having pushed (two would push each twice).
-``pbx:<node>`` (``[pbx] node``): the call work of that Asterisk. Every process
+``pbx:<node>`` (``[pbx] node``, and one per peer node of ``[pbx] peers``,
+  callcenter/pbx/nodes.py): the call work of that Asterisk. Another node's
+  lease is held only while this process's link to that node is up. Every process
   tracks its AMI events (each answers for the calls and feeds its own pages'
   sockets), but only the owner writes call rows (dialer/effects.py, its
   writes fenced by the lease's token in the database: fencing.py), frees
@@ -127,7 +129,8 @@ class Ownership:
         trying and renewing in loops of their own."""
         for name, lease in self.leases.items():
             try:
-                await lease.attempt()
+                if lease.eligible is None or lease.eligible():
+                    await lease.attempt()
             except Exception as error:  # noqa: BLE001 - Redis away: its loop tries again
                 log.warning("lease %s: not taken at start: %s", lease.name, error)
             loops.leases[name] = lease

@@ -100,6 +100,9 @@ class Lease:
         self.displaced = False            # the last answer of Redis: another holder has it (or we let go)
         self.acquisitions = 0             # how many times this process took the lease
         self.on_acquired: list[Callback] = []
+        # None, or whether this process may hold the lease now (another PBX node's
+        # lease: only while its AMI link is up); when it may not, the lease is let go
+        self.eligible: Callable[[], bool] | None = None
         self.on_lost: list[Callback] = []
         self._tasks: set[asyncio.Task] = set()
         self._acquire = redis.register_script(ACQUIRE)
@@ -172,6 +175,12 @@ class Lease:
         (a loop of callcenter/loops.py). Between renewals the clock alone ends the lease."""
         every = self.ttl / 3
         while True:
+            if self.eligible is not None and not self.eligible():
+                if self.held:
+                    log.warning("lease %s: this process may not hold it now: letting it go", self.name)
+                    await self.release()
+                await asyncio.sleep(every)
+                continue
             try:  # a Redis that hangs must not keep the lease past its time: cut short at its end
                 await asyncio.wait_for(self.attempt(), max(0.05, self._until - self.clock())
                                        if self.held else self.ttl)
