@@ -4,7 +4,9 @@ generated password is shown once, managers see their location, team leads
 only look, and the head count goes upload -> report -> commit in the browser."""
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
 
 import pytest
 from aiohttp import FormData
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from callcenter.auth import passwords
 from callcenter.models import User
 from callcenter.org.models import Location
+from callcenter.pbx.nodes import PbxNodes
 from tests.light_app import running_light_app
 
 
@@ -159,3 +162,29 @@ async def test_store_import_page_names_the_bad_rows(api, sessions):
     form.add_field("file", b"code,name,location,language\nHYD01,Banjara Hills,south,Telugu\n", filename="stores.csv")
     resp = await api.client.post("/admin/stores/import", data=form, headers=api.headers("admin"))
     assert resp.status == 200 and "1 new" in await resp.text()
+
+
+async def test_with_several_pbx_nodes_the_user_form_homes_the_phone(api, sessions, settings):
+    pbx = dataclasses.replace(settings.pbx, peers=["b=127.0.0.1:5039"])
+    api.services.nodes = PbxNodes(dataclasses.replace(settings, pbx=pbx))
+    for name in ("main", "b"):
+        api.services.nodes.add(types.SimpleNamespace(name=name, up=True))
+    agent = api.rows["agent_n"]
+    resp, html = await page(api, "admin", f"/admin/users/{agent}")
+    assert '<select id="pbx_node" name="pbx_node">' in html and '<option value="main" selected>' in html
+    form = {"role": "agent", "display_name": "Agent N", "agent_kind": "center", "team": str(api.rows["team"]),
+            "phone_mode": "desktop", "pbx_node": "main"}
+    resp = await post(api, "admin", f"/admin/users/{agent}", form)  # a desk phone: its SIP password shown once
+    assert resp.status == 200 and "Done" in await resp.text()
+    resp = await post(api, "admin", f"/admin/users/{agent}", {**form, "pbx_node": "b"})
+    assert resp.status == 303, await resp.text()
+    async with sessions() as s:
+        assert (await s.get(User, agent)).pbx_node == "b"
+    resp = await post(api, "admin", f"/admin/users/{agent}", {**form, "pbx_node": "b\r\nx"})
+    assert resp.status == 422 and "invalid PBX node" in await resp.text()
+    async with sessions() as s:
+        assert (await s.get(User, agent)).pbx_node == "b"
+    # one node: no such field, whatever the rows say
+    api.services.nodes = None
+    resp, html = await page(api, "admin", f"/admin/users/{agent}")
+    assert 'name="pbx_node"' not in html

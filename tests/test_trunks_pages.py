@@ -18,6 +18,8 @@ from callcenter.auth.tokens import create_token
 from callcenter.models import AuditEntry, Trunk
 from tests import factories as f
 from tests.browser import WebUser
+from tests.harness import TrunkSpec
+from tests.stack import free_port
 
 pytestmark = pytest.mark.pbx
 
@@ -145,3 +147,41 @@ async def test_the_trunks_api_adds_and_removes_for_admins_only(web_server):
     assert resp.status == 404 and (await resp.json())["error"] == "trunk_not_found"
     await eventually(lambda: "carrier-2" not in server.services.trunk_limits)
 
+
+
+async def test_with_a_second_pbx_node_an_admin_moves_a_trunk_and_sees_its_node_down(web_server, web_client,
+                                                                                     pbx_stack):
+    # a peer node whose Asterisk does not answer: its trunks are down wherever they are shown
+    dead = free_port("127.0.0.1", udp=False)
+    server = await web_server(users=[ROOT], trunks=[TrunkSpec("carrier", "127.0.0.2", 5070)],
+                              pbx={"peers": [f"b=127.0.0.1:{dead}"]})
+    admin = web_client(server)
+    await admin.login("root", ROOT.password)
+    html = await (await admin.get("/admin/trunks")).text()
+    row = row_of(html, "carrier")
+    assert 'data-node="main"' in row and "PBX down" not in row and '<option value="b">b</option>' in row
+
+    resp = await admin.post("/admin/trunks/carrier/home", {"node": "b;x"})
+    assert resp.status == 422 and "Trunk carrier was not moved" in await resp.text()
+    assert (await admin.post("/admin/trunks/carrier/home", {"node": "b"}, csrf=False)).status == 403
+    resp = await admin.post("/admin/trunks/carrier/home", {"node": "b"})
+    assert resp.status == 303 and resp.headers["Location"] == "/admin/trunks?homed=carrier"
+    # node main drops it from its Asterisk; the page and the API show it on node b, down
+    await eventually(lambda: has_endpoint(pbx_stack, "carrier", present=False), timeout=20)
+    await eventually(lambda: server.services.tracker.trunk_nodes.get("carrier") == "b")
+    row = row_of(await (await admin.get("/admin/trunks?homed=carrier")).text(), "carrier")
+    assert 'data-node="b"' in row and 'data-pbx="down"' in row
+    trunk = (await server.trunks())["carrier"]
+    assert (trunk["pbx_node"], trunk["pbx_up"]) == ("b", False)
+    async with server.services.sessions() as s:
+        entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "trunk.home"))).scalar_one()
+    assert entry.actor == "root" and (entry.details["before"], entry.details["after"]) == ("main", "b")
+    resp = await server.client.post("/api/v1/trunks", json={"name": "carrier-2", "host": "127.0.0.3",
+                                                            "dids": "8062260000-8062260009", "pbx_node": "b c"},
+                                    headers=server.headers(await _admin_token(server)))
+    assert resp.status == 422 and (await resp.json())["error"] == "invalid_node"
+
+
+async def _admin_token(server) -> str:
+    async with server.services.sessions() as s, s.begin():
+        return await create_token(s, f"adm-{time.monotonic_ns()}", user_id=server.user_ids["root"], actor="test")
