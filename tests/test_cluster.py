@@ -296,7 +296,10 @@ async def test_a_burst_split_over_two_servers_never_overbooks_the_trunk(cluster,
         assert statuses[202] == 250 and statuses[503] == 750, said
     else:  # a very slow machine: calls ended during the burst and freed channels for later requests
         assert statuses[202] >= 250 and set(statuses) == {202, 503}, said
-    assert set(errors) == {"trunk_full"}, errors
+    # every refusal is the trunk being full; on SQLite (one writer for both servers) a loaded machine may
+    # also answer a few with a clean 503 database_unavailable (the lock waited past busy_timeout): refused,
+    # never admitted, so never over-booked
+    assert errors["trunk_full"] >= 740 and set(errors) <= {"trunk_full", "database_unavailable"}, errors
     assert {base for base, _ in accepted} == set(servers)  # both servers admitted calls
 
     async def all_ended():

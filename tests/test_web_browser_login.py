@@ -44,7 +44,9 @@ async def test_login_page_refuses_a_wrong_password_then_lets_the_agent_in(web_se
 
 
 async def test_the_panel_follows_a_real_call_live(web_server, page, sipp):
-    carrier = sipp("uas_answer_bye", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 4000])
+    # the customer talks 8 s: the panel's checks and the socket's reconnect happen while the call
+    # is up, on a loaded machine too (4 s was not always enough there)
+    carrier = sipp("uas_answer_bye", CARRIER_IP, free_port(CARRIER_IP, tcp=False), ["-d", 8000])
     phone = sipp("uas_answer", PHONE_IP, free_port(PHONE_IP, tcp=False), ["-d", 1500])
     server = await web_server(agents=[Agent("asha", contact=f"sip:{PHONE_IP}:{phone.port}")],
                               trunks=[TrunkSpec("carrier", CARRIER_IP, carrier.port)], users=[ASHA])
