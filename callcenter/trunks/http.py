@@ -92,10 +92,11 @@ async def delete_trunk(request: web.Request) -> web.Response:
 
 ROUTES = [
     ("GET", "/api/v1/trunks", list_trunks, at_least("teamlead"),
-     "Channels per trunk: max, inbound headroom, in use, reserved, foreign, queued"),
+     "Channels per trunk: max, inbound headroom, in use, reserved, foreign, queued; with several PBX "
+     "nodes, pbx_node and pbx_up (false while no link reaches the node)"),
     ("POST", "/api/v1/trunks", create_trunk, ("admin",),
      "Add a SIP trunk (host: an IPv4 address, never a name; port; channels; inbound headroom; "
-     "DID range START-END; pilot)"),
+     "DID range START-END; pilot; pbx_node, default main)"),
     ("DELETE", "/api/v1/trunks/{name}", delete_trunk, ("admin",),
      "Remove a trunk (refused while it has calls or open campaigns; kept for its call records)"),
 ]
