@@ -230,7 +230,7 @@ async def _open_core(s: Services) -> None:
     s.live_calls.owns = s.fence.owns = s.ownership.holds
     for name, lease in s.ownership.nodes.items():
         lease.on_acquired.append(functools.partial(s._took_pbx, name))
-        if name != settings.pbx.node:  # another node's call work: only while this server reaches it
+        if s.nodes.many:  # with several nodes, a node's call work goes to a server that reaches it
             lease.eligible = functools.partial(lambda node: node.up, s.nodes.get(name))
     s.metrics.add_gauges(s.ownership.gauges)
     await s.ownership.start(s.loops)

@@ -15,8 +15,8 @@ everything as before:
   - ``work``: follow-ups swept, and reminders pushed to panels, which this
     process remembers having pushed (two would push each twice).
 ``pbx:<node>`` (``[pbx] node``, and one per peer node of ``[pbx] peers``,
-  callcenter/pbx/nodes.py): the call work of that Asterisk. Another node's
-  lease is held only while this process's link to that node is up. Every process
+  callcenter/pbx/nodes.py): the call work of that Asterisk. With several
+  nodes a node's lease is held only while this process's link to it is up. Every process
   tracks its AMI events (each answers for the calls and feeds its own pages'
   sockets), but only the owner writes call rows (dialer/effects.py, its
   writes fenced by the lease's token in the database: fencing.py), frees
