@@ -57,7 +57,8 @@ async def test_a_manager_creates_and_changes_a_queue_with_the_pages(app, session
     q = await queue_row(sessions, "north-hi")
     assert (q.strategy, q.wrapup_seconds, q.announce_position) == ("linear", 0, False)
     async with sessions() as session:
-        actions = (await session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "queue"))).all()
+        actions = (await session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "queue")
+                                         .order_by(AuditEntry.id))).all()
     assert actions == ["queue.create", "queue.update"]
 
 
