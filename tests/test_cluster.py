@@ -279,7 +279,10 @@ async def test_a_burst_split_over_two_servers_never_overbooks_the_trunk(cluster,
     async def sample():
         nonlocal peak
         while sampling:
-            peak = max(peak, await running.trunk_channels())
+            try:
+                peak = max(peak, await running.trunk_channels())
+            except (asyncio.TimeoutError, OSError):  # the sampler's own login, slow on a loaded machine:
+                pass                                 # that sample is skipped, the next one counts
             await asyncio.sleep(0.2)
 
     sampler = asyncio.create_task(sample())
