@@ -182,10 +182,18 @@ class AmiClient:
     async def connect(cls, host: str, port: int, user: str, secret: str, events: bool = True,
                       timeout: float = 5.0) -> "AmiClient":
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        banner = await asyncio.wait_for(reader.readline(), timeout)
-        assert banner.startswith(b"Asterisk Call Manager"), banner
+        try:
+            banner = await asyncio.wait_for(reader.readline(), timeout)
+            assert banner.startswith(b"Asterisk Call Manager"), banner
+        except BaseException:  # no banner in time: the socket is closed here, never left to the collector
+            writer.close()
+            raise
         self = cls(reader, writer)
-        resp = await self.action("Login", Username=user, Secret=secret, Events="on" if events else "off")
+        try:
+            resp = await self.action("Login", Username=user, Secret=secret, Events="on" if events else "off")
+        except BaseException:
+            await self.close()
+            raise
         if resp.get("Response") != "Success":
             await self.close()
             raise PermissionError(f"AMI login of {user} failed: {resp}")
