@@ -10,7 +10,14 @@ their recorded seconds); every process runs in a network namespace of its
 own (``unshare -n``), so each has its own Asterisk, Redis and loopback ports
 and none can disturb another. Their output goes to
 ``test-artifacts/tests-<database>-<i>.log``; this prints a line as each
-ends, then the failures of those that failed. Exit status: 0 when every
+ends, then the failures of those that failed.
+
+The load tests (``@pytest.mark.load``: bursts of hundreds of calls that fill
+a 250-channel trunk) run after the shards, one database after the other, with
+the machine to themselves (``tests-<database>-load.log``): run beside three
+other shards on a 2-core machine they starved those shards' tests of CPU and
+were themselves starved (sipp dropping calls it could not answer in time).
+Given ``-m``, the caller's selection runs as it is, in shards. Exit status: 0 when every
 shard passed (a shard that collected nothing passes).
 
 ``--record`` also writes ``tests/durations.json`` (seconds per test file)
@@ -74,6 +81,64 @@ def record(logs: list[Path]) -> None:
     print(f"run_tests: {len(seconds)} files' seconds written to {DURATIONS.relative_to(REPO)}")
 
 
+class Run:
+    """One run's processes: started per phase, waited for, their failures kept."""
+
+    def __init__(self, postgres, isolated: bool, scratch: Path) -> None:
+        self.postgres, self.isolated, self.scratch = postgres, isolated, scratch
+        self.started = time.monotonic()
+        self.logs: list[Path] = []
+        self.failed: list[tuple[str, Path]] = []
+
+    def start(self, name: str, database: str, pytest_args: list[str], shard: str | None):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("CC_TEST_SHARD", None)
+        if shard:
+            env["CC_TEST_SHARD"] = shard
+        env.pop("CALLCENTER_DATABASE_URL", None)
+        if database == "postgres":
+            env["CC_TEST_POSTGRES"] = self.postgres.admin_url
+        else:
+            env.pop("CC_TEST_POSTGRES", None)
+        log = ARTIFACTS / f"tests-{name}.log"
+        self.logs.append(log)
+        with log.open("w") as out:
+            process = subprocess.Popen(shard_command(pytest_args, self.scratch / name, self.isolated),
+                                       cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return name, process, log
+
+    def wait(self, running: list) -> None:
+        try:
+            for name, process, log in running:
+                code = process.wait()
+                minutes = (time.monotonic() - self.started) / 60
+                print(f"run_tests: {name} ended ({code}) after {minutes:.1f} min: {summary(log)}", flush=True)
+                if code not in (0, NO_TESTS_COLLECTED):
+                    self.failed.append((name, log))
+        finally:
+            for _, process, _ in running:
+                if process.poll() is None:
+                    process.kill()
+
+    def shards(self, databases: list[str], count: int, pytest_args: list[str]) -> None:
+        """The suite's shards, all at once (one after another without namespaces)."""
+        running = []
+        for database in databases:
+            for index in range(1, count + 1):
+                running.append(self.start(f"{database}-{index}", database, pytest_args, f"{index}/{count}"))
+                if not self.isolated:
+                    self.wait(running[-1:])
+        print(f"run_tests: {len(running)} shards started ({', '.join(n for n, _, _ in running)}); "
+              f"logs in {ARTIFACTS.relative_to(REPO)}/", flush=True)
+        if self.isolated:
+            self.wait(running)
+
+    def alone(self, databases: list[str], pytest_args: list[str]) -> None:
+        """The load tests, one process at a time, with the machine to themselves."""
+        for database in databases:
+            self.wait([self.start(f"{database}-load", database, pytest_args, None)])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -84,66 +149,44 @@ def main() -> int:
     args = parser.parse_args()
     databases = [d for d in args.databases.split(",") if d]
     pytest_args = list(args.pytest_args) + (["--durations=0"] if args.record else [])
+    own_marks = "-m" in pytest_args or any(a.startswith("-m") and len(a) > 2 for a in pytest_args)
     ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("tests-*.log"):
+        old.unlink()
     postgres = None
     if "postgres" in databases:
         if not own_postgres.available():
             sys.exit("run_tests: PostgreSQL's initdb and pg_ctl not found (apt-get install postgresql)")
         postgres = own_postgres.OwnPostgres(
             "-c synchronous_commit=off -c max_connections=500 -c shared_buffers=128MB")
-    started = time.monotonic()
-    running = []
     isolated = can_isolate()
     scratch = Path(tempfile.mkdtemp(prefix="cc-tests-"))  # this run's own: two runs never share one
     if not isolated:  # one loopback for all: one shard at a time (slower, same tests)
         print("run_tests: no network namespaces here (root and unshare): shards run one after another",
               flush=True)
+    run = Run(postgres, isolated, scratch)
     try:
         if postgres is not None:
             postgres.start()
             print(f"run_tests: PostgreSQL cluster in {postgres.dir}", flush=True)
-        for database in databases:
-            for index in range(1, args.shards + 1):
-                name = f"{database}-{index}"
-                env = dict(os.environ, CC_TEST_SHARD=f"{index}/{args.shards}", PYTHONUNBUFFERED="1")
-                env.pop("CALLCENTER_DATABASE_URL", None)
-                if database == "postgres":
-                    env["CC_TEST_POSTGRES"] = postgres.admin_url
-                else:
-                    env.pop("CC_TEST_POSTGRES", None)
-                log = ARTIFACTS / f"tests-{name}.log"
-                basetemp = scratch / name
-                with log.open("w") as out:
-                    process = subprocess.Popen(shard_command(pytest_args, basetemp, isolated), cwd=REPO,
-                                               env=env, stdout=out, stderr=subprocess.STDOUT)
-                running.append((name, process, log))
-                if not isolated:
-                    process.wait()
-        print(f"run_tests: {len(running)} shards started ({', '.join(n for n, _, _ in running)}); "
-              f"logs in {ARTIFACTS.relative_to(REPO)}/", flush=True)
-        failed = []
-        for name, process, log in running:
-            code = process.wait()
-            minutes = (time.monotonic() - started) / 60
-            print(f"run_tests: {name} ended ({code}) after {minutes:.1f} min: {summary(log)}", flush=True)
-            if code not in (0, NO_TESTS_COLLECTED):
-                failed.append((name, log))
+        if own_marks:  # the caller chose the tests: as they are, in shards
+            run.shards(databases, args.shards, pytest_args)
+        else:  # the load tests (bursts of hundreds of calls) after the shards, alone
+            run.shards(databases, args.shards, [*pytest_args, "-m", "not load"])
+            run.alone(databases, [*pytest_args, "-m", "load"])
     finally:
-        for _, process, _ in running:
-            if process.poll() is None:
-                process.kill()
         if postgres is not None:
             postgres.remove()
-    for name, log in failed:
+    for name, log in run.failed:
         print(f"\n{'#' * 30} {name}: {log.relative_to(REPO)} {'#' * 30}\n{failures(log)}")
-    if not failed:
+    if not run.failed:
         shutil.rmtree(scratch, ignore_errors=True)  # a failed run's test folders stay, to look at
     if args.record:
-        record([log for _, _, log in running])
-    total = (time.monotonic() - started) / 60
-    print(f"run_tests: {'FAILED: ' + ', '.join(n for n, _ in failed) if failed else 'all passed'} "
+        record(run.logs)
+    total = (time.monotonic() - run.started) / 60
+    print(f"run_tests: {'FAILED: ' + ', '.join(n for n, _ in run.failed) if run.failed else 'all passed'} "
           f"in {total:.1f} min")
-    return 1 if failed else 0
+    return 1 if run.failed else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import pytest
 
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
+from tests import sqlite_template
 
 pytest_plugins = ["tests.sharding", "tests.postgres", "tests.stack", "tests.harness", "tests.browser"]
 
@@ -18,7 +19,9 @@ def settings(tmp_path) -> Settings:
 async def sessions(tmp_path, database_url):
     """Sessions on a fresh, migrated database: a SQLite file, or the test's own
     PostgreSQL database when the suite runs on PostgreSQL (tests/postgres.py)."""
-    engine = make_engine(database_url or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    sqlite_template.copy_migrated(url)
+    engine = make_engine(url)
     await migrate(engine)
     try:
         yield sessionmaker(engine)

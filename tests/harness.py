@@ -25,6 +25,7 @@ from callcenter.org import service as org_service
 from callcenter.org.scope import Scope
 from callcenter.trunks.service import add_trunk
 from callcenter.users.service import create_user
+from tests import sqlite_template
 from web.app import create_app
 from web.keys import HUB, SERVICES
 
@@ -147,6 +148,7 @@ async def call_server(pbx_stack, tmp_path):
 async def seed(settings, agents=(), trunks=(), teams=()) -> tuple[str, dict[str, str]]:
     """A migrated database at ``settings.database_url`` with these trunks,
     teams and agents; (a manager token, each agent's own token)."""
+    sqlite_template.copy_migrated(settings.database_url)
     engine = db.make_engine(settings.database_url)
     await db.migrate(engine)
     sessions = db.sessionmaker(engine)

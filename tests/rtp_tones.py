@@ -8,6 +8,7 @@ twice, so only ``PACKET_HOST`` copies are kept."""
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import socket
 import struct
@@ -50,6 +51,12 @@ def _checksum(header: bytes) -> int:
 
 def write_tone_pcap(path: Path, frequency: float, seconds: float = 20.0, amplitude: int = 8000) -> Path:
     """A pcap (Ethernet link type, as sipp wants) of PCMA RTP carrying a sine of ``frequency``."""
+    path.write_bytes(_tone_pcap(frequency, seconds, amplitude))
+    return path
+
+
+@functools.cache  # made once a process: encoding 20 s of tone in Python took a second of CPU a test
+def _tone_pcap(frequency: float, seconds: float, amplitude: int) -> bytes:
     frames = int(seconds * 1000 / 20)
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     for n in range(frames):
@@ -63,8 +70,7 @@ def write_tone_pcap(path: Path, frequency: float, seconds: float = 20.0, amplitu
         frame = b"\x00" * 12 + b"\x08\x00" + ip
         ts = n * 0.02
         out.append(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
-    return path
+    return b"".join(out)
 
 
 def tone_scenario(template: Path, pcap: Path, out: Path) -> Path:
@@ -137,6 +143,17 @@ def write_tone_wav(path: Path, frequency: float, seconds: float = 10.0, rate: in
     ``--use-file-for-fake-audio-capture``, which loops it). ``beeps=(on, off)``
     seconds: the tone in bursts with silence between, as speech comes; a
     browser's noise suppression fades a steady tone out within 2 s."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(_tone_samples(frequency, seconds, rate, amplitude, beeps))
+    return path
+
+
+@functools.cache  # once a process, as the pcaps
+def _tone_samples(frequency: float, seconds: float, rate: int, amplitude: int,
+                  beeps: tuple[float, float] | None) -> bytes:
     count = int(seconds * rate)
 
     def level(n: int) -> float:
@@ -144,12 +161,7 @@ def write_tone_wav(path: Path, frequency: float, seconds: float = 10.0, rate: in
             return 1.0
         return 1.0 if (n / rate) % (beeps[0] + beeps[1]) < beeps[0] else 0.0
     samples = (int(level(n) * amplitude * math.sin(2 * math.pi * frequency * n / rate)) for n in range(count))
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(b"".join(struct.pack("<h", v) for v in samples))
-    return path
+    return b"".join(struct.pack("<h", v) for v in samples)
 
 
 def wav_tones(path: Path, frequencies, share: float = 0.2) -> tuple[int, dict[float, int]]:

@@ -269,6 +269,7 @@ async def _no_channels(running: RunningCluster) -> bool:
     return not channels
 
 
+@pytest.mark.load
 async def test_a_burst_split_over_two_servers_never_overbooks_the_trunk(cluster, sipp):
     trunk, agents = burst_lines(sipp, timeout=240)
     running = await cluster(agents=agents, trunks=[trunk])

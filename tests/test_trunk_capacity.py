@@ -85,6 +85,7 @@ def burst_lines(sipp, timeout: float = 180) -> tuple[TrunkSpec, list[Agent]]:
     return TrunkSpec("carrier", CARRIER_IP, carrier.port), [Agent(f"ag{n:04d}", contact=contact) for n in range(1000)]
 
 
+@pytest.mark.load
 async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_server, sipp):
     trunk, agents = burst_lines(sipp)
     server = await call_server(agents=agents, trunks=[trunk])

@@ -6,6 +6,7 @@ secret that could break out of its line (``;``, newlines, ``[``...) raises
 ``ValueError`` instead of being written."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -166,6 +167,7 @@ def webphone_codecs(settings: Settings) -> str:
     return WEBPHONE_CODECS[codec]
 
 
+@functools.cache  # one a process: compiling the templates on every sync cost more than rendering them
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
