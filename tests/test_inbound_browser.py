@@ -37,7 +37,8 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
     # the queues' periodic publishing (every 0.5 s while they change) is held off for the whole
     # test: at the answer the queue bar must agree with the call panel by the answer's own messages
     monkeypatch.setattr(queues_live, "PUBLISH_EVERY", 600.0)
-    phone = sipp(ringing_phone(tmp_path, 6000), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 9000], timeout=90)
+    # rings 10 s: time for a loaded machine's browser to pop the form before the answer
+    phone = sipp(ringing_phone(tmp_path, 10000), ASHA_IP, free_port(ASHA_IP, tcp=False), ["-d", 9000], timeout=90)
     server = await web_server(agents=[Agent("asha", contact=f"sip:{ASHA_IP}:{phone.port}")],
                               trunks=[TrunkSpec("carrier", CARRIER_IP, 5099)])
     [(resp, _)] = pbx_stack.admin_actions([{"Action": "Reload", "Module": "pbx_config.so"}])
@@ -53,13 +54,13 @@ async def test_the_screen_pop_opens_the_new_customer_form_before_the_answer(
     await page.goto(server.base_url + "/buckets")
     await page.wait_for_selector("#live-status[data-state=online]")
 
-    scenario = write_caller(tmp_path / "caller", [("pause", 1500), ("dtmf", "1"), ("pause", 20000)], "bye",
+    scenario = write_caller(tmp_path / "caller", [("pause", 1500), ("dtmf", "1"), ("pause", 30000)], "bye",
                             STRANGER)
     sip = server.settings.pbx
     caller = sipp(str(scenario), CARRIER_IP, free_port(CARRIER_IP, tcp=False),
                   [f"{sip.sip_host}:{sip.sip_port}", "-s", DID, "-m", "1"], timeout=60)
 
-    # the phone rings for 6 s: the page is on the form before she answers (and on the 360 page)
+    # the phone rings for 10 s: the page is on the form before she answers (and on the 360 page)
     await page.wait_for_url("**/customers/new?inbound=*", timeout=15_000)
     async with server.services.sessions() as session:
         assert (await session.scalars(select(Call))).all() == [], "answered before the screen pop"
