@@ -10,6 +10,8 @@ in each test's folder, as before.
 
 Fixtures
     database_url  (function, autouse)  the test's database URL, or None on SQLite
+
+Tests marked ``no_database`` touch no database and run on SQLite only.
 """
 from __future__ import annotations
 
@@ -143,6 +145,19 @@ class Databases:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, the tests marked ``no_database`` (pure logic, fake AMI,
+    architecture rules) are left out: they ran on SQLite and would run the same."""
+    if not on_postgres():
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("no_database") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ import pytest
 
 from callcenter.ami.framing import Framer, FrameTooLarge, parse_message
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 EV = ("Event: Newchannel\r\nChannel: PJSIP/trunk-00000001\r\nCallerIDName: प्रिया ಪ್ರಿಯಾ\r\n"
       "Uniqueid: 1700000000.1\r\n\r\n").encode("utf-8")

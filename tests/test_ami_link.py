@@ -10,6 +10,8 @@ import pytest
 from callcenter.ami import AmiError, AmiLink, AmiNotConnected, AmiTimeout
 from callcenter.config import AmiSettings
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 try:
     from fake_ami import FakeAmi, event
 except ImportError:  # tests/ imported as a package

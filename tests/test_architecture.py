@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["callcenter", "dialer", "ivr", "web", "monitoring"]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")

@@ -14,6 +14,8 @@ from callcenter.config import CallSettings
 from monitoring.metrics import Metrics
 from tests.test_call_tracker import T0, events, find, make, raw, stream_call_id
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 MAX_CALL, MAX_RING = 600, 120
 
 

@@ -24,6 +24,8 @@ import pytest
 from callcenter.ami.framing import Framer
 from callcenter.calls.tracker import AGENT, CUSTOMER, CallTracker, TrackedCall, call_id_of
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 STREAMS = Path(__file__).parent / "ami_streams"
 TRUNK = "carrier1"
 T0 = 1_800_000_000.0

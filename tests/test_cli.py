@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from callcenter.auth.tokens import verify_token
 from callcenter.db import make_engine, sessionmaker
 from callcenter.main import main
+from tests import sqlite_template
 from tests.postgres import on_postgres, query
 
 
@@ -33,6 +34,10 @@ def field(out: str, label: str) -> str:
 @pytest.fixture
 def cfg(tmp_path, capsys) -> str:
     path = tmp_path / "cc.toml"
+    # init's SQLite database (var/callcenter.db beside the config) copied from the migrated
+    # template first: init then finds it current (test_init_... runs the migrations for real)
+    (tmp_path / "var").mkdir(mode=0o700)
+    sqlite_template.copy_migrated(f"sqlite+aiosqlite:///{tmp_path / 'var' / 'callcenter.db'}")
     code, out, err = run(capsys, "init", "--config", str(path))
     assert code == 0, err
     return str(path)

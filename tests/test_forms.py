@@ -11,6 +11,8 @@ from callcenter.campaigns.exceptions import FormInvalid
 from callcenter.campaigns.forms import default_form, validate_form
 from callcenter.dispositions.answers import evaluate
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 IST = ZoneInfo("Asia/Kolkata")
 NOW = dt.datetime(2025, 3, 10, 6, 30, tzinfo=dt.timezone.utc)  # 12:00 in Kolkata
 

@@ -15,6 +15,8 @@ from ivr.dids import load_dids, parse_dids
 from ivr.flow_files import load_flows
 from ivr.flows import FlowError, parse_flow
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 SHIPPED = Path(__file__).resolve().parent.parent / "ivr" / "flows"
 
 BASE = {

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
 from redis import exceptions as redis_errors
 
 from callcenter import loops as loops_module
 from callcenter.loops import Loops, RateLimitedLog
 from monitoring.metrics import Metrics
+
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
 
 
 def counted(metrics, name: str, *labels) -> float:

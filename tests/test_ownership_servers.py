@@ -20,7 +20,8 @@ from tests.test_ownership_lease import kill
 from tests.test_click_to_call import CUSTOMER, desktop_server, lines  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.pbx
-TTL = 1.5
+TTL = 3.0  # the leases' lifetime: 1.5 s was lost to a loaded CI's event-loop stalls while B started
+TAKEOVER = TTL + 1.5  # seconds from the holder's death to the other holding
 
 
 async def kill_duties(server) -> None:
@@ -56,8 +57,8 @@ async def test_a_loop_of_the_system_runs_on_one_server_then_moves_when_it_dies(c
 
     await kill_duties(a)
     died = time.monotonic()
-    await eventually(lambda: runs["b"] > 0, "the second server running the loop", timeout=TTL + 1.0)
-    assert time.monotonic() - died <= TTL + 1.0
+    await eventually(lambda: runs["b"] > 0, "the second server running the loop", timeout=TAKEOVER)
+    assert time.monotonic() - died <= TAKEOVER
     stopped_at = runs["a"]
     await asyncio.sleep(0.5)
     assert runs["a"] == stopped_at  # the dead one's clock ended its duties too
@@ -86,8 +87,8 @@ async def test_a_call_placed_through_a_server_that_dies_is_finished_once_by_the_
 
     await kill_duties(a)
     died = time.monotonic()
-    await eventually(lambda: b.services.ownership.pbx.held, "B owning the PBX", timeout=TTL + 1.0)
-    assert time.monotonic() - died <= TTL + 1.0
+    await eventually(lambda: b.services.ownership.pbx.held, "B owning the PBX", timeout=TAKEOVER)
+    assert time.monotonic() - died <= TAKEOVER
     took_at = time.time()  # B asks Asterisk at once, not at its next reconciliation (every 5 s)
     await eventually(lambda: (b.services.reconciled_at or 0) >= took_at - 0.2, "B reconciling", timeout=1.0)
 

@@ -8,6 +8,8 @@ from aiohttp.test_utils import make_mocked_request
 from callcenter.errors import DomainError
 from web import requests
 
+pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
+
 
 class Bad(DomainError):
     error_id = "bad_thing"

@@ -66,11 +66,10 @@ def upgrade_hint(settings: Settings) -> str:
 async def _schema_problem(engine, settings: Settings) -> str | None:
     """Why the database cannot be used by this code, or None."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    from callcenter.db import MIGRATIONS
+    from callcenter.db import head_revision
 
-    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    heads = {head_revision()}
     async with engine.connect() as conn:
         current = await conn.run_sync(lambda c: set(MigrationContext.configure(c).get_current_heads()))
     hint = upgrade_hint(settings)
