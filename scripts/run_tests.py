@@ -6,7 +6,9 @@ PostgreSQL is a throw-away cluster in a temporary folder (Debian's
 postgresql, run as the ``postgres`` user when we are root; tests/own_postgres.py),
 reached over a Unix socket only, removed at the end. Each database's suite is split into
 ``--shards`` pytest processes (tests/sharding.py deals out whole files by
-their recorded seconds); every process runs in a network namespace of its
+their recorded seconds, and each process is handed its own files, so it
+imports and collects nothing else; when the arguments name tests, each
+process collects those and keeps its share); every process runs in a network namespace of its
 own (``unshare -n``), so each has its own Asterisk, Redis and loopback ports
 and none can disturb another. Their output goes to
 ``test-artifacts/tests-<database>-<i>.log``; this prints a line as each
@@ -37,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests import own_postgres  # noqa: E402 - the tests' own throw-away cluster, shared by this run
+from tests import own_postgres, sharding  # noqa: E402 - the tests' own throw-away cluster; the dealing
 
 ARTIFACTS = REPO / "test-artifacts"
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -81,6 +83,34 @@ def record(logs: list[Path]) -> None:
     print(f"run_tests: {len(seconds)} files' seconds written to {DURATIONS.relative_to(REPO)}")
 
 
+NO_DATABASE = "pytestmark = pytest.mark.no_database"
+LOAD = "@pytest.mark.load"
+
+
+def names_tests(pytest_args: list[str]) -> bool:
+    """Did the caller name test files or tests (then each shard collects those and keeps its share)?"""
+    return any(a.startswith("tests") or a.endswith(".py") or "::" in a for a in pytest_args)
+
+
+def suite_files(database: str) -> list[str]:
+    """The suite's test files; on PostgreSQL without the files marked no_database (tests/postgres.py)."""
+    files = sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py"))
+    if database == "postgres":
+        files = [f for f in files if NO_DATABASE not in (REPO / f).read_text()]
+    return files
+
+
+def load_files() -> list[str]:
+    return [f for f in suite_files("sqlite") if LOAD in (REPO / f).read_text()]
+
+
+def dealt_files(database: str, count: int) -> list[list[str]]:
+    """``count`` shares of the database's files, longest first to the least loaded (tests/sharding.py)."""
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    shard_of = sharding.deal(suite_files(database), count, seconds)
+    return [[f for f, shard in shard_of.items() if shard == index] for index in range(count)]
+
+
 class Run:
     """One run's processes: started per phase, waited for, their failures kept."""
 
@@ -120,12 +150,18 @@ class Run:
                 if process.poll() is None:
                     process.kill()
 
-    def shards(self, databases: list[str], count: int, pytest_args: list[str]) -> None:
-        """The suite's shards, all at once (one after another without namespaces)."""
+    def shards(self, databases: list[str], count: int, pytest_args: list[str], dealt: bool) -> None:
+        """The suite's shards, all at once (one after another without namespaces).
+        ``dealt``: each gets its own files named (it imports and collects no other);
+        else each collects everything the arguments name and keeps its share."""
         running = []
         for database in databases:
-            for index in range(1, count + 1):
-                running.append(self.start(f"{database}-{index}", database, pytest_args, f"{index}/{count}"))
+            shares = dealt_files(database, count) if dealt else [[]] * count
+            for index, files in enumerate(shares, start=1):
+                if dealt and not files:
+                    continue
+                running.append(self.start(f"{database}-{index}", database, [*pytest_args, *files],
+                                          None if dealt else f"{index}/{count}"))
                 if not self.isolated:
                     self.wait(running[-1:])
         print(f"run_tests: {len(running)} shards started ({', '.join(n for n, _, _ in running)}); "
@@ -169,11 +205,12 @@ def main() -> int:
         if postgres is not None:
             postgres.start()
             print(f"run_tests: PostgreSQL cluster in {postgres.dir}", flush=True)
+        named = names_tests(pytest_args)
         if own_marks:  # the caller chose the tests: as they are, in shards
-            run.shards(databases, args.shards, pytest_args)
+            run.shards(databases, args.shards, pytest_args, dealt=not named)
         else:  # the load tests (bursts of hundreds of calls) after the shards, alone
-            run.shards(databases, args.shards, [*pytest_args, "-m", "not load"])
-            run.alone(databases, [*pytest_args, "-m", "load"])
+            run.shards(databases, args.shards, [*pytest_args, "-m", "not load"], dealt=not named)
+            run.alone(databases, [*pytest_args, "-m", "load", *([] if named else load_files())])
     finally:
         if postgres is not None:
             postgres.remove()

@@ -37,41 +37,55 @@ async def health(server) -> dict:
     return (await resp.json())["leases"]
 
 
+def holder_first(servers: list, lease: str) -> list:
+    """The servers, the one holding ``lease`` first; exactly one holds it. Usually the
+    first started, but a loop stalled past the lease's life on a loaded machine (the
+    second server starting in the same process) may have let the other take it."""
+    holding = [s for s in servers if getattr(s.services.ownership, lease).held]
+    assert len(holding) == 1, f"{len(holding)} servers hold the {lease} lease"
+    return holding + [s for s in servers if s is not holding[0]]
+
+
 async def test_a_loop_of_the_system_runs_on_one_server_then_moves_when_it_dies(call_server):
     a = await call_server(lease_seconds=TTL)
     b = await call_server(share=a, lease_seconds=TTL)
-    runs = {"a": 0, "b": 0}
+    runs = {id(a): 0, id(b): 0}
 
-    def counting(name):
+    def counting(server):
         async def iteration():
-            runs[name] += 1
+            runs[id(server)] += 1
         return iteration
-    a.services.loops.every("test.once", 0.05, counting("a"), once=True)
-    b.services.loops.every("test.once", 0.05, counting("b"), once=True)
-    await eventually(lambda: runs["a"] > 5, "the first server running the loop", timeout=10)
-    assert runs["b"] == 0
-    assert (await health(a))["duties"]["held"] and not (await health(b))["duties"]["held"]
-    metrics = await (await b.client.get("/metrics")).text()
+    for server in (a, b):
+        server.services.loops.every("test.once", 0.05, counting(server), once=True)
+    await eventually(lambda: sum(runs.values()) > 5, "a server running the loop", timeout=10)
+    first, second = holder_first([a, b], "duties")
+    idle_count = runs[id(second)]
+    await asyncio.sleep(0.3)
+    assert runs[id(second)] == idle_count and runs[id(first)] > 5  # one server runs it, not both
+    assert (await health(first))["duties"]["held"] and not (await health(second))["duties"]["held"]
+    metrics = await (await second.client.get("/metrics")).text()
     assert 'callcenter_lease_held{lease="duties"} 0.0' in metrics
     assert 'callcenter_lease_held{lease="pbx:main"} 0.0' in metrics
 
-    await kill_duties(a)
+    await kill_duties(first)
     died = time.monotonic()
-    await eventually(lambda: runs["b"] > 0, "the second server running the loop", timeout=TAKEOVER)
+    await eventually(lambda: runs[id(second)] > idle_count, "the other server running the loop",
+                     timeout=TAKEOVER)
     assert time.monotonic() - died <= TAKEOVER
-    stopped_at = runs["a"]
+    stopped_at = runs[id(first)]
     await asyncio.sleep(0.5)
-    assert runs["a"] == stopped_at  # the dead one's clock ended its duties too
-    leases = await health(b)
-    assert leases["duties"]["held"] and leases["pbx:main"]["held"]
-    assert leases["duties"]["token"] > a.services.ownership.duties.token
+    assert runs[id(first)] == stopped_at  # the dead one's clock ended its duties too
+    async def both_held():  # each lease renews on its own ttl/3 beat: the PBX's may come a beat later
+        leases = await health(second)
+        return leases if leases["duties"]["held"] and leases["pbx:main"]["held"] else None
+    leases = await eventually(both_held, "the other server holding the PBX too", timeout=TAKEOVER)
+    assert leases["duties"]["token"] > first.services.ownership.duties.token
 
 
 async def test_a_call_placed_through_a_server_that_dies_is_finished_once_by_the_other(call_server, lines):
     carrier, phone = lines("uas_answer_bye", "uas_answer", carrier_args=["-d", 8000])
-    a = await desktop_server(call_server, carrier, phone, lease_seconds=TTL)
-    b = await call_server(share=a, lease_seconds=TTL)
-    assert a.services.ownership.pbx.held and not b.services.ownership.pbx.held
+    first = await desktop_server(call_server, carrier, phone, lease_seconds=TTL)
+    a, b = holder_first([first, await call_server(share=first, lease_seconds=TTL)], "pbx")  # A owns the PBX
 
     resp = await a.place("asha", CUSTOMER)
     assert resp.status == 202, await resp.text()
