@@ -23,14 +23,21 @@ def _asyncpg_url(url: str) -> str:
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
 
 
+def _sqlite_lock(path: str) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
 @contextlib.asynccontextmanager
 async def writer_holding(url: str):
     """The write lock of the database at ``url`` (an SQLAlchemy URL) held
     until the block ends."""
     if url.startswith("sqlite"):
-        # patient: the server may be writing when the holder asks (a busy machine)
-        holder = sqlite3.connect(_sqlite_path(url), isolation_level=None, timeout=30)
-        holder.execute("BEGIN IMMEDIATE")
+        # patient: the server may be writing when the holder asks (a busy machine). Taken
+        # in a thread: the server's open transaction needs this event loop to commit, so a
+        # wait on the loop's own thread would only time out (and fail the test) after 30 s.
+        holder = await asyncio.to_thread(_sqlite_lock, _sqlite_path(url))
         try:
             yield
         finally:
