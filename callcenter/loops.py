@@ -30,6 +30,7 @@ FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 CLOSE_ROUNDS = 10
 CLOSE_ROUND_SECONDS = 0.5
+FIRST_CLOSE_SECONDS = 3.0  # a loop cancelled mid-write still rolls back and returns its connection
 
 
 class RateLimitedLog:
@@ -168,13 +169,16 @@ class Loops:
     async def close(self) -> None:
         """Stop every loop. A cancellation can be swallowed by a library caught
         mid-call (redis-py, wait_for racing its inner future): ``closing`` ends
-        each loop at its next turn, and a task still running is cancelled again."""
+        each loop at its next turn, and a task still running is cancelled again.
+        The first wait is the longest: a second cancellation would cut short
+        the rollback that returns a database connection to its pool."""
         self.closing = True
         pending = set(self.tasks)
-        for _ in range(CLOSE_ROUNDS):
+        for round_ in range(CLOSE_ROUNDS):
             for task in pending:
                 task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=CLOSE_ROUND_SECONDS) if pending else ((), set())
+            wait = FIRST_CLOSE_SECONDS if round_ == 0 else CLOSE_ROUND_SECONDS
+            _, pending = await asyncio.wait(pending, timeout=wait) if pending else ((), set())
             if not pending:
                 break
         for task in pending:
