@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 
-from callcenter.loops import RateLimitedLog
+from callcenter.loops import RateLimitedLog, stop_tasks
 from callcenter.models import User
 from callcenter.org.scope import Scope
 
@@ -76,9 +76,7 @@ class LiveBus:
             log.warning("live bus: not yet subscribed to Redis; events will flow once it is")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_tasks([self._task], "live bus listener")
 
     async def publish(self, event: dict, user_ids: Iterable[int] | None = None, *,
                       agent_id: int | None = None, everyone: bool = False,

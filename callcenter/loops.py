@@ -167,20 +167,32 @@ class Loops:
         return all(s.running is not False for s in self.states.values())
 
     async def close(self) -> None:
-        """Stop every loop. A cancellation can be swallowed by a library caught
-        mid-call (redis-py, wait_for racing its inner future): ``closing`` ends
-        each loop at its next turn, and a task still running is cancelled again.
-        The first wait is the longest: a second cancellation would cut short
-        the rollback that returns a database connection to its pool."""
+        """Stop every loop: ``closing`` ends each loop at its next turn, and
+        :func:`stop_tasks` cancels them until they are gone."""
         self.closing = True
-        pending = set(self.tasks)
-        for round_ in range(CLOSE_ROUNDS):
-            for task in pending:
-                task.cancel()
-            wait = FIRST_CLOSE_SECONDS if round_ == 0 else CLOSE_ROUND_SECONDS
-            _, pending = await asyncio.wait(pending, timeout=wait) if pending else ((), set())
-            if not pending:
-                break
-        for task in pending:
-            log.error("loop task %s did not stop", task.get_name())
+        await stop_tasks(self.tasks, "loop task")
         self.tasks.clear()
+
+
+async def stop_tasks(tasks, what: str = "task") -> None:
+    """Cancel ``tasks`` and wait until they are done, whatever they do with
+    the cancellation. A cancellation can be swallowed by a library caught
+    mid-call (redis-py, ``wait_for`` racing its inner future on Python 3.11):
+    a task that is still running is cancelled again, so a close never waits
+    forever (a once-in-a-thousand teardown hang). The first wait is the
+    longest: a second cancellation would cut short the rollback that returns
+    a database connection to its pool. Their exceptions are retrieved, not
+    raised; one that never stops is logged after about 8 s."""
+    pending = {task for task in tasks if task is not None}
+    for round_ in range(CLOSE_ROUNDS):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        done, pending = await asyncio.wait(pending, timeout=FIRST_CLOSE_SECONDS if round_ == 0
+                                           else CLOSE_ROUND_SECONDS)
+        for task in done:
+            if not task.cancelled():
+                task.exception()  # retrieved: a task that failed while stopping is not news
+    for task in pending:
+        log.error("%s %s did not stop", what, task.get_name())

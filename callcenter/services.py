@@ -42,7 +42,7 @@ from callcenter.directory import Directory
 from callcenter.feature import Clients, Feature
 from callcenter.gauges import core_gauges
 from callcenter.live import LiveBus
-from callcenter.loops import Loops
+from callcenter.loops import Loops, stop_tasks
 from callcenter.models import Trunk
 from callcenter.monitoring_tools import ToolProcess, monitoring_processes
 from callcenter.ownership.duties import Ownership
@@ -278,9 +278,7 @@ async def _open(s: Services) -> None:
 
 
 async def close_services(s: Services) -> None:
-    for task in s.tasks:
-        task.cancel()
-    await asyncio.gather(*s.tasks, return_exceptions=True)
+    await stop_tasks(s.tasks, "server task")
     if s.loops is not None:
         await s.loops.close()
     for name, provided in reversed(list(s.provided.items())):  # the features' own (IVR, outbox...)

@@ -31,6 +31,7 @@ from typing import Callable
 from callcenter.calls.tracker import TrackedCall
 from dialer import call_rows
 from dialer.call_releases import CallReleases
+from callcenter.loops import stop_tasks
 from callcenter.ownership.fencing import StaleOwner
 from dialer.ended_rows import EndedRows
 from dialer.service import ClickToCall
@@ -118,9 +119,7 @@ class CallEffects:
         return [("call_jobs", self._run_jobs), ("call_writer", self._run_writes)]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks, "call writer task")
         try:  # a last try; what is still unwritten goes to the file
             await asyncio.wait_for(self._write_pending(), CLOSE_WRITE_SECONDS)
             await asyncio.wait_for(self._settle_owed(), CLOSE_WRITE_SECONDS)

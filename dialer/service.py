@@ -25,6 +25,7 @@ from callcenter.calls.control import CallControl
 from callcenter.calls.tracker import agent_uniqueid
 from callcenter.directory import Directory
 from callcenter.customers.models import DndNumber
+from callcenter.loops import stop_tasks
 from callcenter.models import Call, Trunk, User
 from callcenter.outages import RedisUnavailable
 from callcenter.trunks.service import pick_caller_id
@@ -317,7 +318,4 @@ class ClickToCall:
             audit.record(session, principal.name, action, "call", call_id, **details)
 
     async def close(self) -> None:
-        for task in list(self._waiters.values()):
-            task.cancel()
-        if self._waiters:
-            await asyncio.gather(*self._waiters.values(), return_exceptions=True)
+        await stop_tasks(list(self._waiters.values()), "originate waiter")

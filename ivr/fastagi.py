@@ -29,6 +29,7 @@ import secrets
 import time
 from typing import Awaitable, Callable
 
+from callcenter.loops import stop_tasks
 from ivr import commands
 from ivr.agi import (AgiCommandError, AgiError, AgiHangup, AgiProtocolError, AgiResult, echo_reply_matches,
                      is_usage_start, parse_environment, parse_result)
@@ -162,10 +163,7 @@ class FastAgiServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        sessions = list(self._sessions)
-        for task in sessions:
-            task.cancel()
-        await asyncio.gather(*sessions, return_exceptions=True)
+        await stop_tasks(list(self._sessions), "FastAGI session")
         if self._server is not None:
             try:
                 await asyncio.wait_for(self._server.wait_closed(), 2)

@@ -13,6 +13,7 @@ from collections import deque
 from pathlib import Path
 
 from callcenter.config import Settings
+from callcenter.loops import stop_tasks
 from ivr import prompts as prompt_files
 from ivr.dids import load_dids
 from ivr.fastagi import AgiConnection, FastAgiServer
@@ -92,7 +93,5 @@ class IvrService:
         return self.server.port is not None
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        await stop_tasks([self._listener], "IVR listener")
         await self.server.close()

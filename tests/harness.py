@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import io
 import time
 import uuid
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ async def call_server(pbx_stack, tmp_path):
     yield start
     for client in clients:
         await hang_up_everything(client.server.app[SERVICES].ami)
-        await client.close()
+        await closed(client)
 
 
 async def seed(settings, agents=(), trunks=(), teams=()) -> tuple[str, dict[str, str]]:
@@ -182,6 +183,24 @@ async def _started(clients: list, settings, token: str, agent_tokens: dict[str, 
     await asyncio.wait_for(server.services.pbx_sync.changed.wait(), 45)  # a busy machine reloads slowly
     await server.services.ami.wait_connected(10)
     return server
+
+
+CLOSE_SECONDS = 60.0
+
+
+async def closed(client: TestClient) -> None:
+    """The test server closed, within CLOSE_SECONDS: a close that hangs fails
+    with every task's stack (what it waits for) instead of sitting until
+    pytest's 300 s timeout, which shows only the idle event loop."""
+    closing = asyncio.ensure_future(client.close())
+    done, _ = await asyncio.wait({closing}, timeout=CLOSE_SECONDS)
+    if not done:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        closing.cancel()
+        pytest.fail(f"the server did not close within {CLOSE_SECONDS:.0f} s; its tasks:\n{stacks.getvalue()}")
+    closing.result()
 
 
 async def hang_up_everything(ami) -> None:

@@ -24,6 +24,7 @@ from callcenter.auth.tokens import Principal
 from callcenter.calls.view import CallSteps
 from callcenter.clock import utc_iso
 from callcenter.live import LiveBus, sees
+from callcenter.loops import stop_tasks
 from callcenter.org.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,7 @@ class Hub:
 
     async def close(self) -> None:
         await self.close_sockets()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(list(self._tasks), "live socket task")
 
     # -- dispatching what the bus receives ---------------------------------------
     def dispatch(self, raw: bytes | str) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from callcenter.calls.tracker import TrackedCall
 from callcenter.calls.view import CallSteps, owner_of_placed, owner_of_row, tracked_view
-from callcenter.loops import RateLimitedLog
+from callcenter.loops import RateLimitedLog, stop_tasks
 from callcenter.models import Call, Trunk, User
 from callcenter.outages import as_outage
 
@@ -99,9 +99,7 @@ class LiveCallReporter:
         self._task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_tasks([self._task], "live calls publisher")
 
     async def _meta_of_row(self, call_id: str) -> dict | None:
         """Owner of a call this process did not place (another process, or a restart)."""

@@ -28,6 +28,7 @@ from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
 from callcenter.calls import numbers
 from callcenter.calls.control import checked_channel
 from callcenter.clock import utc_iso
+from callcenter.loops import stop_tasks
 from callcenter.monitor import exceptions as exc
 from callcenter.monitor.legs import MODES, MonitorSession, checked_spied, originate, session_of
 from callcenter.monitor.settings import notice
@@ -282,7 +283,5 @@ class Monitoring:
             log.info("monitor message not published: %s", error)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(list(self._tasks), "monitor task")
 

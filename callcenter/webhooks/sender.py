@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from callcenter.loops import stop_tasks
 from callcenter.models import utcnow
 from callcenter.webhooks import deliveries
 from callcenter.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -137,8 +138,6 @@ class Deliverer:
             self.in_flight[row.endpoint_id] -= 1
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await stop_tasks(list(self.tasks), "webhook send")
         if self._http is not None:
             await self._http.close()

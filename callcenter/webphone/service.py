@@ -11,6 +11,7 @@ import time
 from sqlalchemy import select, update
 
 from callcenter.ami import AmiError, AmiNotConnected, AmiTimeout
+from callcenter.loops import stop_tasks
 from callcenter.models import Call
 from callcenter.pbx.sync import admin_list
 from callcenter.webphone import quality
@@ -146,8 +147,7 @@ class WebPhones:
             log.exception("web phone reconcile failed")
 
     async def close(self) -> None:
-        if self._reconciling is not None:
-            self._reconciling.cancel()
+        await stop_tasks([self._reconciling], "web phone reconcile")
         await self.relay.close()
 
     async def reconcile(self) -> None:
