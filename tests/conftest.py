@@ -1,12 +1,21 @@
 """Shared fixtures: tests/stack.py runs the real PBX stack (Asterisk, Redis,
 sipp); tests/harness.py runs the server in-process against it."""
 import pytest
+from argon2 import PasswordHasher
 
+from callcenter.auth import passwords
 from callcenter.config import Settings
 from callcenter.db import make_engine, migrate, sessionmaker
 from tests import sqlite_template
 
 pytest_plugins = ["tests.sharding", "tests.postgres", "tests.stack", "tests.harness", "tests.browser"]
+
+# Login passwords in the tests' processes: still argon2id through the same code, at its
+# lowest cost. Production keeps argon2-cffi's memory-hard default (64 MiB, 3 passes:
+# ~0.17 s of CPU per hash or check here), which every user made and every form login
+# of the suite paid: minutes of a 2-core run. Servers the tests start as processes
+# (the cluster) keep the default; a hash carries its parameters, so either verifies.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture
