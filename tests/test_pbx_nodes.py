@@ -33,7 +33,7 @@ pytestmark = pytest.mark.pbx
 CARRIER_A, CARRIER_B = "127.0.0.2", "127.0.0.3"
 PHONE_ASHA, PHONE_RAVI = "127.0.0.10", "127.0.0.11"
 CUSTOMER = "+91 98765 43210"
-TTL = 2.0
+TTL = 3.0  # leases of a few seconds, as test_ownership_servers: a loaded loop renews 2 s ones late
 
 
 @pytest.fixture
@@ -139,7 +139,9 @@ async def test_calls_go_out_through_their_nodes_and_a_stopped_node_fails_only_it
     # nobody holds node b's call work while no link reaches it
     await eventually(lambda: not any(s.services.ownership.holds("b") for s in (a, b)), "node b's lease let go",
                      timeout=TTL * 2)
-    assert a.services.ownership.holds("main") or b.services.ownership.holds("main")
+    # node main's call work stays held (a renewal a busy loop makes late may drop it for a beat: re-taken)
+    await eventually(lambda: any(s.services.ownership.holds("main") for s in (a, b)), "node main owned",
+                     timeout=TTL * 2)
     for server in (a, b):
         trunks = await server.trunks()
         assert not trunks["carrier-b"]["pbx_up"] and trunks["carrier-a"]["pbx_up"]
