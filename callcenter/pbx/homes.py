@@ -9,7 +9,7 @@ its new node's Asterisk within its config sync (2 s) and the old node drops
 it. Every change is audited."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcenter import audit
@@ -64,7 +64,7 @@ async def home_phone(session: AsyncSession, name: str, node: str, *, actor: str)
     if user.pbx_node == node:
         return user
     live = await session.scalar(select(func.count()).select_from(Call).where(
-        Call.agent_id == user.id, Call.ended_at.is_(None), or_(Call.state != "ended", Call.state.is_(None))))
+        Call.agent_id == user.id, Call.ended_at.is_(None)))  # as home_trunk: a row not finished is a call
     if live:
         raise HomeInUse(f"{name} has a call not ended on node {user.pbx_node}; move the phone when it is over")
     audit.record(session, actor, "user.home", "user", user.id, name=name, before=user.pbx_node, after=node)
