@@ -2,7 +2,8 @@
 and Asterisk: a team lead opens /board on a wall TV (1920x1080, 50 agents:
 no scrolling), a click-to-call is placed and the agent's tile changes state
 live over the page's WebSocket, without a reload; then the same board on a
-phone (stacked, no sideways scrolling).
+phone (stacked, no sideways scrolling). With a second PBX node no link
+reaches, a trunk moved onto it turns "PBX b down" on the open board.
 Screenshots: test-artifacts/screenshots/board-*.png."""
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from callcenter.pbx.homes import home_trunk
 from tests.browser import SCREENSHOTS, fits_the_screen, login, screenshot, watch_console
-from tests.harness import Agent, TrunkSpec
+from tests.harness import Agent, TrunkSpec, eventually
 from tests.stack import free_port
 from tests.test_board_pbx import CARRIER_IP, CUSTOMER, LEAD, OTHER_LEAD, PHONE_IP, board_team
 
@@ -73,3 +75,34 @@ async def test_the_board_follows_a_call_live(web_server, page, sipp):
     await expect(row).to_have_count(0)
     assert problems == []
     assert (SCREENSHOTS / "board-phone.png").exists()
+
+
+async def test_a_trunk_on_a_pbx_node_no_link_reaches_shows_that_node_down(web_server, page):
+    # a second PBX node whose Asterisk does not answer (nothing listens on its AMI port)
+    dead = free_port("127.0.0.1", udp=False)
+    server = await web_server(agents=[Agent("asha", contact=f"sip:{PHONE_IP}:5999")],
+                              trunks=[TrunkSpec("carrier", CARRIER_IP, 5999),
+                                      TrunkSpec("carrier-b", "127.0.0.3", 5999, dids="8062248000-8062248749")],
+                              users=[LEAD, OTHER_LEAD], pbx={"peers": [f"b=127.0.0.1:{dead}"]})
+    await board_team(server)
+    problems = watch_console(page)
+    await login(page, "lena", LEAD.password, server.base_url)
+    await page.goto(server.base_url + "/board")
+    await page.wait_for_selector("#live-status[data-state=online]")
+    await expect(page.locator('#board-trunks tr[data-trunk="carrier-b"]')).to_be_visible()
+    await expect(page.locator("#board-trunks [data-pbx=down]")).to_have_count(0)
+    await page.evaluate("window.notReloaded = true")
+
+    # an admin moves carrier-b to node b: the open board shows it down, without a reload
+    async with server.services.sessions() as session, session.begin():
+        await home_trunk(session, "carrier-b", "b", actor="test")
+    await eventually(lambda: server.services.tracker.trunk_nodes.get("carrier-b") == "b", "carrier-b on node b")
+    down = page.locator('#board-trunks tr[data-trunk="carrier-b"] [data-pbx="down"]')
+    await expect(down).to_have_text("PBX b down")
+    assert await page.evaluate("window.notReloaded") is True
+    assert "no link to pbx node b" in (await down.get_attribute("title")).lower()
+    # the trunk of the node this server reaches carries on, without the badge
+    await expect(page.locator('#board-trunks tr[data-trunk="carrier"]')).to_be_visible()
+    await expect(page.locator('#board-trunks tr[data-trunk="carrier"] [data-pbx="down"]')).to_have_count(0)
+    await screenshot(page, "board-pbx-node-down", full_page=False)
+    assert not problems, problems
