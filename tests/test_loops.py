@@ -11,7 +11,7 @@ import pytest
 from redis import exceptions as redis_errors
 
 from callcenter import loops as loops_module
-from callcenter.loops import Loops, RateLimitedLog
+from callcenter.loops import Loops, RateLimitedLog, stop_tasks
 from monitoring.metrics import Metrics
 
 pytestmark = pytest.mark.no_database  # touches no database: runs once, on SQLite (tests/postgres.py)
@@ -127,3 +127,31 @@ async def test_a_loop_of_the_system_runs_only_while_this_process_holds_its_lease
     fence_after = turns["fence"]
     await loops.close()
     assert turns["sweep"] > 0 and fence_after - fence_before <= 1
+
+
+async def test_a_close_stops_a_task_that_swallowed_its_cancellation(monkeypatch, caplog):
+    # what a close in the server does with its tasks (the live bus, the call writer, the IVR...):
+    # a task that swallows the first cancellation, as a library caught mid-call may, is cancelled
+    # again; one cancelled once and gathered made a test server's close wait until pytest's timeout
+    monkeypatch.setattr(loops_module, "FIRST_CLOSE_SECONDS", 0.05)
+    monkeypatch.setattr(loops_module, "CLOSE_ROUND_SECONDS", 0.05)
+    swallowed = []
+
+    async def stubborn():
+        while True:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(True)
+
+    async def failing():
+        raise RuntimeError("failed before the close")
+
+    tasks = [asyncio.create_task(stubborn()), asyncio.create_task(failing())]
+    await asyncio.sleep(0.01)
+    with caplog.at_level(logging.ERROR):
+        await asyncio.wait_for(stop_tasks(tasks, "test task"), 2)
+    assert swallowed and all(task.done() for task in tasks)
+    assert "did not stop" not in caplog.text
