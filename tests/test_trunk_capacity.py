@@ -114,6 +114,7 @@ async def test_burst_of_1000_requests_never_overbooks_a_250_channel_trunk(call_s
         assert statuses.count(202) == 250 and statuses.count(503) == 750, said
     else:  # a very slow machine: calls ended during the burst and freed channels for later requests
         assert statuses.count(202) >= 250 and set(statuses) == {202, 503}, said
+
     async def all_ended() -> bool:  # stops at the first call still up: calls end in about the order they began
         for cid in accepted:
             if (await server.call(cid))["state"] != "ended":
